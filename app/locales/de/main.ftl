@@ -1,0 +1,66 @@
+# Portico — Deutsch
+app-name = Portico
+nav-home = Übersicht
+nav-setup = Einrichtung
+nav-portal = Portal
+nav-offload = Beschleunigung
+nav-bluetooth = Bluetooth
+nav-ports = Anschlüsse
+nav-logout = Abmelden
+nav-menu = Menü
+language = Sprache
+language-switch = Wechseln
+skip-to-content = Zum Inhalt springen
+
+login-title = Anmelden
+login-user = Benutzername
+login-password = Passwort
+login-submit = Anmelden
+login-show-password = Passwort zeigen
+login-hide-password = Passwort verbergen
+login-failed = Benutzername oder Passwort ist falsch.
+login-rate-limited = Zu viele Versuche. Bitte in { $seconds ->
+    [one] einer Sekunde
+   *[other] { $seconds } Sekunden
+} erneut versuchen.
+login-expired = Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.
+
+setup-title = Willkommen bei Portico
+setup-intro = Dieser Router hat noch kein Administratorpasswort. Wählen Sie eines, um seine Einstellungen zu schützen; es ist auch das Passwort des Systembenutzers root.
+setup-password = Neues Passwort
+setup-password-repeat = Passwort wiederholen
+setup-submit = Passwort speichern
+setup-lan-only = Die Ersteinrichtung ist nur aus dem lokalen Netz (LAN) möglich.
+setup-error-short = Das Passwort muss mindestens { $min } Zeichen haben.
+setup-error-mismatch = Die beiden Passwörter stimmen nicht überein.
+setup-error-long = Das Passwort darf höchstens { $max } Zeichen haben.
+setup-error-control = Das Passwort darf keine Steuerzeichen enthalten.
+setup-done = Das Administratorpasswort ist gesetzt.
+
+home-title = Übersicht
+home-version = Portico-Version
+home-platform = Plattform
+home-platform-dev = Entwicklung (Wurzelverzeichnis { $root })
+home-platform-openwrt = OpenWrt
+home-kernel = Kernel
+home-hostname = Hostname
+home-uptime = Portico läuft seit
+home-network = Netzwerkfunktionen
+home-network-ready = Verfügbar (eigener Netzwerk-Namensraum)
+home-network-unavailable = Nicht verfügbar: Portico läuft im Netzwerk-Namensraum des Hosts, dessen Schnittstellen, Routen und Firewall es nie verändert.
+home-loading = Wird geladen …
+
+not-available-title = Noch nicht verfügbar
+not-available-body = { $feature } ist noch nicht Teil dieser Portico-Version. Diese Seite zeigt es, sobald es so weit ist.
+feature-portal = Das Captive Portal mit Gutscheinen
+feature-offload = Die Übersicht der Firewall-Beschleunigung
+feature-bluetooth = Die Bluetooth-LE-Gegenstellen
+feature-ports = Die Erkennung der Kabelverwendung
+
+error-not-found = Diese Seite gibt es nicht.
+error-forbidden = Das dürfen Sie nicht.
+error-csrf = Die Anfrage kam von einer anderen Website und wurde abgelehnt.
+error-internal = In Portico ist etwas schiefgegangen. Die Einzelheiten stehen im Protokoll.
+error-bad-request = Die Anfrage war unverständlich.
+error-unauthorized = Bitte melden Sie sich zuerst an.
+error-setup-required = Legen Sie zuerst das Administratorpasswort fest.

@@ -1,0 +1,66 @@
+# Portico — English (the reference catalog: every other language must have every key here).
+app-name = Portico
+nav-home = Overview
+nav-setup = Setup
+nav-portal = Portal
+nav-offload = Offload
+nav-bluetooth = Bluetooth
+nav-ports = Ports
+nav-logout = Log out
+nav-menu = Menu
+language = Language
+language-switch = Change
+skip-to-content = Skip to content
+
+login-title = Log in
+login-user = User name
+login-password = Password
+login-submit = Log in
+login-show-password = Show password
+login-hide-password = Hide password
+login-failed = Wrong user name or password.
+login-rate-limited = Too many attempts. Try again in { $seconds ->
+    [one] one second
+   *[other] { $seconds } seconds
+}.
+login-expired = Your session has ended. Please log in again.
+
+setup-title = Welcome to Portico
+setup-intro = This router has no administrator password yet. Choose one to protect its settings; it is also the password of the system user root.
+setup-password = New password
+setup-password-repeat = Repeat the password
+setup-submit = Save password
+setup-lan-only = First-time setup is only possible from the local network (LAN).
+setup-error-short = The password must have at least { $min } characters.
+setup-error-mismatch = The two passwords do not match.
+setup-error-long = The password must have at most { $max } characters.
+setup-error-control = The password must not contain control characters.
+setup-done = The administrator password is set.
+
+home-title = Overview
+home-version = Portico version
+home-platform = Platform
+home-platform-dev = Development (root directory { $root })
+home-platform-openwrt = OpenWrt
+home-kernel = Kernel
+home-hostname = Host name
+home-uptime = Portico running for
+home-network = Network functions
+home-network-ready = Available (own network namespace)
+home-network-unavailable = Unavailable: Portico runs in the host's network namespace, where it never changes interfaces, routes or firewall.
+home-loading = Loading…
+
+not-available-title = Not available yet
+not-available-body = { $feature } is not part of this Portico version yet. This page will show it once it is.
+feature-portal = The captive portal with vouchers
+feature-offload = The firewall offload dashboard
+feature-bluetooth = The Bluetooth LE peer view
+feature-ports = Cable purpose detection
+
+error-not-found = This page does not exist.
+error-forbidden = You are not allowed to do this.
+error-csrf = The request came from another site and was refused.
+error-internal = Something went wrong inside Portico. The details are in its log.
+error-bad-request = The request could not be understood.
+error-unauthorized = Please log in first.
+error-setup-required = Set the administrator password first.

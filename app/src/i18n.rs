@@ -1,0 +1,192 @@
+//! Translations: the Fluent catalogs under `app/locales/<lang>/`, compiled into the binary
+//! and the WASM bundle alike, so the server and the browser render the same words.
+//!
+//! English is the reference catalog; a test fails when another shipped language lacks one of
+//! its keys. Lookups never panic: a missing key renders as the key itself.
+
+use std::sync::LazyLock;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+use serde::{Deserialize, Serialize};
+use unic_langid::{LanguageIdentifier, langid};
+
+/// A language Portico ships a complete catalog for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Lang {
+    #[default]
+    En,
+    De,
+}
+
+impl Lang {
+    /// Every shipped language, the reference (English) first.
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::De];
+
+    /// The BCP 47 tag, as used in `<html lang>`, the `lang` cookie and `?lang=`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::De => "de",
+        }
+    }
+
+    /// The language's own name, as the switcher shows it.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::De => "Deutsch",
+        }
+    }
+
+    /// Parses a tag such as `de`, `de-AT` or `EN`; `None` for languages not shipped.
+    pub fn from_code(tag: &str) -> Option<Lang> {
+        let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();
+        Lang::ALL.into_iter().find(|l| l.code() == primary)
+    }
+
+    fn langid(self) -> LanguageIdentifier {
+        match self {
+            Lang::En => langid!("en"),
+            Lang::De => langid!("de"),
+        }
+    }
+
+    /// The raw Fluent source of this language's catalog.
+    pub fn source(self) -> &'static str {
+        match self {
+            Lang::En => include_str!("../locales/en/main.ftl"),
+            Lang::De => include_str!("../locales/de/main.ftl"),
+        }
+    }
+
+    fn bundle(self) -> &'static FluentBundle<FluentResource> {
+        static EN: LazyLock<FluentBundle<FluentResource>> = LazyLock::new(|| build(Lang::En));
+        static DE: LazyLock<FluentBundle<FluentResource>> = LazyLock::new(|| build(Lang::De));
+        match self {
+            Lang::En => &EN,
+            Lang::De => &DE,
+        }
+    }
+
+    /// The message `key` in this language, falling back to English, then to the key.
+    pub fn tr(self, key: &str) -> String {
+        self.format(key, None)
+    }
+
+    /// Like [`Lang::tr`] with Fluent arguments (`{ $name }` in the catalog).
+    pub fn tr_args(self, key: &str, args: &[(&str, FluentValue<'_>)]) -> String {
+        let mut fluent_args = FluentArgs::new();
+        for (name, value) in args {
+            fluent_args.set(*name, value.clone());
+        }
+        self.format(key, Some(&fluent_args))
+    }
+
+    fn format(self, key: &str, args: Option<&FluentArgs<'_>>) -> String {
+        for lang in [self, Lang::En] {
+            let bundle = lang.bundle();
+            if let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) {
+                let mut errors = Vec::new();
+                return bundle.format_pattern(pattern, args, &mut errors).into_owned();
+            }
+        }
+        key.to_owned()
+    }
+
+    /// Picks the best shipped language for an `Accept-Language` header value.
+    pub fn negotiate(accept_language: &str) -> Lang {
+        let mut best: Option<(f32, Lang)> = None;
+        for item in accept_language.split(',') {
+            let mut parts = item.split(';');
+            let Some(tag) = parts.next().map(str::trim).filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            let quality = parts
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            if let Some(lang) = Lang::from_code(tag)
+                && quality > 0.0
+                && best.is_none_or(|(q, _)| quality > q)
+            {
+                best = Some((quality, lang));
+            }
+        }
+        best.map_or(Lang::En, |(_, lang)| lang)
+    }
+}
+
+fn build(lang: Lang) -> FluentBundle<FluentResource> {
+    let mut bundle = FluentBundle::new_concurrent(vec![lang.langid()]);
+    // Unicode isolation marks around arguments would end up in numbers and paths.
+    bundle.set_use_isolating(false);
+    let resource = match FluentResource::try_new(lang.source().to_owned()) {
+        Ok(resource) => resource,
+        // The catalogs are compiled in and checked by tests; keep what did parse.
+        Err((resource, _errors)) => resource,
+    };
+    // Duplicate keys are caught by the catalog tests; a duplicate here keeps the first.
+    let _ = bundle.add_resource(resource);
+    bundle
+}
+
+/// The message keys a catalog defines, in file order.
+pub fn catalog_keys(lang: Lang) -> Vec<String> {
+    let resource = match FluentResource::try_new(lang.source().to_owned()) {
+        Ok(r) | Err((r, _)) => r,
+    };
+    resource
+        .entries()
+        .filter_map(|entry| match entry {
+            fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_owned()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_language_has_every_english_key() {
+        let english = catalog_keys(Lang::En);
+        assert!(english.len() > 20, "the English catalog looks empty");
+        for lang in Lang::ALL {
+            let keys = catalog_keys(lang);
+            let missing: Vec<_> = english.iter().filter(|k| !keys.contains(k)).collect();
+            assert!(missing.is_empty(), "{} lacks {missing:?}", lang.code());
+        }
+    }
+
+    #[test]
+    fn every_catalog_parses_without_errors() {
+        for lang in Lang::ALL {
+            let result = FluentResource::try_new(lang.source().to_owned());
+            assert!(result.is_ok(), "{} catalog has syntax errors", lang.code());
+        }
+    }
+
+    #[test]
+    fn accept_language_picks_the_best_shipped_language() {
+        assert_eq!(Lang::negotiate("de-DE,de;q=0.9,en;q=0.8"), Lang::De);
+        assert_eq!(Lang::negotiate("fr-FR,fr;q=0.9,en;q=0.5,de;q=0.7"), Lang::De);
+        assert_eq!(Lang::negotiate("fr"), Lang::En);
+        assert_eq!(Lang::negotiate(""), Lang::En);
+        assert_eq!(Lang::negotiate("de;q=0"), Lang::En);
+    }
+
+    #[test]
+    fn arguments_and_plurals_are_formatted() {
+        let text = Lang::De.tr_args("login-rate-limited", &[("seconds", 1.into())]);
+        assert_eq!(text, "Zu viele Versuche. Bitte in einer Sekunde erneut versuchen.");
+        let text = Lang::En.tr_args("login-rate-limited", &[("seconds", 30.into())]);
+        assert_eq!(text, "Too many attempts. Try again in 30 seconds.");
+    }
+
+    #[test]
+    fn missing_keys_fall_back_to_the_key() {
+        assert_eq!(Lang::De.tr("no-such-key"), "no-such-key");
+    }
+}

@@ -1,0 +1,236 @@
+//! Portico's web app: one Leptos component tree rendered on the server (feature `ssr`) and
+//! hydrated in the browser (feature `hydrate`).
+//!
+//! The server decides who may see what (login, first-boot setup, LAN side) before a page is
+//! rendered; components only render what the server hands them in [`PageContext`] and what
+//! server functions return. Components never invent data: a capability that does not exist
+//! yet shows [`pages::NotAvailable`].
+
+pub mod i18n;
+pub mod pages;
+pub mod status;
+pub mod validate;
+
+use leptos::prelude::*;
+use leptos_meta::{Title, provide_meta_context};
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::path;
+use serde::{Deserialize, Serialize};
+
+use i18n::Lang;
+
+/// What the server knows about this request that every page needs, identical on the
+/// server and in the browser (it travels in `<meta name="portico-context">`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageContext {
+    /// The language this page is rendered in.
+    pub lang: Lang,
+    /// A valid admin session came with the request.
+    pub logged_in: bool,
+    /// No admin password exists yet: only the setup page is reachable.
+    pub setup_needed: bool,
+    /// The request arrived on the LAN side (the admin listener's LAN device).
+    pub lan_side: bool,
+}
+
+impl PageContext {
+    /// The name of the `<meta>` tag carrying the context to the browser.
+    pub const META_NAME: &'static str = "portico-context";
+}
+
+/// Names of the hashed, pre-compressed assets under `/pkg/` (from the build manifest).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetNames {
+    /// Stem shared by the JS glue (`<stem>.js`) and the WASM (`<stem>_bg.wasm`).
+    pub app: String,
+    /// The stylesheet's file name.
+    pub css: String,
+}
+
+/// The message `key` in the page's language.
+pub fn t(key: &str) -> String {
+    use_context::<PageContext>().unwrap_or_default().lang.tr(key)
+}
+
+/// The page's language.
+pub fn lang() -> Lang {
+    use_context::<PageContext>().unwrap_or_default().lang
+}
+
+/// The whole HTML document, rendered on the server only. The server puts [`PageContext`]
+/// and [`AssetNames`] into the request's extensions before rendering.
+#[cfg(feature = "ssr")]
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    use leptos::nonce::use_nonce;
+
+    let parts = use_context::<http::request::Parts>();
+    let page = parts
+        .as_ref()
+        .and_then(|p| p.extensions.get::<PageContext>().cloned())
+        .unwrap_or_default();
+    let assets = parts
+        .as_ref()
+        .and_then(|p| p.extensions.get::<AssetNames>().cloned())
+        .unwrap_or_default();
+    provide_context(page.clone());
+
+    // A fresh nonce for the one inline script (hydration); the server's CSP names it.
+    leptos::nonce::provide_nonce();
+    if let (Some(nonce), Some(response)) =
+        (use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    {
+        if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce)) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+
+    let context_json = serde_json::to_string(&page).unwrap_or_default();
+    let mut options = options;
+    let hydrate = !assets.app.is_empty();
+    if hydrate {
+        options.output_name = assets.app.clone().into();
+    }
+    let css = format!("/pkg/{}", assets.css);
+    view! {
+        <!DOCTYPE html>
+        <html lang=page.lang.code()>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <meta name=PageContext::META_NAME content=context_json />
+                {(!assets.css.is_empty()).then(|| view! { <link rel="stylesheet" href=css /> })}
+                {hydrate.then(|| view! { <HydrationScripts options /> })}
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The Content-Security-Policy of a rendered page: scripts only from this origin or with
+/// this response's nonce, WASM compilation allowed, nothing framed, no plugins.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+}
+
+/// The component tree under `<body>`.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let page = use_context::<PageContext>().unwrap_or_default();
+    let show_nav = page.logged_in && !page.setup_needed;
+    view! {
+        <Title text=t("app-name") />
+        <Router>
+            <a class="skip" href="#main">{t("skip-to-content")}</a>
+            <header class="top">
+                <A href="/" attr:class="brand">{t("app-name")}</A>
+                {show_nav.then(|| view! { <Nav /> })}
+                <LanguageSwitcher />
+            </header>
+            <main id="main">
+                <Routes fallback=|| view! { <pages::NotFound /> }>
+                    <Route path=path!("/") view=pages::Home />
+                    <Route path=path!("/login") view=pages::Login />
+                    <Route path=path!("/setup") view=pages::Setup />
+                    <Route path=path!("/portal") view=|| view! { <pages::NotAvailable feature="feature-portal" /> } />
+                    <Route path=path!("/offload") view=|| view! { <pages::NotAvailable feature="feature-offload" /> } />
+                    <Route path=path!("/bluetooth") view=|| view! { <pages::NotAvailable feature="feature-bluetooth" /> } />
+                    <Route path=path!("/ports") view=|| view! { <pages::NotAvailable feature="feature-ports" /> } />
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+/// The main navigation; on narrow screens it folds behind a menu button (which needs the
+/// hydrated app; without JavaScript the links stay visible).
+#[component]
+fn Nav() -> impl IntoView {
+    let (open, set_open) = signal(false);
+    // Before hydration (or without JavaScript) the menu is simply open.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let links = [
+        ("/", "nav-home"),
+        ("/setup", "nav-setup"),
+        ("/portal", "nav-portal"),
+        ("/offload", "nav-offload"),
+        ("/bluetooth", "nav-bluetooth"),
+        ("/ports", "nav-ports"),
+    ];
+    view! {
+        <nav aria-label=t("nav-menu") class="nav" class:folded=move || hydrated.get() && !open.get()>
+            <button
+                type="button"
+                class="menu-toggle"
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| set_open.update(|o| *o = !*o)
+            >
+                {t("nav-menu")}
+            </button>
+            <ul>
+                {links
+                    .into_iter()
+                    .map(|(href, key)| view! { <li><A href=href>{t(key)}</A></li> })
+                    .collect_view()}
+                <li>
+                    <form method="post" action="/logout" class="inline">
+                        <button type="submit" class="link">{t("nav-logout")}</button>
+                    </form>
+                </li>
+            </ul>
+        </nav>
+    }
+}
+
+/// Language switcher: a plain form (POST /lang) that works without JavaScript.
+#[component]
+fn LanguageSwitcher() -> impl IntoView {
+    let current = lang();
+    let location = leptos_router::hooks::use_location();
+    let next = move || location.pathname.get();
+    view! {
+        <form method="post" action="/lang" class="lang">
+            <label for="lang-select" class="visually-hidden">{t("language")}</label>
+            <select id="lang-select" name="lang">
+                {Lang::ALL
+                    .into_iter()
+                    .map(|l| {
+                        view! {
+                            <option value=l.code() selected=l == current>
+                                {l.native_name()}
+                            </option>
+                        }
+                    })
+                    .collect_view()}
+            </select>
+            <input type="hidden" name="next" value=next />
+            <button type="submit">{t("language-switch")}</button>
+        </form>
+    }
+}
+
+/// Entry point of the WASM bundle: reads the server's [`PageContext`] and hydrates.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    let page = document()
+        .query_selector(&format!("meta[name={}]", PageContext::META_NAME))
+        .ok()
+        .flatten()
+        .and_then(|meta| meta.get_attribute("content"))
+        .and_then(|json| serde_json::from_str::<PageContext>(&json).ok())
+        .unwrap_or_default();
+    leptos::mount::hydrate_body(move || {
+        provide_context(page.clone());
+        view! { <App /> }
+    });
+}

@@ -1,0 +1,181 @@
+//! The pages of the app shell. Each page renders what the server provides; none invents data.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::status::{SystemStatus, format_duration, load_system_status};
+use crate::validate::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
+use crate::{PageContext, lang, t};
+
+/// Overview: Portico's version, platform, kernel and whether network functions can run.
+#[component]
+pub fn Home() -> impl IntoView {
+    let status = Resource::new_blocking(|| (), |()| load_system_status());
+    view! {
+        <h1>{t("home-title")}</h1>
+        <Suspense fallback=|| view! { <p>{t("home-loading")}</p> }>
+            {move || {
+                status.get().map(|result| match result {
+                    Ok(status) => view! { <StatusTable status /> }.into_any(),
+                    Err(_) => view! { <p class="error" role="alert">{t("error-internal")}</p> }.into_any(),
+                })
+            }}
+        </Suspense>
+    }
+}
+
+#[component]
+fn StatusTable(status: SystemStatus) -> impl IntoView {
+    let lang = lang();
+    let platform = match &status.dev_root {
+        Some(root) => lang.tr_args("home-platform-dev", &[("root", root.clone().into())]),
+        None => t("home-platform-openwrt"),
+    };
+    let network = if status.network_functions {
+        t("home-network-ready")
+    } else {
+        t("home-network-unavailable")
+    };
+    let rows = [
+        (t("home-hostname"), status.hostname),
+        (t("home-version"), status.version),
+        (t("home-platform"), platform),
+        (t("home-kernel"), status.kernel),
+        (t("home-uptime"), format_duration(status.uptime_seconds)),
+        (t("home-network"), network),
+    ];
+    view! {
+        <dl class="facts">
+            {rows
+                .into_iter()
+                .map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> })
+                .collect_view()}
+        </dl>
+    }
+}
+
+/// Login: a plain form (POST /login) that works without JavaScript; with the hydrated app
+/// the password can be shown while typing.
+#[component]
+pub fn Login() -> impl IntoView {
+    let query = use_query_map();
+    let message = move || {
+        let q = query.read();
+        match q.get("error").as_deref() {
+            Some("failed") => Some(t("login-failed")),
+            Some("expired") => Some(t("login-expired")),
+            Some("rate") => {
+                let seconds: u64 = q.get("wait").and_then(|w| w.parse().ok()).unwrap_or(1);
+                Some(lang().tr_args("login-rate-limited", &[("seconds", seconds.into())]))
+            }
+            _ => None,
+        }
+    };
+    view! {
+        <h1>{t("login-title")}</h1>
+        {move || message().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+        <form method="post" action="/login" class="card">
+            <label for="user">{t("login-user")}</label>
+            <input id="user" name="user" type="text" value="root" autocomplete="username" required />
+            <label for="password">{t("login-password")}</label>
+            <PasswordInput id="password" name="password" autocomplete="current-password" />
+            <button type="submit" class="primary">{t("login-submit")}</button>
+        </form>
+    }
+}
+
+/// A password field with a show/hide button that works once the app is hydrated.
+#[component]
+fn PasswordInput(id: &'static str, name: &'static str, autocomplete: &'static str) -> impl IntoView {
+    let (visible, set_visible) = signal(false);
+    view! {
+        <span class="password">
+            <input
+                id=id
+                name=name
+                type=move || if visible.get() { "text" } else { "password" }
+                autocomplete=autocomplete
+                required
+            />
+            <button
+                type="button"
+                class="reveal"
+                aria-controls=id
+                aria-pressed=move || visible.get().to_string()
+                on:click=move |_| set_visible.update(|v| *v = !*v)
+            >
+                {move || if visible.get() { t("login-hide-password") } else { t("login-show-password") }}
+            </button>
+        </span>
+    }
+}
+
+/// First-boot setup: choose the admin password (LAN side only). The full wizard builds on
+/// this page.
+#[component]
+pub fn Setup() -> impl IntoView {
+    let page = use_context::<PageContext>().unwrap_or_default();
+    let query = use_query_map();
+    let error = move || {
+        let code = query.read().get("error")?;
+        crate::validate::PasswordError::from_code(&code).map(|e| e.message(lang()))
+    };
+    if !page.setup_needed {
+        return view! {
+            <h1>{t("nav-setup")}</h1>
+            <p role="status">{t("setup-done")}</p>
+        }
+        .into_any();
+    }
+    if !page.lan_side {
+        return view! {
+            <h1>{t("setup-title")}</h1>
+            <p class="error" role="alert">{t("setup-lan-only")}</p>
+        }
+        .into_any();
+    }
+    view! {
+        <h1>{t("setup-title")}</h1>
+        <p>{t("setup-intro")}</p>
+        {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+        <form method="post" action="/setup/password" class="card">
+            <label for="password">{t("setup-password")}</label>
+            <PasswordInput id="password" name="password" autocomplete="new-password" />
+            <label for="repeat">{t("setup-password-repeat")}</label>
+            <input
+                id="repeat"
+                name="repeat"
+                type="password"
+                autocomplete="new-password"
+                minlength=PASSWORD_MIN_CHARS.to_string()
+                maxlength=PASSWORD_MAX_CHARS.to_string()
+                required
+            />
+            <button type="submit" class="primary">{t("setup-submit")}</button>
+        </form>
+    }
+    .into_any()
+}
+
+/// What a page of a capability that is not built yet shows: a plain notice, no data.
+#[component]
+pub fn NotAvailable(feature: &'static str) -> impl IntoView {
+    let body = lang().tr_args("not-available-body", &[("feature", t(feature).into())]);
+    view! {
+        <h1>{t("not-available-title")}</h1>
+        <p class="notice" role="status">{body}</p>
+    }
+}
+
+/// 404 inside the app.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <h1>"404"</h1>
+        <p>{t("error-not-found")}</p>
+    }
+}

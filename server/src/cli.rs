@@ -1,0 +1,124 @@
+//! The command line (design.md, Contracts): `portico serve`, `portico lab …`.
+//! Later capabilities add `uci`, `wizard`, `vouchers`, `communities`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Portico: the web-first appliance for community networks.
+#[derive(Debug, Parser)]
+#[command(name = "portico", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand understands. Precedence: flag > `PORTICO_*` environment >
+/// `/etc/config/portico` > built-in default.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Router state root (`/` on OpenWrt, `./var/dev-root` elsewhere).
+    #[arg(long, global = true, env = "PORTICO_ROOT")]
+    pub root: Option<PathBuf>,
+    /// Communities SQLite store.
+    #[arg(long, global = true, env = "PORTICO_DATA")]
+    pub data: Option<PathBuf>,
+    /// Communities in MongoDB instead of SQLite.
+    #[arg(long, global = true, env = "PORTICO_MONGODB_URI", hide_env_values = true)]
+    pub mongodb_uri: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web UI (and, in later versions, the captive portal).
+    Serve(ServeArgs),
+    /// The development namespace lab (never touches the host's own networking).
+    #[command(subcommand)]
+    Lab(LabCommand),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Profile {
+    /// The router UI and its backend services.
+    #[default]
+    Router,
+    /// The public community data site.
+    Communities,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct ServeArgs {
+    /// Which deployment to serve.
+    #[arg(long, value_enum, env = "PORTICO_PROFILE")]
+    pub profile: Option<Profile>,
+    /// Admin UI address (default `0.0.0.0:80`).
+    #[arg(long, env = "PORTICO_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Captive portal address (default `0.0.0.0:8080`).
+    #[arg(long, env = "PORTICO_PORTAL_LISTEN")]
+    pub portal_listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Build the lab (sweeping a stale one first) and start the loopback forwarders.
+    Up(LabArgs),
+    /// Remove the lab: processes, namespaces, interfaces, resolv.conf files, forwarders.
+    Down(LabArgs),
+    /// Show the lab's namespaces, addresses and processes.
+    Status(LabArgs),
+    /// Run a command inside a lab node: `portico lab exec client -- curl http://192.168.1.1/`.
+    Exec {
+        #[command(flatten)]
+        lab: LabArgs,
+        /// router, client or isp.
+        node: String,
+        /// The command and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// (internal) The loopback forwarders; started by `lab up`.
+    #[command(hide = true)]
+    Forward {
+        #[arg(long)]
+        netns: String,
+        /// `LISTEN=UPSTREAM`, e.g. `127.0.0.1:8080=192.168.1.1:80`.
+        #[arg(long = "map", required = true)]
+        maps: Vec<String>,
+    },
+    /// (internal) The isp's "internet" sink; started by `lab up` inside the isp namespace.
+    #[command(hide = true)]
+    Sink,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LabArgs {
+    /// Suffix for the namespace names (to run a second lab beside the dev lab).
+    #[arg(long, default_value = "")]
+    pub suffix: String,
+    /// Where the forwarder for the admin UI listens (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub forward_admin: SocketAddr,
+    /// Where the forwarder for the captive portal listens (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub forward_portal: SocketAddr,
+}
+
+/// Runs a parsed command line; the exit code reports success.
+pub fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Serve(args) => crate::serve::run(&cli.global, &args),
+        Command::Lab(cmd) => crate::lab::run(cmd),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("portico: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

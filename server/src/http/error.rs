@@ -1,0 +1,44 @@
+//! The one error type at the HTTP edge: a status, a stable code, and a message in the
+//! caller's language, as `{"error": {"code", "message", ...}}` (design.md, Errors).
+
+use app::i18n::Lang;
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use serde_json::json;
+
+/// An error answered to an API or server-function caller.
+#[derive(Debug)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub field: Option<&'static str>,
+}
+
+impl AppError {
+    /// An error whose message is the catalog entry `key` in `lang`.
+    pub fn new(status: StatusCode, code: &'static str, key: &str, lang: Lang) -> AppError {
+        AppError { status, code, message: lang.tr(key), field: None }
+    }
+
+    /// An internal failure: logged here, shown as a generic message.
+    pub fn internal(cause: &dyn std::fmt::Display, lang: Lang) -> AppError {
+        tracing::error!(%cause, "request failed");
+        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "error-internal", lang)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(field) = self.field {
+            error["field"] = json!(field);
+        }
+        (self.status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
+pub(super) async fn api_not_found(headers: http::HeaderMap) -> AppError {
+    AppError::new(StatusCode::NOT_FOUND, "not_found", "error-not-found", super::gate::request_lang(&headers))
+}

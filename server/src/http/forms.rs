@@ -1,0 +1,145 @@
+//! The plain HTML form endpoints (they work without JavaScript): login, logout, first-boot
+//! password, language switch. Each answers with a 303 redirect to a page.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Instant;
+
+use app::i18n::Lang;
+use app::validate;
+use axum::{Extension, Form};
+use axum::extract::{ConnectInfo, State};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
+use http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
+
+use super::gate::{LANG_COOKIE, cookie, request_lang};
+use super::{AppError, AppState};
+use crate::auth::SESSION_COOKIE;
+
+fn session_cookie(token: &str) -> String {
+    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict")
+}
+
+fn clear_session_cookie() -> String {
+    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}
+
+fn client_ip(connect: Option<&Extension<ConnectInfo<SocketAddr>>>) -> IpAddr {
+    connect.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.0.ip())
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// POST /login: checks the password (rate-limited per client), starts a session.
+pub async fn login(
+    State(state): State<AppState>,
+    connect: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let lang = request_lang(&headers);
+    let client = client_ip(connect.as_ref());
+    if let Err(wait) = state.limiter.check(client, Instant::now()) {
+        return Redirect::to(&format!("/login?error=rate&wait={}", wait.as_secs().max(1))).into_response();
+    }
+    let auth = state.auth.clone();
+    let verified = tokio::task::spawn_blocking(move || auth.verify(&form.user, &form.password)).await;
+    match verified {
+        Ok(Ok(true)) => {
+            state.limiter.succeed(client);
+            match state.auth.create_session() {
+                Ok(token) => (AppendHeaders([(header::SET_COOKIE, session_cookie(&token))]), Redirect::to("/")).into_response(),
+                Err(err) => AppError::internal(&err, lang).into_response(),
+            }
+        }
+        Ok(Ok(false)) => {
+            tracing::info!(%client, "failed login");
+            let wait = state.limiter.fail(client, Instant::now());
+            if wait.is_zero() {
+                Redirect::to("/login?error=failed").into_response()
+            } else {
+                Redirect::to(&format!("/login?error=rate&wait={}", wait.as_secs().max(1))).into_response()
+            }
+        }
+        Ok(Err(err)) => AppError::internal(&err, lang).into_response(),
+        Err(err) => AppError::internal(&err, lang).into_response(),
+    }
+}
+
+/// POST /logout: ends the session.
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = cookie(&headers, SESSION_COOKIE)
+        && let Err(err) = state.auth.end_session(token)
+    {
+        return AppError::internal(&err, request_lang(&headers)).into_response();
+    }
+    (AppendHeaders([(header::SET_COOKIE, clear_session_cookie())]), Redirect::to("/login")).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    repeat: String,
+}
+
+/// POST /setup/password: the first admin password, from the LAN side only. Also becomes root's
+/// system password (`/etc/shadow`). Starts a session.
+pub async fn setup_password(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<PasswordForm>) -> Response {
+    let lang = request_lang(&headers);
+    if !state.lan_side {
+        return AppError::new(StatusCode::FORBIDDEN, "lan_only", "setup-lan-only", lang).into_response();
+    }
+    if let Err(err) = validate::new_password(&form.password, &form.repeat) {
+        return Redirect::to(&format!("/setup?error={}", err.code())).into_response();
+    }
+    let (auth, platform) = (state.auth.clone(), state.platform.clone());
+    let result = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<String>> {
+        if !auth.setup_needed()? {
+            return Ok(None);
+        }
+        platform.set_root_password(&form.password)?;
+        auth.set_initial_password(&form.password)?;
+        Ok(Some(auth.create_session()?))
+    })
+    .await;
+    match result {
+        Ok(Ok(Some(token))) => {
+            tracing::info!("admin password set");
+            (AppendHeaders([(header::SET_COOKIE, session_cookie(&token))]), Redirect::to("/")).into_response()
+        }
+        // Someone else finished the setup first.
+        Ok(Ok(None)) => Redirect::to("/login").into_response(),
+        Ok(Err(err)) => AppError::internal(&err, lang).into_response(),
+        Err(err) => AppError::internal(&err, lang).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LanguageForm {
+    lang: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// POST /lang: remembers the chosen language and returns to the page it came from.
+pub async fn set_language(Form(form): Form<LanguageForm>) -> Response {
+    let Some(lang) = Lang::from_code(&form.lang) else {
+        return (StatusCode::BAD_REQUEST, "unknown language").into_response();
+    };
+    // Only paths on this site: never an open redirect.
+    let next = if form.next.starts_with('/') && !form.next.starts_with("//") && !form.next.contains('\\') {
+        form.next.as_str()
+    } else {
+        "/"
+    };
+    let cookie = format!("{LANG_COOKIE}={}; Path=/; SameSite=Strict; Max-Age=31536000", lang.code());
+    (AppendHeaders([(header::SET_COOKIE, cookie)]), Redirect::to(next)).into_response()
+}

@@ -1,0 +1,116 @@
+//! The HTTP edge: one axum router for pages, server functions, static assets and the API,
+//! with the security layers every response passes through. Built by [`app`] so tests can call
+//! `app(state).oneshot(request)`.
+
+mod assets;
+mod error;
+mod forms;
+mod gate;
+mod status;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{FromRef, Request, State};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use http::{HeaderValue, header};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use assets::manifest;
+pub use error::AppError;
+
+use crate::auth::{Auth, LoginLimiter};
+use crate::platform::Platform;
+
+/// Everything a request handler may need.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos: LeptosOptions,
+    pub platform: Arc<dyn Platform>,
+    pub auth: Auth,
+    pub limiter: LoginLimiter,
+    /// The admin listener is bound to the LAN device: every request arrived on the LAN side.
+    pub lan_side: bool,
+    pub started: Instant,
+}
+
+impl AppState {
+    /// State for a platform, with Portico's Leptos options.
+    pub fn new(platform: Arc<dyn Platform>, auth: Auth, lan_side: bool) -> AppState {
+        AppState {
+            leptos: leptos_options(),
+            platform,
+            auth,
+            limiter: LoginLimiter::default(),
+            lan_side,
+            started: Instant::now(),
+        }
+    }
+}
+
+/// Leptos options; file names of the hashed bundle come from the asset manifest per request.
+pub fn leptos_options() -> LeptosOptions {
+    LeptosOptions::builder().output_name("portico").site_pkg_dir("pkg").site_root("target/site").build()
+}
+
+/// Largest request body accepted (forms and server function calls are small).
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// A request that takes longer is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The whole HTTP application.
+pub fn app(state: AppState) -> Router {
+    let status_source = status::source(&state);
+    let context = {
+        let status_source = status_source.clone();
+        move || provide_context(status_source.clone())
+    };
+    let routes = generate_route_list(app::App);
+    let leptos_options = state.leptos.clone();
+    let server_fns = {
+        let context = context.clone();
+        move |req: Request| {
+            let context = context.clone();
+            async move { handle_server_fns_with_context(context, req).await.into_response() }
+        }
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/pkg/{file}", get(assets::serve))
+        .route("/login", post(forms::login))
+        .route("/logout", post(forms::logout))
+        .route("/setup/password", post(forms::setup_password))
+        .route("/lang", post(forms::set_language))
+        .route("/api/fn/{*name}", post(server_fns))
+        .route("/api/{*rest}", axum::routing::any(error::api_not_found))
+        .leptos_routes_with_context(&state, routes, context, move || app::shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(|| (), app::shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), gate::gate))
+        .layer(axum::middleware::from_fn(gate::cross_origin_protection))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let db_ok = state.auth.setup_needed().is_ok();
+    let status = if db_ok { http::StatusCode::OK } else { http::StatusCode::SERVICE_UNAVAILABLE };
+    (status, [(header::CACHE_CONTROL, "no-store")], if db_ok { "ok\n" } else { "state database unavailable\n" })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,269 @@
+//! The HTTP application through `app().oneshot(request)`: access rules, login, setup,
+//! languages, cross-origin protection and security headers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use http::{Request, Response, StatusCode, header};
+use http_body_util::BodyExt as _;
+use tower::ServiceExt as _;
+
+use super::{AppState, app};
+use crate::auth::Auth;
+use crate::platform::dev::DevPlatform;
+use crate::state::StateDb;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    state: AppState,
+}
+
+fn fixture(lan_side: bool) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let platform = Arc::new(DevPlatform::open(&root).unwrap());
+    let auth = Auth::new(StateDb::open(&root).unwrap(), Duration::from_secs(600)).unwrap();
+    Fixture { _dir: dir, root, state: AppState::new(platform, auth, lan_side) }
+}
+
+fn router(f: &Fixture) -> Router {
+    app(f.state.clone())
+}
+
+async fn send(f: &Fixture, req: Request<Body>) -> Response<Body> {
+    router(f).oneshot(req).await.unwrap()
+}
+
+async fn body(resp: Response<Body>) -> String {
+    String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+fn get(path: &str) -> http::request::Builder {
+    Request::get(path).header(header::HOST, "router")
+}
+
+fn form(path: &str, body: &str) -> Request<Body> {
+    Request::post(path)
+        .header(header::HOST, "router")
+        .header(header::ORIGIN, "http://router")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+fn location(resp: &Response<Body>) -> &str {
+    resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+fn session_cookie(resp: &Response<Body>) -> String {
+    let value = resp.headers().get(header::SET_COOKIE).expect("a cookie").to_str().unwrap().to_owned();
+    assert!(value.contains("HttpOnly") && value.contains("SameSite=Strict"), "{value}");
+    value.split(';').next().unwrap().to_owned()
+}
+
+async fn set_up(f: &Fixture) -> String {
+    let resp = send(f, form("/setup/password", "password=correct+horse&repeat=correct+horse")).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&resp), "/");
+    session_cookie(&resp)
+}
+
+#[tokio::test]
+async fn healthz_answers_without_login() {
+    let f = fixture(false);
+    let resp = send(&f, get("/healthz").body(Body::empty()).unwrap()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(body(resp).await, "ok\n");
+}
+
+#[tokio::test]
+async fn before_setup_every_page_leads_to_setup() {
+    let f = fixture(true);
+    for path in ["/", "/portal", "/login"] {
+        let resp = send(&f, get(path).body(Body::empty()).unwrap()).await;
+        assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(location(&resp), "/setup");
+    }
+    let resp = send(&f, get("/setup").body(Body::empty()).unwrap()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = body(resp).await;
+    assert!(html.contains("action=\"/setup/password\""), "the setup form is shown on the LAN side");
+    let resp = send(&f, Request::post("/api/fn/system_status").header(header::HOST, "router").body(Body::empty()).unwrap()).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let json: serde_json::Value = serde_json::from_str(&body(resp).await).unwrap();
+    assert_eq!(json["error"]["code"], "setup_required");
+}
+
+#[tokio::test]
+async fn first_boot_setup_is_refused_off_the_lan() {
+    let f = fixture(false);
+    let html = body(send(&f, get("/setup").body(Body::empty()).unwrap()).await).await;
+    assert!(html.contains("only possible from the local network"));
+    assert!(!html.contains("action=\"/setup/password\""));
+    let resp = send(&f, form("/setup/password", "password=correct+horse&repeat=correct+horse")).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(f.state.auth.setup_needed().unwrap(), "no password was set");
+}
+
+#[tokio::test]
+async fn setup_validates_then_sets_the_admin_and_root_password() {
+    let f = fixture(true);
+    let resp = send(&f, form("/setup/password", "password=short&repeat=short")).await;
+    assert_eq!(location(&resp), "/setup?error=password_too_short");
+    let html = body(send(&f, get("/setup?error=password_mismatch").body(Body::empty()).unwrap()).await).await;
+    assert!(html.contains("The two passwords do not match."));
+    let cookie = set_up(&f).await;
+    let shadow = std::fs::read_to_string(f.root.join("etc/shadow")).unwrap();
+    assert!(shadow.starts_with("root:$6$"), "root gets a SHA-512 crypt hash: {shadow}");
+    assert!(crate::platform::shadow::check(&shadow, "correct horse"));
+    let resp = send(&f, get("/").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    // A second setup is not possible.
+    let resp = send(&f, form("/setup/password", "password=evil+horse1&repeat=evil+horse1")).await;
+    assert_ne!(location(&resp), "/");
+    assert!(f.state.auth.verify("root", "correct horse").unwrap());
+}
+
+#[tokio::test]
+async fn login_logout_and_one_generic_failure_message() {
+    let f = fixture(true);
+    set_up(&f).await;
+    let resp = send(&f, get("/").body(Body::empty()).unwrap()).await;
+    assert_eq!(location(&resp), "/login");
+    for body_text in ["user=root&password=wrong", "user=nobody&password=correct+horse"] {
+        let resp = send(&f, form("/login", body_text)).await;
+        assert_eq!(location(&resp), "/login?error=failed", "{body_text}");
+        assert!(resp.headers().get(header::SET_COOKIE).is_none());
+    }
+    let html = body(send(&f, get("/login?error=failed").body(Body::empty()).unwrap()).await).await;
+    assert!(html.contains("Wrong user name or password."));
+    let resp = send(&f, form("/login", "user=root&password=correct+horse")).await;
+    assert_eq!(location(&resp), "/");
+    let cookie = session_cookie(&resp);
+    let html = body(send(&f, get("/").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await).await;
+    assert!(html.contains("Overview") && html.contains("Portico version"), "{html}");
+    assert!(html.contains(env!("CARGO_PKG_VERSION")));
+    let resp = send(&f, {
+        let mut r = form("/logout", "");
+        r.headers_mut().insert(header::COOKIE, cookie.parse().unwrap());
+        r
+    })
+    .await;
+    assert_eq!(location(&resp), "/login");
+    let resp = send(&f, get("/").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    assert_eq!(location(&resp), "/login?error=expired", "the old cookie no longer works");
+}
+
+#[tokio::test]
+async fn repeated_failures_are_rate_limited_per_client() {
+    let f = fixture(true);
+    set_up(&f).await;
+    let mut last = String::new();
+    for _ in 0..=crate::auth::LoginLimiter::FREE_ATTEMPTS {
+        last = location(&send(&f, form("/login", "user=root&password=wrong")).await).to_owned();
+    }
+    assert!(last.starts_with("/login?error=rate&wait="), "{last}");
+    // Even the right password waits now.
+    let resp = send(&f, form("/login", "user=root&password=correct+horse")).await;
+    assert!(location(&resp).starts_with("/login?error=rate"));
+    let html = body(send(&f, get("/login?error=rate&wait=2").body(Body::empty()).unwrap()).await).await;
+    assert!(html.contains("Try again in 2 seconds."));
+}
+
+#[tokio::test]
+async fn cross_origin_state_changes_are_refused() {
+    let f = fixture(true);
+    let mut req = form("/setup/password", "password=correct+horse&repeat=correct+horse");
+    req.headers_mut().insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+    let resp = send(&f, req).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let json: serde_json::Value = serde_json::from_str(&body(resp).await).unwrap();
+    assert_eq!(json["error"]["code"], "cross_origin");
+    let mut req = form("/login", "user=root&password=x");
+    req.headers_mut().insert("sec-fetch-site", "cross-site".parse().unwrap());
+    req.headers_mut().insert(header::ACCEPT_LANGUAGE, "de".parse().unwrap());
+    let resp = send(&f, req).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(body(resp).await.contains("anderen Website"), "the error is in the caller's language");
+    assert!(f.state.auth.setup_needed().unwrap());
+}
+
+#[tokio::test]
+async fn language_from_header_cookie_and_switcher() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    let page = |lang_header: &str, extra_cookie: &str| {
+        get("/portal")
+            .header(header::COOKIE, format!("{cookie}{extra_cookie}"))
+            .header(header::ACCEPT_LANGUAGE, lang_header)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let html = body(send(&f, page("de-DE,de;q=0.9", "")).await).await;
+    assert!(html.contains("<html lang=\"de\"") && html.contains("Noch nicht verfügbar"), "{html}");
+    let html = body(send(&f, page("de-DE", "; portico_lang=en")).await).await;
+    assert!(html.contains("<html lang=\"en\"") && html.contains("Not available yet"));
+    let resp = send(&f, form("/lang", "lang=de&next=%2Fportal")).await;
+    assert_eq!(location(&resp), "/portal");
+    assert!(resp.headers()[header::SET_COOKIE].to_str().unwrap().starts_with("portico_lang=de;"));
+    let resp = send(&f, form("/lang", "lang=de&next=%2F%2Fevil.example")).await;
+    assert_eq!(location(&resp), "/", "no open redirect");
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_a_nonce_csp() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    let resp = send(&f, get("/").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    let h = resp.headers().clone();
+    assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
+    let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let html = body(resp).await;
+    if let Some(start) = csp.find("'nonce-") {
+        let nonce = &csp[start + 7..csp[start + 7..].find('\'').unwrap() + start + 7];
+        assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the inline hydration script carries the CSP nonce");
+    } else {
+        assert!(!html.contains("<script"), "without a nonce no inline script may exist");
+    }
+}
+
+#[tokio::test]
+async fn unknown_api_paths_answer_json_errors() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    let resp = send(&f, get("/api/v1/nothing").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    let json: serde_json::Value = serde_json::from_str(&body(resp).await).unwrap();
+    assert_eq!(json["error"]["code"], "not_found");
+    let resp = send(&f, get("/no-such-page").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn server_functions_need_a_session_and_return_real_status() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    let call = |cookie: Option<&str>| {
+        let mut r = Request::post("/api/fn/system_status")
+            .header(header::HOST, "router")
+            .header(header::ORIGIN, "http://router")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(c) = cookie {
+            r = r.header(header::COOKIE, c);
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    let resp = send(&f, call(None)).await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let resp = send(&f, call(Some(&cookie))).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let json: serde_json::Value = serde_json::from_str(&body(resp).await).unwrap();
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["hostname"], "OpenWrt");
+    assert_eq!(json["dev_root"], f.root.display().to_string());
+}

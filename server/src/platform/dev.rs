@@ -1,0 +1,71 @@
+//! The development platform: a root directory (default `./var/dev-root`) that Portico fills
+//! with a fresh router's configuration, and the real kernel inside the namespace lab.
+
+use std::path::{Path, PathBuf};
+
+use super::{Error, Kind, Platform, Result, Service};
+
+/// A dev root: `<root>/etc/config/*`, `<root>/etc/shadow`, `<root>/etc/portico/`.
+pub struct DevPlatform {
+    root: PathBuf,
+}
+
+impl DevPlatform {
+    /// Opens `root`, creating a fresh router configuration in it when it has none.
+    ///
+    /// # Errors
+    /// When the folder cannot be created or written.
+    pub fn open(root: &Path) -> Result<DevPlatform> {
+        create_fresh_root(root)?;
+        Ok(DevPlatform { root: root.to_path_buf() })
+    }
+}
+
+/// Writes a fresh router's files into `root` unless `root/etc/config` already exists.
+///
+/// # Errors
+/// When a file cannot be written.
+pub fn create_fresh_root(root: &Path) -> Result<()> {
+    let config = root.join("etc/config");
+    if config.exists() {
+        return Ok(());
+    }
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Io { path, source }
+    };
+    std::fs::create_dir_all(&config).map_err(io(&config))?;
+    for (name, text) in super::fresh::files() {
+        let path = config.join(name);
+        crate::state::write_atomically(&path, text.as_bytes(), 0o644).map_err(io(&path))?;
+    }
+    let shadow = root.join("etc/shadow");
+    // As on a fresh OpenWrt: root has no password.
+    let text = "root:::0:99999:7:::\ndaemon:*:0:0:99999:7:::\nnobody:*:0:0:99999:7:::\n";
+    crate::state::write_atomically(&shadow, text.as_bytes(), 0o600).map_err(io(&shadow))?;
+    let passwd = root.join("etc/passwd");
+    let text = "root:x:0:0:root:/root:/bin/ash\ndaemon:*:1:1:daemon:/var:/bin/false\nnobody:*:65534:65534:nobody:/var:/bin/false\n";
+    crate::state::write_atomically(&passwd, text.as_bytes(), 0o644).map_err(io(&passwd))?;
+    Ok(())
+}
+
+impl Platform for DevPlatform {
+    fn kind(&self) -> Kind {
+        Kind::Dev { root: self.root.clone() }
+    }
+
+    fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn network_functions_available(&self) -> bool {
+        !netlab::in_host_namespace()
+    }
+
+    fn reload_services(&self, services: &[Service]) -> Result<()> {
+        netlab::refuse_host_namespace("reload services").map_err(|e| Error::Unavailable(e.to_string()))?;
+        // Realising network/dhcp/firewall in the lab's router namespace ("Dev apply") arrives
+        // with the UCI change sets; until then say so instead of pretending.
+        Err(Error::Unavailable(format!("the dev platform cannot reload {services:?} yet")))
+    }
+}

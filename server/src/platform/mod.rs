@@ -1,0 +1,142 @@
+//! The platform under Portico (design.md principle 3): where configuration lives, how
+//! services are reloaded, where the root password is kept. Capability code receives an
+//! `Arc<dyn Platform>` and never asks which implementation it has.
+
+pub mod dev;
+pub mod fresh;
+pub mod openwrt;
+
+use std::path::{Path, PathBuf};
+
+/// A service whose configuration Portico may change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    Network,
+    Wireless,
+    Dhcp,
+    Firewall,
+    System,
+}
+
+/// What went wrong on the platform.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A command of the platform failed.
+    #[error("`{command}` failed: {detail}")]
+    Command { command: String, detail: String },
+    /// A file under the root could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The platform cannot do this here (e.g. kernel changes in the host's namespace).
+    #[error("{0}")]
+    Unavailable(String),
+    /// Hashing the password failed.
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Display facts for the overview page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Kind {
+    OpenWrt,
+    Dev { root: PathBuf },
+}
+
+/// A platform Portico runs on.
+pub trait Platform: Send + Sync {
+    /// What this platform is, for display only.
+    fn kind(&self) -> Kind;
+    /// The state root (`/` on OpenWrt).
+    fn root(&self) -> &Path;
+    /// Where the UCI files are: `<root>/etc/config`.
+    fn config_dir(&self) -> PathBuf {
+        self.root().join("etc/config")
+    }
+    /// Whether kernel-touching functions may run (design.md, namespace lab rule 1).
+    fn network_functions_available(&self) -> bool;
+    /// Makes the running system follow the configuration files of `services`.
+    ///
+    /// # Errors
+    /// When a reload command fails or cannot run here.
+    fn reload_services(&self, services: &[Service]) -> Result<()>;
+    /// Sets the root password in `<root>/etc/shadow` (SHA-512 crypt, as OpenWrt's login reads).
+    ///
+    /// # Errors
+    /// When the shadow file cannot be read or written.
+    fn set_root_password(&self, password: &str) -> Result<()> {
+        shadow::set_root_password(self.root(), password)
+    }
+}
+
+pub mod shadow {
+    //! `/etc/shadow` under a root: only the root line's hash field is changed; every other line
+    //! and field is kept. The file is replaced atomically.
+    use std::path::Path;
+
+    use super::{Error, Result};
+
+    /// Hashes `password` with SHA-512 crypt and stores it as root's password.
+    ///
+    /// # Errors
+    /// When hashing fails or the file cannot be written.
+    pub fn set_root_password(root: &Path, password: &str) -> Result<()> {
+        let params = sha_crypt::Sha512Params::default();
+        let hash = sha_crypt::sha512_simple(password, &params).map_err(|e| Error::Hash(format!("{e:?}")))?;
+        let path = root.join("etc/shadow");
+        let old = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let days = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() / 86_400);
+        let new = replace_root_hash(&old, &hash, days);
+        crate::state::write_atomically(&path, new.as_bytes(), 0o600).map_err(|source| Error::Io { path, source })
+    }
+
+    /// `old` with root's hash field (and last-change day) replaced; a missing root line is added.
+    pub fn replace_root_hash(old: &str, hash: &str, days: u64) -> String {
+        let mut found = false;
+        let mut out = String::with_capacity(old.len() + hash.len());
+        for line in old.lines() {
+            let mut fields: Vec<String> = line.split(':').map(str::to_owned).collect();
+            if fields.first().map(String::as_str) == Some("root") && fields.len() >= 3 {
+                fields[1] = hash.to_owned();
+                fields[2] = days.to_string();
+                found = true;
+            }
+            out.push_str(&fields.join(":"));
+            out.push('\n');
+        }
+        if !found {
+            out.insert_str(0, &format!("root:{hash}:{days}:0:99999:7:::\n"));
+        }
+        out
+    }
+
+    /// Whether `password` matches root's SHA-512 crypt hash in `shadow`.
+    pub fn check(shadow: &str, password: &str) -> bool {
+        shadow
+            .lines()
+            .find_map(|l| l.strip_prefix("root:"))
+            .and_then(|rest| rest.split(':').next())
+            .is_some_and(|hash| sha_crypt::sha512_check(password, hash).is_ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shadow;
+
+    #[test]
+    fn shadow_keeps_other_lines_and_fields() {
+        let old = "root:::0:99999:7:::\ndaemon:*:0:0:99999:7:::\n";
+        let new = shadow::replace_root_hash(old, "$6$abc$def", 20000);
+        assert_eq!(new, "root:$6$abc$def:20000:0:99999:7:::\ndaemon:*:0:0:99999:7:::\n");
+        let added = shadow::replace_root_hash("daemon:*:0:0:99999:7:::\n", "$6$x$y", 1);
+        assert!(added.starts_with("root:$6$x$y:1:"));
+    }
+}

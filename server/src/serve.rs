@@ -1,0 +1,121 @@
+//! `portico serve`: settings, platform, state, listener; then serve until SIGTERM/SIGINT.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+
+use crate::auth::Auth;
+use crate::cli::{GlobalArgs, Profile, ServeArgs};
+use crate::config;
+use crate::http::{AppState, app};
+use crate::platform::Platform;
+use crate::platform::dev::DevPlatform;
+use crate::platform::openwrt::{OpenWrtPlatform, SystemRunner};
+use crate::state::StateDb;
+
+/// The state root: flag/environment, else `/` on OpenWrt, else `./var/dev-root`.
+pub fn root(global: &GlobalArgs) -> PathBuf {
+    global.root.clone().unwrap_or_else(|| {
+        if OpenWrtPlatform::detect() { PathBuf::from("/") } else { PathBuf::from("var/dev-root") }
+    })
+}
+
+/// The platform for a root: OpenWrt when running on it with root `/`, the dev platform otherwise.
+///
+/// # Errors
+/// When the dev root cannot be created.
+pub fn platform(root: &std::path::Path) -> anyhow::Result<Arc<dyn Platform>> {
+    if OpenWrtPlatform::detect() && root == std::path::Path::new("/") {
+        return Ok(Arc::new(OpenWrtPlatform::new(Box::new(SystemRunner))));
+    }
+    Ok(Arc::new(DevPlatform::open(root).with_context(|| format!("preparing the dev root {}", root.display()))?))
+}
+
+/// Binds the admin listener; with a LAN device it is bound to that device (`SO_BINDTODEVICE`),
+/// so every connection it accepts arrived on the LAN side. Returns whether it is so bound.
+///
+/// # Errors
+/// When the address cannot be bound.
+pub fn bind_admin(addr: SocketAddr, lan_device: &str) -> anyhow::Result<(TcpListener, bool)> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    let bound = if lan_device.is_empty() {
+        false
+    } else {
+        match socket.bind_device(Some(lan_device.as_bytes())) {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::warn!(device = lan_device, %err, "not bound to the LAN device: first-boot setup is unavailable over the network");
+                false
+            }
+        }
+    };
+    socket.bind(&addr.into()).with_context(|| format!("binding {addr}"))?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok((TcpListener::from_std(socket.into())?, bound))
+}
+
+/// Runs `portico serve`.
+///
+/// # Errors
+/// Startup failures (bad config file, address in use, unwritable root).
+pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    init_tracing();
+    let root = root(global);
+    let platform = platform(&root)?;
+    let (main, warnings) = config::load(&root)?;
+    for w in &warnings {
+        tracing::warn!(file = %config::portico_config_path(&root).display(), line = w.line, "{}", w.message);
+    }
+    if args.profile.unwrap_or_default() == Profile::Communities {
+        anyhow::bail!("the communities profile is not part of this version yet");
+    }
+    let listen = args.listen.unwrap_or(main.listen);
+    let lan_device = std::env::var("PORTICO_LAN_DEVICE").unwrap_or(main.lan_device);
+    if !platform.network_functions_available() {
+        tracing::warn!("running in the host's network namespace: network functions are disabled, serving the web UI only");
+    }
+    let db = StateDb::open(&root)?;
+    let auth = Auth::new(db, main.session_idle)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async move {
+        let (listener, lan_side) = bind_admin(listen, &lan_device)?;
+        let local = listener.local_addr()?;
+        tracing::info!(%local, lan_device, lan_side, root = %root.display(), "serving");
+        // The address line is read by tests and scripts.
+        println!("portico: listening on http://{local}/");
+        let state = AppState::new(platform, auth, lan_side);
+        axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let term = async {
+        match term.as_mut() {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = term => {},
+        _ = tokio::signal::ctrl_c() => {},
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTICO_LOG").unwrap_or_else(|_| "info,tower_http=info".into());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

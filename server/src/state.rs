@@ -1,0 +1,111 @@
+//! Router state that is not configuration: SQLite at `<root>/etc/portico/state.db` (design.md,
+//! Storage), written in transactions. Also the one atomic file writer every file write uses.
+
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use rusqlite::Connection;
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename,
+/// fsync of the directory. Readers see the old or the new file, never a torn one.
+///
+/// # Errors
+/// Any I/O error; the original file is then untouched.
+pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile_in(dir)?;
+    tmp.1.write_all(bytes)?;
+    tmp.1.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.1.sync_all()?;
+    std::fs::rename(&tmp.0, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp.0);
+    })?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+fn tempfile_in(dir: &Path) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
+    for _ in 0..16 {
+        let name = format!(".portico-tmp-{:016x}", rand::random::<u64>());
+        let path = dir.join(name);
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(file) => return Ok((path, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("could not create a temporary file"))
+}
+
+/// The state database, shared by the HTTP handlers.
+#[derive(Clone)]
+pub struct StateDb {
+    conn: Arc<Mutex<Connection>>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS admin (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    password_phc TEXT NOT NULL,
+    changed_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    token_sha256 BLOB PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+);
+";
+
+impl StateDb {
+    /// Opens (creating) `<root>/etc/portico/state.db`.
+    ///
+    /// # Errors
+    /// When the database cannot be opened or its schema created.
+    pub fn open(root: &Path) -> anyhow::Result<StateDb> {
+        let dir = root.join("etc/portico");
+        std::fs::create_dir_all(&dir)?;
+        let conn = Connection::open(dir.join("state.db"))?;
+        StateDb::init(conn)
+    }
+
+    /// An in-memory database, for tests.
+    ///
+    /// # Errors
+    /// When the schema cannot be created.
+    pub fn in_memory() -> anyhow::Result<StateDb> {
+        StateDb::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> anyhow::Result<StateDb> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(StateDb { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    /// Runs `f` with the connection (serialised).
+    ///
+    /// # Errors
+    /// Whatever `f` returns.
+    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+        let conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn atomic_write_replaces_and_keeps_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        super::write_atomically(&path, b"one", 0o600).unwrap();
+        super::write_atomically(&path, b"two", 0o600).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+    }
+}
