@@ -8,6 +8,9 @@ fn main() {
     let _ = std::fs::create_dir_all(&site);
     let site = site.canonicalize().unwrap_or(site);
     println!("cargo:rustc-env=PORTICO_SITE_DIR={}", site.display());
-    println!("cargo:rerun-if-changed={}", site.join("manifest.json").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        site.join("manifest.json").display()
+    );
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 use unic_langid::{LanguageIdentifier, langid};
 
 /// A language Portico ships a complete catalog for.
+#[allow(
+    clippy::unsafe_derive_deserialize,
+    reason = "the only unsafe is inside unic-langid's `langid!` constant construction"
+)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Lang {
     #[default]
@@ -88,7 +92,9 @@ impl Lang {
             let bundle = lang.bundle();
             if let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) {
                 let mut errors = Vec::new();
-                return bundle.format_pattern(pattern, args, &mut errors).into_owned();
+                return bundle
+                    .format_pattern(pattern, args, &mut errors)
+                    .into_owned();
             }
         }
         key.to_owned()
@@ -171,7 +177,10 @@ mod tests {
     #[test]
     fn accept_language_picks_the_best_shipped_language() {
         assert_eq!(Lang::negotiate("de-DE,de;q=0.9,en;q=0.8"), Lang::De);
-        assert_eq!(Lang::negotiate("fr-FR,fr;q=0.9,en;q=0.5,de;q=0.7"), Lang::De);
+        assert_eq!(
+            Lang::negotiate("fr-FR,fr;q=0.9,en;q=0.5,de;q=0.7"),
+            Lang::De
+        );
         assert_eq!(Lang::negotiate("fr"), Lang::En);
         assert_eq!(Lang::negotiate(""), Lang::En);
         assert_eq!(Lang::negotiate("de;q=0"), Lang::En);
@@ -180,7 +189,10 @@ mod tests {
     #[test]
     fn arguments_and_plurals_are_formatted() {
         let text = Lang::De.tr_args("login-rate-limited", &[("seconds", 1.into())]);
-        assert_eq!(text, "Zu viele Versuche. Bitte in einer Sekunde erneut versuchen.");
+        assert_eq!(
+            text,
+            "Zu viele Versuche. Bitte in einer Sekunde erneut versuchen."
+        );
         let text = Lang::En.tr_args("login-rate-limited", &[("seconds", 30.into())]);
         assert_eq!(text, "Too many attempts. Try again in 30 seconds.");
     }

@@ -14,7 +14,7 @@ pub mod validate;
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 use serde::{Deserialize, Serialize};
 
 use i18n::Lang;
@@ -49,7 +49,10 @@ pub struct AssetNames {
 
 /// The message `key` in the page's language.
 pub fn t(key: &str) -> String {
-    use_context::<PageContext>().unwrap_or_default().lang.tr(key)
+    use_context::<PageContext>()
+        .unwrap_or_default()
+        .lang
+        .tr(key)
 }
 
 /// The page's language.
@@ -78,10 +81,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     leptos::nonce::provide_nonce();
     if let (Some(nonce), Some(response)) =
         (use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+        && let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce))
     {
-        if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce)) {
-            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-        }
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
     }
 
     let context_json = serde_json::to_string(&page).unwrap_or_default();
@@ -135,14 +137,16 @@ pub fn App() -> impl IntoView {
                 <LanguageSwitcher />
             </header>
             <main id="main">
+                // Async: every page arrives complete, so it works without JavaScript (phone captive
+                // assistants, no-JS browsers) and needs no inline streaming scripts.
                 <Routes fallback=|| view! { <pages::NotFound /> }>
-                    <Route path=path!("/") view=pages::Home />
-                    <Route path=path!("/login") view=pages::Login />
-                    <Route path=path!("/setup") view=pages::Setup />
-                    <Route path=path!("/portal") view=|| view! { <pages::NotAvailable feature="feature-portal" /> } />
-                    <Route path=path!("/offload") view=|| view! { <pages::NotAvailable feature="feature-offload" /> } />
-                    <Route path=path!("/bluetooth") view=|| view! { <pages::NotAvailable feature="feature-bluetooth" /> } />
-                    <Route path=path!("/ports") view=|| view! { <pages::NotAvailable feature="feature-ports" /> } />
+                    <Route ssr=SsrMode::Async path=path!("/") view=pages::Home />
+                    <Route ssr=SsrMode::Async path=path!("/login") view=pages::Login />
+                    <Route ssr=SsrMode::Async path=path!("/setup") view=pages::Setup />
+                    <Route ssr=SsrMode::Async path=path!("/portal") view=|| view! { <pages::NotAvailable feature="feature-portal" /> } />
+                    <Route ssr=SsrMode::Async path=path!("/offload") view=|| view! { <pages::NotAvailable feature="feature-offload" /> } />
+                    <Route ssr=SsrMode::Async path=path!("/bluetooth") view=|| view! { <pages::NotAvailable feature="feature-bluetooth" /> } />
+                    <Route ssr=SsrMode::Async path=path!("/ports") view=|| view! { <pages::NotAvailable feature="feature-ports" /> } />
                 </Routes>
             </main>
         </Router>

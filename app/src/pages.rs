@@ -86,7 +86,11 @@ pub fn Login() -> impl IntoView {
 
 /// A password field with a show/hide button that works once the app is hydrated.
 #[component]
-fn PasswordInput(id: &'static str, name: &'static str, autocomplete: &'static str) -> impl IntoView {
+fn PasswordInput(
+    id: &'static str,
+    name: &'static str,
+    autocomplete: &'static str,
+) -> impl IntoView {
     let (visible, set_visible) = signal(false);
     view! {
         <span class="password">

@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SystemStatus {
     pub version: String,
-    /// `None` on OpenWrt; the dev platform's root directory otherwise.
+    /// `None` on `OpenWrt`; the dev platform's root directory otherwise.
     pub dev_root: Option<String>,
     pub hostname: String,
     pub kernel: String,
     pub uptime_seconds: u64,
-    /// Kernel-touching functions are allowed (own network namespace, or OpenWrt).
+    /// Kernel-touching functions are allowed (own network namespace, or `OpenWrt`).
     pub network_functions: bool,
 }
 
@@ -23,6 +23,10 @@ pub trait StatusSource: Send + Sync {
     fn system_status(&self) -> SystemStatus;
 }
 
+#[allow(
+    clippy::unused_async,
+    reason = "server functions are async by contract"
+)]
 /// Reads the system status (login required, enforced by the server before this runs).
 #[server(prefix = "/api/fn", endpoint = "system_status")]
 pub async fn load_system_status() -> Result<SystemStatus, ServerFnError> {
@@ -33,7 +37,12 @@ pub async fn load_system_status() -> Result<SystemStatus, ServerFnError> {
 
 /// Formats seconds as `2 d 3 h 4 min` (units are international).
 pub fn format_duration(seconds: u64) -> String {
-    let (d, h, m, s) = (seconds / 86_400, seconds / 3600 % 24, seconds / 60 % 60, seconds % 60);
+    let (d, h, m, s) = (
+        seconds / 86_400,
+        seconds / 3600 % 24,
+        seconds / 60 % 60,
+        seconds % 60,
+    );
     match (d, h, m) {
         (0, 0, 0) => format!("{s} s"),
         (0, 0, _) => format!("{m} min"),

@@ -73,23 +73,6 @@ pub fn new_password(password: &str, repeat: &str) -> Result<(), PasswordError> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn password_rules() {
-        assert_eq!(new_password("short", "short"), Err(PasswordError::TooShort));
-        assert_eq!(new_password("long enough", "long enougH"), Err(PasswordError::Mismatch));
-        assert_eq!(new_password("tab\there1", "tab\there1"), Err(PasswordError::ControlCharacter));
-        let long = "x".repeat(PASSWORD_MAX_CHARS + 1);
-        assert_eq!(new_password(&long, &long), Err(PasswordError::TooLong));
-        assert_eq!(new_password("Ünïcödé-ok", "Ünïcödé-ok"), Ok(()));
-        // Counted in characters, not bytes.
-        assert_eq!(new_password("ääää", "ääää"), Err(PasswordError::TooShort));
-    }
-}
-
 impl PasswordError {
     /// The inverse of [`PasswordError::code`].
     pub fn from_code(code: &str) -> Option<PasswordError> {
@@ -101,5 +84,28 @@ impl PasswordError {
         ]
         .into_iter()
         .find(|e| e.code() == code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_rules() {
+        assert_eq!(new_password("short", "short"), Err(PasswordError::TooShort));
+        assert_eq!(
+            new_password("long enough", "long enougH"),
+            Err(PasswordError::Mismatch)
+        );
+        assert_eq!(
+            new_password("tab\there1", "tab\there1"),
+            Err(PasswordError::ControlCharacter)
+        );
+        let long = "x".repeat(PASSWORD_MAX_CHARS + 1);
+        assert_eq!(new_password(&long, &long), Err(PasswordError::TooLong));
+        assert_eq!(new_password("Ünïcödé-ok", "Ünïcödé-ok"), Ok(()));
+        // Counted in characters, not bytes.
+        assert_eq!(new_password("ääää", "ääää"), Err(PasswordError::TooShort));
     }
 }

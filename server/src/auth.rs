@@ -6,7 +6,9 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::Engine as _;
 use rusqlite::{OptionalExtension, params};
@@ -26,7 +28,9 @@ fn argon2() -> Argon2<'static> {
 }
 
 fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Errors of the auth store.
@@ -51,8 +55,14 @@ impl Auth {
     /// # Errors
     /// When the dummy hash cannot be computed.
     pub fn new(db: StateDb, idle: Duration) -> Result<Auth, Error> {
-        let dummy_phc = hash_password(&base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 16]>()))?;
-        Ok(Auth { db, idle, dummy_phc: Arc::new(dummy_phc) })
+        let dummy_phc = hash_password(
+            &base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 16]>()),
+        )?;
+        Ok(Auth {
+            db,
+            idle,
+            dummy_phc: Arc::new(dummy_phc),
+        })
     }
 
     /// True until an admin password is set.
@@ -60,7 +70,9 @@ impl Auth {
     /// # Errors
     /// Database errors.
     pub fn setup_needed(&self) -> Result<bool, Error> {
-        let count: i64 = self.db.with(|c| c.query_row("SELECT COUNT(*) FROM admin", [], |r| r.get(0)))?;
+        let count: i64 = self
+            .db
+            .with(|c| c.query_row("SELECT COUNT(*) FROM admin", [], |r| r.get(0)))?;
         Ok(count == 0)
     }
 
@@ -88,10 +100,18 @@ impl Auth {
     /// # Errors
     /// Database errors.
     pub fn verify(&self, user: &str, password: &str) -> Result<bool, Error> {
-        let stored: Option<String> = self.db.with(|c| c.query_row("SELECT password_phc FROM admin WHERE id = 1", [], |r| r.get(0)).optional())?;
+        let stored: Option<String> = self.db.with(|c| {
+            c.query_row("SELECT password_phc FROM admin WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .optional()
+        })?;
         let known_user = user == ADMIN_USER && stored.is_some();
-        let phc = stored.filter(|_| known_user).unwrap_or_else(|| self.dummy_phc.as_str().to_owned());
-        let matches = PasswordHash::new(&phc).is_ok_and(|hash| argon2().verify_password(password.as_bytes(), &hash).is_ok());
+        let phc = stored
+            .filter(|_| known_user)
+            .unwrap_or_else(|| self.dummy_phc.as_str().to_owned());
+        let matches = PasswordHash::new(&phc)
+            .is_ok_and(|hash| argon2().verify_password(password.as_bytes(), &hash).is_ok());
         Ok(known_user && matches)
     }
 
@@ -100,9 +120,15 @@ impl Auth {
     /// # Errors
     /// Database errors.
     pub fn create_session(&self) -> Result<String, Error> {
-        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+        let token =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
         let now = now_secs();
-        self.db.with(|c| c.execute("INSERT INTO sessions VALUES (?1, ?2, ?2)", params![token_key(&token), now]))?;
+        self.db.with(|c| {
+            c.execute(
+                "INSERT INTO sessions VALUES (?1, ?2, ?2)",
+                params![token_key(&token), now],
+            )
+        })?;
         Ok(token)
     }
 
@@ -115,8 +141,14 @@ impl Auth {
         let now = now_secs();
         let idle = i64::try_from(self.idle.as_secs()).unwrap_or(i64::MAX);
         let live = self.db.with(|c| {
-            c.execute("DELETE FROM sessions WHERE last_seen < ?1", params![now.saturating_sub(idle)])?;
-            c.execute("UPDATE sessions SET last_seen = ?2 WHERE token_sha256 = ?1", params![token_key(token), now])
+            c.execute(
+                "DELETE FROM sessions WHERE last_seen < ?1",
+                params![now.saturating_sub(idle)],
+            )?;
+            c.execute(
+                "UPDATE sessions SET last_seen = ?2 WHERE token_sha256 = ?1",
+                params![token_key(token), now],
+            )
         })?;
         Ok(live == 1)
     }
@@ -126,7 +158,12 @@ impl Auth {
     /// # Errors
     /// Database errors.
     pub fn end_session(&self, token: &str) -> Result<(), Error> {
-        self.db.with(|c| c.execute("DELETE FROM sessions WHERE token_sha256 = ?1", params![token_key(token)]))?;
+        self.db.with(|c| {
+            c.execute(
+                "DELETE FROM sessions WHERE token_sha256 = ?1",
+                params![token_key(token)],
+            )
+        })?;
         Ok(())
     }
 }
@@ -139,7 +176,10 @@ fn token_key(token: &str) -> Vec<u8> {
 
 fn hash_password(password: &str) -> Result<String, Error> {
     let salt = SaltString::generate(&mut OsRng);
-    argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| Error::Hash(e.to_string()))
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Hash(e.to_string()))
 }
 
 /// Per-client login back-off: after [`LoginLimiter::FREE_ATTEMPTS`] failures, each further
@@ -166,7 +206,10 @@ impl LoginLimiter {
     /// # Errors
     /// The time left to wait.
     pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
-        let clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         match clients.get(&client) {
             Some(f) if f.blocked_until > now => Err(f.blocked_until - now),
             _ => Ok(()),
@@ -175,16 +218,25 @@ impl LoginLimiter {
 
     /// Records a failed login; returns the wait now imposed (zero while attempts are free).
     pub fn fail(&self, client: IpAddr, now: Instant) -> Duration {
-        let mut clients = self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if clients.len() >= Self::MAX_CLIENTS && !clients.contains_key(&client) {
             clients.retain(|_, f| f.blocked_until > now);
             if clients.len() >= Self::MAX_CLIENTS
-                && let Some(oldest) = clients.iter().min_by_key(|(_, f)| f.blocked_until).map(|(ip, _)| *ip)
+                && let Some(oldest) = clients
+                    .iter()
+                    .min_by_key(|(_, f)| f.blocked_until)
+                    .map(|(ip, _)| *ip)
             {
                 clients.remove(&oldest);
             }
         }
-        let entry = clients.entry(client).or_insert(Failures { count: 0, blocked_until: now });
+        let entry = clients.entry(client).or_insert(Failures {
+            count: 0,
+            blocked_until: now,
+        });
         entry.count += 1;
         let wait = match entry.count.checked_sub(Self::FREE_ATTEMPTS) {
             None | Some(0) => Duration::ZERO,
@@ -196,7 +248,27 @@ impl LoginLimiter {
 
     /// Forgets a client after a successful login.
     pub fn succeed(&self, client: IpAddr) {
-        self.clients.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&client);
+        self.clients
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&client);
+    }
+}
+
+impl Auth {
+    /// Stores the first admin password; fails if one exists (two setups racing).
+    ///
+    /// # Errors
+    /// Hashing errors, or a database error when a password already exists.
+    pub fn set_initial_password(&self, password: &str) -> Result<(), Error> {
+        let phc = hash_password(password)?;
+        self.db.with(|c| {
+            c.execute(
+                "INSERT INTO admin (id, password_phc, changed_at) VALUES (1, ?1, ?2)",
+                params![phc, now_secs()],
+            )
+        })?;
+        Ok(())
     }
 }
 
@@ -240,7 +312,9 @@ mod tests {
         let auth = Auth::new(StateDb::in_memory().unwrap(), Duration::ZERO).unwrap();
         let token = auth.create_session().unwrap();
         // Make the session look a minute old.
-        auth.db.with(|c| c.execute("UPDATE sessions SET last_seen = last_seen - 60", [])).unwrap();
+        auth.db
+            .with(|c| c.execute("UPDATE sessions SET last_seen = last_seen - 60", []))
+            .unwrap();
         assert!(!auth.touch_session(&token).unwrap());
     }
 
@@ -258,20 +332,11 @@ mod tests {
         assert_eq!(limiter.check(ip, t0), Err(Duration::from_secs(2)));
         assert!(limiter.check(ip, t0 + Duration::from_secs(3)).is_ok());
         let other: IpAddr = "192.168.1.101".parse().unwrap();
-        assert!(limiter.check(other, t0).is_ok(), "other clients are not affected");
+        assert!(
+            limiter.check(other, t0).is_ok(),
+            "other clients are not affected"
+        );
         limiter.succeed(ip);
         assert!(limiter.check(ip, t0).is_ok());
-    }
-}
-
-impl Auth {
-    /// Stores the first admin password; fails if one exists (two setups racing).
-    ///
-    /// # Errors
-    /// Hashing errors, or a database error when a password already exists.
-    pub fn set_initial_password(&self, password: &str) -> Result<(), Error> {
-        let phc = hash_password(password)?;
-        self.db.with(|c| c.execute("INSERT INTO admin (id, password_phc, changed_at) VALUES (1, ?1, ?2)", params![phc, now_secs()]))?;
-        Ok(())
     }
 }

@@ -28,7 +28,12 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "PORTICO_DATA")]
     pub data: Option<PathBuf>,
     /// Communities in MongoDB instead of SQLite.
-    #[arg(long, global = true, env = "PORTICO_MONGODB_URI", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "PORTICO_MONGODB_URI",
+        hide_env_values = true
+    )]
     pub mongodb_uri: Option<String>,
 }
 

@@ -35,7 +35,12 @@ impl Default for MainSection {
 }
 
 /// Every key `config portico 'main'` may hold.
-pub const MAIN_KEYS: [&str; 4] = ["listen", "portal_listen", "lan_device", "session_idle_minutes"];
+pub const MAIN_KEYS: [&str; 4] = [
+    "listen",
+    "portal_listen",
+    "lan_device",
+    "session_idle_minutes",
+];
 
 /// A setting in `/etc/config/portico` that Portico did not use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +60,8 @@ pub fn load(root: &Path) -> anyhow::Result<(MainSection, Vec<Warning>)> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
     };
-    let sections = uci_lite::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let sections =
+        uci_lite::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(from_sections(&sections))
 }
 
@@ -73,12 +79,19 @@ pub fn from_sections(sections: &[uci_lite::Section]) -> (MainSection, Vec<Warnin
         if section.section_type != "portico" || section.name.as_deref() != Some("main") {
             warnings.push(Warning {
                 line: section.line,
-                message: format!("unknown section `{}` (type {}) ignored", section.name.as_deref().unwrap_or("(anonymous)"), section.section_type),
+                message: format!(
+                    "unknown section `{}` (type {}) ignored",
+                    section.name.as_deref().unwrap_or("(anonymous)"),
+                    section.section_type
+                ),
             });
             continue;
         }
         for entry in &section.entries {
-            let bad = |what: &str| Warning { line: entry.line, message: format!("`{}`: {what}; the default is used", entry.key) };
+            let bad = |what: &str| Warning {
+                line: entry.line,
+                message: format!("`{}`: {what}; the default is used", entry.key),
+            };
             match entry.key.as_str() {
                 "listen" => match entry.value.parse() {
                     Ok(a) => main.listen = a,
@@ -93,7 +106,13 @@ pub fn from_sections(sections: &[uci_lite::Section]) -> (MainSection, Vec<Warnin
                     Ok(m) if m > 0 => main.session_idle = Duration::from_secs(m * 60),
                     _ => warnings.push(bad("not a positive number of minutes")),
                 },
-                other => warnings.push(Warning { line: entry.line, message: format!("unknown key `{other}` ignored (known: {})", MAIN_KEYS.join(", ")) }),
+                other => warnings.push(Warning {
+                    line: entry.line,
+                    message: format!(
+                        "unknown key `{other}` ignored (known: {})",
+                        MAIN_KEYS.join(", ")
+                    ),
+                }),
             }
         }
     }

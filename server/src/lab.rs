@@ -13,7 +13,12 @@ use crate::cli::{LabArgs, LabCommand};
 fn spec(args: &LabArgs) -> anyhow::Result<LabSpec> {
     let mut spec = LabSpec::dev();
     if !args.suffix.is_empty() {
-        if !args.suffix.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') || args.suffix.len() > 20 {
+        if !args
+            .suffix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            || args.suffix.len() > 20
+        {
             bail!("the suffix may hold up to 20 letters, digits and dashes");
         }
         spec.suffix = format!("-{}", args.suffix);
@@ -36,9 +41,15 @@ pub fn run(cmd: LabCommand) -> anyhow::Result<ExitCode> {
             start_forwarder(&lab, &args)?;
             println!("lab up: namespaces {}", lab.existing().join(", "));
             if let Some(addr) = &lab.client_addr {
-                println!("client {addr} on the LAN; router {}", netlab::lab::ROUTER_LAN_ADDR);
+                println!(
+                    "client {addr} on the LAN; router {}",
+                    netlab::lab::ROUTER_LAN_ADDR
+                );
             }
-            println!("admin UI through the loopback forwarder: http://{}/", args.forward_admin);
+            println!(
+                "admin UI through the loopback forwarder: http://{}/",
+                args.forward_admin
+            );
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Down(args) => {
@@ -51,20 +62,33 @@ pub fn run(cmd: LabCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Exec { lab, node, command } => {
-            let Some(role) = NodeRole::parse(&node) else { bail!("unknown node `{node}` (router, client or isp)") };
+            let Some(role) = NodeRole::parse(&node) else {
+                bail!("unknown node `{node}` (router, client or isp)")
+            };
             let lab = Lab::attach(spec(&lab)?);
             let (program, args) = command.split_first().context("no command given")?;
-            let status = lab.command(role, program).args(args).status().context("running the command")?;
-            Ok(ExitCode::from(u8::try_from(status.code().unwrap_or(1)).unwrap_or(1)))
+            let status = lab
+                .command(role, program)
+                .args(args)
+                .status()
+                .context("running the command")?;
+            Ok(ExitCode::from(
+                u8::try_from(status.code().unwrap_or(1)).unwrap_or(1),
+            ))
         }
         LabCommand::Forward { netns, maps } => {
-            let forwards = maps.iter().map(|m| parse_map(m)).collect::<anyhow::Result<Vec<_>>>()?;
+            let forwards = maps
+                .iter()
+                .map(|m| parse_map(m))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             netlab::forward::run(&netns, &forwards)?;
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Sink => {
             netlab::refuse_host_namespace("run the internet sink")?;
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             runtime.block_on(netlab::sink::run())?;
             Ok(ExitCode::SUCCESS)
         }
@@ -73,7 +97,10 @@ pub fn run(cmd: LabCommand) -> anyhow::Result<ExitCode> {
 
 fn parse_map(map: &str) -> anyhow::Result<Forward> {
     let (listen, upstream) = map.split_once('=').context("a map is LISTEN=UPSTREAM")?;
-    Ok(Forward { listen: listen.parse::<SocketAddr>()?, upstream: upstream.parse::<SocketAddr>()? })
+    Ok(Forward {
+        listen: listen.parse::<SocketAddr>()?,
+        upstream: upstream.parse::<SocketAddr>()?,
+    })
 }
 
 /// Starts `portico lab forward` detached from this process (its own session), recording its
@@ -96,9 +123,16 @@ fn start_forwarder(lab: &Lab, args: &LabArgs) -> anyhow::Result<()> {
     std::fs::write(lab.spec.dir.join("forward.pid"), child.id().to_string())?;
     // Wait until it listens (or has died, e.g. the port is taken).
     let admin = args.forward_admin;
-    netlab::lab::wait_for("the loopback forwarder", std::time::Duration::from_secs(10), || {
-        std::net::TcpStream::connect(admin).ok().map(drop)
-    })
-    .with_context(|| format!("the forwarder did not listen on {admin}; see {}", lab.spec.dir.join("forward.log").display()))?;
+    netlab::lab::wait_for(
+        "the loopback forwarder",
+        std::time::Duration::from_secs(10),
+        || std::net::TcpStream::connect(admin).ok().map(drop),
+    )
+    .with_context(|| {
+        format!(
+            "the forwarder did not listen on {admin}; see {}",
+            lab.spec.dir.join("forward.log").display()
+        )
+    })?;
     Ok(())
 }

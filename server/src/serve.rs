@@ -20,7 +20,11 @@ use crate::state::StateDb;
 /// The state root: flag/environment, else `/` on OpenWrt, else `./var/dev-root`.
 pub fn root(global: &GlobalArgs) -> PathBuf {
     global.root.clone().unwrap_or_else(|| {
-        if OpenWrtPlatform::detect() { PathBuf::from("/") } else { PathBuf::from("var/dev-root") }
+        if OpenWrtPlatform::detect() {
+            PathBuf::from("/")
+        } else {
+            PathBuf::from("var/dev-root")
+        }
     })
 }
 
@@ -32,7 +36,9 @@ pub fn platform(root: &std::path::Path) -> anyhow::Result<Arc<dyn Platform>> {
     if OpenWrtPlatform::detect() && root == std::path::Path::new("/") {
         return Ok(Arc::new(OpenWrtPlatform::new(Box::new(SystemRunner))));
     }
-    Ok(Arc::new(DevPlatform::open(root).with_context(|| format!("preparing the dev root {}", root.display()))?))
+    Ok(Arc::new(DevPlatform::open(root).with_context(|| {
+        format!("preparing the dev root {}", root.display())
+    })?))
 }
 
 /// Binds the admin listener; with a LAN device it is bound to that device (`SO_BINDTODEVICE`),
@@ -41,7 +47,11 @@ pub fn platform(root: &std::path::Path) -> anyhow::Result<Arc<dyn Platform>> {
 /// # Errors
 /// When the address cannot be bound.
 pub fn bind_admin(addr: SocketAddr, lan_device: &str) -> anyhow::Result<(TcpListener, bool)> {
-    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, Some(socket2::Protocol::TCP))?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )?;
     socket.set_reuse_address(true)?;
     let bound = if lan_device.is_empty() {
         false
@@ -54,7 +64,9 @@ pub fn bind_admin(addr: SocketAddr, lan_device: &str) -> anyhow::Result<(TcpList
             }
         }
     };
-    socket.bind(&addr.into()).with_context(|| format!("binding {addr}"))?;
+    socket
+        .bind(&addr.into())
+        .with_context(|| format!("binding {addr}"))?;
     socket.listen(1024)?;
     socket.set_nonblocking(true)?;
     Ok((TcpListener::from_std(socket.into())?, bound))
@@ -78,11 +90,16 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let listen = args.listen.unwrap_or(main.listen);
     let lan_device = std::env::var("PORTICO_LAN_DEVICE").unwrap_or(main.lan_device);
     if !platform.network_functions_available() {
-        tracing::warn!("running in the host's network namespace: network functions are disabled, serving the web UI only");
+        tracing::warn!(
+            "running in the host's network namespace: network functions are disabled, serving the web UI only"
+        );
     }
     let db = StateDb::open(&root)?;
     let auth = Auth::new(db, main.session_idle)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(async move {
         let (listener, lan_side) = bind_admin(listen, &lan_device)?;
         let local = listener.local_addr()?;
@@ -90,9 +107,12 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         // The address line is read by tests and scripts.
         println!("portico: listening on http://{local}/");
         let state = AppState::new(platform, auth, lan_side);
-        axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        axum::serve(
+            listener,
+            app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
@@ -110,12 +130,16 @@ async fn shutdown_signal() {
         }
     };
     tokio::select! {
-        _ = term => {},
+        () = term => {},
         _ = tokio::signal::ctrl_c() => {},
     }
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTICO_LOG").unwrap_or_else(|_| "info,tower_http=info".into());
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PORTICO_LOG")
+        .unwrap_or_else(|_| "info,tower_http=info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

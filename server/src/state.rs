@@ -14,11 +14,15 @@ use rusqlite::Connection;
 /// # Errors
 /// Any I/O error; the original file is then untouched.
 pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let mut tmp = tempfile_in(dir)?;
     tmp.1.write_all(bytes)?;
-    tmp.1.set_permissions(std::fs::Permissions::from_mode(mode))?;
+    tmp.1
+        .set_permissions(std::fs::Permissions::from_mode(mode))?;
     tmp.1.sync_all()?;
     std::fs::rename(&tmp.0, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp.0);
@@ -30,7 +34,11 @@ fn tempfile_in(dir: &Path) -> std::io::Result<(std::path::PathBuf, std::fs::File
     for _ in 0..16 {
         let name = format!(".portico-tmp-{:016x}", rand::random::<u64>());
         let path = dir.join(name);
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(file) => return Ok((path, file)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
@@ -82,15 +90,23 @@ impl StateDb {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
-        Ok(StateDb { conn: Arc::new(Mutex::new(conn)) })
+        Ok(StateDb {
+            conn: Arc::new(Mutex::new(conn)),
+        })
     }
 
     /// Runs `f` with the connection (serialised).
     ///
     /// # Errors
     /// Whatever `f` returns.
-    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
-        let conn = self.conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        let conn = self
+            .conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&conn)
     }
 }
@@ -105,7 +121,14 @@ mod tests {
         super::write_atomically(&path, b"one", 0o600).unwrap();
         super::write_atomically(&path, b"two", 0o600).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
     }
 }

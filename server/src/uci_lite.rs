@@ -27,13 +27,23 @@ pub struct Entry {
 impl Section {
     /// A new section without entries.
     pub fn new(section_type: &str, name: Option<&str>) -> Section {
-        Section { section_type: section_type.into(), name: name.map(Into::into), entries: Vec::new(), line: 0 }
+        Section {
+            section_type: section_type.into(),
+            name: name.map(Into::into),
+            entries: Vec::new(),
+            line: 0,
+        }
     }
 
     /// Adds `option key 'value'`.
     #[must_use]
     pub fn option(mut self, key: &str, value: &str) -> Section {
-        self.entries.push(Entry { list: false, key: key.into(), value: value.into(), line: 0 });
+        self.entries.push(Entry {
+            list: false,
+            key: key.into(),
+            value: value.into(),
+            line: 0,
+        });
         self
     }
 
@@ -41,14 +51,23 @@ impl Section {
     #[must_use]
     pub fn list(mut self, key: &str, values: &[&str]) -> Section {
         for v in values {
-            self.entries.push(Entry { list: true, key: key.into(), value: (*v).into(), line: 0 });
+            self.entries.push(Entry {
+                list: true,
+                key: key.into(),
+                value: (*v).into(),
+                line: 0,
+            });
         }
         self
     }
 
     /// The value of option `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().rev().find(|e| !e.list && e.key == key).map(|e| e.value.as_str())
+        self.entries
+            .iter()
+            .rev()
+            .find(|e| !e.list && e.key == key)
+            .map(|e| e.value.as_str())
     }
 }
 
@@ -72,19 +91,39 @@ pub fn parse(text: &str) -> Result<Vec<Section>, ParseError> {
         let line = index + 1;
         let start = offset;
         offset += raw.len();
-        let err = |reason| ParseError { line, byte: start, reason };
+        let err = |reason| ParseError {
+            line,
+            byte: start,
+            reason,
+        };
         let words = tokenize(raw.trim_end_matches(['\n', '\r'])).map_err(err)?;
-        let Some((keyword, args)) = words.split_first() else { continue };
+        let Some((keyword, args)) = words.split_first() else {
+            continue;
+        };
         match (keyword.as_str(), args) {
-            ("package", [_]) => {}
-            ("config", [ty]) => sections.push(Section { line, ..Section::new(ty, None) }),
-            ("config", [ty, name]) => sections.push(Section { line, ..Section::new(ty, Some(name)) }),
+            ("package" | "option" | "list", [_]) => {}
+            ("config", [ty]) => sections.push(Section {
+                line,
+                ..Section::new(ty, None)
+            }),
+            ("config", [ty, name]) => sections.push(Section {
+                line,
+                ..Section::new(ty, Some(name))
+            }),
             ("option" | "list", [key, value]) => {
-                let section = sections.last_mut().ok_or(err("option before any section"))?;
-                section.entries.push(Entry { list: keyword == "list", key: key.clone(), value: value.clone(), line });
+                let section = sections
+                    .last_mut()
+                    .ok_or(err("option before any section"))?;
+                section.entries.push(Entry {
+                    list: keyword == "list",
+                    key: key.clone(),
+                    value: value.clone(),
+                    line,
+                });
             }
-            ("option" | "list", [_]) => {}
-            ("config" | "option" | "list" | "package", _) => return Err(err("wrong number of arguments")),
+            ("config" | "option" | "list" | "package", _) => {
+                return Err(err("wrong number of arguments"));
+            }
             _ => return Err(err("unknown statement")),
         }
     }
@@ -162,14 +201,28 @@ mod tests {
         assert_eq!(sections[1].name.as_deref(), Some("lan"));
         assert_eq!(sections[1].get("name"), Some("its"));
         let again = parse(&write(&sections)).unwrap();
-        let strip = |s: Vec<Section>| s.into_iter().map(|mut s| { s.line = 0; s.entries.iter_mut().for_each(|e| e.line = 0); s }).collect::<Vec<_>>();
+        let strip = |s: Vec<Section>| {
+            s.into_iter()
+                .map(|mut s| {
+                    s.line = 0;
+                    s.entries.iter_mut().for_each(|e| e.line = 0);
+                    s
+                })
+                .collect::<Vec<_>>()
+        };
         assert_eq!(strip(again), strip(sections));
     }
 
     #[test]
     fn reports_line_and_byte() {
         let err = parse("config a\n\toption x 'open\n").unwrap_err();
-        assert_eq!((err.line, err.byte, err.reason), (2, 9, "unterminated quote"));
-        assert_eq!(parse("option a b\n").unwrap_err().reason, "option before any section");
+        assert_eq!(
+            (err.line, err.byte, err.reason),
+            (2, 9, "unterminated quote")
+        );
+        assert_eq!(
+            parse("option a b\n").unwrap_err().reason,
+            "option before any section"
+        );
     }
 }

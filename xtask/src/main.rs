@@ -25,7 +25,9 @@ enum Cmd {
 }
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
 fn target_dir(ws: &Path) -> PathBuf {
@@ -54,20 +56,42 @@ fn build() -> anyhow::Result<()> {
     let staging = site.join("staging");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run(Command::new(&cargo).current_dir(&ws).args([
-        "build", "-p", "app", "--lib", "--target", "wasm32-unknown-unknown", "--no-default-features", "--features", "hydrate",
-        "--profile", "wasm-release",
+        "build",
+        "-p",
+        "app",
+        "--lib",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--no-default-features",
+        "--features",
+        "hydrate",
+        "--profile",
+        "wasm-release",
     ]))?;
     let wasm_in = target_dir(&ws).join("wasm32-unknown-unknown/wasm-release/app.wasm");
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging)?;
     run(Command::new("wasm-bindgen")
-        .args(["--target", "web", "--no-typescript", "--out-name", "portico", "--out-dir"])
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-name",
+            "portico",
+            "--out-dir",
+        ])
         .arg(&staging)
         .arg(&wasm_in))?;
     let wasm_opt = ws.join("e2e/node_modules/.bin/wasm-opt");
     let bg = staging.join("portico_bg.wasm");
     run(Command::new(&wasm_opt)
-        .args(["-Oz", "--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals"])
+        .args([
+            "-Oz",
+            "--enable-bulk-memory",
+            "--enable-nontrapping-float-to-int",
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+        ])
         .args(["--enable-reference-types", "--enable-multivalue", "-o"])
         .arg(&bg)
         .arg(&bg))
@@ -87,11 +111,18 @@ fn build() -> anyhow::Result<()> {
 
     let _ = std::fs::remove_dir_all(&pkg);
     std::fs::create_dir_all(&pkg)?;
-    for (name, bytes) in [(format!("{app_stem}.js"), &js), (format!("{app_stem}_bg.wasm"), &wasm), (css_name.clone(), &css)] {
+    for (name, bytes) in [
+        (format!("{app_stem}.js"), &js),
+        (format!("{app_stem}_bg.wasm"), &wasm),
+        (css_name.clone(), &css),
+    ] {
         write_compressed(&pkg.join(&name), bytes)?;
     }
     let manifest = serde_json::json!({ "app": app_stem, "css": css_name });
-    std::fs::write(site.join("manifest.json"), serde_json::to_vec_pretty(&manifest)?)?;
+    std::fs::write(
+        site.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest)?,
+    )?;
     std::fs::remove_dir_all(&staging)?;
     println!("site built: {}", pkg.display());
     sizes()
@@ -113,7 +144,11 @@ fn write_compressed(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     gz.write_all(bytes)?;
     std::fs::write(with_suffix(path, ".gz"), gz.finish()?)?;
     let mut br = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
     brotli::BrotliCompress(&mut &bytes[..], &mut br, &params)?;
     std::fs::write(with_suffix(path, ".br"), br)?;
     Ok(())
@@ -130,13 +165,28 @@ fn sizes() -> anyhow::Result<()> {
     let mut names: Vec<_> = std::fs::read_dir(&pkg)?
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.ends_with(".gz") && !n.ends_with(".br"))
+        .filter(|n| {
+            !matches!(
+                std::path::Path::new(n).extension().and_then(|e| e.to_str()),
+                Some("gz" | "br")
+            )
+        })
         .collect();
     names.sort();
-    println!("{:<40} {:>10} {:>10} {:>10}", "file", "raw", "gzip", "brotli");
+    println!(
+        "{:<40} {:>10} {:>10} {:>10}",
+        "file", "raw", "gzip", "brotli"
+    );
     for name in names {
-        let size = |suffix: &str| std::fs::metadata(pkg.join(format!("{name}{suffix}"))).map_or(0, |m| m.len());
-        println!("{name:<40} {:>10} {:>10} {:>10}", size(""), size(".gz"), size(".br"));
+        let size = |suffix: &str| {
+            std::fs::metadata(pkg.join(format!("{name}{suffix}"))).map_or(0, |m| m.len())
+        };
+        println!(
+            "{name:<40} {:>10} {:>10} {:>10}",
+            size(""),
+            size(".gz"),
+            size(".br")
+        );
     }
     Ok(())
 }

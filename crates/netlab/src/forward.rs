@@ -33,23 +33,38 @@ pub fn run(netns: &str, forwards: &[Forward]) -> Result<()> {
         if !f.listen.ip().is_loopback() {
             return Err(Error::Command {
                 command: "lab forward".into(),
-                stderr: format!("{} is not a loopback address; the host reaches the lab only through loopback", f.listen),
+                stderr: format!(
+                    "{} is not a loopback address; the host reaches the lab only through loopback",
+                    f.listen
+                ),
             });
         }
         // Bound in the host namespace, before entering the lab.
-        let listener = std::net::TcpListener::bind(f.listen).map_err(|source| Error::Io { path: f.listen.to_string(), source })?;
-        listener.set_nonblocking(true).map_err(|source| Error::Io { path: f.listen.to_string(), source })?;
+        let listener = std::net::TcpListener::bind(f.listen).map_err(|source| Error::Io {
+            path: f.listen.to_string(),
+            source,
+        })?;
+        listener.set_nonblocking(true).map_err(|source| Error::Io {
+            path: f.listen.to_string(),
+            source,
+        })?;
         listeners.push((listener, f.upstream));
     }
     enter_namespace(netns)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|source| Error::Io { path: "tokio runtime".into(), source })?;
+        .map_err(|source| Error::Io {
+            path: "tokio runtime".into(),
+            source,
+        })?;
     runtime.block_on(async move {
         let mut tasks = tokio::task::JoinSet::new();
         for (listener, upstream) in listeners {
-            let listener = TcpListener::from_std(listener).map_err(|source| Error::Io { path: "listener".into(), source })?;
+            let listener = TcpListener::from_std(listener).map_err(|source| Error::Io {
+                path: "listener".into(),
+                source,
+            })?;
             tasks.spawn(serve(listener, upstream));
         }
         while tasks.join_next().await.is_some() {}
@@ -63,20 +78,30 @@ pub fn run(netns: &str, forwards: &[Forward]) -> Result<()> {
 /// When the namespace does not exist or `setns` fails.
 pub fn enter_namespace(netns: &str) -> Result<()> {
     let path = Path::new("/run/netns").join(netns);
-    let file = std::fs::File::open(&path).map_err(|source| Error::Io { path: path.display().to_string(), source })?;
-    setns(file.as_fd(), CloneFlags::CLONE_NEWNET).map_err(|source| Error::Sys { what: format!("setns {netns}"), source })
+    let file = std::fs::File::open(&path).map_err(|source| Error::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    setns(file.as_fd(), CloneFlags::CLONE_NEWNET).map_err(|source| Error::Sys {
+        what: format!("setns {netns}"),
+        source,
+    })
 }
 
 async fn serve(listener: TcpListener, upstream: SocketAddr) {
     loop {
-        let Ok((mut inbound, _)) = listener.accept().await else { continue };
+        let Ok((mut inbound, _)) = listener.accept().await else {
+            continue;
+        };
         tokio::spawn(async move {
             // Created on this (namespaced) thread: the socket lives in the client namespace.
             match TcpStream::connect(upstream).await {
                 Ok(mut outbound) => {
                     let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                 }
-                Err(err) => tracing::warn!(%upstream, %err, "lab forwarder could not reach the router"),
+                Err(err) => {
+                    tracing::warn!(%upstream, %err, "lab forwarder could not reach the router");
+                }
             }
         });
     }

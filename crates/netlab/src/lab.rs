@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use crate::{Error, Result};
 
-/// LAN address of the router (and the prefix length), as a fresh OpenWrt has it.
+/// LAN address of the router (and the prefix length), as a fresh `OpenWrt` has it.
 pub const ROUTER_LAN_ADDR: &str = "192.168.1.1";
 /// The router's IPv6 ULA on the LAN.
 pub const ROUTER_LAN_ADDR6: &str = "fd70:7274:0:1::1";
@@ -115,7 +115,10 @@ impl Lab {
     pub fn up(spec: LabSpec) -> Result<Lab> {
         Lab::remove(&spec)?;
         match build(&spec) {
-            Ok(client_addr) => Ok(Lab { spec, client_addr: Some(client_addr) }),
+            Ok(client_addr) => Ok(Lab {
+                spec,
+                client_addr: Some(client_addr),
+            }),
             Err(err) => {
                 let _ = Lab::remove(&spec);
                 Err(err)
@@ -125,7 +128,10 @@ impl Lab {
 
     /// The lab with these names, without checking it exists.
     pub fn attach(spec: LabSpec) -> Lab {
-        Lab { spec, client_addr: None }
+        Lab {
+            spec,
+            client_addr: None,
+        }
     }
 
     /// Namespace name of a role.
@@ -172,7 +178,11 @@ impl Lab {
     /// Which of the lab's namespaces exist.
     pub fn existing(&self) -> Vec<String> {
         let existing = list_namespaces();
-        NodeRole::ALL.into_iter().map(|r| self.ns(r)).filter(|n| existing.contains(n)).collect()
+        NodeRole::ALL
+            .into_iter()
+            .map(|r| self.ns(r))
+            .filter(|n| existing.contains(n))
+            .collect()
     }
 
     /// A human-readable account of the lab: namespaces, addresses, processes.
@@ -184,7 +194,8 @@ impl Lab {
                 let _ = writeln!(out, "{ns}: absent");
                 continue;
             }
-            let addrs = output(Command::new("ip").args(["-n", &ns, "-brief", "addr"])).unwrap_or_default();
+            let addrs =
+                output(Command::new("ip").args(["-n", &ns, "-brief", "addr"])).unwrap_or_default();
             let pids = namespace_pids(&ns);
             let _ = writeln!(out, "{ns}: {} process(es)", pids.len());
             for line in addrs.lines() {
@@ -198,9 +209,15 @@ impl Lab {
 /// Removes the test labs whose owning process is gone (names carry `-t<pid>-<n>`).
 pub fn sweep_stale_test_labs() {
     for ns in list_namespaces() {
-        let Some((_, rest)) = ns.split_once("-t") else { continue };
-        let Some((pid, n)) = rest.split_once('-') else { continue };
-        let (Ok(pid), Ok(n)) = (pid.parse::<u32>(), n.parse::<u32>()) else { continue };
+        let Some((_, rest)) = ns.split_once("-t") else {
+            continue;
+        };
+        let Some((pid, n)) = rest.split_once('-') else {
+            continue;
+        };
+        let (Ok(pid), Ok(n)) = (pid.parse::<u32>(), n.parse::<u32>()) else {
+            continue;
+        };
         if !Path::new(&format!("/proc/{pid}")).exists() {
             let suffix = format!("-t{pid}-{n}");
             let spec = LabSpec {
@@ -217,25 +234,67 @@ pub fn sweep_stale_test_labs() {
 fn build(spec: &LabSpec) -> Result<String> {
     let dir = &spec.dir;
     std::fs::create_dir_all(dir).map_err(|source| io_err(dir, source))?;
-    let (r, c, i) = (spec.ns(NodeRole::Router), spec.ns(NodeRole::Client), spec.ns(NodeRole::Isp));
+    let (r, c, i) = (
+        spec.ns(NodeRole::Router),
+        spec.ns(NodeRole::Client),
+        spec.ns(NodeRole::Isp),
+    );
     for ns in [&r, &c, &i] {
         ip(&["netns", "add", ns])?;
         ip(&["-n", ns, "link", "set", "lo", "up"])?;
     }
     // Rule 2: both ends are born inside lab namespaces.
-    ip(&["-n", &r, "link", "add", "eth0", "type", "veth", "peer", "name", "lan0", "netns", &c])?;
-    ip(&["-n", &r, "link", "add", "eth1", "type", "veth", "peer", "name", "wan0", "netns", &i])?;
+    ip(&[
+        "-n", &r, "link", "add", "eth0", "type", "veth", "peer", "name", "lan0", "netns", &c,
+    ])?;
+    ip(&[
+        "-n", &r, "link", "add", "eth1", "type", "veth", "peer", "name", "wan0", "netns", &i,
+    ])?;
     ip(&["-n", &r, "link", "add", "br-lan", "type", "bridge"])?;
     ip(&["-n", &r, "link", "set", "eth0", "master", "br-lan"])?;
     for dev in ["eth0", "eth1", "br-lan"] {
         ip(&["-n", &r, "link", "set", dev, "up"])?;
     }
-    ip(&["-n", &r, "addr", "add", &format!("{ROUTER_LAN_ADDR}/24"), "dev", "br-lan"])?;
-    ip(&["-n", &r, "addr", "add", &format!("{ROUTER_LAN_ADDR6}/64"), "dev", "br-lan", "nodad"])?;
+    ip(&[
+        "-n",
+        &r,
+        "addr",
+        "add",
+        &format!("{ROUTER_LAN_ADDR}/24"),
+        "dev",
+        "br-lan",
+    ])?;
+    ip(&[
+        "-n",
+        &r,
+        "addr",
+        "add",
+        &format!("{ROUTER_LAN_ADDR6}/64"),
+        "dev",
+        "br-lan",
+        "nodad",
+    ])?;
     ip(&["-n", &c, "link", "set", "lan0", "up"])?;
     ip(&["-n", &i, "link", "set", "wan0", "up"])?;
-    ip(&["-n", &i, "addr", "add", &format!("{ISP_ADDR}/24"), "dev", "wan0"])?;
-    ip(&["-n", &i, "addr", "add", &format!("{ISP_ADDR6}/64"), "dev", "wan0", "nodad"])?;
+    ip(&[
+        "-n",
+        &i,
+        "addr",
+        "add",
+        &format!("{ISP_ADDR}/24"),
+        "dev",
+        "wan0",
+    ])?;
+    ip(&[
+        "-n",
+        &i,
+        "addr",
+        "add",
+        &format!("{ISP_ADDR6}/64"),
+        "dev",
+        "wan0",
+        "nodad",
+    ])?;
 
     // As on OpenWrt: the router forwards, and bridged frames skip the inet hooks.
     let sysctls = "echo 1 > /proc/sys/net/ipv4/ip_forward; \
@@ -260,7 +319,10 @@ fn build(spec: &LabSpec) -> Result<String> {
             .stdout(log.try_clone().map_err(|e| io_err(dir, e))?)
             .stderr(log)
             .spawn()
-            .map_err(|source| Error::Spawn { command: sink.join(" "), source })?;
+            .map_err(|source| Error::Spawn {
+                command: sink.join(" "),
+                source,
+            })?;
     }
     let script = write_udhcpc_script(dir)?;
     if spec.wan_dhcp {
@@ -298,7 +360,7 @@ fn start_isp_dnsmasq(spec: &LabSpec, ns: &str) -> Result<()> {
     dnsmasq(spec, ns, "isp-dnsmasq.conf", &conf)
 }
 
-/// The router's LAN DHCP/DNS, with a fresh OpenWrt's defaults (start 100, limit 150, 12h).
+/// The router's LAN DHCP/DNS, with a fresh `OpenWrt` router's defaults (start 100, limit 150, 12h).
 /// The dev platform's service reload replaces it with one generated from UCI `dhcp`.
 fn start_lan_dnsmasq(spec: &LabSpec, ns: &str) -> Result<()> {
     let d = spec.dir.display();
@@ -332,7 +394,8 @@ fn write_udhcpc_script(dir: &Path) -> Result<PathBuf> {
             if [ -n \"$router\" ]; then ip route replace default via \"${router%% *}\" dev \"$interface\"; fi ;;\n\
         esac\nexit 0\n";
     std::fs::write(&path, script).map_err(|e| io_err(&path, e))?;
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).map_err(|e| io_err(&path, e))?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| io_err(&path, e))?;
     Ok(path)
 }
 
@@ -340,8 +403,8 @@ fn write_udhcpc_script(dir: &Path) -> Result<PathBuf> {
 fn dhcp_client(ns: &str, dev: &str, script: &Path) -> Result<()> {
     let script = script.to_string_lossy();
     run(Command::new("ip").args([
-        "netns", "exec", ns, "busybox", "udhcpc", "-q", "-n", "-f", "-t", "10", "-T", "1", "-i", dev,
-        "-s", &script,
+        "netns", "exec", ns, "busybox", "udhcpc", "-q", "-n", "-f", "-t", "10", "-T", "1", "-i",
+        dev, "-s", &script,
     ]))
 }
 
@@ -349,7 +412,11 @@ fn dhcp_client(ns: &str, dev: &str, script: &Path) -> Result<()> {
 ///
 /// # Errors
 /// [`Error::Timeout`] naming `what`.
-pub fn wait_for<T>(what: &str, deadline: Duration, mut probe: impl FnMut() -> Option<T>) -> Result<T> {
+pub fn wait_for<T>(
+    what: &str,
+    deadline: Duration,
+    mut probe: impl FnMut() -> Option<T>,
+) -> Result<T> {
     let start = Instant::now();
     loop {
         if let Some(value) = probe() {
@@ -399,7 +466,9 @@ fn kill_namespace_processes(ns: &str) {
 pub(crate) fn kill_pidfile_process(pidfile: &Path, marker: &str) {
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
-    let Ok(text) = std::fs::read_to_string(pidfile) else { return };
+    let Ok(text) = std::fs::read_to_string(pidfile) else {
+        return;
+    };
     if let Ok(pid) = text.trim().parse::<i32>() {
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         if String::from_utf8_lossy(&cmdline).contains(marker) {
@@ -430,11 +499,17 @@ fn output(cmd: &mut Command) -> Result<String> {
     let out = cmd
         .stdin(Stdio::null())
         .output()
-        .map_err(|source| Error::Spawn { command: describe(cmd), source })?;
+        .map_err(|source| Error::Spawn {
+            command: describe(cmd),
+            source,
+        })?;
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        Err(Error::Command { command: describe(cmd), stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned() })
+        Err(Error::Command {
+            command: describe(cmd),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        })
     }
 }
 
@@ -443,5 +518,8 @@ fn file(path: &Path) -> Result<std::fs::File> {
 }
 
 fn io_err(path: &Path, source: std::io::Error) -> Error {
-    Error::Io { path: path.display().to_string(), source }
+    Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }

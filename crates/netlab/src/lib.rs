@@ -23,7 +23,9 @@ pub use lab::{Lab, LabSpec, NodeRole};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The caller runs in the host's network namespace, where kernel changes are forbidden.
-    #[error("refusing to {0}: this process is in the host's network namespace (design.md, namespace lab rule 1)")]
+    #[error(
+        "refusing to {0}: this process is in the host's network namespace (design.md, namespace lab rule 1)"
+    )]
     HostNamespace(String),
     /// An external command (`ip`, `dnsmasq`, `busybox`, ...) failed.
     #[error("`{command}` failed: {stderr}")]

@@ -39,7 +39,9 @@ pub async fn run() -> std::io::Result<()> {
     let echo = UdpSocket::bind(SocketAddr::new(any.ip(), ECHO_PORT)).await?;
     tokio::spawn(async move {
         loop {
-            let Ok((mut stream, _)) = discard.accept().await else { continue };
+            let Ok((mut stream, _)) = discard.accept().await else {
+                continue;
+            };
             tokio::spawn(async move {
                 let mut buf = [0u8; 16 * 1024];
                 while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
@@ -55,7 +57,9 @@ pub async fn run() -> std::io::Result<()> {
         }
     });
     loop {
-        let Ok((mut stream, _)) = http.accept().await else { continue };
+        let Ok((mut stream, _)) = http.accept().await else {
+            continue;
+        };
         tokio::spawn(async move {
             let mut head = Vec::with_capacity(1024);
             let mut buf = [0u8; 1024];
@@ -85,6 +89,9 @@ mod tests {
     fn captive_checks_get_what_the_real_hosts_answer() {
         assert_eq!(super::answer("/generate_204").0, 204);
         assert!(super::answer("/hotspot-detect.html").2.contains("Success"));
-        assert_eq!(super::answer("/connecttest.txt").2, "Microsoft Connect Test");
+        assert_eq!(
+            super::answer("/connecttest.txt").2,
+            "Microsoft Connect Test"
+        );
     }
 }

@@ -19,7 +19,11 @@ struct Site;
 pub fn manifest() -> AssetNames {
     static MANIFEST: OnceLock<AssetNames> = OnceLock::new();
     MANIFEST
-        .get_or_init(|| Site::get("manifest.json").and_then(|f| serde_json::from_slice(&f.data).ok()).unwrap_or_default())
+        .get_or_init(|| {
+            Site::get("manifest.json")
+                .and_then(|f| serde_json::from_slice(&f.data).ok())
+                .unwrap_or_default()
+        })
         .clone()
 }
 
@@ -35,11 +39,18 @@ fn content_type(name: &str) -> &'static str {
 
 /// Whether `Accept-Encoding` lists `coding` with a non-zero quality.
 fn accepts(headers: &HeaderMap, coding: &str) -> bool {
-    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(|item| {
-        let mut parts = item.split(';');
-        parts.next().is_some_and(|c| c.trim().eq_ignore_ascii_case(coding))
-            && !parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"))
-    })
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|item| {
+            let mut parts = item.split(';');
+            parts
+                .next()
+                .is_some_and(|c| c.trim().eq_ignore_ascii_case(coding))
+                && !parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"))
+        })
 }
 
 pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
@@ -55,13 +66,21 @@ pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
             break;
         }
     }
-    let Some((data, coding)) = chosen.or_else(|| Site::get(&format!("pkg/{file}")).map(|f| (f, None))) else {
+    let Some((data, coding)) =
+        chosen.or_else(|| Site::get(&format!("pkg/{file}")).map(|f| (f, None)))
+    else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let mut response = Response::new(Body::from(data.data.into_owned()));
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(&file)));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(&file)),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     if let Some(coding) = coding {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
@@ -74,7 +93,10 @@ mod tests {
     #[test]
     fn accept_encoding_parsing() {
         let mut h = http::HeaderMap::new();
-        h.insert(http::header::ACCEPT_ENCODING, "gzip, deflate, br;q=0".parse().unwrap());
+        h.insert(
+            http::header::ACCEPT_ENCODING,
+            "gzip, deflate, br;q=0".parse().unwrap(),
+        );
         assert!(super::accepts(&h, "gzip"));
         assert!(!super::accepts(&h, "br"));
     }

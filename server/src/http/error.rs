@@ -19,13 +19,23 @@ pub struct AppError {
 impl AppError {
     /// An error whose message is the catalog entry `key` in `lang`.
     pub fn new(status: StatusCode, code: &'static str, key: &str, lang: Lang) -> AppError {
-        AppError { status, code, message: lang.tr(key), field: None }
+        AppError {
+            status,
+            code,
+            message: lang.tr(key),
+            field: None,
+        }
     }
 
     /// An internal failure: logged here, shown as a generic message.
     pub fn internal(cause: &dyn std::fmt::Display, lang: Lang) -> AppError {
         tracing::error!(%cause, "request failed");
-        AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "error-internal", lang)
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "error-internal",
+            lang,
+        )
     }
 }
 
@@ -40,5 +50,10 @@ impl IntoResponse for AppError {
 }
 
 pub(super) async fn api_not_found(headers: http::HeaderMap) -> AppError {
-    AppError::new(StatusCode::NOT_FOUND, "not_found", "error-not-found", super::gate::request_lang(&headers))
+    AppError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "error-not-found",
+        super::gate::request_lang(&headers),
+    )
 }

@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use app::i18n::Lang;
 use app::validate;
-use axum::{Extension, Form};
 use axum::extract::{ConnectInfo, State};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
 use http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 
@@ -46,15 +46,21 @@ pub async fn login(
     let lang = request_lang(&headers);
     let client = client_ip(connect.as_ref());
     if let Err(wait) = state.limiter.check(client, Instant::now()) {
-        return Redirect::to(&format!("/login?error=rate&wait={}", wait.as_secs().max(1))).into_response();
+        return Redirect::to(&format!("/login?error=rate&wait={}", wait.as_secs().max(1)))
+            .into_response();
     }
     let auth = state.auth.clone();
-    let verified = tokio::task::spawn_blocking(move || auth.verify(&form.user, &form.password)).await;
+    let verified =
+        tokio::task::spawn_blocking(move || auth.verify(&form.user, &form.password)).await;
     match verified {
         Ok(Ok(true)) => {
             state.limiter.succeed(client);
             match state.auth.create_session() {
-                Ok(token) => (AppendHeaders([(header::SET_COOKIE, session_cookie(&token))]), Redirect::to("/")).into_response(),
+                Ok(token) => (
+                    AppendHeaders([(header::SET_COOKIE, session_cookie(&token))]),
+                    Redirect::to("/"),
+                )
+                    .into_response(),
                 Err(err) => AppError::internal(&err, lang).into_response(),
             }
         }
@@ -64,7 +70,8 @@ pub async fn login(
             if wait.is_zero() {
                 Redirect::to("/login?error=failed").into_response()
             } else {
-                Redirect::to(&format!("/login?error=rate&wait={}", wait.as_secs().max(1))).into_response()
+                Redirect::to(&format!("/login?error=rate&wait={}", wait.as_secs().max(1)))
+                    .into_response()
             }
         }
         Ok(Err(err)) => AppError::internal(&err, lang).into_response(),
@@ -79,7 +86,11 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
     {
         return AppError::internal(&err, request_lang(&headers)).into_response();
     }
-    (AppendHeaders([(header::SET_COOKIE, clear_session_cookie())]), Redirect::to("/login")).into_response()
+    (
+        AppendHeaders([(header::SET_COOKIE, clear_session_cookie())]),
+        Redirect::to("/login"),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]
@@ -92,10 +103,15 @@ pub struct PasswordForm {
 
 /// POST /setup/password: the first admin password, from the LAN side only. Also becomes root's
 /// system password (`/etc/shadow`). Starts a session.
-pub async fn setup_password(State(state): State<AppState>, headers: HeaderMap, Form(form): Form<PasswordForm>) -> Response {
+pub async fn setup_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
     let lang = request_lang(&headers);
     if !state.lan_side {
-        return AppError::new(StatusCode::FORBIDDEN, "lan_only", "setup-lan-only", lang).into_response();
+        return AppError::new(StatusCode::FORBIDDEN, "lan_only", "setup-lan-only", lang)
+            .into_response();
     }
     if let Err(err) = validate::new_password(&form.password, &form.repeat) {
         return Redirect::to(&format!("/setup?error={}", err.code())).into_response();
@@ -113,7 +129,11 @@ pub async fn setup_password(State(state): State<AppState>, headers: HeaderMap, F
     match result {
         Ok(Ok(Some(token))) => {
             tracing::info!("admin password set");
-            (AppendHeaders([(header::SET_COOKIE, session_cookie(&token))]), Redirect::to("/")).into_response()
+            (
+                AppendHeaders([(header::SET_COOKIE, session_cookie(&token))]),
+                Redirect::to("/"),
+            )
+                .into_response()
         }
         // Someone else finished the setup first.
         Ok(Ok(None)) => Redirect::to("/login").into_response(),
@@ -135,11 +155,21 @@ pub async fn set_language(Form(form): Form<LanguageForm>) -> Response {
         return (StatusCode::BAD_REQUEST, "unknown language").into_response();
     };
     // Only paths on this site: never an open redirect.
-    let next = if form.next.starts_with('/') && !form.next.starts_with("//") && !form.next.contains('\\') {
+    let next = if form.next.starts_with('/')
+        && !form.next.starts_with("//")
+        && !form.next.contains('\\')
+    {
         form.next.as_str()
     } else {
         "/"
     };
-    let cookie = format!("{LANG_COOKIE}={}; Path=/; SameSite=Strict; Max-Age=31536000", lang.code());
-    (AppendHeaders([(header::SET_COOKIE, cookie)]), Redirect::to(next)).into_response()
+    let cookie = format!(
+        "{LANG_COOKIE}={}; Path=/; SameSite=Strict; Max-Age=31536000",
+        lang.code()
+    );
+    (
+        AppendHeaders([(header::SET_COOKIE, cookie)]),
+        Redirect::to(next),
+    )
+        .into_response()
 }

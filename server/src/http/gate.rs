@@ -29,9 +29,14 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The caller's language: the switcher's cookie, else `Accept-Language`, else English.
 pub fn request_lang(headers: &HeaderMap) -> Lang {
-    cookie(headers, LANG_COOKIE).and_then(Lang::from_code).unwrap_or_else(|| {
-        headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).map_or(Lang::En, Lang::negotiate)
-    })
+    cookie(headers, LANG_COOKIE)
+        .and_then(Lang::from_code)
+        .unwrap_or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .map_or(Lang::En, Lang::negotiate)
+        })
 }
 
 /// Refuses cross-origin requests that change state, for pages, forms, server functions and
@@ -48,7 +53,11 @@ pub async fn cross_origin_protection(req: Request, next: Next) -> Response {
         matches!(site.as_bytes(), b"same-origin" | b"none")
     } else if let Some(origin) = headers.get(header::ORIGIN) {
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        let origin_host = origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest);
+        let origin_host = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.split_once("://"))
+            .map(|(_, rest)| rest);
         host.is_some() && origin_host == host
     } else {
         true
@@ -57,7 +66,13 @@ pub async fn cross_origin_protection(req: Request, next: Next) -> Response {
         next.run(req).await
     } else {
         tracing::warn!(method = %req.method(), path = req.uri().path(), "cross-origin request refused");
-        AppError::new(StatusCode::FORBIDDEN, "cross_origin", "error-csrf", request_lang(headers)).into_response()
+        AppError::new(
+            StatusCode::FORBIDDEN,
+            "cross_origin",
+            "error-csrf",
+            request_lang(headers),
+        )
+        .into_response()
     }
 }
 
@@ -91,7 +106,12 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         },
         _ => false,
     };
-    req.extensions_mut().insert(PageContext { lang, logged_in, setup_needed, lan_side: state.lan_side });
+    req.extensions_mut().insert(PageContext {
+        lang,
+        logged_in,
+        setup_needed,
+        lan_side: state.lan_side,
+    });
     req.extensions_mut().insert(super::assets::manifest());
     if is_public(&path) {
         return next.run(req).await;
@@ -100,16 +120,31 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         return match path.as_str() {
             "/setup" | "/setup/password" => next.run(req).await,
             _ if wants_html(&req) => Redirect::to("/setup").into_response(),
-            _ => AppError::new(StatusCode::FORBIDDEN, "setup_required", "error-setup-required", lang).into_response(),
+            _ => AppError::new(
+                StatusCode::FORBIDDEN,
+                "setup_required",
+                "error-setup-required",
+                lang,
+            )
+            .into_response(),
         };
     }
     if !logged_in {
         return match path.as_str() {
             "/login" => next.run(req).await,
-            _ if wants_html(&req) => {
-                Redirect::to(if token.is_some() { "/login?error=expired" } else { "/login" }).into_response()
-            }
-            _ => AppError::new(StatusCode::UNAUTHORIZED, "unauthorized", "error-unauthorized", lang).into_response(),
+            _ if wants_html(&req) => Redirect::to(if token.is_some() {
+                "/login?error=expired"
+            } else {
+                "/login"
+            })
+            .into_response(),
+            _ => AppError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "error-unauthorized",
+                lang,
+            )
+            .into_response(),
         };
     }
     if path == "/login" && req.method() == Method::GET {
@@ -121,5 +156,8 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
 /// `AssetNames` is also needed by handlers that render outside Leptos.
 #[allow(dead_code, reason = "kept for the askama pages of later issues")]
 pub fn assets(req: &Request) -> AssetNames {
-    req.extensions().get::<AssetNames>().cloned().unwrap_or_default()
+    req.extensions()
+        .get::<AssetNames>()
+        .cloned()
+        .unwrap_or_default()
 }

@@ -55,7 +55,11 @@ impl AppState {
 
 /// Leptos options; file names of the hashed bundle come from the asset manifest per request.
 pub fn leptos_options() -> LeptosOptions {
-    LeptosOptions::builder().output_name("portico").site_pkg_dir("pkg").site_root("target/site").build()
+    LeptosOptions::builder()
+        .output_name("portico")
+        .site_pkg_dir("pkg")
+        .site_root("target/site")
+        .build()
 }
 
 /// Largest request body accepted (forms and server function calls are small).
@@ -76,7 +80,11 @@ pub fn app(state: AppState) -> Router {
         let context = context.clone();
         move |req: Request| {
             let context = context.clone();
-            async move { handle_server_fns_with_context(context, req).await.into_response() }
+            async move {
+                handle_server_fns_with_context(context, req)
+                    .await
+                    .into_response()
+            }
         }
     };
     Router::new()
@@ -98,7 +106,9 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        // Not `no-referrer`: with it Chromium sends `Origin: null` on same-origin form posts over
+        // plain HTTP (where it sends no `Sec-Fetch-Site`), and cross-origin protection refuses them.
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
@@ -108,8 +118,20 @@ pub fn app(state: AppState) -> Router {
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let db_ok = state.auth.setup_needed().is_ok();
-    let status = if db_ok { http::StatusCode::OK } else { http::StatusCode::SERVICE_UNAVAILABLE };
-    (status, [(header::CACHE_CONTROL, "no-store")], if db_ok { "ok\n" } else { "state database unavailable\n" })
+    let status = if db_ok {
+        http::StatusCode::OK
+    } else {
+        http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        if db_ok {
+            "ok\n"
+        } else {
+            "state database unavailable\n"
+        },
+    )
 }
 
 #[cfg(test)]

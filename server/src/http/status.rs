@@ -14,12 +14,16 @@ struct PlatformStatus {
 }
 
 pub(super) fn source(state: &AppState) -> Arc<dyn StatusSource> {
-    Arc::new(PlatformStatus { platform: state.platform.clone(), started: state.started })
+    Arc::new(PlatformStatus {
+        platform: state.platform.clone(),
+        started: state.started,
+    })
 }
 
 impl StatusSource for PlatformStatus {
     fn system_status(&self) -> SystemStatus {
-        let system = std::fs::read_to_string(self.platform.config_dir().join("system")).unwrap_or_default();
+        let system =
+            std::fs::read_to_string(self.platform.config_dir().join("system")).unwrap_or_default();
         let hostname = crate::uci_lite::parse(&system)
             .ok()
             .and_then(|sections| sections.into_iter().find(|s| s.section_type == "system"))
@@ -32,7 +36,10 @@ impl StatusSource for PlatformStatus {
                 Kind::OpenWrt => None,
             },
             hostname,
-            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_owned(),
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
             uptime_seconds: self.started.elapsed().as_secs(),
             network_functions: self.platform.network_functions_available(),
         }

@@ -26,7 +26,11 @@ fn fixture(lan_side: bool) -> Fixture {
     let root = dir.path().join("root");
     let platform = Arc::new(DevPlatform::open(&root).unwrap());
     let auth = Auth::new(StateDb::open(&root).unwrap(), Duration::from_secs(600)).unwrap();
-    Fixture { _dir: dir, root, state: AppState::new(platform, auth, lan_side) }
+    Fixture {
+        _dir: dir,
+        root,
+        state: AppState::new(platform, auth, lan_side),
+    }
 }
 
 fn router(f: &Fixture) -> Router {
@@ -38,7 +42,15 @@ async fn send(f: &Fixture, req: Request<Body>) -> Response<Body> {
 }
 
 async fn body(resp: Response<Body>) -> String {
-    String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap()
 }
 
 fn get(path: &str) -> http::request::Builder {
@@ -55,17 +67,36 @@ fn form(path: &str, body: &str) -> Request<Body> {
 }
 
 fn location(resp: &Response<Body>) -> &str {
-    resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("")
+    resp.headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
 }
 
 fn session_cookie(resp: &Response<Body>) -> String {
-    let value = resp.headers().get(header::SET_COOKIE).expect("a cookie").to_str().unwrap().to_owned();
-    assert!(value.contains("HttpOnly") && value.contains("SameSite=Strict"), "{value}");
+    let value = resp
+        .headers()
+        .get(header::SET_COOKIE)
+        .expect("a cookie")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        value.contains("HttpOnly") && value.contains("SameSite=Strict"),
+        "{value}"
+    );
     value.split(';').next().unwrap().to_owned()
 }
 
 async fn set_up(f: &Fixture) -> String {
-    let resp = send(f, form("/setup/password", "password=correct+horse&repeat=correct+horse")).await;
+    let resp = send(
+        f,
+        form(
+            "/setup/password",
+            "password=correct+horse&repeat=correct+horse",
+        ),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&resp), "/");
     session_cookie(&resp)
@@ -90,8 +121,18 @@ async fn before_setup_every_page_leads_to_setup() {
     let resp = send(&f, get("/setup").body(Body::empty()).unwrap()).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let html = body(resp).await;
-    assert!(html.contains("action=\"/setup/password\""), "the setup form is shown on the LAN side");
-    let resp = send(&f, Request::post("/api/fn/system_status").header(header::HOST, "router").body(Body::empty()).unwrap()).await;
+    assert!(
+        html.contains("action=\"/setup/password\""),
+        "the setup form is shown on the LAN side"
+    );
+    let resp = send(
+        &f,
+        Request::post("/api/fn/system_status")
+            .header(header::HOST, "router")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     let json: serde_json::Value = serde_json::from_str(&body(resp).await).unwrap();
     assert_eq!(json["error"]["code"], "setup_required");
@@ -103,7 +144,14 @@ async fn first_boot_setup_is_refused_off_the_lan() {
     let html = body(send(&f, get("/setup").body(Body::empty()).unwrap()).await).await;
     assert!(html.contains("only possible from the local network"));
     assert!(!html.contains("action=\"/setup/password\""));
-    let resp = send(&f, form("/setup/password", "password=correct+horse&repeat=correct+horse")).await;
+    let resp = send(
+        &f,
+        form(
+            "/setup/password",
+            "password=correct+horse&repeat=correct+horse",
+        ),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(f.state.auth.setup_needed().unwrap(), "no password was set");
 }
@@ -113,16 +161,39 @@ async fn setup_validates_then_sets_the_admin_and_root_password() {
     let f = fixture(true);
     let resp = send(&f, form("/setup/password", "password=short&repeat=short")).await;
     assert_eq!(location(&resp), "/setup?error=password_too_short");
-    let html = body(send(&f, get("/setup?error=password_mismatch").body(Body::empty()).unwrap()).await).await;
+    let html = body(
+        send(
+            &f,
+            get("/setup?error=password_mismatch")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+    )
+    .await;
     assert!(html.contains("The two passwords do not match."));
     let cookie = set_up(&f).await;
     let shadow = std::fs::read_to_string(f.root.join("etc/shadow")).unwrap();
-    assert!(shadow.starts_with("root:$6$"), "root gets a SHA-512 crypt hash: {shadow}");
+    assert!(
+        shadow.starts_with("root:$6$"),
+        "root gets a SHA-512 crypt hash: {shadow}"
+    );
     assert!(crate::platform::shadow::check(&shadow, "correct horse"));
-    let resp = send(&f, get("/").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    let resp = send(
+        &f,
+        get("/")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     // A second setup is not possible.
-    let resp = send(&f, form("/setup/password", "password=evil+horse1&repeat=evil+horse1")).await;
+    let resp = send(
+        &f,
+        form("/setup/password", "password=evil+horse1&repeat=evil+horse1"),
+    )
+    .await;
     assert_ne!(location(&resp), "/");
     assert!(f.state.auth.verify("root", "correct horse").unwrap());
 }
@@ -133,7 +204,10 @@ async fn login_logout_and_one_generic_failure_message() {
     set_up(&f).await;
     let resp = send(&f, get("/").body(Body::empty()).unwrap()).await;
     assert_eq!(location(&resp), "/login");
-    for body_text in ["user=root&password=wrong", "user=nobody&password=correct+horse"] {
+    for body_text in [
+        "user=root&password=wrong",
+        "user=nobody&password=correct+horse",
+    ] {
         let resp = send(&f, form("/login", body_text)).await;
         assert_eq!(location(&resp), "/login?error=failed", "{body_text}");
         assert!(resp.headers().get(header::SET_COOKIE).is_none());
@@ -143,18 +217,43 @@ async fn login_logout_and_one_generic_failure_message() {
     let resp = send(&f, form("/login", "user=root&password=correct+horse")).await;
     assert_eq!(location(&resp), "/");
     let cookie = session_cookie(&resp);
-    let html = body(send(&f, get("/").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await).await;
-    assert!(html.contains("Overview") && html.contains("Portico version"), "{html}");
+    let html = body(
+        send(
+            &f,
+            get("/")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        html.contains("Overview") && html.contains("Portico version"),
+        "{html}"
+    );
     assert!(html.contains(env!("CARGO_PKG_VERSION")));
     let resp = send(&f, {
         let mut r = form("/logout", "");
-        r.headers_mut().insert(header::COOKIE, cookie.parse().unwrap());
+        r.headers_mut()
+            .insert(header::COOKIE, cookie.parse().unwrap());
         r
     })
     .await;
     assert_eq!(location(&resp), "/login");
-    let resp = send(&f, get("/").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
-    assert_eq!(location(&resp), "/login?error=expired", "the old cookie no longer works");
+    let resp = send(
+        &f,
+        get("/")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        location(&resp),
+        "/login?error=expired",
+        "the old cookie no longer works"
+    );
 }
 
 #[tokio::test]
@@ -169,25 +268,41 @@ async fn repeated_failures_are_rate_limited_per_client() {
     // Even the right password waits now.
     let resp = send(&f, form("/login", "user=root&password=correct+horse")).await;
     assert!(location(&resp).starts_with("/login?error=rate"));
-    let html = body(send(&f, get("/login?error=rate&wait=2").body(Body::empty()).unwrap()).await).await;
+    let html = body(
+        send(
+            &f,
+            get("/login?error=rate&wait=2").body(Body::empty()).unwrap(),
+        )
+        .await,
+    )
+    .await;
     assert!(html.contains("Try again in 2 seconds."));
 }
 
 #[tokio::test]
 async fn cross_origin_state_changes_are_refused() {
     let f = fixture(true);
-    let mut req = form("/setup/password", "password=correct+horse&repeat=correct+horse");
-    req.headers_mut().insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+    let mut req = form(
+        "/setup/password",
+        "password=correct+horse&repeat=correct+horse",
+    );
+    req.headers_mut()
+        .insert(header::ORIGIN, "http://evil.example".parse().unwrap());
     let resp = send(&f, req).await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     let json: serde_json::Value = serde_json::from_str(&body(resp).await).unwrap();
     assert_eq!(json["error"]["code"], "cross_origin");
     let mut req = form("/login", "user=root&password=x");
-    req.headers_mut().insert("sec-fetch-site", "cross-site".parse().unwrap());
-    req.headers_mut().insert(header::ACCEPT_LANGUAGE, "de".parse().unwrap());
+    req.headers_mut()
+        .insert("sec-fetch-site", "cross-site".parse().unwrap());
+    req.headers_mut()
+        .insert(header::ACCEPT_LANGUAGE, "de".parse().unwrap());
     let resp = send(&f, req).await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
-    assert!(body(resp).await.contains("anderen Website"), "the error is in the caller's language");
+    assert!(
+        body(resp).await.contains("anderen Website"),
+        "the error is in the caller's language"
+    );
     assert!(f.state.auth.setup_needed().unwrap());
 }
 
@@ -203,12 +318,20 @@ async fn language_from_header_cookie_and_switcher() {
             .unwrap()
     };
     let html = body(send(&f, page("de-DE,de;q=0.9", "")).await).await;
-    assert!(html.contains("<html lang=\"de\"") && html.contains("Noch nicht verfügbar"), "{html}");
+    assert!(
+        html.contains("<html lang=\"de\"") && html.contains("Noch nicht verfügbar"),
+        "{html}"
+    );
     let html = body(send(&f, page("de-DE", "; portico_lang=en")).await).await;
     assert!(html.contains("<html lang=\"en\"") && html.contains("Not available yet"));
     let resp = send(&f, form("/lang", "lang=de&next=%2Fportal")).await;
     assert_eq!(location(&resp), "/portal");
-    assert!(resp.headers()[header::SET_COOKIE].to_str().unwrap().starts_with("portico_lang=de;"));
+    assert!(
+        resp.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .starts_with("portico_lang=de;")
+    );
     let resp = send(&f, form("/lang", "lang=de&next=%2F%2Fevil.example")).await;
     assert_eq!(location(&resp), "/", "no open redirect");
 }
@@ -217,18 +340,34 @@ async fn language_from_header_cookie_and_switcher() {
 async fn pages_carry_security_headers_and_a_nonce_csp() {
     let f = fixture(true);
     let cookie = set_up(&f).await;
-    let resp = send(&f, get("/").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    let resp = send(
+        &f,
+        get("/")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     let h = resp.headers().clone();
     assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
-    let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
+    let csp = h[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     let html = body(resp).await;
     if let Some(start) = csp.find("'nonce-") {
         let nonce = &csp[start + 7..csp[start + 7..].find('\'').unwrap() + start + 7];
-        assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the inline hydration script carries the CSP nonce");
+        assert!(
+            html.contains(&format!("nonce=\"{nonce}\"")),
+            "the inline hydration script carries the CSP nonce"
+        );
     } else {
-        assert!(!html.contains("<script"), "without a nonce no inline script may exist");
+        assert!(
+            !html.contains("<script"),
+            "without a nonce no inline script may exist"
+        );
     }
 }
 
@@ -236,11 +375,25 @@ async fn pages_carry_security_headers_and_a_nonce_csp() {
 async fn unknown_api_paths_answer_json_errors() {
     let f = fixture(true);
     let cookie = set_up(&f).await;
-    let resp = send(&f, get("/api/v1/nothing").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    let resp = send(
+        &f,
+        get("/api/v1/nothing")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     let json: serde_json::Value = serde_json::from_str(&body(resp).await).unwrap();
     assert_eq!(json["error"]["code"], "not_found");
-    let resp = send(&f, get("/no-such-page").header(header::COOKIE, &cookie).body(Body::empty()).unwrap()).await;
+    let resp = send(
+        &f,
+        get("/no-such-page")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
 

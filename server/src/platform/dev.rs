@@ -17,7 +17,9 @@ impl DevPlatform {
     /// When the folder cannot be created or written.
     pub fn open(root: &Path) -> Result<DevPlatform> {
         create_fresh_root(root)?;
-        Ok(DevPlatform { root: root.to_path_buf() })
+        Ok(DevPlatform {
+            root: root.to_path_buf(),
+        })
     }
 }
 
@@ -51,7 +53,9 @@ pub fn create_fresh_root(root: &Path) -> Result<()> {
 
 impl Platform for DevPlatform {
     fn kind(&self) -> Kind {
-        Kind::Dev { root: self.root.clone() }
+        Kind::Dev {
+            root: self.root.clone(),
+        }
     }
 
     fn root(&self) -> &Path {
@@ -63,9 +67,12 @@ impl Platform for DevPlatform {
     }
 
     fn reload_services(&self, services: &[Service]) -> Result<()> {
-        netlab::refuse_host_namespace("reload services").map_err(|e| Error::Unavailable(e.to_string()))?;
+        netlab::refuse_host_namespace("reload services")
+            .map_err(|e| Error::Unavailable(e.to_string()))?;
         // Realising network/dhcp/firewall in the lab's router namespace ("Dev apply") arrives
         // with the UCI change sets; until then say so instead of pretending.
-        Err(Error::Unavailable(format!("the dev platform cannot reload {services:?} yet")))
+        Err(Error::Unavailable(format!(
+            "the dev platform cannot reload {services:?} yet"
+        )))
     }
 }

@@ -87,14 +87,19 @@ pub mod shadow {
     /// When hashing fails or the file cannot be written.
     pub fn set_root_password(root: &Path, password: &str) -> Result<()> {
         let params = sha_crypt::Sha512Params::default();
-        let hash = sha_crypt::sha512_simple(password, &params).map_err(|e| Error::Hash(format!("{e:?}")))?;
+        let hash = sha_crypt::sha512_simple(password, &params)
+            .map_err(|e| Error::Hash(format!("{e:?}")))?;
         let path = root.join("etc/shadow");
-        let old = std::fs::read_to_string(&path).map_err(|source| Error::Io { path: path.clone(), source })?;
+        let old = std::fs::read_to_string(&path).map_err(|source| Error::Io {
+            path: path.clone(),
+            source,
+        })?;
         let days = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() / 86_400);
         let new = replace_root_hash(&old, &hash, days);
-        crate::state::write_atomically(&path, new.as_bytes(), 0o600).map_err(|source| Error::Io { path, source })
+        crate::state::write_atomically(&path, new.as_bytes(), 0o600)
+            .map_err(|source| Error::Io { path, source })
     }
 
     /// `old` with root's hash field (and last-change day) replaced; a missing root line is added.
@@ -104,7 +109,7 @@ pub mod shadow {
         for line in old.lines() {
             let mut fields: Vec<String> = line.split(':').map(str::to_owned).collect();
             if fields.first().map(String::as_str) == Some("root") && fields.len() >= 3 {
-                fields[1] = hash.to_owned();
+                hash.clone_into(&mut fields[1]);
                 fields[2] = days.to_string();
                 found = true;
             }
@@ -135,7 +140,10 @@ mod tests {
     fn shadow_keeps_other_lines_and_fields() {
         let old = "root:::0:99999:7:::\ndaemon:*:0:0:99999:7:::\n";
         let new = shadow::replace_root_hash(old, "$6$abc$def", 20000);
-        assert_eq!(new, "root:$6$abc$def:20000:0:99999:7:::\ndaemon:*:0:0:99999:7:::\n");
+        assert_eq!(
+            new,
+            "root:$6$abc$def:20000:0:99999:7:::\ndaemon:*:0:0:99999:7:::\n"
+        );
         let added = shadow::replace_root_hash("daemon:*:0:0:99999:7:::\n", "$6$x$y", 1);
         assert!(added.starts_with("root:$6$x$y:1:"));
     }

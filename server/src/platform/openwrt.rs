@@ -18,12 +18,23 @@ pub struct SystemRunner;
 
 impl Runner for SystemRunner {
     fn run(&self, argv: &[&str]) -> Result<()> {
-        let (program, args) = argv.split_first().ok_or_else(|| Error::Unavailable("empty command".into()))?;
-        let out = Command::new(program).args(args).output().map_err(|e| Error::Command { command: argv.join(" "), detail: e.to_string() })?;
+        let (program, rest) = argv
+            .split_first()
+            .ok_or_else(|| Error::Unavailable("empty command".into()))?;
+        let out = Command::new(program)
+            .args(rest)
+            .output()
+            .map_err(|e| Error::Command {
+                command: argv.join(" "),
+                detail: e.to_string(),
+            })?;
         if out.status.success() {
             Ok(())
         } else {
-            Err(Error::Command { command: argv.join(" "), detail: String::from_utf8_lossy(&out.stderr).trim().to_owned() })
+            Err(Error::Command {
+                command: argv.join(" "),
+                detail: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            })
         }
     }
 }
@@ -71,7 +82,13 @@ impl Platform for OpenWrtPlatform {
 
     fn reload_services(&self, services: &[Service]) -> Result<()> {
         // Network first: dnsmasq and the firewall resolve interfaces through netifd.
-        let order = [Service::Network, Service::Wireless, Service::System, Service::Dhcp, Service::Firewall];
+        let order = [
+            Service::Network,
+            Service::Wireless,
+            Service::System,
+            Service::Dhcp,
+            Service::Firewall,
+        ];
         for service in order.into_iter().filter(|s| services.contains(s)) {
             self.runner.run(reload_command(service))?;
         }
@@ -98,10 +115,16 @@ mod tests {
     fn reloads_run_the_openwrt_commands_in_dependency_order() {
         let log = Arc::new(Mutex::new(Vec::new()));
         let platform = OpenWrtPlatform::new(Box::new(Recorder(log.clone())));
-        platform.reload_services(&[Service::Firewall, Service::Dhcp, Service::Network]).unwrap();
+        platform
+            .reload_services(&[Service::Firewall, Service::Dhcp, Service::Network])
+            .unwrap();
         assert_eq!(
             *log.lock().unwrap(),
-            ["ubus call network reload", "/etc/init.d/dnsmasq reload", "/etc/init.d/firewall reload"]
+            [
+                "ubus call network reload",
+                "/etc/init.d/dnsmasq reload",
+                "/etc/init.d/firewall reload"
+            ]
         );
         assert_eq!(platform.config_dir(), Path::new("/etc/config"));
     }

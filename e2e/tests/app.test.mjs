@@ -1,0 +1,104 @@
+// The app in a real Chromium inside the lab's client namespace, at desktop and phone size:
+// first-boot password, hydration, login and logout, navigation, language switch; and login
+// with JavaScript disabled. Screenshots go to target/e2e/.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startLab, waitFor, ROUTER, SHOTS } from './lab.mjs';
+
+const PASSWORD = 'correct horse battery';
+let lab;
+
+before(async () => { lab = await startLab(); });
+after(async () => { await lab?.stop(); });
+
+const sizes = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+
+/** Waits until the app is hydrated: the password reveal button works only then. */
+async function waitForHydration(page) {
+  await waitFor('hydration', async () => {
+    await page.getByRole('button', { name: /Show password|Passwort zeigen/ }).click({ timeout: 1000 });
+    return (await page.locator('#password').getAttribute('type')) === 'text';
+  });
+}
+
+async function openMenuIfFolded(page) {
+  const toggle = page.locator('.menu-toggle');
+  if (await toggle.isVisible()) {
+    await toggle.click();
+    await assert.doesNotReject(page.locator('.nav ul').waitFor({ state: 'visible', timeout: 5000 }));
+  }
+}
+
+test('first boot: the LAN client sets the admin password (desktop)', async () => {
+  const page = await lab.browser.newPage({ viewport: sizes.desktop });
+  await page.goto(`${ROUTER}/`);
+  assert.match(page.url(), /\/setup$/);
+  await waitForHydration(page);
+  // The server checks what the browser cannot: both fields must match.
+  await page.fill('#password', 'long enough 1');
+  await page.fill('#repeat', 'long enough 2');
+  await page.locator('form.card button[type=submit]').click();
+  await page.waitForURL(/error=password_mismatch/);
+  assert.match(await page.locator('[role=alert]').innerText(), /do not match/);
+  await page.fill('#password', PASSWORD);
+  await page.fill('#repeat', PASSWORD);
+  await page.locator('form.card button[type=submit]').click();
+  await page.waitForURL(`${ROUTER}/`);
+  await page.getByText('Portico version').waitFor();
+  await page.screenshot({ path: `${SHOTS}/desktop-overview.png`, fullPage: true });
+  await page.close();
+});
+
+for (const [name, viewport] of Object.entries(sizes)) {
+  test(`log in, navigate, switch language, log out (${name})`, async () => {
+    const context = await lab.browser.newContext({ viewport, locale: 'en-US' });
+    const page = await context.newPage();
+    await page.goto(`${ROUTER}/portal`);
+    assert.match(page.url(), /\/login$/);
+    await waitForHydration(page);
+    await page.screenshot({ path: `${SHOTS}/${name}-login.png`, fullPage: true });
+    await page.fill('#password', 'wrong password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(/error=failed/);
+    await page.getByText('Wrong user name or password.').waitFor();
+    await page.fill('#password', PASSWORD);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL(`${ROUTER}/`);
+    await page.getByText('Portico version').waitFor();
+
+    // Client-side navigation through the hydrated router.
+    await openMenuIfFolded(page);
+    await page.getByRole('link', { name: 'Offload' }).click();
+    await page.waitForURL(`${ROUTER}/offload`);
+    await page.getByRole('heading', { name: 'Not available yet' }).waitFor();
+
+    // The switcher is a plain form; the choice sticks across pages.
+    await page.selectOption('#lang-select', 'de');
+    await page.getByRole('button', { name: 'Change' }).click();
+    await page.waitForURL(`${ROUTER}/offload`);
+    await page.getByRole('heading', { name: 'Noch nicht verfügbar' }).waitFor();
+    assert.equal(await page.locator('html').getAttribute('lang'), 'de');
+    await page.goto(`${ROUTER}/`);
+    await page.getByText('Portico-Version').waitFor();
+    await page.screenshot({ path: `${SHOTS}/${name}-overview-de.png`, fullPage: true });
+
+    await openMenuIfFolded(page);
+    await page.getByRole('button', { name: 'Abmelden' }).click();
+    await page.waitForURL(/\/login$/);
+    await page.goto(`${ROUTER}/`);
+    assert.match(page.url(), /\/login/, 'the session ended');
+    await context.close();
+  });
+}
+
+test('login works with JavaScript disabled (phone size)', async () => {
+  const context = await lab.browser.newContext({ viewport: sizes.phone, javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(`${ROUTER}/login`);
+  await page.fill('#password', PASSWORD);
+  await page.locator('form.card button[type=submit]').click();
+  await page.waitForURL(`${ROUTER}/`);
+  await page.getByText('Portico version').waitFor();
+  await page.screenshot({ path: `${SHOTS}/phone-nojs-overview.png`, fullPage: true });
+  await context.close();
+});

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Portico's two commands (README): `xtask/dev.sh run` and `xtask/dev.sh test`.
+# Both first install what is missing (Debian packages, the pinned Rust toolchain and wasm
+# target, wasm-bindgen at the version Cargo.lock pins, npm packages with binaryen's wasm-opt
+# and playwright-core) and are quick when everything is there. Nothing comes from GitHub.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+TOOLCHAIN=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+export PATH="$HOME/.cargo/bin:$PATH"
+export PORTICO_SHARED="${PORTICO_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+setup() {
+  local debs=(chromium dnsmasq-base nftables clang busybox iproute2 conntrack pkg-config procps curl)
+  local missing=()
+  for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+  if ! command -v rustup >/dev/null; then
+    say "installing rustup"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rustup >/dev/null 2>&1 || { echo "rustup missing" >&2; exit 1; }
+  fi
+  if ! rustup toolchain list | grep -q "^$TOOLCHAIN"; then
+    say "installing Rust $TOOLCHAIN"
+    rustup toolchain install "$TOOLCHAIN" --profile minimal -c clippy,rustfmt -t wasm32-unknown-unknown
+  fi
+  rustup target list --installed --toolchain "$TOOLCHAIN" | grep -q wasm32-unknown-unknown \
+    || rustup target add --toolchain "$TOOLCHAIN" wasm32-unknown-unknown
+  local wbg
+  wbg=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+  if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg" ]; then
+    say "installing wasm-bindgen-cli $wbg (a few minutes, once)"
+    cargo "+$TOOLCHAIN" install wasm-bindgen-cli --version "$wbg" --force
+  fi
+  if [ ! -x e2e/node_modules/.bin/wasm-opt ] || ! cmp -s e2e/package-lock.json e2e/node_modules/.package-lock.json.stamp; then
+    say "installing npm packages (binaryen, playwright-core)"
+    (cd e2e && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock.json.stamp)
+  fi
+}
+
+portico_bin() { echo "${CARGO_TARGET_DIR:-$ROOT/target}/debug/portico"; }
+
+# The host's own networking, to prove a test run left it alone.
+host_snapshot() {
+  { ip -o link show | sed 's/ qlen [0-9]*//' | awk '{print $2, $3}'; ip -4 route; ip -6 route; cat /etc/resolv.conf;
+    nft list ruleset 2>/dev/null; ip netns list | grep -v -- '-t[0-9]*-[0-9]*' || true; } | sort
+}
+
+run_main() {
+  setup
+  say "building"
+  cargo xtask build
+  cargo build -p portico
+  local bin; bin=$(portico_bin)
+  say "building the namespace lab"
+  "$bin" lab up
+  trap '"$bin" lab down' EXIT
+  say "Portico in the router namespace; open http://127.0.0.1:8080/ (Ctrl-C stops and removes the lab)"
+  echo "http://127.0.0.1:8080/"
+  ip netns exec router "$bin" serve --root "$ROOT/var/dev-root" --listen 0.0.0.0:80
+}
+
+run_tests() {
+  setup
+  local before after
+  before=$(host_snapshot)
+  say "format";  cargo fmt --all --check
+  say "bundle";  cargo xtask build
+  say "clippy";  cargo clippy --workspace --all-targets -- -D warnings
+  say "unit, HTTP, integration and lab tests"
+  cargo build -p portico
+  cargo test --workspace
+  say "browser tests (Chromium in the lab's client namespace)"
+  (cd e2e && PORTICO_BIN="$(portico_bin)" node --test --test-concurrency=1 tests/)
+  after=$(host_snapshot)
+  if [ "$before" != "$after" ]; then
+    say "the host's own networking changed during the tests:"
+    diff <(echo "$before") <(echo "$after") || true
+    exit 1
+  fi
+  say "all tests passed; the host's interfaces, routes, resolv.conf and nft ruleset are unchanged"
+}
+
+case "${1:-}" in
+  setup) setup ;;
+  run) run_main ;;
+  test) run_tests ;;
+  *) echo "usage: xtask/dev.sh setup|run|test" >&2; exit 2 ;;
+esac
