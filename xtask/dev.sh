@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 TOOLCHAIN=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
+CARGO_FUZZ=0.13.2
 export PATH="$HOME/.cargo/bin:$PATH"
 export PORTICO_SHARED="${PORTICO_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
 
@@ -37,6 +38,10 @@ setup() {
     say "installing wasm-bindgen-cli $wbg (a few minutes, once)"
     cargo "+$TOOLCHAIN" install wasm-bindgen-cli --version "$wbg" --force
   fi
+  if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ" ]; then
+    say "installing cargo-fuzz $CARGO_FUZZ (a minute or two, once)"
+    cargo "+$TOOLCHAIN" install cargo-fuzz --version "$CARGO_FUZZ" --force
+  fi
   if [ ! -x e2e/node_modules/.bin/wasm-opt ] || ! cmp -s e2e/package-lock.json e2e/node_modules/.package-lock.json.stamp; then
     say "installing npm packages (binaryen, playwright-core)"
     (cd e2e && npm ci --no-audit --no-fund --loglevel=error && cp package-lock.json node_modules/.package-lock.json.stamp)
@@ -65,6 +70,23 @@ run_main() {
   ip netns exec router "$bin" serve --root "$ROOT/var/dev-root" --listen 0.0.0.0:80
 }
 
+# A bounded cargo-fuzz run of one target, seeded with a temporary copy of the fixture files
+# (cargo-fuzz writes into its first corpus folder; the shared folder stays read-only).
+# No sanitizer: the code under test is safe Rust, so libFuzzer looks for panics and hangs.
+fuzz() {
+  local target=$1 seeds=$2 corpus
+  corpus=$(mktemp -d)
+  find "$seeds" -path '*/expected' -prune -o -type f -print0 |
+    while IFS= read -r -d '' f; do cp "$f" "$corpus/$(sha1sum < "$f" | cut -c1-16)"; done
+  local dict=() status=0
+  [ -f "$seeds/uci-tests/fuzz/dict/uci.dict" ] && dict=(-dict="$seeds/uci-tests/fuzz/dict/uci.dict")
+  (cd fuzz && CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}/fuzz" \
+    cargo "+$TOOLCHAIN" fuzz run --sanitizer none "$target" "$corpus" -- \
+      -max_total_time="${FUZZ_SECONDS:-60}" -timeout=10 -rss_limit_mb=2048 "${dict[@]}" 2>&1 | tail -n 30) || status=$?
+  rm -rf "$corpus"
+  return "$status"
+}
+
 run_tests() {
   setup
   local before after
@@ -75,6 +97,8 @@ run_tests() {
   say "unit, HTTP, integration and lab tests"
   cargo build -p portico
   cargo test --workspace
+  say "fuzzing the UCI parser for ${FUZZ_SECONDS:-60} s"
+  fuzz uci_parse "$PORTICO_SHARED/fixtures/uci"
   say "browser tests (Chromium in the lab's client namespace)"
   (cd e2e && PORTICO_BIN="$(portico_bin)" node --test --test-concurrency=1 tests/)
   after=$(host_snapshot)

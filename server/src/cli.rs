@@ -1,6 +1,7 @@
-//! The command line (design.md, Contracts): `portico serve`, `portico lab …`.
-//! Later capabilities add `uci`, `wizard`, `vouchers`, `communities`.
+//! The command line (design.md, Contracts): `portico serve`, `portico lab …`, `portico uci …`.
+//! Later capabilities add `wizard`, `vouchers`, `communities`.
 
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,6 +45,14 @@ pub enum Command {
     /// The development namespace lab (never touches the host's own networking).
     #[command(subcommand)]
     Lab(LabCommand),
+    /// OpenWrt's `uci` tool on `<root>/etc/config` (change files in `<root>/tmp/.uci`):
+    /// same commands, output and exit codes. `portico uci help` lists them.
+    #[command(disable_help_flag = true)]
+    Uci {
+        /// Options and command as for `uci`: `[-c CONFDIR] [-t CHANGEDIR] [-X] [-S] show …`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        args: Vec<OsString>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -118,6 +127,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => crate::serve::run(&cli.global, &args),
         Command::Lab(cmd) => crate::lab::run(cmd),
+        Command::Uci { args } => Ok(run_uci(&cli.global, &args)),
     };
     match result {
         Ok(code) => code,
@@ -126,4 +136,27 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `portico uci`: the defaults point into the state root, never at the host's `/etc/config`
+/// or `/tmp/.uci` (unless the root is `/`, on OpenWrt).
+fn run_uci(global: &GlobalArgs, args: &[OsString]) -> ExitCode {
+    let root = crate::serve::root(global);
+    // On the dev platform this creates the fresh-router root on first use, as `serve` does.
+    if let Err(err) = crate::serve::platform(&root) {
+        eprintln!("portico: {err:#}");
+        return ExitCode::FAILURE;
+    }
+    let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
+    let code = uci::cli::run(
+        args,
+        root.join("etc/config"),
+        root.join("tmp/.uci"),
+        &mut uci::cli::Io {
+            stdin: &mut stdin.lock(),
+            stdout: &mut stdout.lock(),
+            stderr: &mut stderr.lock(),
+        },
+    );
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

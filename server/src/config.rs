@@ -6,8 +6,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::uci_lite;
-
 /// The `config portico 'main'` section: keys and their defaults.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MainSection {
@@ -45,7 +43,8 @@ pub const MAIN_KEYS: [&str; 4] = [
 /// A setting in `/etc/config/portico` that Portico did not use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Warning {
-    pub line: usize,
+    /// Where, as `uci` addresses it: `portico.main.colour`.
+    pub at: String,
     pub message: String,
 }
 
@@ -55,14 +54,14 @@ pub struct Warning {
 /// When the file exists but cannot be read or parsed (with line and byte).
 pub fn load(root: &Path) -> anyhow::Result<(MainSection, Vec<Warning>)> {
     let path = portico_config_path(root);
-    let text = match std::fs::read_to_string(&path) {
+    let text = match std::fs::read(&path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
     };
-    let sections =
-        uci_lite::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(from_sections(&sections))
+    let package =
+        uci::parse("portico", &text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(from_package(&package))
 }
 
 /// `<root>/etc/config/portico`.
@@ -70,48 +69,47 @@ pub fn portico_config_path(root: &Path) -> PathBuf {
     root.join("etc/config/portico")
 }
 
-/// Builds the settings from parsed sections, collecting warnings for what was not used.
-pub fn from_sections(sections: &[uci_lite::Section]) -> (MainSection, Vec<Warning>) {
+/// Builds the settings from the parsed file, collecting warnings for what was not used.
+pub fn from_package(package: &uci::Package) -> (MainSection, Vec<Warning>) {
     let mut main = MainSection::default();
     let mut warnings = Vec::new();
-    for section in sections {
+    for section in &package.sections {
         // Later capabilities add their sections (portal, offload, ble, ...).
-        if section.section_type != "portico" || section.name.as_deref() != Some("main") {
+        if section.kind != "portico" || section.name != "main" {
             warnings.push(Warning {
-                line: section.line,
-                message: format!(
-                    "unknown section `{}` (type {}) ignored",
-                    section.name.as_deref().unwrap_or("(anonymous)"),
-                    section.section_type
-                ),
+                at: format!("portico.{}", section.name),
+                message: format!("unknown section of type {} ignored", section.kind),
             });
             continue;
         }
-        for entry in &section.entries {
+        for option in &section.options {
+            let at = format!("portico.main.{}", option.name);
             let bad = |what: &str| Warning {
-                line: entry.line,
-                message: format!("`{}`: {what}; the default is used", entry.key),
+                at: at.clone(),
+                message: format!("{what}; the default is used"),
             };
-            match entry.key.as_str() {
-                "listen" => match entry.value.parse() {
+            let value = option
+                .value
+                .as_single()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            match option.name.as_str() {
+                "listen" => match value.parse() {
                     Ok(a) => main.listen = a,
                     Err(_) => warnings.push(bad("not an address:port")),
                 },
-                "portal_listen" => match entry.value.parse() {
+                "portal_listen" => match value.parse() {
                     Ok(a) => main.portal_listen = a,
                     Err(_) => warnings.push(bad("not an address:port")),
                 },
-                "lan_device" => main.lan_device.clone_from(&entry.value),
-                "session_idle_minutes" => match entry.value.parse::<u64>() {
+                "lan_device" => main.lan_device = value,
+                "session_idle_minutes" => match value.parse::<u64>() {
                     Ok(m) if m > 0 => main.session_idle = Duration::from_secs(m * 60),
                     _ => warnings.push(bad("not a positive number of minutes")),
                 },
-                other => warnings.push(Warning {
-                    line: entry.line,
-                    message: format!(
-                        "unknown key `{other}` ignored (known: {})",
-                        MAIN_KEYS.join(", ")
-                    ),
+                _ => warnings.push(Warning {
+                    at: at.clone(),
+                    message: format!("unknown key ignored (known: {})", MAIN_KEYS.join(", ")),
                 }),
             }
         }
@@ -126,11 +124,11 @@ mod tests {
     #[test]
     fn file_values_and_unknown_keys() {
         let text = "config portico 'main'\n\toption listen '127.0.0.1:8000'\n\toption colour 'blue'\n\toption session_idle_minutes 'x'\n";
-        let (main, warnings) = from_sections(&uci_lite::parse(text).unwrap());
+        let (main, warnings) = from_package(&uci::parse("portico", text.as_bytes()).unwrap());
         assert_eq!(main.listen, "127.0.0.1:8000".parse().unwrap());
         assert_eq!(main.session_idle, MainSection::default().session_idle);
         assert_eq!(warnings.len(), 2);
-        assert_eq!(warnings[0].line, 3);
-        assert!(warnings[0].message.contains("colour"));
+        assert_eq!(warnings[0].at, "portico.main.colour");
+        assert_eq!(warnings[1].at, "portico.main.session_idle_minutes");
     }
 }

@@ -10,4 +10,3 @@ pub mod lab;
 pub mod platform;
 pub mod serve;
 pub mod state;
-pub mod uci_lite;

@@ -82,7 +82,7 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let platform = platform(&root)?;
     let (main, warnings) = config::load(&root)?;
     for w in &warnings {
-        tracing::warn!(file = %config::portico_config_path(&root).display(), line = w.line, "{}", w.message);
+        tracing::warn!(file = %config::portico_config_path(&root).display(), at = %w.at, "{}", w.message);
     }
     if args.profile.unwrap_or_default() == Profile::Communities {
         anyhow::bail!("the communities profile is not part of this version yet");

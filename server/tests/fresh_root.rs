@@ -1,10 +1,8 @@
-//! The dev root Portico creates holds the same configuration as a fresh OpenWrt router:
-//! every section, option and list of `shared/fixtures/uci/openwrt-defaults` (FRESH-ROUTER.md),
-//! in order. Compared after parsing, so comments and quoting style do not matter.
+//! The dev root Portico creates holds the same configuration as a fresh OpenWrt router: each
+//! file is byte for byte what the C `uci` tool writes when it commits the corresponding file of
+//! `shared/fixtures/uci/openwrt-defaults` (FRESH-ROUTER.md; the fixtures' `.import` outputs).
 
 use std::path::PathBuf;
-
-use portico_server::uci_lite::{Section, parse};
 
 fn shared() -> PathBuf {
     if let Ok(dir) = std::env::var("PORTICO_SHARED") {
@@ -20,28 +18,9 @@ fn shared() -> PathBuf {
     }
 }
 
-/// What matters of a section: type, name, entries (kind, key, value) in order.
-type Shape = Vec<(String, Option<String>, Vec<(bool, String, String)>)>;
-
-fn shape(sections: Vec<Section>) -> Shape {
-    sections
-        .into_iter()
-        .map(|s| {
-            (
-                s.section_type,
-                s.name,
-                s.entries
-                    .into_iter()
-                    .map(|e| (e.list, e.key, e.value))
-                    .collect(),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn dev_root_matches_a_fresh_openwrt_router() {
-    let defaults = shared().join("fixtures/uci/openwrt-defaults");
+    let expected = shared().join("fixtures/uci/expected/openwrt-defaults");
     let dir = tempfile::tempdir().unwrap();
     portico_server::platform::dev::create_fresh_root(dir.path()).unwrap();
     for (name, fixture) in [
@@ -52,11 +31,10 @@ fn dev_root_matches_a_fresh_openwrt_router() {
         ("firewall", "firewall"),
     ] {
         let ours = std::fs::read_to_string(dir.path().join("etc/config").join(name)).unwrap();
-        let theirs = std::fs::read_to_string(defaults.join(fixture)).unwrap();
+        let theirs = std::fs::read_to_string(expected.join(format!("{fixture}.import"))).unwrap();
         assert_eq!(
-            shape(parse(&ours).unwrap()),
-            shape(parse(&theirs).unwrap()),
-            "etc/config/{name} differs from {fixture}"
+            ours, theirs,
+            "etc/config/{name} differs from what uci commits for {fixture}"
         );
     }
     let shadow = std::fs::read_to_string(dir.path().join("etc/shadow")).unwrap();

@@ -22,12 +22,15 @@ pub(super) fn source(state: &AppState) -> Arc<dyn StatusSource> {
 
 impl StatusSource for PlatformStatus {
     fn system_status(&self) -> SystemStatus {
-        let system =
-            std::fs::read_to_string(self.platform.config_dir().join("system")).unwrap_or_default();
-        let hostname = crate::uci_lite::parse(&system)
+        let system = std::fs::read(self.platform.config_dir().join("system")).unwrap_or_default();
+        let hostname = uci::parse("system", &system)
             .ok()
-            .and_then(|sections| sections.into_iter().find(|s| s.section_type == "system"))
-            .and_then(|s| s.get("hostname").map(str::to_owned))
+            .and_then(|p| {
+                p.sections_of("system")
+                    .next()
+                    .and_then(|s| s.get("hostname"))
+                    .map(ToString::to_string)
+            })
             .unwrap_or_else(|| "OpenWrt".into());
         SystemStatus {
             version: env!("CARGO_PKG_VERSION").into(),

@@ -5,8 +5,6 @@
 //! the mac80211 detection (wireless), and the stock `dhcp` and `firewall` (firewall4) files. A
 //! test compares every file with `shared/fixtures/uci/openwrt-defaults` (FRESH-ROUTER.md).
 
-use crate::uci_lite::{Section, write};
-
 /// One table row: `(type, name, entries)`; an entry key starting with `+` is a `list` item.
 type Row = (
     &'static str,
@@ -15,18 +13,21 @@ type Row = (
 );
 
 fn build(rows: &[Row]) -> String {
-    let sections: Vec<Section> = rows
-        .iter()
-        .map(|(ty, name, entries)| {
-            entries.iter().fold(Section::new(ty, *name), |s, (k, v)| {
-                match k.strip_prefix('+') {
-                    Some(list_key) => s.list(list_key, &[v]),
-                    None => s.option(k, v),
-                }
-            })
-        })
-        .collect();
-    write(&sections)
+    let mut package = uci::Package::new("fresh");
+    for (kind, name, entries) in rows {
+        let index = match name {
+            Some(name) => package.set_section(name, kind),
+            None => package.add_section(kind),
+        };
+        let section = &mut package.sections[index];
+        for (key, value) in *entries {
+            match key.strip_prefix('+') {
+                Some(list) => section.add_list(list, value.as_bytes()),
+                None => section.set(key, value.as_bytes()),
+            }
+        }
+    }
+    String::from_utf8(uci::emit::to_file(&package)).expect("the tables are ASCII")
 }
 
 /// `(file name under etc/config, contents)` of every file of a fresh router.
