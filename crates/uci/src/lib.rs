@@ -14,6 +14,7 @@
     reason = "the error types (ParseError, UciError, LoadError) document each failure; repeating it per function adds nothing"
 )]
 
+pub mod changeset;
 pub mod cli;
 pub mod delta;
 pub mod emit;
@@ -22,6 +23,7 @@ pub mod parse;
 pub mod ptr;
 pub mod store;
 
+pub use changeset::{ChangeError, ChangeSet, Committed, Snapshot};
 pub use model::{Opt, Package, Section, Value};
 pub use parse::{ParseError, parse, parse_lenient};
 pub use store::Store;

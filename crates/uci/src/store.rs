@@ -207,11 +207,20 @@ impl Store {
     }
 
     /// The writers' lock for the whole config folder: one change set at a time, across processes.
+    /// Temporary files a killed writer left behind (`.<name>.uci-XXXXXX`) are removed once the
+    /// lock is held, since no other writer can be using them then.
     pub fn lock(&self) -> io::Result<WriteLock> {
         fs::create_dir_all(&self.confdir)?;
         let file = File::open(&self.confdir)?;
         let lock =
             Flock::lock(file, FlockArg::LockExclusive).map_err(|(_, e)| io::Error::from(e))?;
+        for entry in fs::read_dir(&self.confdir)?.filter_map(Result::ok) {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.contains(".uci-") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
         Ok(WriteLock { file: lock })
     }
 }
