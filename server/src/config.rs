@@ -19,6 +19,9 @@ pub struct MainSection {
     pub lan_device: String,
     /// `option session_idle_minutes` — a session unused this long ends.
     pub session_idle: Duration,
+    /// `option apply_timeout` — seconds a checked apply waits for confirmation before it is
+    /// rolled back (default 90, as LuCI).
+    pub apply_timeout: Duration,
 }
 
 impl Default for MainSection {
@@ -28,16 +31,18 @@ impl Default for MainSection {
             portal_listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
             lan_device: "br-lan".into(),
             session_idle: Duration::from_secs(30 * 60),
+            apply_timeout: crate::apply::DEFAULT_TIMEOUT,
         }
     }
 }
 
 /// Every key `config portico 'main'` may hold.
-pub const MAIN_KEYS: [&str; 4] = [
+pub const MAIN_KEYS: [&str; 5] = [
     "listen",
     "portal_listen",
     "lan_device",
     "session_idle_minutes",
+    "apply_timeout",
 ];
 
 /// A setting in `/etc/config/portico` that Portico did not use.
@@ -106,6 +111,12 @@ pub fn from_package(package: &uci::Package) -> (MainSection, Vec<Warning>) {
                 "session_idle_minutes" => match value.parse::<u64>() {
                     Ok(m) if m > 0 => main.session_idle = Duration::from_secs(m * 60),
                     _ => warnings.push(bad("not a positive number of minutes")),
+                },
+                "apply_timeout" => match value.parse::<u64>() {
+                    Ok(s) if (10..=3600).contains(&s) => {
+                        main.apply_timeout = Duration::from_secs(s);
+                    }
+                    _ => warnings.push(bad("not a number of seconds from 10 to 3600")),
                 },
                 _ => warnings.push(Warning {
                     at: at.clone(),

@@ -2,6 +2,7 @@
 //!
 //! `main.rs` only parses the command line; everything here is library code that tests call.
 
+pub mod apply;
 pub mod auth;
 pub mod cli;
 pub mod config;

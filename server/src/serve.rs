@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio::net::TcpListener;
 
+use crate::apply::Applier;
 use crate::auth::Auth;
 use crate::cli::{GlobalArgs, Profile, ServeArgs};
 use crate::config;
@@ -95,7 +96,7 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let db = StateDb::open(&root)?;
-    let auth = Auth::new(db, main.session_idle)?;
+    let auth = Auth::new(db.clone(), main.session_idle)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -106,7 +107,8 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!(%local, lan_device, lan_side, root = %root.display(), "serving");
         // The address line is read by tests and scripts.
         println!("portico: listening on http://{local}/");
-        let state = AppState::new(platform, auth, lan_side);
+        let applier = Applier::start(platform.clone(), db, main.apply_timeout)?;
+        let state = AppState::new(platform, auth, applier, lan_side);
         axum::serve(
             listener,
             app(state).into_make_service_with_connect_info::<SocketAddr>(),

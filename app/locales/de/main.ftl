@@ -64,3 +64,19 @@ error-internal = In Portico ist etwas schiefgegangen. Die Einzelheiten stehen im
 error-bad-request = Die Anfrage war unverständlich.
 error-unauthorized = Bitte melden Sie sich zuerst an.
 error-setup-required = Legen Sie zuerst das Administratorpasswort fest.
+
+error-apply-pending = Eine andere Änderung wartet auf Bestätigung. Behalten oder verwerfen Sie sie zuerst.
+error-nothing-pending = Keine Änderung wartet auf Bestätigung.
+error-bad-token = Dieser Bestätigungslink ist (nicht mehr) gültig.
+error-nothing-to-apply = Die Änderung lässt alle Einstellungen, wie sie sind.
+error-invalid-edit = Diese Einstellung lässt sich so nicht ändern: { $path }.
+error-config-parse = Die Datei { $file } hat einen Fehler in Zeile { $line } (Byte { $byte }): { $reason }. Portico lässt sie unverändert.
+error-config-conflict = Die Datei { $file } wurde inzwischen von jemand anderem geändert. Laden Sie neu und versuchen Sie es noch einmal.
+error-reload-failed = Die Dienste haben die Änderung nicht angenommen; sie wurde zurückgenommen.
+error-unknown-config = Es gibt keine Konfigurationsdatei { $file }.
+
+apply-banner-pending = Ihre Änderung ist aktiv. Sie wird in { $seconds } s zurückgenommen, wenn Sie sie nicht behalten.
+apply-banner-keep = Änderung behalten
+apply-banner-revert = Jetzt zurücknehmen
+apply-banner-rolled-back = Die Änderung wurde nicht rechtzeitig bestätigt und ist zurückgenommen.
+apply-banner-confirmed = Die Änderung bleibt.

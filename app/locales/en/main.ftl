@@ -64,3 +64,19 @@ error-internal = Something went wrong inside Portico. The details are in its log
 error-bad-request = The request could not be understood.
 error-unauthorized = Please log in first.
 error-setup-required = Set the administrator password first.
+
+error-apply-pending = Another change is waiting for confirmation. Keep or revert it first.
+error-nothing-pending = No change is waiting for confirmation.
+error-bad-token = This confirmation link is not valid (any more).
+error-nothing-to-apply = The change leaves every setting as it is.
+error-invalid-edit = This setting cannot be changed like that: { $path }.
+error-config-parse = The file { $file } has an error in line { $line } (byte { $byte }): { $reason }. Portico leaves it untouched.
+error-config-conflict = The file { $file } was changed by someone else meanwhile. Reload and try again.
+error-reload-failed = The services did not accept the change, so it was reverted.
+error-unknown-config = There is no configuration file { $file }.
+
+apply-banner-pending = Your change is active. It will be reverted in { $seconds } s unless you keep it.
+apply-banner-keep = Keep the change
+apply-banner-revert = Revert now
+apply-banner-rolled-back = The change was not confirmed in time and has been reverted.
+apply-banner-confirmed = The change is kept.

@@ -16,8 +16,9 @@ use std::collections::BTreeMap;
 use std::io;
 
 use crate::emit;
-use crate::model::Package;
+use crate::model::{Package, valid_type};
 use crate::parse::{self, ParseError};
+use crate::ptr::{self, Ptr, UciError};
 use crate::store::{LoadError, Store, write_atomically};
 
 /// Why a change set could not be built or committed.
@@ -29,6 +30,55 @@ pub enum ChangeError {
     Conflict { file: String },
     #[error("{file}: {error}")]
     Io { file: String, error: io::Error },
+}
+
+/// One edit, addressed as `uci` addresses things (`network.lan.ipaddr`, `firewall.@rule[0]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// `uci set`: an option's value, or (for `package.section`) a section's type. An empty
+    /// value deletes, as in uci.
+    Set {
+        path: String,
+        value: Vec<u8>,
+    },
+    /// Replaces an option with a list of these items.
+    SetList {
+        path: String,
+        items: Vec<Vec<u8>>,
+    },
+    Delete {
+        path: String,
+    },
+    AddList {
+        path: String,
+        value: Vec<u8>,
+    },
+    DelList {
+        path: String,
+        value: Vec<u8>,
+    },
+    Rename {
+        path: String,
+        name: String,
+    },
+    Reorder {
+        path: String,
+        position: usize,
+    },
+    /// `uci add`: a new anonymous section of `kind`.
+    Add {
+        package: String,
+        kind: String,
+    },
+}
+
+/// Why an edit does not apply.
+#[derive(Debug, thiserror::Error)]
+pub enum EditError {
+    #[error(transparent)]
+    Load(#[from] ChangeError),
+    #[error("{path}: {error}")]
+    Uci { path: String, error: UciError },
 }
 
 /// A file's content before and after a committed change; `before: None` means it did not exist.
@@ -107,6 +157,61 @@ impl<'s> ChangeSet<'s> {
             }
         };
         Ok(&mut staged.package)
+    }
+
+    /// Applies one edit with uci's semantics.
+    pub fn edit(&mut self, edit: &Edit) -> Result<(), EditError> {
+        let (path, value) = match edit {
+            Edit::Add { package, kind } => {
+                if !valid_type(kind.as_bytes()) {
+                    return Err(EditError::Uci {
+                        path: package.clone(),
+                        error: UciError::Invalid,
+                    });
+                }
+                self.package(package)?.add_section(kind);
+                return Ok(());
+            }
+            Edit::Set { path, value }
+            | Edit::AddList { path, value }
+            | Edit::DelList { path, value } => (path, Some(value.clone())),
+            Edit::Rename { path, name } => (path, Some(name.clone().into_bytes())),
+            Edit::Reorder { path, position } => (path, Some(position.to_string().into_bytes())),
+            Edit::Delete { path } | Edit::SetList { path, .. } => (path, None),
+        };
+        let fail = |error| EditError::Uci {
+            path: path.clone(),
+            error,
+        };
+        let mut ptr = Ptr::parse(path.as_bytes()).map_err(fail)?;
+        if ptr.value.is_some() {
+            // `=` belongs in the value, not the path.
+            return Err(fail(UciError::Invalid));
+        }
+        ptr.value = value.map(Into::into);
+        let package = self.package(&ptr.package.clone())?;
+        let found = ptr::lookup(package, &mut ptr, true).map_err(fail)?;
+        let result = match edit {
+            Edit::Set { .. } => ptr::set(package, &mut ptr, found),
+            Edit::AddList { .. } => ptr::add_list(package, &ptr, found),
+            Edit::DelList { .. } => ptr::del_list(package, &ptr, found),
+            Edit::Rename { .. } => ptr::rename(package, &ptr, found),
+            Edit::Reorder { .. } => ptr::reorder(package, &ptr, found),
+            Edit::Delete { .. } => ptr::delete(package, &mut ptr, found),
+            Edit::SetList { items, .. } => {
+                let (Some(s), Some(option)) = (found.section, ptr.option.clone()) else {
+                    return Err(fail(UciError::Invalid));
+                };
+                let section = &mut package.sections[s];
+                section.delete(&option);
+                for item in items {
+                    section.add_list(&option, item);
+                }
+                Ok(None)
+            }
+            Edit::Add { .. } => unreachable!("handled above"),
+        };
+        result.map(|_| ()).map_err(fail)
     }
 
     /// The files this change set would write, with their old and new bytes.
@@ -262,6 +367,53 @@ mod tests {
         );
         store.restore(&committed.snapshots).unwrap();
         assert_eq!(std::fs::read(store.path("network")).unwrap(), original);
+    }
+
+    #[test]
+    fn edits_address_like_uci() {
+        let (_dir, store) = store();
+        std::fs::write(
+            store.path("firewall"),
+            b"config rule
+	option name a
+config rule
+	option name b
+",
+        )
+        .unwrap();
+        let mut changes = ChangeSet::new(&store);
+        for edit in [
+            Edit::Set {
+                path: "firewall.@rule[-1].name".into(),
+                value: b"last".to_vec(),
+            },
+            Edit::Add {
+                package: "firewall".into(),
+                kind: "zone".into(),
+            },
+            Edit::SetList {
+                path: "firewall.@zone[0].network".into(),
+                items: vec![b"lan".to_vec(), b"guest".to_vec()],
+            },
+            Edit::Delete {
+                path: "firewall.@rule[0]".into(),
+            },
+        ] {
+            changes.edit(&edit).unwrap();
+        }
+        let files = changes.files();
+        assert_eq!(
+            String::from_utf8_lossy(&files[0].after),
+            "\nconfig rule\n\toption name 'last'\n\nconfig zone\n\tlist network 'lan'\n\tlist network 'guest'\n\n"
+        );
+        let missing = changes.edit(&Edit::Set {
+            path: "firewall.nope.x".into(),
+            value: b"1".to_vec(),
+        });
+        assert_eq!(
+            missing.unwrap_err().to_string(),
+            "firewall.nope.x: Invalid argument"
+        );
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub mod parse;
 pub mod ptr;
 pub mod store;
 
-pub use changeset::{ChangeError, ChangeSet, Committed, Snapshot};
+pub use changeset::{ChangeError, ChangeSet, Committed, Edit, EditError, Snapshot};
 pub use model::{Opt, Package, Section, Value};
 pub use parse::{ParseError, parse, parse_lenient};
 pub use store::Store;

@@ -13,7 +13,10 @@ pub struct AppError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub field: Option<&'static str>,
+    pub field: Option<String>,
+    /// Extra members of the error object (config parse errors add `file`, `line`, `byte`,
+    /// `details`); boxed so that `Result<_, AppError>` stays small.
+    pub extra: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl AppError {
@@ -24,6 +27,30 @@ impl AppError {
             code,
             message: lang.tr(key),
             field: None,
+            extra: None,
+        }
+    }
+
+    /// Adds a member to the error object.
+    #[must_use]
+    pub fn with(mut self, key: &str, value: serde_json::Value) -> AppError {
+        self.extra
+            .get_or_insert_default()
+            .insert(key.to_owned(), value);
+        self
+    }
+
+    /// An error whose message has Fluent arguments.
+    pub fn with_args(
+        status: StatusCode,
+        code: &'static str,
+        key: &str,
+        lang: Lang,
+        args: &[(&str, fluent_bundle::FluentValue<'_>)],
+    ) -> AppError {
+        AppError {
+            message: lang.tr_args(key, args),
+            ..AppError::new(status, code, key, lang)
         }
     }
 
@@ -44,6 +71,9 @@ impl IntoResponse for AppError {
         let mut error = json!({"code": self.code, "message": self.message});
         if let Some(field) = self.field {
             error["field"] = json!(field);
+        }
+        for (key, value) in self.extra.map(|e| *e).unwrap_or_default() {
+            error[key] = value;
         }
         (self.status, Json(json!({ "error": error }))).into_response()
     }

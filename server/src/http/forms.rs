@@ -173,3 +173,57 @@ pub async fn set_language(Form(form): Form<LanguageForm>) -> Response {
     )
         .into_response()
 }
+
+#[derive(Deserialize, Default)]
+pub struct ApplyForm {
+    /// The apply token (when confirming from the router's new address, without a session).
+    #[serde(default)]
+    token: Option<String>,
+    /// Where to go afterwards: a local path.
+    #[serde(default)]
+    back: Option<String>,
+}
+
+fn back_to(form: &ApplyForm) -> String {
+    form.back
+        .clone()
+        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .unwrap_or_else(|| "/".into())
+}
+
+/// POST /apply/confirm: the banner's "Keep the change" without JavaScript. A session or the
+/// apply token authorises it (the path is public for the token's sake).
+pub async fn confirm_apply(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ApplyForm>,
+) -> Response {
+    let lang = request_lang(&headers);
+    let token = form.token.as_deref().filter(|t| !t.is_empty());
+    if token.is_none() && !super::gate::logged_in(&state, &headers) {
+        return Redirect::to("/login").into_response();
+    }
+    match state.applier.confirm(token) {
+        Ok(()) | Err(crate::apply::Error::NothingPending) => {
+            Redirect::to(&back_to(&form)).into_response()
+        }
+        Err(e) => AppError::internal(&e, lang).into_response(),
+    }
+}
+
+/// POST /apply/rollback: the banner's "Revert now" without JavaScript.
+pub async fn rollback_apply(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<ApplyForm>,
+) -> Response {
+    let lang = request_lang(&headers);
+    let applier = state.applier.clone();
+    match tokio::task::spawn_blocking(move || applier.rollback()).await {
+        Ok(Ok(()) | Err(crate::apply::Error::NothingPending)) => {
+            Redirect::to(&back_to(&form)).into_response()
+        }
+        Ok(Err(e)) => AppError::internal(&e, lang).into_response(),
+        Err(e) => AppError::internal(&e, lang).into_response(),
+    }
+}

@@ -78,7 +78,20 @@ pub async fn cross_origin_protection(req: Request, next: Next) -> Response {
 
 /// Paths anyone may fetch: health, the hashed assets, the language switcher.
 fn is_public(path: &str) -> bool {
-    path == "/healthz" || path == "/lang" || path.starts_with("/pkg/") || path == "/favicon.ico"
+    path == "/healthz"
+        || path == "/lang"
+        || path.starts_with("/pkg/")
+        || path == "/favicon.ico"
+        || path == "/api/v1/openapi.json"
+        // Authorised by the apply token (or a session), checked by the handler.
+        || path == "/api/v1/config/apply/confirm"
+        || path == "/apply/confirm"
+}
+
+/// Whether the request carries a live session (for handlers behind public paths).
+pub fn logged_in(state: &AppState, headers: &HeaderMap) -> bool {
+    cookie(headers, SESSION_COOKIE)
+        .is_some_and(|token| state.auth.touch_session(token).unwrap_or(false))
 }
 
 fn wants_html(req: &Request) -> bool {

@@ -2,6 +2,7 @@
 //! with the security layers every response passes through. Built by [`app`] so tests can call
 //! `app(state).oneshot(request)`.
 
+mod api;
 mod assets;
 mod error;
 mod forms;
@@ -24,6 +25,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 pub use assets::manifest;
 pub use error::AppError;
 
+use crate::apply::Applier;
 use crate::auth::{Auth, LoginLimiter};
 use crate::platform::Platform;
 
@@ -37,11 +39,17 @@ pub struct AppState {
     /// The admin listener is bound to the LAN device: every request arrived on the LAN side.
     pub lan_side: bool,
     pub started: Instant,
+    pub applier: Applier,
 }
 
 impl AppState {
     /// State for a platform, with Portico's Leptos options.
-    pub fn new(platform: Arc<dyn Platform>, auth: Auth, lan_side: bool) -> AppState {
+    pub fn new(
+        platform: Arc<dyn Platform>,
+        auth: Auth,
+        applier: Applier,
+        lan_side: bool,
+    ) -> AppState {
         AppState {
             leptos: leptos_options(),
             platform,
@@ -49,6 +57,7 @@ impl AppState {
             limiter: LoginLimiter::default(),
             lan_side,
             started: Instant::now(),
+            applier,
         }
     }
 }
@@ -95,6 +104,16 @@ pub fn app(state: AppState) -> Router {
         .route("/setup/password", post(forms::setup_password))
         .route("/lang", post(forms::set_language))
         .route("/api/fn/{*name}", post(server_fns))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/config", get(api::list))
+        .route("/api/v1/config/preview", post(api::preview))
+        .route("/api/v1/config/apply", get(api::status).post(api::apply))
+        .route("/api/v1/config/apply/confirm", post(api::confirm))
+        .route("/api/v1/config/apply/rollback", post(api::rollback))
+        .route("/api/v1/config/apply/events", get(api::events))
+        .route("/api/v1/config/{name}", get(api::read))
+        .route("/apply/confirm", post(forms::confirm_apply))
+        .route("/apply/rollback", post(forms::rollback_apply))
         .route("/api/{*rest}", axum::routing::any(error::api_not_found))
         .leptos_routes_with_context(&state, routes, context, move || app::shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(|| (), app::shell))

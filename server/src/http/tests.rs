@@ -25,11 +25,14 @@ fn fixture(lan_side: bool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
     let platform = Arc::new(DevPlatform::open(&root).unwrap());
-    let auth = Auth::new(StateDb::open(&root).unwrap(), Duration::from_secs(600)).unwrap();
+    let db = StateDb::open(&root).unwrap();
+    let auth = Auth::new(db.clone(), Duration::from_secs(600)).unwrap();
+    let applier =
+        crate::apply::Applier::start(platform.clone(), db, Duration::from_secs(90)).unwrap();
     Fixture {
         _dir: dir,
         root,
-        state: AppState::new(platform, auth, lan_side),
+        state: AppState::new(platform, auth, applier, lan_side),
     }
 }
 
@@ -419,4 +422,208 @@ async fn server_functions_need_a_session_and_return_real_status() {
     assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(json["hostname"], "OpenWrt");
     assert_eq!(json["dev_root"], f.root.display().to_string());
+}
+
+fn json_post(path: &str, cookie: Option<&str>, json: &serde_json::Value) -> Request<Body> {
+    let mut req = Request::post(path)
+        .header(header::HOST, "router")
+        .header(header::ORIGIN, "http://router")
+        .header(header::CONTENT_TYPE, "application/json");
+    if let Some(cookie) = cookie {
+        req = req.header(header::COOKIE, cookie);
+    }
+    req.body(Body::from(json.to_string())).unwrap()
+}
+
+async fn json_of(resp: Response<Body>) -> (StatusCode, serde_json::Value) {
+    let status = resp.status();
+    (status, serde_json::from_str(&body(resp).await).unwrap())
+}
+
+#[tokio::test]
+async fn config_api_reads_previews_applies_and_confirms_by_token() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    let authed_get = |path: &str| {
+        get(path)
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    let (status, json) = json_of(send(&f, authed_get("/api/v1/config/network")).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let lan = json["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "lan")
+        .unwrap();
+    assert_eq!(lan["options"]["ipaddr"], "192.168.1.1");
+
+    let edits = serde_json::json!({"edits": [{"op": "set", "path": "network.lan.ipaddr", "value": "10.9.9.1"}]});
+    let (status, json) = json_of(
+        send(
+            &f,
+            json_post("/api/v1/config/preview", Some(&cookie), &edits),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        json["diff"]
+            .as_str()
+            .unwrap()
+            .contains("+\toption ipaddr '10.9.9.1'"),
+        "{json}"
+    );
+
+    // Without a session, nothing changes.
+    let (status, _) =
+        json_of(send(&f, json_post("/api/v1/config/apply", None, &edits)).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, json) =
+        json_of(send(&f, json_post("/api/v1/config/apply", Some(&cookie), &edits)).await).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let token = json["token"].as_str().unwrap().to_owned();
+    assert_eq!(json["files"], serde_json::json!(["network"]));
+    let (_, status_json) = json_of(send(&f, authed_get("/api/v1/config/apply")).await).await;
+    assert_eq!(status_json["pending"], true);
+    assert!(status_json["seconds_left"].as_u64().unwrap() > 60);
+
+    let (status, json) =
+        json_of(send(&f, json_post("/api/v1/config/apply", Some(&cookie), &edits)).await).await;
+    assert_eq!(
+        (status, json["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("apply_pending"))
+    );
+
+    // The token alone confirms (as from the router's new address, where the cookie is not sent).
+    let (status, json) = json_of(
+        send(
+            &f,
+            json_post(
+                "/api/v1/config/apply/confirm",
+                None,
+                &serde_json::json!({"token": "nope"}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (status, json["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("bad_token"))
+    );
+    let (status, _) = json_of(
+        send(
+            &f,
+            json_post(
+                "/api/v1/config/apply/confirm",
+                None,
+                &serde_json::json!({"token": token}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let text = std::fs::read_to_string(f.root.join("etc/config/network")).unwrap();
+    assert!(text.contains("option ipaddr '10.9.9.1'"));
+    // Without token and session, confirm is refused.
+    let (status, _) = json_of(
+        send(
+            &f,
+            json_post("/api/v1/config/apply/confirm", None, &serde_json::json!({})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn config_api_rolls_back_and_reports_broken_files_with_line_and_byte() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    let network = f.root.join("etc/config/network");
+    let before = std::fs::read(&network).unwrap();
+    let edits = serde_json::json!({"edits": [{"op": "set", "path": "network.lan.ipaddr", "value": "10.9.9.1"}]});
+    let (status, _) =
+        json_of(send(&f, json_post("/api/v1/config/apply", Some(&cookie), &edits)).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = json_of(
+        send(
+            &f,
+            json_post(
+                "/api/v1/config/apply/rollback",
+                Some(&cookie),
+                &serde_json::json!({}),
+            ),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        std::fs::read(&network).unwrap(),
+        before,
+        "restored byte for byte"
+    );
+
+    let broken = b"config interface 'lan'\n\toption ipaddr '1\n";
+    std::fs::write(&network, broken).unwrap();
+    let req = Request::get("/api/v1/config/network")
+        .header(header::HOST, "router")
+        .header(header::COOKIE, &cookie)
+        .header(header::ACCEPT_LANGUAGE, "de")
+        .body(Body::empty())
+        .unwrap();
+    let (status, json) = json_of(send(&f, req).await).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json["error"]["code"], "config_parse_error");
+    assert_eq!(
+        (
+            json["error"]["file"].as_str(),
+            json["error"]["line"].as_u64(),
+            json["error"]["byte"].as_u64()
+        ),
+        (Some("network"), Some(2), Some(18))
+    );
+    assert!(
+        json["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Zeile 2"),
+        "{json}"
+    );
+    let (status, json) =
+        json_of(send(&f, json_post("/api/v1/config/apply", Some(&cookie), &edits)).await).await;
+    assert_eq!(
+        (status, json["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("config_parse_error"))
+    );
+    assert_eq!(
+        std::fs::read(&network).unwrap(),
+        broken,
+        "a broken file is never rewritten"
+    );
+}
+
+#[tokio::test]
+async fn openapi_document_lists_the_config_routes() {
+    let f = fixture(false);
+    let (status, json) =
+        json_of(send(&f, get("/api/v1/openapi.json").body(Body::empty()).unwrap()).await).await;
+    assert_eq!(status, StatusCode::OK);
+    for path in [
+        "/api/v1/config/{name}",
+        "/api/v1/config/apply",
+        "/api/v1/config/apply/confirm",
+        "/api/v1/config/apply/events",
+    ] {
+        assert!(json["paths"][path].is_object(), "{path} is documented");
+    }
 }

@@ -1,0 +1,600 @@
+//! Apply with automatic rollback, as rpcd + LuCI do it on OpenWrt but with the weak spots
+//! closed: every touched file is snapshotted, the change is committed and services reloaded,
+//! and unless someone confirms within the window (90 s by default, `portico.main.apply_timeout`)
+//! the snapshots are put back byte for byte and services reloaded again.
+//!
+//! * One pending apply at a time; a second one (checked or not) is refused.
+//! * The confirm token is single-use, unguessable, stored only as a SHA-256, and works without
+//!   a session, so it still works from the router's new address after a LAN address change.
+//! * The pending state lives in `state.db`: after a restart an expired apply is rolled back at
+//!   once, an unexpired one gets its remaining time.
+//! * A reload that fails rolls the files back immediately.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::watch;
+
+use crate::platform::{self, Platform, Service};
+use crate::state::StateDb;
+
+/// Default confirmation window (LuCI asks for at least 90 s).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// What the UI and the API show about applying.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub pending: bool,
+    /// Whole seconds until the pending apply is rolled back.
+    pub seconds_left: u64,
+    /// When that happens (milliseconds since the epoch), for clients that count down alone.
+    pub deadline_ms: Option<u64>,
+    /// Config files the pending apply changed.
+    pub files: Vec<String>,
+    /// How the last apply ended: `confirmed`, `rolled_back`, `applied`, `reload_failed`.
+    pub last: Option<String>,
+}
+
+/// What a successful apply returns.
+#[derive(Clone, Debug, Serialize)]
+pub struct Applied {
+    /// The confirm token (checked applies only); shown once, never stored in clear.
+    pub token: Option<String>,
+    pub seconds: u64,
+    pub files: Vec<String>,
+    /// Services that could not be reloaded on this platform (the files are written).
+    pub not_reloaded: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("another change is waiting for confirmation")]
+    Pending,
+    #[error("nothing is waiting for confirmation")]
+    NothingPending,
+    #[error("the confirmation token is not valid")]
+    BadToken,
+    #[error("nothing to apply: the change leaves every file as it is")]
+    Empty,
+    #[error(transparent)]
+    Edit(#[from] uci::EditError),
+    #[error(transparent)]
+    Change(#[from] uci::ChangeError),
+    #[error("services failed to reload, the change was rolled back: {0}")]
+    Reload(String),
+    #[error("state database: {0}")]
+    Db(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The snapshot of one file as stored in `state.db`.
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredSnapshot {
+    name: String,
+    before: Option<String>,
+    after: String,
+}
+
+#[derive(Debug)]
+struct Pending {
+    id: u64,
+    token_sha256: [u8; 32],
+    deadline: SystemTime,
+    snapshots: Vec<uci::Snapshot>,
+}
+
+struct Inner {
+    platform: Arc<dyn Platform>,
+    store: uci::Store,
+    db: StateDb,
+    timeout: Duration,
+    pending: Mutex<Option<Pending>>,
+    status: watch::Sender<Status>,
+}
+
+/// The apply manager; cheap to clone.
+#[derive(Clone)]
+pub struct Applier {
+    inner: Arc<Inner>,
+}
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS pending_apply (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    apply_id INTEGER NOT NULL,
+    token_sha256 BLOB NOT NULL,
+    deadline_ms INTEGER NOT NULL,
+    snapshots TEXT NOT NULL
+);";
+
+fn millis(t: SystemTime) -> u64 {
+    u64::try_from(t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Which services follow which config file.
+pub fn services_for(files: &[String]) -> Vec<Service> {
+    let mut services = Vec::new();
+    for file in files {
+        let more: &[Service] = match file.as_str() {
+            "network" => &[Service::Network],
+            "wireless" => &[Service::Wireless, Service::Network],
+            "dhcp" => &[Service::Dhcp],
+            "firewall" => &[Service::Firewall],
+            "system" => &[Service::System],
+            _ => &[],
+        };
+        for s in more {
+            if !services.contains(s) {
+                services.push(*s);
+            }
+        }
+    }
+    services
+}
+
+impl Applier {
+    /// The applier for a platform's config folder. Picks up an apply left pending by a previous
+    /// run: rolled back at once if its time is up, else re-armed (needs a Tokio runtime).
+    ///
+    /// # Errors
+    /// When the state database cannot be read, or an expired apply cannot be rolled back.
+    pub fn start(
+        platform: Arc<dyn Platform>,
+        db: StateDb,
+        timeout: Duration,
+    ) -> Result<Applier, Error> {
+        db.with(|c| c.execute_batch(SCHEMA))?;
+        let root = platform.root().to_path_buf();
+        let store = uci::Store::new(platform.config_dir(), root.join("tmp/.uci"));
+        let applier = Applier {
+            inner: Arc::new(Inner {
+                platform,
+                store,
+                db,
+                timeout,
+                pending: Mutex::new(None),
+                status: watch::channel(Status::default()).0,
+            }),
+        };
+        if let Some(pending) = applier.load()? {
+            let (id, deadline) = (pending.id, pending.deadline);
+            *applier.lock() = Some(pending);
+            if deadline <= SystemTime::now() {
+                tracing::warn!(
+                    "an unconfirmed apply expired while Portico was not running: rolling back"
+                );
+                applier.expire(id);
+            } else {
+                applier.arm(id, deadline);
+            }
+        }
+        applier.publish(None);
+        Ok(applier)
+    }
+
+    pub fn store(&self) -> &uci::Store {
+        &self.inner.store
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Pending>> {
+        self.inner
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Live status updates (for SSE).
+    pub fn subscribe(&self) -> watch::Receiver<Status> {
+        self.inner.status.subscribe()
+    }
+
+    pub fn status(&self) -> Status {
+        let mut status = self.inner.status.borrow().clone();
+        if let Some(deadline) = status.deadline_ms {
+            status.seconds_left = deadline
+                .saturating_sub(millis(SystemTime::now()))
+                .div_ceil(1000);
+        }
+        status
+    }
+
+    fn publish(&self, last: Option<&str>) {
+        let status = match &*self.lock() {
+            Some(p) => Status {
+                pending: true,
+                seconds_left: p
+                    .deadline
+                    .duration_since(SystemTime::now())
+                    .unwrap_or_default()
+                    .as_secs(),
+                deadline_ms: Some(millis(p.deadline)),
+                files: p.snapshots.iter().map(|s| s.name.clone()).collect(),
+                last: None,
+            },
+            None => Status {
+                last: last
+                    .map(str::to_owned)
+                    .or_else(|| self.inner.status.borrow().last.clone()),
+                ..Status::default()
+            },
+        };
+        self.inner.status.send_replace(status);
+    }
+
+    /// Preview: the unified diff the edits would make.
+    ///
+    /// # Errors
+    /// When an edit does not apply or a file does not parse.
+    pub fn preview(&self, edits: &[uci::Edit]) -> Result<String, Error> {
+        let mut changes = uci::ChangeSet::new(&self.inner.store);
+        for edit in edits {
+            changes.edit(edit)?;
+        }
+        Ok(changes.diff())
+    }
+
+    /// Applies `edits`: commit, reload services, and (when `checked`) wait for a confirm.
+    ///
+    /// # Errors
+    /// A pending apply, an edit that does not apply, a file that does not parse, a reload that
+    /// fails (then everything is rolled back already).
+    pub fn apply(&self, edits: &[uci::Edit], checked: bool) -> Result<Applied, Error> {
+        let mut guard = self.lock();
+        if guard.is_some() {
+            return Err(Error::Pending);
+        }
+        let mut changes = uci::ChangeSet::new(&self.inner.store);
+        for edit in edits {
+            changes.edit(edit)?;
+        }
+        if changes.is_empty() {
+            return Err(Error::Empty);
+        }
+        let committed = changes.commit()?;
+        let files: Vec<String> = committed.changed().map(str::to_owned).collect();
+        let not_reloaded = match self.inner.platform.reload_services(&services_for(&files)) {
+            Ok(()) => None,
+            Err(platform::Error::Unavailable(why)) => Some(why),
+            Err(e) => {
+                tracing::error!(error = %e, "reload failed, rolling back");
+                self.inner.store.restore(&committed.snapshots)?;
+                let _ = self.inner.platform.reload_services(&services_for(&files));
+                drop(guard);
+                self.publish(Some("reload_failed"));
+                return Err(Error::Reload(e.to_string()));
+            }
+        };
+        if !checked {
+            drop(guard);
+            self.publish(Some("applied"));
+            return Ok(Applied {
+                token: None,
+                seconds: 0,
+                files,
+                not_reloaded,
+            });
+        }
+        let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+        let pending = Pending {
+            id: rand::random(),
+            token_sha256: Sha256::digest(token.as_bytes()).into(),
+            deadline: SystemTime::now() + self.inner.timeout,
+            snapshots: committed.snapshots,
+        };
+        if let Err(e) = self.save(&pending) {
+            // Without a record the rollback would not survive a restart: undo now instead.
+            self.inner.store.restore(&pending.snapshots)?;
+            let _ = self.inner.platform.reload_services(&services_for(&files));
+            return Err(e);
+        }
+        let (id, deadline) = (pending.id, pending.deadline);
+        *guard = Some(pending);
+        drop(guard);
+        self.arm(id, deadline);
+        self.publish(None);
+        tracing::info!(files = ?files, seconds = self.inner.timeout.as_secs(), "applied; waiting for confirmation");
+        Ok(Applied {
+            token: Some(token),
+            seconds: self.inner.timeout.as_secs(),
+            files,
+            not_reloaded,
+        })
+    }
+
+    /// Keeps the pending change. `token: None` is for callers already authorised by a session.
+    ///
+    /// # Errors
+    /// Nothing pending, or a wrong token.
+    pub fn confirm(&self, token: Option<&str>) -> Result<(), Error> {
+        let mut guard = self.lock();
+        let Some(pending) = guard.as_ref() else {
+            return Err(Error::NothingPending);
+        };
+        if let Some(token) = token {
+            let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+            if !bool::from(hash.ct_eq(&pending.token_sha256)) {
+                return Err(Error::BadToken);
+            }
+        }
+        self.inner
+            .db
+            .with(|c| c.execute("DELETE FROM pending_apply", []))?;
+        *guard = None;
+        drop(guard);
+        self.publish(Some("confirmed"));
+        tracing::info!("apply confirmed");
+        Ok(())
+    }
+
+    /// Rolls the pending change back now.
+    ///
+    /// # Errors
+    /// Nothing pending, or the files cannot be restored.
+    pub fn rollback(&self) -> Result<(), Error> {
+        let id = self
+            .lock()
+            .as_ref()
+            .map(|p| p.id)
+            .ok_or(Error::NothingPending)?;
+        self.roll_back(id)
+    }
+
+    fn roll_back(&self, id: u64) -> Result<(), Error> {
+        let mut guard = self.lock();
+        let Some(pending) = guard.take_if(|p| p.id == id) else {
+            return Err(Error::NothingPending);
+        };
+        if let Err(e) = self.inner.store.restore(&pending.snapshots) {
+            *guard = Some(pending);
+            return Err(e.into());
+        }
+        self.inner
+            .db
+            .with(|c| c.execute("DELETE FROM pending_apply", []))?;
+        drop(guard);
+        let files: Vec<String> = pending.snapshots.iter().map(|s| s.name.clone()).collect();
+        if let Err(e) = self.inner.platform.reload_services(&services_for(&files)) {
+            tracing::warn!(error = %e, "reload after rollback");
+        }
+        self.publish(Some("rolled_back"));
+        tracing::info!(files = ?files, "apply rolled back");
+        Ok(())
+    }
+
+    fn expire(&self, id: u64) {
+        if let Err(e) = self.roll_back(id)
+            && !matches!(e, Error::NothingPending)
+        {
+            tracing::error!(error = %e, "automatic rollback failed");
+        }
+    }
+
+    fn arm(&self, id: u64, deadline: SystemTime) {
+        let this = self.clone();
+        let wait = deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            this.expire(id);
+        });
+    }
+
+    fn save(&self, pending: &Pending) -> Result<(), Error> {
+        let snapshots: Vec<StoredSnapshot> = pending
+            .snapshots
+            .iter()
+            .map(|s| StoredSnapshot {
+                name: s.name.clone(),
+                before: s.before.as_ref().map(|b| URL_SAFE_NO_PAD.encode(b)),
+                after: URL_SAFE_NO_PAD.encode(&s.after),
+            })
+            .collect();
+        let json = serde_json::to_string(&snapshots).map_err(std::io::Error::other)?;
+        self.inner.db.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO pending_apply (id, apply_id, token_sha256, deadline_ms, snapshots) VALUES (1, ?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    i64::from_ne_bytes(pending.id.to_ne_bytes()),
+                    pending.token_sha256.as_slice(),
+                    i64::try_from(millis(pending.deadline)).unwrap_or(i64::MAX),
+                    json
+                ],
+            )
+        })?;
+        Ok(())
+    }
+
+    fn load(&self) -> Result<Option<Pending>, Error> {
+        let row = self.inner.db.with(|c| {
+            let mut stmt = c.prepare("SELECT apply_id, token_sha256, deadline_ms, snapshots FROM pending_apply WHERE id = 1")?;
+            let mut rows = stmt.query([])?;
+            let Some(row) = rows.next()? else { return Ok(None) };
+            Ok(Some((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, i64>(2)?, row.get::<_, String>(3)?)))
+        })?;
+        let Some((id, token, deadline, json)) = row else {
+            return Ok(None);
+        };
+        let stored: Vec<StoredSnapshot> =
+            serde_json::from_str(&json).map_err(std::io::Error::other)?;
+        let decode = |text: &str| URL_SAFE_NO_PAD.decode(text).map_err(std::io::Error::other);
+        let snapshots = stored
+            .into_iter()
+            .map(|s| {
+                Ok(uci::Snapshot {
+                    before: s.before.as_deref().map(decode).transpose()?,
+                    after: decode(&s.after)?,
+                    name: s.name,
+                })
+            })
+            .collect::<Result<Vec<_>, std::io::Error>>()?;
+        Ok(Some(Pending {
+            id: u64::from_ne_bytes(id.to_ne_bytes()),
+            token_sha256: token.try_into().unwrap_or([0; 32]),
+            deadline: UNIX_EPOCH + Duration::from_millis(u64::try_from(deadline).unwrap_or(0)),
+            snapshots,
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platform::{Kind, Result as PlatformResult};
+    use std::path::{Path, PathBuf};
+
+    /// A platform that records reloads; `fail` makes the next reload fail.
+    struct Recording {
+        root: PathBuf,
+        reloads: Mutex<Vec<Vec<Service>>>,
+        fail: std::sync::atomic::AtomicBool,
+    }
+
+    impl Platform for Recording {
+        fn kind(&self) -> Kind {
+            Kind::Dev {
+                root: self.root.clone(),
+            }
+        }
+        fn root(&self) -> &Path {
+            &self.root
+        }
+        fn network_functions_available(&self) -> bool {
+            false
+        }
+        fn reload_services(&self, services: &[Service]) -> PlatformResult<()> {
+            self.reloads.lock().unwrap().push(services.to_vec());
+            if self.fail.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                return Err(platform::Error::Command {
+                    command: "reload".into(),
+                    detail: "boom".into(),
+                });
+            }
+            Ok(())
+        }
+    }
+
+    fn setup() -> (tempfile::TempDir, Arc<Recording>, StateDb) {
+        let dir = tempfile::tempdir().unwrap();
+        crate::platform::dev::create_fresh_root(dir.path()).unwrap();
+        let platform = Arc::new(Recording {
+            root: dir.path().to_owned(),
+            reloads: Mutex::default(),
+            fail: false.into(),
+        });
+        let db = StateDb::open(dir.path()).unwrap();
+        (dir, platform, db)
+    }
+
+    fn lan_address(ip: &str) -> Vec<uci::Edit> {
+        vec![uci::Edit::Set {
+            path: "network.lan.ipaddr".into(),
+            value: ip.as_bytes().to_vec(),
+        }]
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn unconfirmed_apply_is_restored_byte_for_byte() {
+        let (dir, platform, db) = setup();
+        let network = dir.path().join("etc/config/network");
+        let before = std::fs::read(&network).unwrap();
+        let applier = Applier::start(platform.clone(), db, Duration::from_secs(90)).unwrap();
+        let result = applier.apply(&lan_address("10.9.9.1"), true).unwrap();
+        assert!(result.token.is_some());
+        assert_ne!(std::fs::read(&network).unwrap(), before);
+        assert!(applier.status().pending);
+        assert!(matches!(
+            applier.apply(&lan_address("10.9.9.2"), true),
+            Err(Error::Pending)
+        ));
+        assert!(matches!(
+            applier.apply(&lan_address("10.9.9.2"), false),
+            Err(Error::Pending)
+        ));
+
+        let mut updates = applier.subscribe();
+        tokio::time::sleep(Duration::from_secs(91)).await;
+        while updates.borrow_and_update().pending {
+            updates.changed().await.unwrap();
+        }
+        assert_eq!(
+            std::fs::read(&network).unwrap(),
+            before,
+            "restored byte for byte"
+        );
+        assert_eq!(applier.status().last.as_deref(), Some("rolled_back"));
+        assert_eq!(
+            *platform.reloads.lock().unwrap(),
+            [vec![Service::Network], vec![Service::Network]]
+        );
+    }
+
+    #[tokio::test]
+    async fn confirm_needs_the_right_token_and_keeps_the_change() {
+        let (dir, platform, db) = setup();
+        let applier = Applier::start(platform, db, Duration::from_secs(90)).unwrap();
+        let token = applier
+            .apply(&lan_address("10.9.9.1"), true)
+            .unwrap()
+            .token
+            .unwrap();
+        assert!(matches!(
+            applier.confirm(Some("wrong")),
+            Err(Error::BadToken)
+        ));
+        applier.confirm(Some(&token)).unwrap();
+        assert!(
+            matches!(applier.confirm(Some(&token)), Err(Error::NothingPending)),
+            "single use"
+        );
+        let text = std::fs::read_to_string(dir.path().join("etc/config/network")).unwrap();
+        assert!(text.contains("option ipaddr '10.9.9.1'"));
+        assert!(!applier.status().pending);
+    }
+
+    #[tokio::test]
+    async fn a_failed_reload_rolls_back_at_once() {
+        let (dir, platform, db) = setup();
+        let network = dir.path().join("etc/config/network");
+        let before = std::fs::read(&network).unwrap();
+        platform
+            .fail
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let applier = Applier::start(platform, db, Duration::from_secs(90)).unwrap();
+        assert!(matches!(
+            applier.apply(&lan_address("10.9.9.1"), true),
+            Err(Error::Reload(_))
+        ));
+        assert_eq!(std::fs::read(&network).unwrap(), before);
+        assert!(!applier.status().pending);
+    }
+
+    #[tokio::test]
+    async fn a_pending_apply_survives_a_restart_and_expires_after_it() {
+        let (dir, platform, db) = setup();
+        let network = dir.path().join("etc/config/network");
+        let before = std::fs::read(&network).unwrap();
+        {
+            let applier =
+                Applier::start(platform.clone(), db.clone(), Duration::from_secs(90)).unwrap();
+            applier.apply(&lan_address("10.9.9.1"), true).unwrap();
+        }
+        // A new process finds it pending, with time left.
+        let applier =
+            Applier::start(platform.clone(), db.clone(), Duration::from_secs(90)).unwrap();
+        assert!(applier.status().pending);
+        assert!(applier.status().seconds_left > 80);
+        // Pretend the deadline passed while Portico was down.
+        db.with(|c| c.execute("UPDATE pending_apply SET deadline_ms = 1", []))
+            .unwrap();
+        drop(applier);
+        let applier = Applier::start(platform, db, Duration::from_secs(90)).unwrap();
+        assert!(!applier.status().pending);
+        assert_eq!(std::fs::read(&network).unwrap(), before);
+    }
+}
