@@ -31,7 +31,26 @@ pub struct PageContext {
     pub setup_needed: bool,
     /// The request arrived on the LAN side (the admin listener's LAN device).
     pub lan_side: bool,
+    /// A configuration change waiting for confirmation (shown to logged-in admins only).
+    pub apply: Option<ApplyStatus>,
 }
+
+/// The state of applying configuration, as the server reports it (API, SSE, page context).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyStatus {
+    pub pending: bool,
+    /// Whole seconds until the pending apply is rolled back.
+    pub seconds_left: u64,
+    /// When that happens (milliseconds since the epoch), for clients that count down alone.
+    pub deadline_ms: Option<u64>,
+    /// Config files the pending apply changed.
+    pub files: Vec<String>,
+    /// How the last apply ended: `confirmed`, `rolled_back`, `applied`, `reload_failed`.
+    pub last: Option<String>,
+}
+
+/// The URL of the apply status stream (Server-Sent Events, `apply` events).
+pub const APPLY_EVENTS: &str = "/api/v1/config/apply/events";
 
 impl PageContext {
     /// The name of the `<meta>` tag carrying the context to the browser.
@@ -136,6 +155,7 @@ pub fn App() -> impl IntoView {
                 {show_nav.then(|| view! { <Nav /> })}
                 <LanguageSwitcher />
             </header>
+            {show_nav.then(|| view! { <ApplyBanner /> })}
             <main id="main">
                 // Async: every page arrives complete, so it works without JavaScript (phone captive
                 // assistants, no-JS browsers) and needs no inline streaming scripts.
@@ -192,6 +212,87 @@ fn Nav() -> impl IntoView {
             </ul>
         </nav>
     }
+}
+
+/// The countdown shown on every page while a configuration change waits for confirmation.
+/// Rendered by the server from the page context (its forms work without JavaScript); once
+/// hydrated it follows the server's status stream, so it counts down and also appears when an
+/// apply starts elsewhere.
+#[component]
+fn ApplyBanner() -> impl IntoView {
+    let page = use_context::<PageContext>().unwrap_or_default();
+    let current = lang();
+    let seconds = RwSignal::new(page.apply.filter(|a| a.pending).map(|a| a.seconds_left));
+    let outcome = RwSignal::new(None::<String>);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| follow_apply(seconds, outcome));
+    let location = leptos_router::hooks::use_location();
+    let back = move || location.pathname.get();
+    let text = move || {
+        current.tr_args(
+            "apply-banner-pending",
+            &[("seconds", seconds.get().unwrap_or_default().into())],
+        )
+    };
+    view! {
+        <div class="apply-slot" aria-live="polite">
+            {move || match (seconds.get(), outcome.get().as_deref()) {
+                (Some(_), _) => view! {
+                    <div class="apply-banner" role="status" data-testid="apply-banner">
+                        <p>{text}</p>
+                        <form method="post" action="/apply/confirm" class="inline">
+                            <input type="hidden" name="back" value=back />
+                            <button type="submit">{t("apply-banner-keep")}</button>
+                        </form>
+                        <form method="post" action="/apply/rollback" class="inline">
+                            <input type="hidden" name="back" value=back />
+                            <button type="submit" class="secondary">{t("apply-banner-revert")}</button>
+                        </form>
+                    </div>
+                }.into_any(),
+                (None, Some("rolled_back")) => view! {
+                    <div class="apply-banner done" role="status">{t("apply-banner-rolled-back")}</div>
+                }.into_any(),
+                (None, Some("confirmed")) => view! {
+                    <div class="apply-banner done" role="status">{t("apply-banner-confirmed")}</div>
+                }.into_any(),
+                _ => ().into_any(),
+            }}
+        </div>
+    }
+}
+
+/// Follows the apply status stream; an outcome is shown only for a countdown this page saw.
+#[cfg(feature = "hydrate")]
+fn follow_apply(seconds: RwSignal<Option<u64>>, outcome: RwSignal<Option<String>>) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+
+    let Ok(source) = web_sys::EventSource::new(APPLY_EVENTS) else {
+        return;
+    };
+    let on_apply =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let Some(status) = event
+                .data()
+                .as_string()
+                .and_then(|d| serde_json::from_str::<ApplyStatus>(&d).ok())
+            else {
+                return;
+            };
+            if status.pending {
+                seconds.set(Some(status.seconds_left));
+                outcome.set(None);
+            } else {
+                if seconds.get_untracked().is_some() {
+                    outcome.set(status.last);
+                }
+                seconds.set(None);
+            }
+        });
+    let _ = source.add_event_listener_with_callback("apply", on_apply.as_ref().unchecked_ref());
+    // The stream lives as long as the page: the browser keeps the EventSource open.
+    on_apply.forget();
 }
 
 /// Language switcher: a plain form (POST /lang) that works without JavaScript.

@@ -102,3 +102,44 @@ test('login works with JavaScript disabled (phone size)', async () => {
   await page.screenshot({ path: `${SHOTS}/phone-nojs-overview.png`, fullPage: true });
   await context.close();
 });
+
+test('a checked apply shows a live countdown on every page; revert restores (phone size)', async () => {
+  const context = await lab.browser.newContext({ viewport: sizes.phone, locale: 'en-US' });
+  const page = await context.newPage();
+  await page.goto(`${ROUTER}/login`);
+  await page.fill('#password', PASSWORD);
+  await page.locator('form.card button[type=submit]').click();
+  await page.waitForURL(`${ROUTER}/`);
+  const api = (path, body) => page.evaluate(async ([path, body]) => {
+    const response = await fetch(path, body === undefined ? {} : {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    });
+    return { status: response.status, json: await response.json() };
+  }, [path, body]);
+
+  const hostname = async () => (await api('/api/v1/config/system')).json.sections
+    .find((s) => s.type === 'system').options.hostname;
+  const before = await hostname();
+  const applied = await api('/api/v1/config/apply', {
+    edits: [{ op: 'set', path: 'system.@system[0].hostname', value: 'e2e-router' }],
+  });
+  assert.equal(applied.status, 200, JSON.stringify(applied.json));
+  assert.ok(applied.json.token, 'a checked apply returns a confirm token');
+  assert.equal(await hostname(), 'e2e-router');
+
+  // Rendered by the server on any page, then counting down in the hydrated app.
+  await page.goto(`${ROUTER}/ports`);
+  const banner = page.getByTestId('apply-banner');
+  await banner.waitFor();
+  const seconds = async () => Number((await banner.innerText()).match(/in (\d+) s/)[1]);
+  const first = await seconds();
+  await waitFor('the countdown to tick', async () => (await seconds()) < first);
+  await page.screenshot({ path: `${SHOTS}/phone-apply-countdown.png`, fullPage: true });
+
+  await banner.getByRole('button', { name: 'Revert now' }).click();
+  await page.waitForURL(`${ROUTER}/ports`);
+  await waitFor('the banner to go', async () => (await page.getByTestId('apply-banner').count()) === 0);
+  assert.equal(await hostname(), before, 'the old configuration is back');
+  assert.equal((await api('/api/v1/config/apply')).json.pending, false);
+  await context.close();
+});

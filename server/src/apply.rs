@@ -26,19 +26,8 @@ use crate::state::StateDb;
 /// Default confirmation window (LuCI asks for at least 90 s).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// What the UI and the API show about applying.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Status {
-    pub pending: bool,
-    /// Whole seconds until the pending apply is rolled back.
-    pub seconds_left: u64,
-    /// When that happens (milliseconds since the epoch), for clients that count down alone.
-    pub deadline_ms: Option<u64>,
-    /// Config files the pending apply changed.
-    pub files: Vec<String>,
-    /// How the last apply ended: `confirmed`, `rolled_back`, `applied`, `reload_failed`.
-    pub last: Option<String>,
-}
+/// What the UI and the API show about applying (shared with the app).
+pub use app::ApplyStatus as Status;
 
 /// What a successful apply returns.
 #[derive(Clone, Debug, Serialize)]

@@ -124,6 +124,9 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         logged_in,
         setup_needed,
         lan_side: state.lan_side,
+        apply: logged_in
+            .then(|| state.applier.status())
+            .filter(|s| s.pending),
     });
     req.extensions_mut().insert(super::assets::manifest());
     if is_public(&path) {
