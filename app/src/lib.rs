@@ -47,6 +47,8 @@ pub struct ApplyStatus {
     pub files: Vec<String>,
     /// How the last apply ended: `confirmed`, `rolled_back`, `applied`, `reload_failed`.
     pub last: Option<String>,
+    /// What the last reload could not do on this platform, or why it failed.
+    pub note: Option<String>,
 }
 
 /// The URL of the apply status stream (Server-Sent Events, `apply` events).

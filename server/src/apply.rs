@@ -25,6 +25,9 @@ use crate::state::StateDb;
 
 /// Default confirmation window (LuCI asks for at least 90 s).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
+/// Services reload this long after the commit, so the answer to the apply request leaves
+/// before the router's address may change (LuCI waits 4 s before it polls for the confirm).
+pub const HOLDOFF: Duration = Duration::from_millis(500);
 
 /// What the UI and the API show about applying (shared with the app).
 pub use app::ApplyStatus as Status;
@@ -36,8 +39,6 @@ pub struct Applied {
     pub token: Option<String>,
     pub seconds: u64,
     pub files: Vec<String>,
-    /// Services that could not be reloaded on this platform (the files are written).
-    pub not_reloaded: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,8 +55,6 @@ pub enum Error {
     Edit(#[from] uci::EditError),
     #[error(transparent)]
     Change(#[from] uci::ChangeError),
-    #[error("services failed to reload, the change was rolled back: {0}")]
-    Reload(String),
     #[error("state database: {0}")]
     Db(#[from] rusqlite::Error),
     #[error("{0}")]
@@ -84,6 +83,7 @@ struct Inner {
     db: StateDb,
     timeout: Duration,
     pending: Mutex<Option<Pending>>,
+    note: Mutex<Option<String>>,
     status: watch::Sender<Status>,
 }
 
@@ -147,6 +147,7 @@ impl Applier {
                 db,
                 timeout,
                 pending: Mutex::new(None),
+                note: Mutex::new(None),
                 status: watch::channel(Status::default()).0,
             }),
         };
@@ -193,7 +194,13 @@ impl Applier {
     }
 
     fn publish(&self, last: Option<&str>) {
-        let status = match &*self.lock() {
+        let note = self
+            .inner
+            .note
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let mut status = match &*self.lock() {
             Some(p) => Status {
                 pending: true,
                 seconds_left: p
@@ -204,6 +211,7 @@ impl Applier {
                 deadline_ms: Some(millis(p.deadline)),
                 files: p.snapshots.iter().map(|s| s.name.clone()).collect(),
                 last: None,
+                note: None,
             },
             None => Status {
                 last: last
@@ -212,6 +220,7 @@ impl Applier {
                 ..Status::default()
             },
         };
+        status.note = note;
         self.inner.status.send_replace(status);
     }
 
@@ -227,11 +236,13 @@ impl Applier {
         Ok(changes.diff())
     }
 
-    /// Applies `edits`: commit, reload services, and (when `checked`) wait for a confirm.
+    /// Applies `edits`: commit, then (after a short holdoff, so that this answer still reaches
+    /// the client before its address may change) reload services; when `checked`, wait for a
+    /// confirm. A reload that fails rolls everything back (status `last: reload_failed`).
     ///
     /// # Errors
-    /// A pending apply, an edit that does not apply, a file that does not parse, a reload that
-    /// fails (then everything is rolled back already).
+    /// A pending apply, an edit that does not apply, a file that does not parse, a file that
+    /// changed meanwhile.
     pub fn apply(&self, edits: &[uci::Edit], checked: bool) -> Result<Applied, Error> {
         let mut guard = self.lock();
         if guard.is_some() {
@@ -246,26 +257,14 @@ impl Applier {
         }
         let committed = changes.commit()?;
         let files: Vec<String> = committed.changed().map(str::to_owned).collect();
-        let not_reloaded = match self.inner.platform.reload_services(&services_for(&files)) {
-            Ok(()) => None,
-            Err(platform::Error::Unavailable(why)) => Some(why),
-            Err(e) => {
-                tracing::error!(error = %e, "reload failed, rolling back");
-                self.inner.store.restore(&committed.snapshots)?;
-                let _ = self.inner.platform.reload_services(&services_for(&files));
-                drop(guard);
-                self.publish(Some("reload_failed"));
-                return Err(Error::Reload(e.to_string()));
-            }
-        };
         if !checked {
             drop(guard);
             self.publish(Some("applied"));
+            self.reload_after_holdoff(committed.snapshots, None);
             return Ok(Applied {
                 token: None,
                 seconds: 0,
                 files,
-                not_reloaded,
             });
         }
         let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
@@ -278,21 +277,67 @@ impl Applier {
         if let Err(e) = self.save(&pending) {
             // Without a record the rollback would not survive a restart: undo now instead.
             self.inner.store.restore(&pending.snapshots)?;
-            let _ = self.inner.platform.reload_services(&services_for(&files));
             return Err(e);
         }
-        let (id, deadline) = (pending.id, pending.deadline);
+        let (id, deadline, snapshots) = (pending.id, pending.deadline, pending.snapshots.clone());
         *guard = Some(pending);
         drop(guard);
         self.arm(id, deadline);
         self.publish(None);
+        self.reload_after_holdoff(snapshots, Some(id));
         tracing::info!(files = ?files, seconds = self.inner.timeout.as_secs(), "applied; waiting for confirmation");
         Ok(Applied {
             token: Some(token),
             seconds: self.inner.timeout.as_secs(),
             files,
-            not_reloaded,
         })
+    }
+
+    /// Reloads the services of a commit after [`HOLDOFF`]; undoes the commit if that fails.
+    fn reload_after_holdoff(&self, snapshots: Vec<uci::Snapshot>, pending: Option<u64>) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(HOLDOFF).await;
+            let files: Vec<String> = snapshots.iter().map(|s| s.name.clone()).collect();
+            let platform = this.inner.platform.clone();
+            let services = services_for(&files);
+            let result = tokio::task::spawn_blocking(move || platform.reload_services(&services))
+                .await
+                .unwrap_or_else(|e| Err(platform::Error::Unavailable(e.to_string())));
+            match result {
+                Ok(()) => this.set_note(None),
+                Err(platform::Error::Unavailable(why)) => this.set_note(Some(why)),
+                Err(e) => {
+                    tracing::error!(error = %e, "reload failed, rolling back");
+                    this.set_note(Some(e.to_string()));
+                    let undone = match pending {
+                        Some(id) => this.roll_back(id),
+                        None => this
+                            .inner
+                            .store
+                            .restore(&snapshots)
+                            .map_err(Error::from)
+                            .map(|()| {
+                                let _ = this.inner.platform.reload_services(&services_for(&files));
+                            }),
+                    };
+                    if let Err(e) = undone {
+                        tracing::error!(error = %e, "undoing the failed apply");
+                    }
+                    this.publish(Some("reload_failed"));
+                }
+            }
+        });
+    }
+
+    /// What the last reload could not do here (or why it failed), shown with the status.
+    fn set_note(&self, note: Option<String>) {
+        *self
+            .inner
+            .note
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = note;
+        self.publish(None);
     }
 
     /// Keeps the pending change. `token: None` is for callers already authorised by a session.
@@ -555,12 +600,14 @@ mod tests {
             .fail
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let applier = Applier::start(platform, db, Duration::from_secs(90)).unwrap();
-        assert!(matches!(
-            applier.apply(&lan_address("10.9.9.1"), true),
-            Err(Error::Reload(_))
-        ));
+        let mut updates = applier.subscribe();
+        applier.apply(&lan_address("10.9.9.1"), true).unwrap();
+        while updates.borrow_and_update().last.as_deref() != Some("reload_failed") {
+            updates.changed().await.unwrap();
+        }
         assert_eq!(std::fs::read(&network).unwrap(), before);
         assert!(!applier.status().pending);
+        assert!(applier.status().note.unwrap().contains("boom"));
     }
 
     #[tokio::test]

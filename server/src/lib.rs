@@ -11,3 +11,17 @@ pub mod lab;
 pub mod platform;
 pub mod serve;
 pub mod state;
+
+/// The shared fixtures folder for unit tests (`PORTICO_SHARED`, else `../shared` beside the
+/// workspace).
+#[cfg(test)]
+pub(crate) fn test_shared() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("PORTICO_SHARED") {
+        return dir.into();
+    }
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|d| d.join("../shared"))
+        .find(|d| d.join("fixtures").is_dir())
+        .expect("the shared folder (set PORTICO_SHARED)")
+}

@@ -85,7 +85,7 @@ fn unknown_config_keys_are_warned_and_flags_beat_the_file() {
     let lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
     let mut warned = false;
     for line in lines.map_while(Result::ok) {
-        if line.contains("unknown key `colour`") {
+        if line.contains("portico.main.colour") && line.contains("unknown key") {
             warned = true;
         }
         if line.contains("serving") {

@@ -381,8 +381,11 @@ fn dnsmasq(spec: &LabSpec, ns: &str, name: &str, conf: &str) -> Result<()> {
 }
 
 /// A `udhcpc` script that configures only the namespace it runs in (never the host's
-/// resolv.conf: that is `/etc/netns/<ns>/resolv.conf`, written by the lab).
-fn write_udhcpc_script(dir: &Path) -> Result<PathBuf> {
+/// resolv.conf: that is `/etc/netns/<ns>/resolv.conf`, written by the lab), as `dir/udhcpc.script`.
+///
+/// # Errors
+/// When the file cannot be written.
+pub fn write_udhcpc_script(dir: &Path) -> Result<PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join("udhcpc.script");
     let script = "#!/bin/sh\n\

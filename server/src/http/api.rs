@@ -174,12 +174,6 @@ fn apply_error(error: &apply::Error, lang: Lang) -> AppError {
         ),
         E::Edit(uci::EditError::Load(e)) | E::Change(e) => change_error(e, lang),
         E::Edit(uci::EditError::Uci { path, .. }) => bad_edit(lang, path),
-        E::Reload(_) => AppError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "reload_failed",
-            "error-reload-failed",
-            lang,
-        ),
         E::Db(_) | E::Io(_) => AppError::internal(error, lang),
     }
 }

@@ -67,12 +67,30 @@ impl Platform for DevPlatform {
     }
 
     fn reload_services(&self, services: &[Service]) -> Result<()> {
-        netlab::refuse_host_namespace("reload services")
-            .map_err(|e| Error::Unavailable(e.to_string()))?;
-        // Realising network/dhcp/firewall in the lab's router namespace ("Dev apply") arrives
-        // with the UCI change sets; until then say so instead of pretending.
-        Err(Error::Unavailable(format!(
-            "the dev platform cannot reload {services:?} yet"
-        )))
+        if netlab::in_host_namespace() {
+            // Rule 1: the files are written, the host's kernel is never touched.
+            return Err(Error::Unavailable(format!(
+                "{services:?} not realised: Portico runs in the host's network namespace (start it in the lab)"
+            )));
+        }
+        let mut not_here = Vec::new();
+        if services.contains(&Service::Network) {
+            super::dev_apply::apply_network(&self.root)?;
+        }
+        if services.contains(&Service::Network) || services.contains(&Service::Firewall) {
+            super::dev_apply::apply_firewall(&self.root)?;
+        }
+        for service in services {
+            if matches!(service, Service::Dhcp | Service::Wireless | Service::System) {
+                not_here.push(*service);
+            }
+        }
+        if not_here.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Unavailable(format!(
+                "{not_here:?} not realised in the lab"
+            )))
+        }
     }
 }

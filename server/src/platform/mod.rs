@@ -3,6 +3,7 @@
 //! `Arc<dyn Platform>` and never asks which implementation it has.
 
 pub mod dev;
+pub mod dev_apply;
 pub mod fresh;
 pub mod openwrt;
 

@@ -1,0 +1,647 @@
+//! Dev apply (design.md): what "reload services" means on the dev platform, inside the lab's
+//! router namespace — the part of netifd and firewall4 Portico's features need.
+//!
+//! * network: `lan` static on its device (`br-lan`), its IPv4 address replaced; `wan` static
+//!   (address, gateway) or dhcp (busybox `udhcpc` with a script that touches only this
+//!   namespace); pppoe, dhcpv6 and wireless are written and validated but not realised here;
+//! * firewall: one `inet portico_fw` table generated from UCI `firewall` (zones with their
+//!   policies, forwardings, masquerading, rules, port forwards), replaced atomically by `nft -f`.
+//!
+//! Plans are computed from the files by pure functions (unit-tested on their exact output);
+//! running them is the only part that touches the kernel, and it refuses the host namespace.
+//! A rollback restores the files and calls the same code, so the kernel follows them back.
+
+use std::fmt::Write as _;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use uci::{Package, Section};
+
+use super::{Error, Result};
+
+/// The nft table the dev platform's firewall lives in (Portico's portal and offload tables are
+/// separate and untouched by a firewall reload).
+pub const TABLE: &str = "portico_fw";
+
+fn get(section: &Section, option: &str) -> Option<String> {
+    section
+        .get(option)
+        .map(ToString::to_string)
+        .filter(|v| !v.is_empty())
+}
+
+fn list(section: &Section, option: &str) -> Vec<String> {
+    section
+        .option(option)
+        .map(|o| {
+            o.value
+                .items()
+                .iter()
+                .flat_map(|v| {
+                    v.to_string()
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn invalid(what: impl Into<String>) -> Error {
+    Error::Unavailable(what.into())
+}
+
+/// The kernel device of a network interface (`lan` -> `br-lan`).
+pub fn interface_device(network: &Package, interface: &str) -> Option<String> {
+    let section = network
+        .section(interface)
+        .filter(|s| s.kind == "interface")?;
+    get(section, "device")
+        .or_else(|| get(section, "ifname"))
+        .filter(|d| !d.starts_with('@'))
+}
+
+/// `ipaddr` + `netmask` (or `ipaddr` in CIDR form) as `a.b.c.d/len`.
+fn cidr(section: &Section) -> Result<Option<String>> {
+    let Some(addr) = get(section, "ipaddr") else {
+        return Ok(None);
+    };
+    let (addr, len) = if let Some((a, l)) = addr.split_once('/') {
+        let len = l
+            .parse::<u8>()
+            .map_err(|_| invalid(format!("bad prefix in {addr}")))?;
+        (a.to_owned(), len)
+    } else {
+        let mask: Ipv4Addr = get(section, "netmask")
+            .unwrap_or_else(|| "255.255.255.0".into())
+            .parse()
+            .map_err(|_| invalid("bad netmask"))?;
+        let bits = u32::from(mask);
+        if bits.leading_ones() + bits.trailing_zeros() != 32 {
+            return Err(invalid(format!("netmask {mask} is not contiguous")));
+        }
+        (addr, u8::try_from(bits.leading_ones()).unwrap_or(32))
+    };
+    addr.parse::<Ipv4Addr>()
+        .map_err(|_| invalid(format!("bad address {addr}")))?;
+    if len > 32 {
+        return Err(invalid(format!("bad prefix length {len}")));
+    }
+    Ok(Some(format!("{addr}/{len}")))
+}
+
+/// One command of a plan: program and arguments.
+pub type Step = Vec<String>;
+
+fn step(words: &[&str]) -> Step {
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
+/// The commands that make the namespace's interfaces follow `network` (`udhcpc_script`: the
+/// DHCP client's script, which configures only this namespace).
+///
+/// # Errors
+/// An address, netmask or gateway that is not valid.
+pub fn network_plan(network: &Package, udhcpc_script: &Path) -> Result<Vec<Step>> {
+    let mut steps = Vec::new();
+    for section in network.sections_of("interface") {
+        let name = section.name.as_str();
+        if name == "loopback" {
+            continue;
+        }
+        let Some(device) = interface_device(network, name) else {
+            continue;
+        };
+        match get(section, "proto").as_deref() {
+            Some("static") => {
+                let Some(address) = cidr(section)? else {
+                    continue;
+                };
+                steps.push(step(&["ip", "-4", "addr", "flush", "dev", &device]));
+                steps.push(step(&["ip", "addr", "add", &address, "dev", &device]));
+                steps.push(step(&["ip", "link", "set", &device, "up"]));
+                if let Some(gateway) = get(section, "gateway") {
+                    gateway
+                        .parse::<Ipv4Addr>()
+                        .map_err(|_| invalid(format!("bad gateway {gateway}")))?;
+                    steps.push(step(&[
+                        "ip", "route", "replace", "default", "via", &gateway, "dev", &device,
+                    ]));
+                }
+            }
+            Some("dhcp") => {
+                steps.push(step(&["ip", "link", "set", &device, "up"]));
+                steps.push(step(&[
+                    "busybox",
+                    "udhcpc",
+                    "-q",
+                    "-n",
+                    "-f",
+                    "-t",
+                    "5",
+                    "-T",
+                    "1",
+                    "-i",
+                    &device,
+                    "-s",
+                    &udhcpc_script.to_string_lossy(),
+                ]));
+            }
+            // pppoe, dhcpv6, none: written and validated, not realised in the lab.
+            _ => {}
+        }
+    }
+    Ok(steps)
+}
+
+/// The devices of a firewall zone: its `device` list and the devices of its `network`s.
+fn zone_devices(zone: &Section, network: &Package) -> Vec<String> {
+    let mut devices = list(zone, "device");
+    for interface in list(zone, "network") {
+        if let Some(device) = interface_device(network, &interface)
+            && !devices.contains(&device)
+        {
+            devices.push(device);
+        }
+    }
+    devices
+}
+
+fn set_of(items: &[String]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("\"{i}\"")).collect();
+    format!("{{ {} }}", quoted.join(", "))
+}
+
+fn verdict(target: &str) -> Option<&'static str> {
+    match target.to_ascii_uppercase().as_str() {
+        "ACCEPT" => Some("accept"),
+        "REJECT" => Some("jump handle_reject"),
+        "DROP" => Some("drop"),
+        _ => None,
+    }
+}
+
+fn nft_icmp_type(name: &str, v6: bool) -> Option<String> {
+    if let Some((kind, _code)) = name.split_once('/') {
+        return kind.parse::<u8>().ok().map(|n| n.to_string());
+    }
+    if name.parse::<u8>().is_ok() {
+        return Some(name.to_owned());
+    }
+    let mapped = match name {
+        "echo-request"
+        | "echo-reply"
+        | "destination-unreachable"
+        | "time-exceeded"
+        | "parameter-problem" => name,
+        "packet-too-big" if v6 => name,
+        "bad-header" | "unknown-header-type" if v6 => "parameter-problem",
+        "router-solicitation" if v6 => "nd-router-solicit",
+        "router-advertisement" if v6 => "nd-router-advert",
+        "neighbour-solicitation" | "neighbor-solicitation" if v6 => "nd-neighbor-solicit",
+        "neighbour-advertisement" | "neighbor-advertisement" if v6 => "nd-neighbor-advert",
+        "router-solicitation" => "router-solicitation",
+        "router-advertisement" => "router-advertisement",
+        _ => return None,
+    };
+    Some(mapped.to_owned())
+}
+
+/// The match part of a `rule` or `redirect` (family, protocol, addresses, ports, ICMP types).
+fn rule_match(section: &Section, port_option: &str) -> Option<String> {
+    let family = get(section, "family").unwrap_or_default();
+    let mut parts = Vec::new();
+    match family.as_str() {
+        "ipv4" => parts.push("meta nfproto ipv4".to_owned()),
+        "ipv6" => parts.push("meta nfproto ipv6".to_owned()),
+        _ => {}
+    }
+    let v6 = family == "ipv6";
+    for (option, field) in [("src_ip", "saddr"), ("dest_ip", "daddr")] {
+        if let Some(ip) = get(section, option) {
+            let proto = if ip.contains(':') { "ip6" } else { "ip" };
+            parts.push(format!("{proto} {field} {ip}"));
+        }
+    }
+    let protos: Vec<String> = list(section, "proto")
+        .into_iter()
+        .filter(|p| p != "all" && p != "any")
+        .collect();
+    let port = get(section, port_option);
+    match protos.as_slice() {
+        [] => {}
+        [p] if p == "icmp" => {
+            let mut types: Vec<String> = Vec::new();
+            for t in list(section, "icmp_type")
+                .iter()
+                .filter_map(|t| nft_icmp_type(t, v6))
+            {
+                if !types.contains(&t) {
+                    types.push(t);
+                }
+            }
+            let proto = if v6 { "icmpv6" } else { "icmp" };
+            if types.is_empty() {
+                parts.push(format!(
+                    "meta l4proto {}",
+                    if v6 { "ipv6-icmp" } else { "icmp" }
+                ));
+            } else {
+                parts.push(format!("{proto} type {{ {} }}", types.join(", ")));
+            }
+        }
+        [p] if port.is_some() && (p == "tcp" || p == "udp") => {
+            parts.push(format!("{p} dport {}", port.clone().unwrap_or_default()));
+        }
+        protos => {
+            parts.push(format!("meta l4proto {{ {} }}", protos.join(", ")));
+            if let Some(port) = &port {
+                parts.push(format!("th dport {port}"));
+            }
+        }
+    }
+    if let Some(limit) = get(section, "limit") {
+        let (rate, unit) = limit.split_once('/').unwrap_or((&limit, "second"));
+        let unit = match unit {
+            "sec" | "second" => "second",
+            "min" | "minute" => "minute",
+            "hour" => "hour",
+            "day" => "day",
+            _ => return None,
+        };
+        parts.push(format!("limit rate {rate}/{unit}"));
+    }
+    Some(parts.join(" "))
+}
+
+/// A firewall zone: its name, its section, its devices.
+struct Zone<'a> {
+    name: String,
+    section: &'a Section,
+    devices: Vec<String>,
+}
+
+fn zones<'a>(firewall: &'a Package, network: &Package) -> Vec<Zone<'a>> {
+    firewall
+        .sections_of("zone")
+        .filter(|z| get(z, "enabled").as_deref() != Some("0"))
+        .filter_map(|z| {
+            Some(Zone {
+                name: get(z, "name")?,
+                section: z,
+                devices: zone_devices(z, network),
+            })
+        })
+        .filter(|z| {
+            z.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+        .collect()
+}
+
+fn enabled(section: &Section) -> bool {
+    get(section, "enabled").as_deref() != Some("0")
+}
+
+/// A rule's verdict and match, or `None` when it cannot be expressed here.
+fn rule_line(rule: &Section) -> Option<(&'static str, String)> {
+    let verdict = verdict(&get(rule, "target").unwrap_or_else(|| "ACCEPT".into()))?;
+    Some((verdict, rule_match(rule, "dest_port")?.trim().to_owned()))
+}
+
+/// The `inet portico_fw` ruleset for `firewall`, with zone devices from `network`, as one
+/// `nft -f` script that replaces the table atomically.
+pub fn firewall_ruleset(firewall: &Package, network: &Package) -> String {
+    let zones = zones(firewall, network);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "table inet {TABLE}\ndelete table inet {TABLE}\ntable inet {TABLE} {{"
+    );
+    base_chains(&mut out, firewall, &zones);
+    for zone in &zones {
+        zone_chains(&mut out, firewall, &zones, zone);
+    }
+    nat_chains(&mut out, firewall, &zones);
+    let _ = writeln!(out, "}}");
+    out
+}
+
+/// The hooked chains: established traffic, then a jump per zone, then the default policy.
+fn base_chains(out: &mut String, firewall: &Package, zones: &[Zone<'_>]) {
+    let defaults = firewall.sections_of("defaults").next();
+    let default = |chain: &str| {
+        let target = defaults
+            .and_then(|d| get(d, chain))
+            .unwrap_or_else(|| "REJECT".into());
+        verdict(&target).unwrap_or("drop")
+    };
+    for chain in ["input", "forward"] {
+        let _ = writeln!(
+            out,
+            "\tchain {chain} {{\n\t\ttype filter hook {chain} priority filter; policy drop;"
+        );
+        if chain == "input" {
+            let _ = writeln!(out, "\t\tiif \"lo\" accept");
+        }
+        let _ = writeln!(
+            out,
+            "\t\tct state vmap {{ established : accept, related : accept, invalid : drop }}"
+        );
+        for zone in zones.iter().filter(|z| !z.devices.is_empty()) {
+            let _ = writeln!(
+                out,
+                "\t\tiifname {} jump {chain}_{}",
+                set_of(&zone.devices),
+                zone.name
+            );
+        }
+        let _ = writeln!(out, "\t\t{}\n\t}}", default(chain));
+    }
+    let _ = writeln!(
+        out,
+        "\tchain output {{\n\t\ttype filter hook output priority filter; policy accept;\n\t}}"
+    );
+    let _ = writeln!(
+        out,
+        "\tchain handle_reject {{\n\t\tmeta l4proto tcp reject with tcp reset\n\t\treject\n\t}}"
+    );
+}
+
+/// `input_<zone>` (rules from the zone to the router, then its input policy) and
+/// `forward_<zone>` (forwardings and rules to other zones, then its forward policy).
+fn zone_chains(out: &mut String, firewall: &Package, zones: &[Zone<'_>], zone: &Zone<'_>) {
+    let policy = |chain: &str| {
+        verdict(&get(zone.section, chain).unwrap_or_else(|| "DROP".into())).unwrap_or("drop")
+    };
+    let from_here =
+        |s: &&Section| enabled(s) && get(s, "src").as_deref() == Some(zone.name.as_str());
+    let devices_of = |name: Option<String>| {
+        zones
+            .iter()
+            .find(|z| Some(&z.name) == name.as_ref())
+            .map(|z| &z.devices)
+    };
+
+    let _ = writeln!(out, "\tchain input_{} {{", zone.name);
+    for rule in firewall
+        .sections_of("rule")
+        .filter(from_here)
+        .filter(|r| get(r, "dest").is_none())
+    {
+        if let Some((verdict, matches)) = rule_line(rule) {
+            let comment = get(rule, "name")
+                .map(|n| format!(" comment \"{}\"", n.replace('"', "'")))
+                .unwrap_or_default();
+            let _ = writeln!(out, "\t\t{matches} {verdict}{comment}");
+        }
+    }
+    let _ = writeln!(out, "\t\t{}\n\t}}", policy("input"));
+
+    let _ = writeln!(out, "\tchain forward_{} {{", zone.name);
+    for forwarding in firewall.sections_of("forwarding").filter(from_here) {
+        if let Some(devices) = devices_of(get(forwarding, "dest")).filter(|d| !d.is_empty()) {
+            let _ = writeln!(out, "\t\toifname {} accept", set_of(devices));
+        }
+    }
+    for rule in firewall.sections_of("rule").filter(from_here) {
+        let (Some(devices), Some((verdict, matches))) =
+            (devices_of(get(rule, "dest")), rule_line(rule))
+        else {
+            continue;
+        };
+        if !devices.is_empty() {
+            let _ = writeln!(out, "\t\toifname {} {matches} {verdict}", set_of(devices));
+        }
+    }
+    // Port forwards from this zone are accepted (the DNAT happens in dstnat).
+    if firewall.sections_of("redirect").any(|r| from_here(&r)) {
+        let _ = writeln!(out, "\t\tct status dnat accept");
+    }
+    let _ = writeln!(out, "\t\t{}\n\t}}", policy("forward"));
+}
+
+/// Masquerading out of zones with `masq`, port forwards (`redirect`, DNAT) in.
+fn nat_chains(out: &mut String, firewall: &Package, zones: &[Zone<'_>]) {
+    let _ = writeln!(
+        out,
+        "\tchain srcnat {{\n\t\ttype nat hook postrouting priority srcnat; policy accept;"
+    );
+    for zone in zones
+        .iter()
+        .filter(|z| get(z.section, "masq").as_deref() == Some("1") && !z.devices.is_empty())
+    {
+        let _ = writeln!(
+            out,
+            "\t\tmeta nfproto ipv4 oifname {} masquerade",
+            set_of(&zone.devices)
+        );
+    }
+    let _ = writeln!(out, "\t}}");
+    let _ = writeln!(
+        out,
+        "\tchain dstnat {{\n\t\ttype nat hook prerouting priority dstnat; policy accept;"
+    );
+    for redirect in firewall.sections_of("redirect").filter(|r| enabled(r)) {
+        let (Some(src), Some(dest_ip)) = (get(redirect, "src"), get(redirect, "dest_ip")) else {
+            continue;
+        };
+        if get(redirect, "target").is_some_and(|t| t != "DNAT")
+            || dest_ip.parse::<Ipv4Addr>().is_err()
+        {
+            continue;
+        }
+        let Some(zone) = zones
+            .iter()
+            .find(|z| z.name == src && !z.devices.is_empty())
+        else {
+            continue;
+        };
+        let Some(matches) = rule_match(redirect, "src_dport") else {
+            continue;
+        };
+        let to = get(redirect, "dest_port")
+            .map_or_else(|| dest_ip.clone(), |port| format!("{dest_ip}:{port}"));
+        let _ = writeln!(
+            out,
+            "\t\tiifname {} meta nfproto ipv4 {} dnat ip to {to}",
+            set_of(&zone.devices),
+            matches.trim()
+        );
+    }
+    let _ = writeln!(out, "\t}}");
+}
+
+fn run(step: &[String]) -> Result<()> {
+    let output = Command::new(&step[0])
+        .args(&step[1..])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Error::Command {
+            command: step.join(" "),
+            detail: e.to_string(),
+        })?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(Error::Command {
+            command: step.join(" "),
+            detail: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        })
+    }
+}
+
+fn load(root: &Path, name: &str) -> Result<Package> {
+    let path = root.join("etc/config").join(name);
+    let bytes = std::fs::read(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    uci::parse(name, &bytes).map_err(|e| invalid(format!("{}: {e}", path.display())))
+}
+
+/// The lab's `udhcpc` script (it configures only the namespace it runs in), under the root.
+fn udhcpc_script(root: &Path) -> Result<std::path::PathBuf> {
+    let dir = root.join("var/run/portico");
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    netlab::lab::write_udhcpc_script(&dir).map_err(|e| invalid(e.to_string()))
+}
+
+/// Realises the network configuration in the current (lab) namespace.
+///
+/// # Errors
+/// A config that does not parse or is invalid, or a command that fails.
+pub fn apply_network(root: &Path) -> Result<()> {
+    let script = udhcpc_script(root)?;
+    for step in network_plan(&load(root, "network")?, &script)? {
+        run(&step)?;
+    }
+    Ok(())
+}
+
+/// Replaces the firewall table in the current (lab) namespace.
+///
+/// # Errors
+/// A config that does not parse, or `nft` refusing the ruleset.
+pub fn apply_firewall(root: &Path) -> Result<()> {
+    let ruleset = firewall_ruleset(&load(root, "firewall")?, &load(root, "network")?);
+    let path = root.join("var/run/portico/firewall.nft");
+    let io = |source| Error::Io {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(path.parent().unwrap_or(root)).map_err(io)?;
+    std::fs::write(&path, &ruleset).map_err(io)?;
+    run(&[
+        "nft".to_owned(),
+        "-f".to_owned(),
+        path.to_string_lossy().into_owned(),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fresh(name: &str) -> Package {
+        let (_, text) = crate::platform::fresh::files()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .unwrap();
+        uci::parse(name, text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn network_plan_of_a_fresh_router() {
+        let plan = network_plan(&fresh("network"), Path::new("/r/udhcpc.script")).unwrap();
+        let lines: Vec<String> = plan.iter().map(|s| s.join(" ")).collect();
+        assert_eq!(
+            lines,
+            [
+                "ip -4 addr flush dev br-lan",
+                "ip addr add 192.168.1.1/24 dev br-lan",
+                "ip link set br-lan up",
+                "ip link set eth1 up",
+                "busybox udhcpc -q -n -f -t 5 -T 1 -i eth1 -s /r/udhcpc.script",
+            ]
+        );
+    }
+
+    #[test]
+    fn static_wan_and_cidr_addresses() {
+        let network = uci::parse(
+            "network",
+            b"config interface 'lan'\n\toption device br-lan\n\toption proto static\n\toption ipaddr 10.0.0.1/16\n\
+              config interface 'wan'\n\toption device eth1\n\toption proto static\n\toption ipaddr 100.64.0.9\n\toption netmask 255.255.255.0\n\toption gateway 100.64.0.1\n",
+        )
+        .unwrap();
+        let lines: Vec<String> = network_plan(&network, Path::new("/s"))
+            .unwrap()
+            .iter()
+            .map(|s| s.join(" "))
+            .collect();
+        assert!(lines.contains(&"ip addr add 10.0.0.1/16 dev br-lan".to_owned()));
+        assert!(lines.contains(&"ip route replace default via 100.64.0.1 dev eth1".to_owned()));
+        let bad = uci::parse("network", b"config interface 'lan'\n\toption device br-lan\n\toption proto static\n\toption ipaddr 10.0.0.1\n\toption netmask 255.0.255.0\n").unwrap();
+        assert!(network_plan(&bad, Path::new("/s")).is_err());
+    }
+
+    #[test]
+    fn firewall_of_a_fresh_router() {
+        let ruleset = firewall_ruleset(&fresh("firewall"), &fresh("network"));
+        for expected in [
+            "iifname { \"br-lan\" } jump input_lan",
+            "iifname { \"eth1\" } jump input_wan",
+            "meta nfproto ipv4 udp dport 68 accept comment \"Allow-DHCP-Renew\"",
+            "meta nfproto ipv4 icmp type { echo-request } accept comment \"Allow-Ping\"",
+            "oifname { \"eth1\" } accept",
+            "meta nfproto ipv4 oifname { \"eth1\" } masquerade",
+        ] {
+            assert!(
+                ruleset.contains(expected),
+                "missing `{expected}` in\n{ruleset}"
+            );
+        }
+        // The wan zone rejects input and drops forwards; lan accepts.
+        let input_wan = ruleset
+            .split("chain input_wan {")
+            .nth(1)
+            .unwrap()
+            .split("\n\t}")
+            .next()
+            .unwrap();
+        assert!(
+            input_wan.trim_end().ends_with("jump handle_reject"),
+            "{input_wan}"
+        );
+    }
+
+    /// `nft --check` accepts the generated ruleset. It runs in a new, empty network namespace
+    /// (`unshare -n`), so not even a dry run reaches the host's firewall.
+    #[test]
+    fn nft_accepts_the_generated_ruleset() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("fw.nft");
+        let real =
+            std::fs::read(crate::test_shared().join("fixtures/uci/openwrt-defaults/firewall"))
+                .unwrap();
+        let ruleset = firewall_ruleset(&uci::parse("firewall", &real).unwrap(), &fresh("network"));
+        std::fs::write(&path, &ruleset).unwrap();
+        let out = Command::new("unshare")
+            .args(["-n", "nft", "--check", "-f"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}\n{ruleset}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

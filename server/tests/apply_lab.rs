@@ -1,0 +1,189 @@
+//! Dev apply in the namespace lab, with the real kernel: Portico in the router namespace moves
+//! the LAN to a new address with a checked apply.
+//! 1. Nobody confirms: when the window closes the files are restored and the old address
+//!    answers again.
+//! 2. The client follows to the new address and confirms there with the apply token alone
+//!    (its session cookie belongs to the old address); the change stays.
+//!
+//! Needs root (CI runs as root).
+
+mod common;
+
+use std::time::Duration;
+
+use common::{start, wait_for};
+use netlab::{Lab, LabSpec, NodeRole};
+
+struct Guard(Lab);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.down();
+    }
+}
+
+/// `curl` from the client namespace: status code and body, or `None` when nothing answered.
+fn curl(lab: &Lab, args: &[&str]) -> Option<(u16, String)> {
+    let out = lab
+        .command(NodeRole::Client, "curl")
+        .args(["-s", "-m", "3", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n')?;
+    let code: u16 = code.trim().parse().ok()?;
+    (code != 0).then(|| (code, body.to_owned()))
+}
+
+fn router_addresses(lab: &Lab) -> String {
+    let out = lab
+        .command(NodeRole::Router, "ip")
+        .args(["-4", "-o", "addr", "show", "dev", "br-lan"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const SECONDS: u64 = 10;
+
+#[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one story in the lab: apply, expire, roll back, apply, confirm from the new address"
+)]
+fn lan_address_change_rolls_back_unless_confirmed_from_the_new_address() {
+    netlab::lab::sweep_stale_test_labs();
+    let lab = Guard(Lab::up(LabSpec::for_test(2)).expect("lab up"));
+    let lab = &lab.0;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    portico_server::platform::dev::create_fresh_root(root).unwrap();
+    let config = root.join("etc/config/portico");
+    let mut portico = uci::parse("portico", &std::fs::read(&config).unwrap()).unwrap();
+    portico
+        .section_mut("main")
+        .unwrap()
+        .set("apply_timeout", SECONDS.to_string().as_bytes());
+    std::fs::write(&config, uci::emit::to_file(&portico)).unwrap();
+    let network = root.join("etc/config/network");
+    let original = std::fs::read(&network).unwrap();
+
+    let mut cmd = lab.command(NodeRole::Router, env!("CARGO_BIN_EXE_portico"));
+    cmd.args(["serve", "--listen", "0.0.0.0:80", "--root"])
+        .arg(root);
+    let _server = start(cmd);
+    wait_for("portico on 192.168.1.1", || {
+        curl(lab, &["http://192.168.1.1/healthz"]).filter(|(c, _)| *c == 200)
+    });
+
+    let jar = dir.path().join("cookies");
+    let jar = jar.to_str().unwrap();
+    let (code, _) = curl(
+        lab,
+        &[
+            "-c",
+            jar,
+            "-H",
+            "Origin: http://192.168.1.1",
+            "--data",
+            "password=correct+horse&repeat=correct+horse",
+            "http://192.168.1.1/setup/password",
+        ],
+    )
+    .unwrap();
+    assert_eq!(code, 303);
+    let apply = |jar: &str| {
+        curl(
+            lab,
+            &[
+                "-b",
+                jar,
+                "-H",
+                "Origin: http://192.168.1.1",
+                "-H",
+                "Content-Type: application/json",
+                "--data",
+                r#"{"edits": [{"op": "set", "path": "network.lan.ipaddr", "value": "10.0.0.1"}]}"#,
+                "http://192.168.1.1/api/v1/config/apply",
+            ],
+        )
+        .expect("apply answered")
+    };
+
+    // 1. Apply, move away, nobody confirms.
+    let (code, body) = apply(jar);
+    assert_eq!(code, 200, "{body}");
+    wait_for("br-lan to carry 10.0.0.1", || {
+        router_addresses(lab).contains("10.0.0.1/24").then_some(())
+    });
+    assert!(
+        !router_addresses(lab).contains("192.168.1.1/"),
+        "the old address is gone"
+    );
+    assert!(
+        curl(lab, &["http://192.168.1.1/healthz"]).is_none(),
+        "the old address no longer answers"
+    );
+    // The client moves with the router (as a DHCP renewal would).
+    let ip = |args: &[&str]| {
+        assert!(
+            lab.command(NodeRole::Client, "ip")
+                .args(args)
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    ip(&["addr", "add", "10.0.0.50/24", "dev", "lan0"]);
+    wait_for("portico on 10.0.0.1", || {
+        curl(lab, &["http://10.0.0.1/healthz"]).filter(|(c, _)| *c == 200)
+    });
+    // The window closes: the old address answers again, the file is back byte for byte.
+    wait_for("the rollback to 192.168.1.1", || {
+        curl(lab, &["http://192.168.1.1/healthz"]).filter(|(c, _)| *c == 200)
+    });
+    assert!(router_addresses(lab).contains("192.168.1.1/24"));
+    assert!(!router_addresses(lab).contains("10.0.0.1/"));
+    assert_eq!(
+        std::fs::read(&network).unwrap(),
+        original,
+        "restored byte for byte"
+    );
+
+    // 2. Apply again; confirm from the new address with the token alone.
+    let (code, body) = apply(jar);
+    assert_eq!(code, 200, "{body}");
+    let token = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    wait_for("portico on 10.0.0.1 again", || {
+        curl(lab, &["http://10.0.0.1/healthz"]).filter(|(c, _)| *c == 200)
+    });
+    let (code, body) = curl(
+        lab,
+        &[
+            "-H",
+            "Origin: http://10.0.0.1",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &format!(r#"{{"token": "{token}"}}"#),
+            "http://10.0.0.1/api/v1/config/apply/confirm",
+        ],
+    )
+    .unwrap();
+    assert_eq!(code, 200, "{body}");
+    std::thread::sleep(Duration::from_secs(SECONDS + 2));
+    assert_eq!(
+        curl(lab, &["http://10.0.0.1/healthz"]).map(|(c, _)| c),
+        Some(200),
+        "the confirmed change stays"
+    );
+    assert!(router_addresses(lab).contains("10.0.0.1/24"));
+    assert!(
+        String::from_utf8_lossy(&std::fs::read(&network).unwrap())
+            .contains("option ipaddr '10.0.0.1'")
+    );
+}
