@@ -47,6 +47,28 @@ fn router_addresses(lab: &Lab) -> String {
 
 const SECONDS: u64 = 10;
 
+/// A DHCP renewal in the client namespace until it holds an address starting with `prefix`.
+fn renew(lab: &Lab, prefix: &str) {
+    let script = lab.spec.dir.join("udhcpc.script");
+    wait_for(&format!("a client lease in {prefix}x"), || {
+        let _ = lab
+            .command(NodeRole::Client, "busybox")
+            .args([
+                "udhcpc", "-q", "-n", "-f", "-t", "3", "-T", "1", "-i", "lan0", "-s",
+            ])
+            .arg(&script)
+            .output();
+        let out = lab
+            .command(NodeRole::Client, "ip")
+            .args(["-4", "-o", "addr", "show", "dev", "lan0"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .contains(&format!("inet {prefix}"))
+            .then_some(())
+    });
+}
+
 #[test]
 #[allow(
     clippy::too_many_lines,
@@ -125,21 +147,18 @@ fn lan_address_change_rolls_back_unless_confirmed_from_the_new_address() {
         curl(lab, &["http://192.168.1.1/healthz"]).is_none(),
         "the old address no longer answers"
     );
-    // The client moves with the router (as a DHCP renewal would).
-    let ip = |args: &[&str]| {
-        assert!(
-            lab.command(NodeRole::Client, "ip")
-                .args(args)
-                .status()
-                .unwrap()
-                .success()
-        );
-    };
-    ip(&["addr", "add", "10.0.0.50/24", "dev", "lan0"]);
+    // The client renews its lease from the router's new dnsmasq and follows it.
+    renew(lab, "10.0.0.");
     wait_for("portico on 10.0.0.1", || {
         curl(lab, &["http://10.0.0.1/healthz"]).filter(|(c, _)| *c == 200)
     });
     // The window closes: the old address answers again, the file is back byte for byte.
+    wait_for("the rollback of br-lan", || {
+        router_addresses(lab)
+            .contains("192.168.1.1/24")
+            .then_some(())
+    });
+    renew(lab, "192.168.1.");
     wait_for("the rollback to 192.168.1.1", || {
         curl(lab, &["http://192.168.1.1/healthz"]).filter(|(c, _)| *c == 200)
     });
@@ -154,6 +173,10 @@ fn lan_address_change_rolls_back_unless_confirmed_from_the_new_address() {
     // 2. Apply again; confirm from the new address with the token alone.
     let (code, body) = apply(jar);
     assert_eq!(code, 200, "{body}");
+    wait_for("br-lan to carry 10.0.0.1 again", || {
+        router_addresses(lab).contains("10.0.0.1/24").then_some(())
+    });
+    renew(lab, "10.0.0.");
     let token = serde_json::from_str::<serde_json::Value>(&body).unwrap()["token"]
         .as_str()
         .unwrap()

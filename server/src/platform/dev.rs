@@ -80,8 +80,11 @@ impl Platform for DevPlatform {
         if services.contains(&Service::Network) || services.contains(&Service::Firewall) {
             super::dev_apply::apply_firewall(&self.root)?;
         }
+        if services.contains(&Service::Network) || services.contains(&Service::Dhcp) {
+            super::dev_apply::apply_dhcp(&self.root)?;
+        }
         for service in services {
-            if matches!(service, Service::Dhcp | Service::Wireless | Service::System) {
+            if matches!(service, Service::Wireless | Service::System) {
                 not_here.push(*service);
             }
         }

@@ -4,6 +4,9 @@
 //! * network: `lan` static on its device (`br-lan`), its IPv4 address replaced; `wan` static
 //!   (address, gateway) or dhcp (busybox `udhcpc` with a script that touches only this
 //!   namespace); pppoe, dhcpv6 and wireless are written and validated but not realised here;
+//! * dhcp: the LAN's dnsmasq generated from UCI `dhcp` (range from `start`/`limit`, lease time,
+//!   `ignore`, `dhcp_option`s such as 114), DNS forwarded to the WAN's DNS; it replaces the
+//!   lab's own LAN dnsmasq and is restarted whenever network or dhcp change;
 //! * firewall: one `inet portico_fw` table generated from UCI `firewall` (zones with their
 //!   policies, forwardings, masquerading, rules, port forwards), replaced atomically by `nft -f`.
 //!
@@ -475,6 +478,175 @@ fn nat_chains(out: &mut String, firewall: &Package, zones: &[Zone<'_>]) {
     let _ = writeln!(out, "\t}}");
 }
 
+/// The LAN dnsmasq configuration for `dhcp` and `network` (`upstream`: DNS servers of the
+/// WAN; `run_dir`: where its pid, lease and log files go).
+///
+/// # Errors
+/// A LAN address or DHCP setting that is not valid.
+pub fn dnsmasq_conf(
+    dhcp: &Package,
+    network: &Package,
+    upstream: &[String],
+    run_dir: &Path,
+) -> Result<String> {
+    let d = run_dir.display();
+    let mut out = String::new();
+    let lan = dhcp
+        .sections_of("dhcp")
+        .find(|s| get(s, "interface").as_deref() == Some("lan"));
+    let device = interface_device(network, "lan").unwrap_or_else(|| "br-lan".into());
+    let _ = writeln!(
+        out,
+        "interface={device}\nbind-dynamic\nexcept-interface=lo\nno-hosts\nno-resolv"
+    );
+    for server in upstream {
+        let _ = writeln!(out, "server={server}");
+    }
+    let settings = dhcp.sections_of("dnsmasq").next();
+    if let Some(domain) = settings.and_then(|s| get(s, "domain")).filter(|d| {
+        d.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+    }) {
+        let _ = writeln!(out, "domain={domain}\nlocal=/{domain}/");
+    }
+    if settings.and_then(|s| get(s, "authoritative")).as_deref() != Some("0") {
+        let _ = writeln!(out, "dhcp-authoritative");
+    }
+    let _ = writeln!(
+        out,
+        "dhcp-leasefile={d}/lan.leases\npid-file={d}/lan-dnsmasq.pid\nlog-facility={d}/lan-dnsmasq.log"
+    );
+    let Some(lan) = lan.filter(|l| get(l, "ignore").as_deref() != Some("1")) else {
+        return Ok(out);
+    };
+    let interface = network
+        .section("lan")
+        .ok_or_else(|| invalid("network has no lan interface"))?;
+    let address = cidr(interface)?.ok_or_else(|| invalid("the lan interface has no address"))?;
+    let (ip, len) = address.split_once('/').unwrap_or((&address, "24"));
+    let ip = u32::from(
+        ip.parse::<Ipv4Addr>()
+            .map_err(|_| invalid("bad lan address"))?,
+    );
+    let len: u32 = len.parse().unwrap_or(24);
+    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+    let (network_base, broadcast) = (ip & mask, (ip & mask) | !mask);
+    let number = |option: &str, default: u32| -> Result<u32> {
+        get(lan, option).map_or(Ok(default), |v| {
+            v.parse()
+                .map_err(|_| invalid(format!("dhcp.lan.{option} is not a number")))
+        })
+    };
+    let (start, limit) = (number("start", 100)?, number("limit", 150)?);
+    let first = network_base.saturating_add(start);
+    let last = first
+        .saturating_add(limit.saturating_sub(1))
+        .min(broadcast.saturating_sub(1));
+    if limit == 0 || first >= broadcast || first > last {
+        return Err(invalid("the dhcp range lies outside the lan network"));
+    }
+    let leasetime = get(lan, "leasetime").unwrap_or_else(|| "12h".into());
+    if !leasetime.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(invalid("bad dhcp lease time"));
+    }
+    let _ = writeln!(
+        out,
+        "dhcp-range={},{},{},{leasetime}",
+        Ipv4Addr::from(first),
+        Ipv4Addr::from(last),
+        Ipv4Addr::from(mask)
+    );
+    for option in list(lan, "dhcp_option") {
+        let _ = writeln!(out, "dhcp-option={option}");
+    }
+    Ok(out)
+}
+
+/// DNS servers the namespace uses upstream (its resolv.conf: on the lab's router, the isp).
+fn upstream_dns() -> Vec<String> {
+    std::fs::read_to_string("/etc/resolv.conf")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("nameserver"))
+        .map(str::trim)
+        .filter(|a| {
+            a.parse::<std::net::IpAddr>()
+                .is_ok_and(|a| !a.is_loopback())
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Stops the LAN dnsmasq running in this network namespace (the lab's or our previous one):
+/// processes named dnsmasq, in our namespace, started with a `lan-dnsmasq.conf`.
+fn stop_lan_dnsmasq() {
+    let own = std::fs::read_link("/proc/self/ns/net").ok();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.filter_map(std::result::Result::ok) {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let proc = entry.path();
+        let is_lan_dnsmasq = std::fs::read_to_string(proc.join("comm"))
+            .is_ok_and(|c| c.trim() == "dnsmasq")
+            && std::fs::read(proc.join("cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("lan-dnsmasq.conf"))
+            && std::fs::read_link(proc.join("ns/net")).ok() == own;
+        if !is_lan_dnsmasq {
+            continue;
+        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        // Gone, or a zombie (it has closed its sockets either way).
+        for _ in 0..100 {
+            let state = std::fs::read_to_string(proc.join("stat")).unwrap_or_default();
+            if state.is_empty()
+                || state
+                    .rsplit(')')
+                    .next()
+                    .is_some_and(|rest| rest.trim_start().starts_with('Z'))
+            {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+/// (Re)starts the LAN dnsmasq from the current files.
+///
+/// # Errors
+/// A config that does not parse or is invalid, or dnsmasq failing to start.
+pub fn apply_dhcp(root: &Path) -> Result<()> {
+    let run_dir = root.join("var/run/portico");
+    let conf = dnsmasq_conf(
+        &load(root, "dhcp")?,
+        &load(root, "network")?,
+        &upstream_dns(),
+        &run_dir,
+    )?;
+    let path = run_dir.join("lan-dnsmasq.conf");
+    let io = |source| Error::Io {
+        path: path.clone(),
+        source,
+    };
+    std::fs::create_dir_all(&run_dir).map_err(io)?;
+    std::fs::write(&path, conf).map_err(io)?;
+    stop_lan_dnsmasq();
+    run(&[
+        "dnsmasq".to_owned(),
+        format!("--conf-file={}", path.display()),
+    ])
+}
+
 fn run(step: &[String]) -> Result<()> {
     let output = Command::new(&step[0])
         .args(&step[1..])
@@ -570,6 +742,54 @@ mod tests {
                 "ip link set eth1 up",
                 "busybox udhcpc -q -n -f -t 5 -T 1 -i eth1 -s /r/udhcpc.script",
             ]
+        );
+    }
+
+    #[test]
+    fn dnsmasq_for_a_fresh_router_and_a_moved_lan() {
+        let conf = dnsmasq_conf(
+            &fresh("dhcp"),
+            &fresh("network"),
+            &["100.64.0.1".into()],
+            Path::new("/run/p"),
+        )
+        .unwrap();
+        for line in [
+            "interface=br-lan",
+            "server=100.64.0.1",
+            "domain=lan",
+            "dhcp-range=192.168.1.100,192.168.1.249,255.255.255.0,12h",
+            "pid-file=/run/p/lan-dnsmasq.pid",
+        ] {
+            assert!(conf.lines().any(|l| l == line), "missing {line} in\n{conf}");
+        }
+        let mut network = fresh("network");
+        network
+            .section_mut("lan")
+            .unwrap()
+            .set("ipaddr", b"10.0.0.1");
+        let mut dhcp = fresh("dhcp");
+        let lan = dhcp.sections.iter_mut().find(|s| s.name == "lan").unwrap();
+        lan.set("limit", b"500");
+        lan.add_list(
+            "dhcp_option",
+            b"114,http://10.0.0.1:8080/captive-portal/api",
+        );
+        let conf = dnsmasq_conf(&dhcp, &network, &[], Path::new("/run/p")).unwrap();
+        assert!(
+            conf.contains("dhcp-range=10.0.0.100,10.0.0.254,255.255.255.0,12h\n"),
+            "clamped to the network: {conf}"
+        );
+        assert!(conf.contains("dhcp-option=114,http://10.0.0.1:8080/captive-portal/api\n"));
+        dhcp.sections
+            .iter_mut()
+            .find(|s| s.name == "lan")
+            .unwrap()
+            .set("ignore", b"1");
+        assert!(
+            !dnsmasq_conf(&dhcp, &network, &[], Path::new("/run/p"))
+                .unwrap()
+                .contains("dhcp-range")
         );
     }
 
