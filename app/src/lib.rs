@@ -6,6 +6,7 @@
 //! server functions return. Components never invent data: a capability that does not exist
 //! yet shows [`pages::NotAvailable`].
 
+pub mod config;
 pub mod i18n;
 pub mod pages;
 pub mod status;

@@ -11,6 +11,7 @@ use crate::{PageContext, lang, t};
 #[component]
 pub fn Home() -> impl IntoView {
     let status = Resource::new_blocking(|| (), |()| load_system_status());
+    let files = Resource::new_blocking(|| (), |()| crate::config::config_files());
     view! {
         <h1>{t("home-title")}</h1>
         <Suspense fallback=|| view! { <p>{t("home-loading")}</p> }>
@@ -20,7 +21,44 @@ pub fn Home() -> impl IntoView {
                     Err(_) => view! { <p class="error" role="alert">{t("error-internal")}</p> }.into_any(),
                 })
             }}
+            {move || {
+                files.get().map(|result| match result {
+                    Ok(files) => view! { <ConfigFiles files /> }.into_any(),
+                    Err(_) => view! { <p class="error" role="alert">{t("error-internal")}</p> }.into_any(),
+                })
+            }}
         </Suspense>
+    }
+}
+
+/// The files under `/etc/config`: each parses (with its section count) or shows where and why
+/// it does not — Portico never rewrites such a file.
+#[component]
+fn ConfigFiles(files: Vec<crate::config::ConfigFile>) -> impl IntoView {
+    let lang = lang();
+    let rows = files
+        .into_iter()
+        .map(|file| {
+            let detail = match (&file.sections, &file.problem) {
+                (_, Some(p)) => view! {
+                    <span class="error" role="alert">
+                        {lang.tr_args("home-config-broken", &[
+                            ("line", p.line.into()),
+                            ("byte", p.byte.into()),
+                            ("reason", p.reason.clone().into()),
+                        ])}
+                    </span>
+                }
+                .into_any(),
+                (Some(n), None) => view! { <span>{lang.tr_args("home-config-ok", &[("sections", (*n).into())])}</span> }.into_any(),
+                (None, None) => view! { <span>{t("home-config-unreadable")}</span> }.into_any(),
+            };
+            view! { <dt>{file.name}</dt><dd>{detail}</dd> }
+        })
+        .collect_view();
+    view! {
+        <h2>{t("home-config-title")}</h2>
+        <dl class="facts">{rows}</dl>
     }
 }
 

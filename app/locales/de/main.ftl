@@ -80,3 +80,8 @@ apply-banner-keep = Änderung behalten
 apply-banner-revert = Jetzt zurücknehmen
 apply-banner-rolled-back = Die Änderung wurde nicht rechtzeitig bestätigt und ist zurückgenommen.
 apply-banner-confirmed = Die Änderung bleibt.
+
+home-config-title = Konfigurationsdateien
+home-config-ok = { $sections } Abschnitte
+home-config-broken = Fehler in Zeile { $line }, Byte { $byte }: { $reason }. Portico ändert diese Datei nicht, bis sie repariert ist.
+home-config-unreadable = Nicht lesbar.

@@ -80,3 +80,8 @@ apply-banner-keep = Keep the change
 apply-banner-revert = Revert now
 apply-banner-rolled-back = The change was not confirmed in time and has been reverted.
 apply-banner-confirmed = The change is kept.
+
+home-config-title = Configuration files
+home-config-ok = { $sections } sections
+home-config-broken = Error in line { $line }, byte { $byte }: { $reason }. Portico will not change this file until it is fixed.
+home-config-unreadable = Cannot be read.

@@ -19,22 +19,12 @@ use super::AppState;
 use super::error::AppError;
 use super::gate::request_lang;
 use crate::apply;
-
-/// One edit as the API takes it: `{"op": "set", "path": "network.lan.ipaddr", "value": "10.0.0.1"}`.
-/// `op`: `set` (a string, or a list of strings for a list option), `delete`, `add_list`,
-/// `del_list`, `rename` (value: the new name), `reorder` (value: position), `add` (path: the
-/// package, value: the section type).
-#[derive(Debug, Deserialize)]
-pub struct EditJson {
-    op: String,
-    path: String,
-    #[serde(default)]
-    value: Option<Value>,
-}
+use app::config::{ConfigEdit, EditValue};
 
 #[derive(Debug, Deserialize)]
 pub struct EditsJson {
-    edits: Vec<EditJson>,
+    /// `{"op": "set", "path": "network.lan.ipaddr", "value": "10.0.0.1"}`: see [`ConfigEdit`].
+    edits: Vec<ConfigEdit>,
     /// Apply with a confirmation window (the default) or at once ("apply unchecked").
     #[serde(default = "yes")]
     checked: bool,
@@ -62,54 +52,46 @@ fn bad_edit(lang: Lang, path: &str) -> AppError {
     e
 }
 
-fn to_edit(edit: &EditJson, lang: Lang) -> Result<uci::Edit, AppError> {
-    let text = |v: &Option<Value>| -> Result<Vec<u8>, AppError> {
-        match v {
-            Some(Value::String(s)) => Ok(s.clone().into_bytes()),
-            Some(Value::Number(n)) => Ok(n.to_string().into_bytes()),
+/// An edit of the API or a server function, checked, as a uci change-set edit.
+pub fn to_edit(edit: &ConfigEdit, lang: Lang) -> Result<uci::Edit, AppError> {
+    let text = || -> Result<String, AppError> {
+        match &edit.value {
+            Some(EditValue::Text(s)) => Ok(s.clone()),
+            Some(EditValue::Number(n)) => Ok(n.to_string()),
             _ => Err(bad_edit(lang, &edit.path)),
         }
     };
     let path = edit.path.clone();
     Ok(match edit.op.as_str() {
         "set" => match &edit.value {
-            Some(Value::Array(items)) => uci::Edit::SetList {
+            Some(EditValue::List(items)) => uci::Edit::SetList {
                 path,
-                items: items
-                    .iter()
-                    .map(|i| {
-                        i.as_str()
-                            .map(|s| s.as_bytes().to_vec())
-                            .ok_or_else(|| bad_edit(lang, &edit.path))
-                    })
-                    .collect::<Result<_, _>>()?,
+                items: items.iter().map(|i| i.as_bytes().to_vec()).collect(),
             },
-            value => uci::Edit::Set {
+            _ => uci::Edit::Set {
                 path,
-                value: text(value)?,
+                value: text()?.into_bytes(),
             },
         },
         "delete" => uci::Edit::Delete { path },
         "add_list" => uci::Edit::AddList {
             path,
-            value: text(&edit.value)?,
+            value: text()?.into_bytes(),
         },
         "del_list" => uci::Edit::DelList {
             path,
-            value: text(&edit.value)?,
+            value: text()?.into_bytes(),
         },
         "rename" => uci::Edit::Rename {
-            name: String::from_utf8_lossy(&text(&edit.value)?).into_owned(),
+            name: text()?,
             path,
         },
         "reorder" => uci::Edit::Reorder {
-            position: String::from_utf8_lossy(&text(&edit.value)?)
-                .parse()
-                .map_err(|_| bad_edit(lang, &edit.path))?,
+            position: text()?.parse().map_err(|_| bad_edit(lang, &edit.path))?,
             path,
         },
         "add" => uci::Edit::Add {
-            kind: String::from_utf8_lossy(&text(&edit.value)?).into_owned(),
+            kind: text()?,
             package: path,
         },
         _ => return Err(bad_edit(lang, &edit.path)),
@@ -150,7 +132,7 @@ fn change_error(error: &uci::ChangeError, lang: Lang) -> AppError {
     }
 }
 
-fn apply_error(error: &apply::Error, lang: Lang) -> AppError {
+pub fn apply_error(error: &apply::Error, lang: Lang) -> AppError {
     use apply::Error as E;
     match error {
         E::Pending => AppError::new(
@@ -178,7 +160,7 @@ fn apply_error(error: &apply::Error, lang: Lang) -> AppError {
     }
 }
 
-fn edits(body: &EditsJson, lang: Lang) -> Result<Vec<uci::Edit>, AppError> {
+pub fn edits(body: &EditsJson, lang: Lang) -> Result<Vec<uci::Edit>, AppError> {
     body.edits.iter().map(|e| to_edit(e, lang)).collect()
 }
 

@@ -4,6 +4,7 @@
 
 mod api;
 mod assets;
+mod config_source;
 mod error;
 mod forms;
 mod gate;
@@ -79,9 +80,13 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let status_source = status::source(&state);
+    let config_source = config_source::source(&state.applier);
     let context = {
-        let status_source = status_source.clone();
-        move || provide_context(status_source.clone())
+        let (status_source, config_source) = (status_source.clone(), config_source.clone());
+        move || {
+            provide_context(status_source.clone());
+            provide_context(config_source.clone());
+        }
     };
     let routes = generate_route_list(app::App);
     let leptos_options = state.leptos.clone();

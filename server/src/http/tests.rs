@@ -627,3 +627,45 @@ async fn openapi_document_lists_the_config_routes() {
         assert!(json["paths"][path].is_object(), "{path} is documented");
     }
 }
+
+#[tokio::test]
+async fn overview_names_a_broken_config_file_with_line_and_byte() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    std::fs::write(
+        f.root.join("etc/config/dhcp"),
+        b"config dhcp 'lan'\n\toption start \"100\n",
+    )
+    .unwrap();
+    let req = get("/")
+        .header(header::COOKIE, &cookie)
+        .body(Body::empty())
+        .unwrap();
+    let html = body(send(&f, req).await).await;
+    assert!(html.contains("Configuration files"), "{html}");
+    assert!(html.contains("Error in line"), "{html}");
+    assert!(
+        html.contains("EOF with unterminated"),
+        "the reason is shown"
+    );
+    assert!(html.contains("sections"), "the other files parse");
+
+    // The same through the server function the app calls.
+    let req = Request::post("/api/fn/config_files")
+        .header(header::HOST, "router")
+        .header(header::ORIGIN, "http://router")
+        .header(header::COOKIE, &cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::empty())
+        .unwrap();
+    let (status, json) = json_of(send(&f, req).await).await;
+    assert_eq!(status, StatusCode::OK);
+    let dhcp = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "dhcp")
+        .unwrap();
+    assert_eq!(dhcp["problem"]["line"], 2);
+    assert_eq!(dhcp["problem"]["byte"], 19);
+}
