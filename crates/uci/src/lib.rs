@@ -22,6 +22,7 @@ pub mod model;
 pub mod parse;
 pub mod ptr;
 pub mod store;
+pub mod views;
 
 pub use changeset::{ChangeError, ChangeSet, Committed, Edit, EditError, Snapshot};
 pub use model::{Opt, Package, Section, Value};
