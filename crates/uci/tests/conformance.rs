@@ -220,3 +220,69 @@ fn batch_commands_write_the_reference_change_file() {
         String::from_utf8_lossy(&read("delta.net"))
     );
 }
+
+/// `get` prints bare values (list items quoted only when they hold whitespace), a section's
+/// type, and "Entry not found" with exit 1; `show` of a section or option uses real names.
+#[test]
+fn get_and_show_of_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (confdir, savedir) = (dir.path().join("config"), dir.path().join("changes"));
+    std::fs::create_dir_all(&confdir).unwrap();
+    std::fs::write(
+        confdir.join("net"),
+        b"config interface 'lan'\n\toption ipaddr '192.168.1.1'\n\tlist dns '1.1.1.1'\n\tlist dns 'a b'\nconfig rule\n\toption name 'x'\n",
+    )
+    .unwrap();
+    let out = |args: &[&str]| {
+        let run = uci(&confdir, &savedir, args, b"");
+        (
+            run.code,
+            String::from_utf8(run.stdout).unwrap(),
+            String::from_utf8(run.stderr).unwrap(),
+        )
+    };
+    assert_eq!(
+        out(&["get", "net.lan.ipaddr"]),
+        (0, "192.168.1.1\n".into(), String::new())
+    );
+    assert_eq!(
+        out(&["get", "net.lan.dns"]),
+        (0, "1.1.1.1 'a b'\n".into(), String::new())
+    );
+    assert_eq!(
+        out(&["-d", ",", "get", "net.lan.dns"]),
+        (0, "1.1.1.1,'a b'\n".into(), String::new())
+    );
+    assert_eq!(
+        out(&["get", "net.lan"]),
+        (0, "interface\n".into(), String::new())
+    );
+    assert_eq!(
+        out(&["get", "net.@rule[0].name"]),
+        (0, "x\n".into(), String::new())
+    );
+    assert_eq!(
+        out(&["get", "net.lan.nope"]),
+        (1, String::new(), "uci: Entry not found\n".into())
+    );
+    assert_eq!(
+        out(&["get", "nope.lan"]),
+        (1, String::new(), "uci: Entry not found\n".into())
+    );
+    assert_eq!(
+        out(&["get", "net.lan-x"]),
+        (1, String::new(), "uci: Invalid argument\n".into())
+    );
+    assert_eq!(
+        out(&["show", "net.@rule[0]"]),
+        (
+            0,
+            "net.cfg0292bd=rule\nnet.cfg0292bd.name='x'\n".into(),
+            String::new()
+        )
+    );
+    assert_eq!(
+        out(&["show", "net.lan.dns"]),
+        (0, "net.lan.dns='1.1.1.1' 'a b'\n".into(), String::new())
+    );
+}
