@@ -64,7 +64,9 @@ run_main() {
   local bin; bin=$(portico_bin)
   say "building the namespace lab"
   "$bin" lab up
-  trap '"$bin" lab down' EXIT
+  # Expanded now: `bin` is local and gone when the EXIT trap runs.
+  # shellcheck disable=SC2064
+  trap "'$bin' lab down" EXIT
   say "Portico in the router namespace; open http://127.0.0.1:8080/ (Ctrl-C stops and removes the lab)"
   echo "http://127.0.0.1:8080/"
   ip netns exec router "$bin" serve --root "$ROOT/var/dev-root" --listen 0.0.0.0:80
