@@ -3,7 +3,30 @@
 // with JavaScript disabled. Screenshots go to target/e2e/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { startLab, waitFor, ROUTER, SHOTS } from './lab.mjs';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const axeResults = [];
+
+/**
+ * axe-core on the current page (injected through the DevTools protocol, which the page's CSP
+ * does not govern): no serious or critical violation of WCAG 2 A/AA. Results go to
+ * target/e2e/axe.json.
+ */
+async function checkA11y(page, name) {
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() => globalThis.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+  }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  axeResults.push({ page: name, url: page.url(), passes: result.passes.length,
+    violations: result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })) });
+  writeFileSync(`${SHOTS}/axe.json`, JSON.stringify(axeResults, null, 2));
+  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`), [],
+    `accessibility of ${name}`);
+}
 
 const PASSWORD = 'correct horse battery';
 let lab;
@@ -34,6 +57,7 @@ test('first boot: the LAN client sets the admin password (desktop)', async () =>
   await page.goto(`${ROUTER}/`);
   assert.match(page.url(), /\/setup$/);
   await waitForHydration(page);
+  await checkA11y(page, 'setup (desktop)');
   // The server checks what the browser cannot: both fields must match.
   await page.fill('#password', 'long enough 1');
   await page.fill('#repeat', 'long enough 2');
@@ -56,6 +80,7 @@ for (const [name, viewport] of Object.entries(sizes)) {
     await page.goto(`${ROUTER}/portal`);
     assert.match(page.url(), /\/login$/);
     await waitForHydration(page);
+    await checkA11y(page, `login (${name})`);
     await page.screenshot({ path: `${SHOTS}/${name}-login.png`, fullPage: true });
     await page.fill('#password', 'wrong password');
     await page.getByRole('button', { name: 'Log in' }).click();
@@ -71,6 +96,7 @@ for (const [name, viewport] of Object.entries(sizes)) {
     await page.getByRole('link', { name: 'Offload' }).click();
     await page.waitForURL(`${ROUTER}/offload`);
     await page.getByRole('heading', { name: 'Not available yet' }).waitFor();
+    await checkA11y(page, `not available (${name})`);
 
     // The switcher is a plain form; the choice sticks across pages.
     await page.selectOption('#lang-select', 'de');
@@ -80,6 +106,7 @@ for (const [name, viewport] of Object.entries(sizes)) {
     assert.equal(await page.locator('html').getAttribute('lang'), 'de');
     await page.goto(`${ROUTER}/`);
     await page.getByText('Portico-Version').waitFor();
+    await checkA11y(page, `overview, German (${name})`);
     await page.screenshot({ path: `${SHOTS}/${name}-overview-de.png`, fullPage: true });
 
     await openMenuIfFolded(page);
@@ -134,6 +161,7 @@ test('a checked apply shows a live countdown on every page; revert restores (pho
   const seconds = async () => Number((await banner.innerText()).match(/in (\d+) s/)[1]);
   const first = await seconds();
   await waitFor('the countdown to tick', async () => (await seconds()) < first);
+  await checkA11y(page, 'apply countdown (phone)');
   await page.screenshot({ path: `${SHOTS}/phone-apply-countdown.png`, fullPage: true });
 
   await banner.getByRole('button', { name: 'Revert now' }).click();
