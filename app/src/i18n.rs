@@ -9,68 +9,85 @@ use std::sync::LazyLock;
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 use serde::{Deserialize, Serialize};
-use unic_langid::{LanguageIdentifier, langid};
+use unic_langid::LanguageIdentifier;
 
 /// A language Portico ships a complete catalog for.
-#[allow(
-    clippy::unsafe_derive_deserialize,
-    reason = "the only unsafe is inside unic-langid's `langid!` constant construction"
-)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Lang {
     #[default]
     En,
     De,
+    Es,
+    Fr,
+    /// Portuguese as spoken in Brazil (the one Portuguese shipped; `pt` maps to it).
+    PtBr,
+    It,
+}
+
+/// One shipped language: tag, own name, catalog.
+struct Shipped {
+    code: &'static str,
+    native_name: &'static str,
+    source: &'static str,
 }
 
 impl Lang {
     /// Every shipped language, the reference (English) first.
-    pub const ALL: [Lang; 2] = [Lang::En, Lang::De];
+    pub const ALL: [Lang; 6] = [Lang::En, Lang::De, Lang::Es, Lang::Fr, Lang::PtBr, Lang::It];
+
+    fn shipped(self) -> Shipped {
+        let (code, native_name, source) = match self {
+            Lang::En => ("en", "English", include_str!("../locales/en/main.ftl")),
+            Lang::De => ("de", "Deutsch", include_str!("../locales/de/main.ftl")),
+            Lang::Es => ("es", "Español", include_str!("../locales/es/main.ftl")),
+            Lang::Fr => ("fr", "Français", include_str!("../locales/fr/main.ftl")),
+            Lang::PtBr => (
+                "pt-BR",
+                "Português (Brasil)",
+                include_str!("../locales/pt-BR/main.ftl"),
+            ),
+            Lang::It => ("it", "Italiano", include_str!("../locales/it/main.ftl")),
+        };
+        Shipped {
+            code,
+            native_name,
+            source,
+        }
+    }
 
     /// The BCP 47 tag, as used in `<html lang>`, the `lang` cookie and `?lang=`.
     pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::De => "de",
-        }
+        self.shipped().code
     }
 
     /// The language's own name, as the switcher shows it.
     pub fn native_name(self) -> &'static str {
-        match self {
-            Lang::En => "English",
-            Lang::De => "Deutsch",
-        }
+        self.shipped().native_name
     }
 
-    /// Parses a tag such as `de`, `de-AT` or `EN`; `None` for languages not shipped.
+    /// Parses a tag such as `de`, `de-AT`, `pt-PT` or `EN` by its primary subtag; `None` for
+    /// languages not shipped.
     pub fn from_code(tag: &str) -> Option<Lang> {
         let primary = tag.split(['-', '_']).next()?.trim().to_ascii_lowercase();
-        Lang::ALL.into_iter().find(|l| l.code() == primary)
+        Lang::ALL
+            .into_iter()
+            .find(|l| l.code().split('-').next() == Some(primary.as_str()))
     }
 
     fn langid(self) -> LanguageIdentifier {
-        match self {
-            Lang::En => langid!("en"),
-            Lang::De => langid!("de"),
-        }
+        self.code().parse().unwrap_or_default()
     }
 
     /// The raw Fluent source of this language's catalog.
     pub fn source(self) -> &'static str {
-        match self {
-            Lang::En => include_str!("../locales/en/main.ftl"),
-            Lang::De => include_str!("../locales/de/main.ftl"),
-        }
+        self.shipped().source
     }
 
     fn bundle(self) -> &'static FluentBundle<FluentResource> {
-        static EN: LazyLock<FluentBundle<FluentResource>> = LazyLock::new(|| build(Lang::En));
-        static DE: LazyLock<FluentBundle<FluentResource>> = LazyLock::new(|| build(Lang::De));
-        match self {
-            Lang::En => &EN,
-            Lang::De => &DE,
-        }
+        static BUNDLES: LazyLock<Vec<FluentBundle<FluentResource>>> =
+            LazyLock::new(|| Lang::ALL.into_iter().map(build).collect());
+        let index = Lang::ALL.iter().position(|l| *l == self).unwrap_or(0);
+        &BUNDLES[index]
     }
 
     /// The message `key` in this language, falling back to English, then to the key.
@@ -178,10 +195,14 @@ mod tests {
     fn accept_language_picks_the_best_shipped_language() {
         assert_eq!(Lang::negotiate("de-DE,de;q=0.9,en;q=0.8"), Lang::De);
         assert_eq!(
-            Lang::negotiate("fr-FR,fr;q=0.9,en;q=0.5,de;q=0.7"),
+            Lang::negotiate("nl-NL,nl;q=0.9,en;q=0.5,de;q=0.7"),
             Lang::De
         );
-        assert_eq!(Lang::negotiate("fr"), Lang::En);
+        assert_eq!(Lang::negotiate("fr-CA"), Lang::Fr);
+        assert_eq!(Lang::negotiate("pt-BR,pt;q=0.9"), Lang::PtBr);
+        assert_eq!(Lang::negotiate("pt-PT"), Lang::PtBr);
+        assert_eq!(Lang::negotiate("es-419,it;q=0.5"), Lang::Es);
+        assert_eq!(Lang::negotiate("nl"), Lang::En);
         assert_eq!(Lang::negotiate(""), Lang::En);
         assert_eq!(Lang::negotiate("de;q=0"), Lang::En);
     }

@@ -327,6 +327,23 @@ async fn language_from_header_cookie_and_switcher() {
     );
     let html = body(send(&f, page("de-DE", "; portico_lang=en")).await).await;
     assert!(html.contains("<html lang=\"en\"") && html.contains("Not available yet"));
+    for (accept, tag, heading) in [
+        ("es-ES", "es", "Aún no disponible"),
+        ("fr-CA,fr;q=0.9", "fr", "Pas encore disponible"),
+        ("pt-BR", "pt-BR", "Ainda não disponível"),
+        ("it", "it", "Non ancora disponibile"),
+    ] {
+        let html = body(send(&f, page(accept, "")).await).await;
+        assert!(
+            html.contains(&format!("<html lang=\"{tag}\"")) && html.contains(heading),
+            "{accept}"
+        );
+    }
+    let html = body(send(&f, page("en", "; portico_lang=pt-BR")).await).await;
+    assert!(
+        html.contains("Ainda não disponível"),
+        "the cookie names pt-BR"
+    );
     let resp = send(&f, form("/lang", "lang=de&next=%2Fportal")).await;
     assert_eq!(location(&resp), "/portal");
     assert!(

@@ -1,0 +1,87 @@
+# Portico — español
+app-name = Portico
+nav-home = Resumen
+nav-setup = Configuración
+nav-portal = Portal
+nav-offload = Aceleración
+nav-bluetooth = Bluetooth
+nav-ports = Puertos
+nav-logout = Cerrar sesión
+nav-menu = Menú
+language = Idioma
+language-switch = Cambiar
+skip-to-content = Ir al contenido
+
+login-title = Iniciar sesión
+login-user = Nombre de usuario
+login-password = Contraseña
+login-submit = Iniciar sesión
+login-show-password = Mostrar contraseña
+login-hide-password = Ocultar contraseña
+login-failed = Nombre de usuario o contraseña incorrectos.
+login-rate-limited = Demasiados intentos. Vuelva a intentarlo en { $seconds ->
+    [one] un segundo
+   *[other] { $seconds } segundos
+}.
+login-expired = Su sesión ha terminado. Inicie sesión de nuevo.
+
+setup-title = Bienvenido a Portico
+setup-intro = Este router aún no tiene contraseña de administrador. Elija una para proteger su configuración; también será la contraseña del usuario del sistema root.
+setup-password = Nueva contraseña
+setup-password-repeat = Repita la contraseña
+setup-submit = Guardar contraseña
+setup-lan-only = La configuración inicial solo es posible desde la red local (LAN).
+setup-error-short = La contraseña debe tener al menos { $min } caracteres.
+setup-error-mismatch = Las dos contraseñas no coinciden.
+setup-error-long = La contraseña debe tener como máximo { $max } caracteres.
+setup-error-control = La contraseña no debe contener caracteres de control.
+setup-done = La contraseña de administrador está establecida.
+
+home-title = Resumen
+home-version = Versión de Portico
+home-platform = Plataforma
+home-platform-dev = Desarrollo (directorio raíz { $root })
+home-platform-openwrt = OpenWrt
+home-kernel = Núcleo
+home-hostname = Nombre del equipo
+home-uptime = Portico en marcha desde hace
+home-network = Funciones de red
+home-network-ready = Disponibles (espacio de nombres de red propio)
+home-network-unavailable = No disponibles: Portico se ejecuta en el espacio de nombres de red del anfitrión, donde nunca cambia interfaces, rutas ni cortafuegos.
+home-loading = Cargando…
+
+not-available-title = Aún no disponible
+not-available-body = { $feature } todavía no forma parte de esta versión de Portico. Esta página lo mostrará cuando lo sea.
+feature-portal = El portal cautivo con vales
+feature-offload = El panel de aceleración del cortafuegos
+feature-bluetooth = La vista de pares Bluetooth LE
+feature-ports = La detección del uso de los cables
+
+error-not-found = Esta página no existe.
+error-forbidden = No tiene permiso para hacer esto.
+error-csrf = La solicitud venía de otro sitio y fue rechazada.
+error-internal = Algo ha fallado dentro de Portico. Los detalles están en su registro.
+error-bad-request = No se pudo entender la solicitud.
+error-unauthorized = Inicie sesión primero.
+error-setup-required = Establezca primero la contraseña de administrador.
+
+error-apply-pending = Otro cambio está esperando confirmación. Consérvelo o reviértalo primero.
+error-nothing-pending = Ningún cambio está esperando confirmación.
+error-bad-token = Este enlace de confirmación no es (o ya no es) válido.
+error-nothing-to-apply = El cambio deja todos los ajustes como están.
+error-invalid-edit = Este ajuste no se puede cambiar así: { $path }.
+error-config-parse = El archivo { $file } tiene un error en la línea { $line } (byte { $byte }): { $reason }. Portico no lo modifica.
+error-config-conflict = Otra persona cambió el archivo { $file } mientras tanto. Recargue e inténtelo de nuevo.
+error-reload-failed = Los servicios no aceptaron el cambio, así que se revirtió.
+error-unknown-config = No existe el archivo de configuración { $file }.
+
+apply-banner-pending = Su cambio está activo. Se revertirá en { $seconds } s si no lo conserva.
+apply-banner-keep = Conservar el cambio
+apply-banner-revert = Revertir ahora
+apply-banner-rolled-back = El cambio no se confirmó a tiempo y se ha revertido.
+apply-banner-confirmed = El cambio se conserva.
+
+home-config-title = Archivos de configuración
+home-config-ok = { $sections } secciones
+home-config-broken = Error en la línea { $line }, byte { $byte }: { $reason }. Portico no cambiará este archivo hasta que se corrija.
+home-config-unreadable = No se puede leer.
