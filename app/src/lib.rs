@@ -11,6 +11,7 @@ pub mod i18n;
 pub mod pages;
 pub mod status;
 pub mod validate;
+pub mod wizard;
 
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};

@@ -53,6 +53,24 @@ pub enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         args: Vec<OsString>,
     },
+    /// The first-boot wizard without a browser (provisioning many routers).
+    #[command(subcommand)]
+    Wizard(WizardCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WizardCommand {
+    /// Validate and apply an answers file (the browser wizard's rules and UCI).
+    Apply {
+        /// The answers, as JSON (`portico wizard schema` describes them).
+        #[arg(long)]
+        answers: PathBuf,
+        /// Apply at once, without waiting for a confirmation.
+        #[arg(long)]
+        unchecked: bool,
+    },
+    /// Print the JSON Schema of the answers file.
+    Schema,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -128,6 +146,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => crate::serve::run(&cli.global, &args),
         Command::Lab(cmd) => crate::lab::run(cmd),
         Command::Uci { args } => Ok(run_uci(&cli.global, &args)),
+        Command::Wizard(WizardCommand::Schema) => Ok(crate::wizard::schema()),
+        Command::Wizard(WizardCommand::Apply { answers, unchecked }) => {
+            crate::wizard::apply(&crate::serve::root(&cli.global), &answers, unchecked)
+        }
     };
     match result {
         Ok(code) => code,

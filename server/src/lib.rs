@@ -11,6 +11,7 @@ pub mod lab;
 pub mod platform;
 pub mod serve;
 pub mod state;
+pub mod wizard;
 
 /// The shared fixtures folder for unit tests (`PORTICO_SHARED`, else `../shared` beside the
 /// workspace).

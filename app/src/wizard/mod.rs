@@ -1,0 +1,537 @@
+//! The first-boot wizard's answers and their rules, shared by the browser (inline errors as the
+//! user types) and the server (which refuses the same input sent directly, and applies it).
+//! `portico wizard apply --answers FILE.json` takes the same [`Answers`] (`portico wizard
+//! schema` prints their JSON Schema).
+
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the wizard asks. Every part after the password may be left out (skipped): what is
+/// not answered stays as it is.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Answers {
+    /// UI language (`en`, `de`, `es`, `fr`, `pt-BR`, `it`).
+    #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
+    pub system: Option<SystemAnswers>,
+    /// The administrator password, also root's password.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub internet: Option<Internet>,
+    /// The LAN address of the router.
+    #[serde(default)]
+    pub lan: Option<Lan>,
+    /// One entry per radio to configure.
+    #[serde(default)]
+    pub wifi: Vec<Wifi>,
+    #[serde(default)]
+    pub mesh: Option<Mesh>,
+    #[serde(default)]
+    pub dhcp: Option<DhcpServer>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SystemAnswers {
+    /// Device name: letters, digits and `-`, up to 63 characters.
+    pub hostname: String,
+    /// IANA time zone (`Europe/Berlin`); the POSIX rule OpenWrt needs is derived from it.
+    pub zonename: String,
+}
+
+/// How the router reaches the internet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Internet {
+    Dhcp {
+        /// IPv6 through `wan6` (dhcpv6); on unless turned off.
+        #[serde(default = "yes")]
+        ipv6: bool,
+    },
+    Static {
+        ipaddr: String,
+        /// Dotted netmask (`255.255.255.0`) or prefix length (`24`).
+        netmask: String,
+        gateway: String,
+        #[serde(default)]
+        dns: Vec<String>,
+        #[serde(default = "yes")]
+        ipv6: bool,
+    },
+    Pppoe {
+        username: String,
+        password: String,
+        #[serde(default)]
+        service: Option<String>,
+        /// Default 1492.
+        #[serde(default)]
+        mtu: Option<u16>,
+        #[serde(default = "yes")]
+        ipv6: bool,
+    },
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Lan {
+    pub ipaddr: String,
+    /// Dotted netmask or prefix length.
+    pub netmask: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Wifi {
+    /// The `wifi-device` section (`radio0`).
+    pub radio: String,
+    pub ssid: String,
+    /// 8 to 63 characters.
+    pub key: String,
+    /// `sae` (WPA3, recommended), `sae-mixed` (WPA2/WPA3) or `psk2` (WPA2).
+    pub encryption: String,
+    /// Two-letter country code for the radio.
+    #[serde(default)]
+    pub country: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Mesh {
+    pub radio: String,
+    pub mesh_id: String,
+    /// SAE key, 8 to 63 characters.
+    pub key: String,
+    /// Layer-2 forwarding in the mesh (`mesh_fwding`); on unless turned off.
+    #[serde(default = "yes")]
+    pub forwarding: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DhcpServer {
+    pub enabled: bool,
+    #[serde(default = "start")]
+    pub start: u32,
+    #[serde(default = "limit")]
+    pub limit: u32,
+    /// `12h`, `30m`, `1d`, or `infinite`.
+    #[serde(default = "leasetime")]
+    pub leasetime: String,
+}
+
+fn start() -> u32 {
+    100
+}
+fn limit() -> u32 {
+    150
+}
+fn leasetime() -> String {
+    "12h".into()
+}
+
+/// An answer the rules refuse: where (`internet.gateway`) and which message (catalog key and
+/// its arguments), so every language shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub key: &'static str,
+    pub args: Vec<(&'static str, String)>,
+}
+
+impl FieldError {
+    fn new(field: &str, key: &'static str) -> Self {
+        FieldError {
+            field: field.to_owned(),
+            key,
+            args: Vec::new(),
+        }
+    }
+
+    fn arg(mut self, name: &'static str, value: &impl ToString) -> Self {
+        self.args.push((name, value.to_string()));
+        self
+    }
+
+    /// The message in `lang`.
+    pub fn message(&self, lang: crate::i18n::Lang) -> String {
+        let args: Vec<(&str, fluent_bundle::FluentValue<'_>)> = self
+            .args
+            .iter()
+            .map(|(k, v)| (*k, fluent_bundle::FluentValue::from(v.as_str())))
+            .collect();
+        lang.tr_args(self.key, &args)
+    }
+}
+
+/// The POSIX TZ rule for an IANA zone (from tzdata), as `system.timezone` needs it.
+pub fn posix_timezone(zonename: &str) -> Option<&'static str> {
+    include_str!("zones.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| {
+            l.split_once('\t')
+                .filter(|(name, _)| *name == zonename)
+                .map(|(_, rule)| rule)
+        })
+}
+
+/// A valid host name: 1–63 letters, digits and inner hyphens.
+pub fn valid_hostname(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// The password rules (the strength estimate is checked on the server as well).
+pub fn password_problems(password: &str) -> Vec<FieldError> {
+    let mut problems = Vec::new();
+    let count = password.chars().count();
+    if count < 10 {
+        problems.push(FieldError::new("password", "wizard-error-password-short").arg("min", &10));
+    }
+    if count > 128 {
+        problems.push(FieldError::new("password", "setup-error-long").arg("max", &128));
+    }
+    let classes = [
+        password.chars().any(char::is_uppercase),
+        password.chars().any(char::is_lowercase),
+        password.chars().any(|c| c.is_ascii_digit()),
+        password
+            .chars()
+            .any(|c| !c.is_alphanumeric() && !c.is_whitespace()),
+    ];
+    if classes.iter().any(|c| !c) {
+        problems.push(FieldError::new("password", "wizard-error-password-classes"));
+    }
+    if password.chars().any(char::is_control) {
+        problems.push(FieldError::new("password", "setup-error-control"));
+    }
+    problems
+}
+
+/// A subnet: `(address, prefix length)` from an address and a dotted netmask or prefix.
+pub fn subnet(ipaddr: &str, netmask: &str) -> Option<(Ipv4Addr, u32)> {
+    let addr: Ipv4Addr = ipaddr.trim().parse().ok()?;
+    let len = match netmask
+        .trim()
+        .strip_prefix('/')
+        .unwrap_or(netmask.trim())
+        .parse::<u32>()
+    {
+        Ok(len) if (1..=32).contains(&len) => len,
+        Ok(_) => return None,
+        Err(_) => {
+            let bits = u32::from(netmask.trim().parse::<Ipv4Addr>().ok()?);
+            if bits == 0 || bits.leading_ones() + bits.trailing_zeros() != 32 {
+                return None;
+            }
+            bits.leading_ones()
+        }
+    };
+    Some((addr, len))
+}
+
+fn mask(len: u32) -> u32 {
+    if len == 0 { 0 } else { u32::MAX << (32 - len) }
+}
+
+/// Whether two subnets share any address.
+pub fn overlaps(a: (Ipv4Addr, u32), b: (Ipv4Addr, u32)) -> bool {
+    let m = mask(a.1.min(b.1));
+    u32::from(a.0) & m == u32::from(b.0) & m
+}
+
+/// A usable host address of its subnet (not the network or broadcast address, for /30 and up).
+fn usable_host(addr: Ipv4Addr, len: u32) -> bool {
+    let (a, m) = (u32::from(addr), mask(len));
+    len >= 31 || (a & !m != 0 && a & !m != !m)
+}
+
+fn wifi_key_ok(key: &str) -> bool {
+    (8..=63).contains(&key.len()) && key.bytes().all(|c| (32..=126).contains(&c))
+}
+
+/// Every rule the answers break. `lan_now` is the LAN subnet when the answers do not set one.
+pub fn validate(answers: &Answers, lan_now: (Ipv4Addr, u32)) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Some(language) = &answers.language
+        && crate::i18n::Lang::from_code(language).is_none()
+    {
+        errors.push(FieldError::new("language", "wizard-error-language"));
+    }
+    if let Some(system) = &answers.system {
+        if !valid_hostname(&system.hostname) {
+            errors.push(FieldError::new("system.hostname", "wizard-error-hostname"));
+        }
+        if posix_timezone(&system.zonename).is_none() {
+            errors.push(FieldError::new("system.zonename", "wizard-error-timezone"));
+        }
+    }
+    if let Some(password) = &answers.password {
+        errors.extend(password_problems(password));
+    }
+    let lan = match &answers.lan {
+        Some(lan) => match subnet(&lan.ipaddr, &lan.netmask) {
+            Some(s) if usable_host(s.0, s.1) && s.1 <= 30 => s,
+            _ => {
+                errors.push(FieldError::new("lan.ipaddr", "wizard-error-address"));
+                lan_now
+            }
+        },
+        None => lan_now,
+    };
+    if let Some(internet) = &answers.internet {
+        check_internet(internet, lan, &mut errors);
+    }
+    check_radios(answers, &mut errors);
+    if let Some(dhcp) = answers.dhcp.as_ref().filter(|d| d.enabled) {
+        check_dhcp(dhcp, lan, &mut errors);
+    }
+    errors
+}
+
+fn check_internet(internet: &Internet, lan: (Ipv4Addr, u32), errors: &mut Vec<FieldError>) {
+    match internet {
+        Internet::Static {
+            ipaddr,
+            netmask,
+            gateway,
+            dns,
+            ..
+        } => match subnet(ipaddr, netmask) {
+            None => errors.push(FieldError::new("internet.ipaddr", "wizard-error-address")),
+            Some(wan) => {
+                if !usable_host(wan.0, wan.1) {
+                    errors.push(FieldError::new("internet.ipaddr", "wizard-error-address"));
+                }
+                match gateway.trim().parse::<Ipv4Addr>() {
+                    Ok(gw) if gw != wan.0 && overlaps((gw, 32), wan) && usable_host(gw, wan.1) => {}
+                    _ => errors.push(FieldError::new(
+                        "internet.gateway",
+                        "wizard-error-gateway-outside",
+                    )),
+                }
+                if overlaps(wan, lan) {
+                    errors.push(
+                        FieldError::new("internet.ipaddr", "wizard-error-wan-overlaps-lan").arg(
+                            "lan",
+                            &format!(
+                                "{}/{}",
+                                Ipv4Addr::from(u32::from(lan.0) & mask(lan.1)),
+                                lan.1
+                            ),
+                        ),
+                    );
+                }
+                for (i, server) in dns.iter().enumerate() {
+                    if server.trim().parse::<std::net::IpAddr>().is_err() {
+                        errors.push(FieldError::new(
+                            &format!("internet.dns.{i}"),
+                            "wizard-error-address",
+                        ));
+                    }
+                }
+            }
+        },
+        Internet::Pppoe {
+            username,
+            password,
+            mtu,
+            ..
+        } => {
+            if username.trim().is_empty() {
+                errors.push(FieldError::new(
+                    "internet.username",
+                    "wizard-error-required",
+                ));
+            }
+            if password.is_empty() {
+                errors.push(FieldError::new(
+                    "internet.password",
+                    "wizard-error-required",
+                ));
+            }
+            if mtu.is_some_and(|m| !(576..=1500).contains(&m)) {
+                errors.push(FieldError::new("internet.mtu", "wizard-error-mtu"));
+            }
+        }
+        Internet::Dhcp { .. } => {}
+    }
+}
+
+fn check_radios(answers: &Answers, errors: &mut Vec<FieldError>) {
+    for (i, wifi) in answers.wifi.iter().enumerate() {
+        if wifi.ssid.is_empty() || wifi.ssid.len() > 32 {
+            errors.push(FieldError::new(
+                &format!("wifi.{i}.ssid"),
+                "wizard-error-ssid",
+            ));
+        }
+        if !wifi_key_ok(&wifi.key) {
+            errors.push(FieldError::new(
+                &format!("wifi.{i}.key"),
+                "wizard-error-wifi-key",
+            ));
+        }
+        if !["sae", "sae-mixed", "psk2"].contains(&wifi.encryption.as_str()) {
+            errors.push(FieldError::new(
+                &format!("wifi.{i}.encryption"),
+                "wizard-error-encryption",
+            ));
+        }
+        if wifi
+            .country
+            .as_ref()
+            .is_some_and(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            errors.push(FieldError::new(
+                &format!("wifi.{i}.country"),
+                "wizard-error-country",
+            ));
+        }
+    }
+    if let Some(mesh) = &answers.mesh {
+        if mesh.mesh_id.is_empty() || mesh.mesh_id.len() > 32 {
+            errors.push(FieldError::new("mesh.mesh_id", "wizard-error-ssid"));
+        }
+        if !wifi_key_ok(&mesh.key) {
+            errors.push(FieldError::new("mesh.key", "wizard-error-wifi-key"));
+        }
+    }
+}
+
+fn check_dhcp(dhcp: &DhcpServer, lan: (Ipv4Addr, u32), errors: &mut Vec<FieldError>) {
+    let hosts = (!mask(lan.1)).saturating_sub(1);
+    if dhcp.start == 0
+        || dhcp.limit == 0
+        || u64::from(dhcp.start) + u64::from(dhcp.limit) - 1 > u64::from(hosts)
+    {
+        errors.push(FieldError::new("dhcp.limit", "wizard-error-dhcp-range").arg("hosts", &hosts));
+    }
+    let lease_ok = dhcp.leasetime == "infinite"
+        || dhcp
+            .leasetime
+            .strip_suffix(['s', 'm', 'h', 'd', 'w'])
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()));
+    if !lease_ok {
+        errors.push(FieldError::new("dhcp.leasetime", "wizard-error-leasetime"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LAN: (Ipv4Addr, u32) = (Ipv4Addr::new(192, 168, 1, 1), 24);
+
+    fn fields(answers: &Answers) -> Vec<String> {
+        validate(answers, LAN)
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn time_zones_map_to_posix_rules() {
+        assert_eq!(
+            posix_timezone("Europe/Berlin"),
+            Some("CET-1CEST,M3.5.0,M10.5.0/3")
+        );
+        assert_eq!(posix_timezone("UTC"), Some("UTC0"));
+        assert_eq!(posix_timezone("Mars/Olympus"), None);
+    }
+
+    #[test]
+    fn passwords_need_length_and_four_kinds_of_character() {
+        assert_eq!(password_problems("Correct-Horse-9"), []);
+        assert_eq!(password_problems("short1A!").len(), 1);
+        assert_eq!(password_problems("alllowercaseletters").len(), 1);
+    }
+
+    #[test]
+    fn static_internet_rules() {
+        let static_wan = |ip: &str, mask: &str, gw: &str| Answers {
+            internet: Some(Internet::Static {
+                ipaddr: ip.into(),
+                netmask: mask.into(),
+                gateway: gw.into(),
+                dns: vec!["9.9.9.9".into()],
+                ipv6: true,
+            }),
+            ..Answers::default()
+        };
+        assert_eq!(
+            fields(&static_wan("100.64.0.9", "255.255.255.0", "100.64.0.1")),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            fields(&static_wan("100.64.0.9", "24", "100.64.0.1")),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            fields(&static_wan("100.64.0.9", "24", "100.64.1.1")),
+            ["internet.gateway"]
+        );
+        assert_eq!(
+            fields(&static_wan("192.168.1.9", "24", "192.168.1.254")),
+            ["internet.ipaddr"]
+        );
+        assert_eq!(
+            fields(&static_wan("100.64.0.9", "255.0.255.0", "100.64.0.1")),
+            ["internet.ipaddr"]
+        );
+    }
+
+    #[test]
+    fn wifi_dhcp_and_names() {
+        let answers = Answers {
+            system: Some(SystemAnswers {
+                hostname: "-bad".into(),
+                zonename: "Europe/Nowhere".into(),
+            }),
+            wifi: vec![Wifi {
+                radio: "radio0".into(),
+                ssid: String::new(),
+                key: "short".into(),
+                encryption: "wep".into(),
+                country: Some("de".into()),
+            }],
+            dhcp: Some(DhcpServer {
+                enabled: true,
+                start: 200,
+                limit: 100,
+                leasetime: "12x".into(),
+            }),
+            ..Answers::default()
+        };
+        assert_eq!(
+            fields(&answers),
+            [
+                "system.hostname",
+                "system.zonename",
+                "wifi.0.ssid",
+                "wifi.0.key",
+                "wifi.0.encryption",
+                "wifi.0.country",
+                "dhcp.limit",
+                "dhcp.leasetime"
+            ]
+        );
+    }
+}

@@ -1,0 +1,511 @@
+//! The wizard's answers as UCI: validation that needs the router's files (which radios exist,
+//! the current LAN), the edits they make, and `portico wizard schema|apply`.
+//!
+//! Edits touch only the options the answers mean (an interface switched from PPPoE to DHCP loses
+//! its PPPoE credentials, nothing else), so a router's other settings survive the wizard.
+
+use std::io::Write as _;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::i18n::Lang;
+use app::wizard::{Answers, FieldError, Internet, posix_timezone, subnet, validate};
+use uci::{Edit, Package};
+
+fn set(path: impl Into<String>, value: impl AsRef<str>) -> Edit {
+    Edit::Set {
+        path: path.into(),
+        value: value.as_ref().as_bytes().to_vec(),
+    }
+}
+
+/// Deleting an option that is not there is not an edit (uci would say "Entry not found").
+fn clear(package: &Package, section: &str, options: &[&str], edits: &mut Vec<Edit>) {
+    let Some(s) = package.section(section) else {
+        return;
+    };
+    for option in options {
+        if s.option(option).is_some() {
+            edits.push(Edit::Delete {
+                path: format!("{}.{section}.{option}", package.name),
+            });
+        }
+    }
+}
+
+fn dotted(netmask: &str, ipaddr: &str) -> String {
+    subnet(ipaddr, netmask).map_or_else(
+        || netmask.to_owned(),
+        |(_, len)| Ipv4Addr::from(if len == 0 { 0 } else { u32::MAX << (32 - len) }).to_string(),
+    )
+}
+
+/// The LAN subnet the router has now.
+pub fn current_lan(network: &Package) -> (Ipv4Addr, u32) {
+    network
+        .section("lan")
+        .and_then(|s| {
+            subnet(
+                &s.get("ipaddr")?.to_string(),
+                &s.get("netmask").map_or("24".into(), ToString::to_string),
+            )
+        })
+        .unwrap_or((Ipv4Addr::new(192, 168, 1, 1), 24))
+}
+
+/// Every rule broken, including those that need the router's files.
+pub fn check(answers: &Answers, network: &Package, wireless: &Package) -> Vec<FieldError> {
+    let mut errors = validate(answers, current_lan(network));
+    let radios: Vec<&str> = wireless
+        .sections_of("wifi-device")
+        .map(|s| s.name.as_str())
+        .collect();
+    let radio_error = |field: String, radio: &str| FieldError {
+        field,
+        key: "wizard-error-radio",
+        args: vec![("radio", radio.to_owned())],
+    };
+    for (i, wifi) in answers.wifi.iter().enumerate() {
+        if !radios.contains(&wifi.radio.as_str()) {
+            errors.push(radio_error(format!("wifi.{i}.radio"), &wifi.radio));
+        }
+    }
+    if let Some(mesh) = &answers.mesh
+        && !radios.contains(&mesh.radio.as_str())
+    {
+        errors.push(radio_error("mesh.radio".into(), &mesh.radio));
+    }
+    errors
+}
+
+const WAN_OPTIONS: [&str; 8] = [
+    "ipaddr", "netmask", "gateway", "dns", "username", "password", "service", "mtu",
+];
+
+/// The UCI edits for valid answers (see [`check`]).
+pub fn edits(answers: &Answers, network: &Package, wireless: &Package) -> Vec<Edit> {
+    let mut edits = Vec::new();
+    if let Some(system) = &answers.system {
+        edits.push(set("system.@system[0].hostname", &system.hostname));
+        edits.push(set("system.@system[0].zonename", &system.zonename));
+        if let Some(rule) = posix_timezone(&system.zonename) {
+            edits.push(set("system.@system[0].timezone", rule));
+        }
+    }
+    if let Some(internet) = &answers.internet {
+        internet_edits(internet, network, &mut edits);
+    }
+    if let Some(lan) = &answers.lan {
+        edits.push(set("network.lan.ipaddr", lan.ipaddr.trim()));
+        edits.push(set(
+            "network.lan.netmask",
+            dotted(&lan.netmask, &lan.ipaddr),
+        ));
+    }
+    wifi_edits(answers, wireless, &mut edits);
+    if let Some(dhcp) = &answers.dhcp {
+        if dhcp.enabled {
+            edits.push(set("dhcp.lan.start", dhcp.start.to_string()));
+            edits.push(set("dhcp.lan.limit", dhcp.limit.to_string()));
+            edits.push(set("dhcp.lan.leasetime", &dhcp.leasetime));
+            edits.push(Edit::Set {
+                path: "dhcp.lan.ignore".into(),
+                value: Vec::new(),
+            });
+        } else {
+            edits.push(set("dhcp.lan.ignore", "1"));
+        }
+    }
+    edits
+}
+
+fn internet_edits(internet: &Internet, network: &Package, edits: &mut Vec<Edit>) {
+    let (keep, ipv6): (&[&str], bool) = match internet {
+        Internet::Dhcp { ipv6 } => (&[], *ipv6),
+        Internet::Static { ipv6, .. } => (&["ipaddr", "netmask", "gateway", "dns"], *ipv6),
+        Internet::Pppoe { ipv6, .. } => (&["username", "password", "service", "mtu"], *ipv6),
+    };
+    let stale: Vec<&str> = WAN_OPTIONS
+        .iter()
+        .copied()
+        .filter(|o| !keep.contains(o))
+        .collect();
+    clear(network, "wan", &stale, edits);
+    match internet {
+        Internet::Dhcp { .. } => edits.push(set("network.wan.proto", "dhcp")),
+        Internet::Static {
+            ipaddr,
+            netmask,
+            gateway,
+            dns,
+            ..
+        } => {
+            edits.push(set("network.wan.proto", "static"));
+            edits.push(set("network.wan.ipaddr", ipaddr.trim()));
+            edits.push(set("network.wan.netmask", dotted(netmask, ipaddr)));
+            edits.push(set("network.wan.gateway", gateway.trim()));
+            if dns.is_empty() {
+                clear(network, "wan", &["dns"], edits);
+            } else {
+                edits.push(Edit::SetList {
+                    path: "network.wan.dns".into(),
+                    items: dns.iter().map(|d| d.trim().as_bytes().to_vec()).collect(),
+                });
+            }
+        }
+        Internet::Pppoe {
+            username,
+            password,
+            service,
+            mtu,
+            ..
+        } => {
+            edits.push(set("network.wan.proto", "pppoe"));
+            edits.push(set("network.wan.username", username));
+            edits.push(set("network.wan.password", password));
+            match service.as_deref().filter(|s| !s.is_empty()) {
+                Some(service) => edits.push(set("network.wan.service", service)),
+                None => clear(network, "wan", &["service"], edits),
+            }
+            edits.push(set("network.wan.mtu", mtu.unwrap_or(1492).to_string()));
+        }
+    }
+    if network.section("wan6").is_some() {
+        if ipv6 {
+            clear(network, "wan6", &["disabled"], edits);
+        } else {
+            edits.push(set("network.wan6.disabled", "1"));
+        }
+    } else if ipv6 {
+        edits.push(set("network.wan6", "interface"));
+        edits.push(set("network.wan6.device", "@wan"));
+        edits.push(set("network.wan6.proto", "dhcpv6"));
+    }
+}
+
+fn wifi_edits(answers: &Answers, wireless: &Package, edits: &mut Vec<Edit>) {
+    for wifi in &answers.wifi {
+        if let Some(country) = &wifi.country {
+            edits.push(set(format!("wireless.{}.country", wifi.radio), country));
+        }
+        clear(wireless, &wifi.radio, &["disabled"], edits);
+        let ap = wireless.sections.iter().find(|s| {
+            s.kind == "wifi-iface"
+                && s.get("device").is_some_and(|d| d == wifi.radio.as_str())
+                && s.get("mode").is_none_or(|m| m == "ap")
+        });
+        let section = if let Some(s) = ap {
+            s.name.clone()
+        } else {
+            let name = format!("default_{}", wifi.radio);
+            edits.push(set(format!("wireless.{name}"), "wifi-iface"));
+            edits.push(set(format!("wireless.{name}.device"), &wifi.radio));
+            edits.push(set(format!("wireless.{name}.network"), "lan"));
+            edits.push(set(format!("wireless.{name}.mode"), "ap"));
+            name
+        };
+        edits.push(set(format!("wireless.{section}.ssid"), &wifi.ssid));
+        edits.push(set(
+            format!("wireless.{section}.encryption"),
+            &wifi.encryption,
+        ));
+        edits.push(set(format!("wireless.{section}.key"), &wifi.key));
+        if wifi.encryption == "sae" {
+            // WPA3 requires management frame protection.
+            edits.push(set(format!("wireless.{section}.ieee80211w"), "2"));
+        }
+        clear(wireless, &section, &["disabled"], edits);
+    }
+    if let Some(mesh) = &answers.mesh {
+        let name = format!("mesh_{}", mesh.radio);
+        edits.push(set(format!("wireless.{name}"), "wifi-iface"));
+        edits.push(set(format!("wireless.{name}.device"), &mesh.radio));
+        edits.push(set(format!("wireless.{name}.network"), "lan"));
+        edits.push(set(format!("wireless.{name}.mode"), "mesh"));
+        edits.push(set(format!("wireless.{name}.mesh_id"), &mesh.mesh_id));
+        edits.push(set(format!("wireless.{name}.encryption"), "sae"));
+        edits.push(set(format!("wireless.{name}.key"), &mesh.key));
+        edits.push(set(
+            format!("wireless.{name}.mesh_fwding"),
+            if mesh.forwarding { "1" } else { "0" },
+        ));
+        clear(wireless, &mesh.radio, &["disabled"], edits);
+    }
+}
+
+fn load(dir: &Path, name: &str) -> anyhow::Result<Package> {
+    let path = dir.join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) => {
+            uci::parse(name, &bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Package::new(name)),
+        Err(e) => Err(anyhow::anyhow!("{}: {e}", path.display())),
+    }
+}
+
+/// `portico wizard schema`: the JSON Schema of the answers file.
+pub fn schema() -> ExitCode {
+    let schema = schemars::schema_for!(Answers);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&schema).unwrap_or_default()
+    );
+    ExitCode::SUCCESS
+}
+
+/// `portico wizard apply --answers FILE [--unchecked]`: the browser wizard's validation, edits
+/// and apply, for provisioning without a browser. Errors are printed as `field: message` in
+/// the answers' language (exit 2). A checked apply waits for Enter to keep the change and rolls
+/// back after the confirmation window.
+///
+/// # Errors
+/// When the files cannot be read or the platform cannot be prepared.
+pub fn apply(root: &Path, answers_file: &Path, unchecked: bool) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(answers_file)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", answers_file.display()))?;
+    let answers: Answers = match serde_json::from_str(&text) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!(
+                "{}: line {}, column {}: {e}",
+                answers_file.display(),
+                e.line(),
+                e.column()
+            );
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let lang = answers
+        .language
+        .as_deref()
+        .and_then(Lang::from_code)
+        .unwrap_or_default();
+    let platform = crate::serve::platform(root)?;
+    let config = platform.config_dir();
+    let (network, wireless) = (load(&config, "network")?, load(&config, "wireless")?);
+    let problems = check(&answers, &network, &wireless);
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("{}: {}", problem.field, problem.message(lang));
+        }
+        return Ok(ExitCode::from(2));
+    }
+    let edits = edits(&answers, &network, &wireless);
+    let (main, _) = crate::config::load(root)?;
+    let db = crate::state::StateDb::open(root)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let applier =
+            crate::apply::Applier::start(platform.clone(), db.clone(), main.apply_timeout)?;
+        let result = match applier.apply(&edits, !unchecked) {
+            Ok(result) => result,
+            Err(crate::apply::Error::Empty) => {
+                println!("nothing to change");
+                set_password(&answers, &platform, &db, main.session_idle)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(e) => return Err(anyhow::anyhow!("{e}")),
+        };
+        println!("changed: {}", result.files.join(", "));
+        // The services reload after the holdoff; wait for it before deciding.
+        tokio::time::sleep(crate::apply::HOLDOFF + Duration::from_millis(200)).await;
+        if let Some(note) = applier.status().note {
+            println!("note: {note}");
+        }
+        if !unchecked {
+            print!(
+                "Press Enter within {} s to keep the change; otherwise it is rolled back: ",
+                result.seconds
+            );
+            let _ = std::io::stdout().flush();
+            let enter = tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0)
+            });
+            let kept = tokio::select! {
+                pressed = enter => pressed.unwrap_or(false),
+                () = tokio::time::sleep(Duration::from_secs(result.seconds)) => false,
+            };
+            if !kept {
+                let _ = applier.rollback();
+                println!("\nrolled back");
+                return Ok(ExitCode::from(1));
+            }
+            applier.confirm(None)?;
+            println!("kept");
+        }
+        set_password(&answers, &platform, &db, main.session_idle)?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// The administrator password (web login) and root's password in `etc/shadow`.
+fn set_password(
+    answers: &Answers,
+    platform: &Arc<dyn crate::platform::Platform>,
+    db: &crate::state::StateDb,
+    idle: Duration,
+) -> anyhow::Result<()> {
+    let Some(password) = &answers.password else {
+        return Ok(());
+    };
+    crate::auth::Auth::new(db.clone(), idle)?.set_password(password)?;
+    platform.set_root_password(password)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::wizard::{DhcpServer, Lan, Mesh, SystemAnswers, Wifi};
+
+    fn fresh(name: &str) -> Package {
+        let (_, text) = crate::platform::fresh::files()
+            .into_iter()
+            .find(|(n, _)| *n == name)
+            .unwrap();
+        uci::parse(name, text.as_bytes()).unwrap()
+    }
+
+    #[test]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one answers file, every file it touches checked"
+    )]
+    fn answers_become_the_options_openwrt_reads() {
+        let answers = Answers {
+            system: Some(SystemAnswers {
+                hostname: "gartenhaus".into(),
+                zonename: "Europe/Berlin".into(),
+            }),
+            internet: Some(Internet::Pppoe {
+                username: "u@isp".into(),
+                password: "secret".into(),
+                service: None,
+                mtu: None,
+                ipv6: true,
+            }),
+            lan: Some(Lan {
+                ipaddr: "10.10.0.1".into(),
+                netmask: "16".into(),
+            }),
+            wifi: vec![Wifi {
+                radio: "radio1".into(),
+                ssid: "Garten".into(),
+                key: "correct horse".into(),
+                encryption: "sae".into(),
+                country: Some("DE".into()),
+            }],
+            mesh: Some(Mesh {
+                radio: "radio0".into(),
+                mesh_id: "ff-mesh".into(),
+                key: "mesh key 123".into(),
+                forwarding: true,
+            }),
+            dhcp: Some(DhcpServer {
+                enabled: true,
+                start: 10,
+                limit: 200,
+                leasetime: "1d".into(),
+            }),
+            ..Answers::default()
+        };
+        let (network, wireless) = (fresh("network"), fresh("wireless"));
+        assert_eq!(check(&answers, &network, &wireless), []);
+        let dir = tempfile::tempdir().unwrap();
+        crate::platform::dev::create_fresh_root(dir.path()).unwrap();
+        let store = uci::Store::new(dir.path().join("etc/config"), dir.path().join("tmp/.uci"));
+        let mut changes = uci::ChangeSet::new(&store);
+        for edit in edits(&answers, &network, &wireless) {
+            changes
+                .edit(&edit)
+                .unwrap_or_else(|e| panic!("{edit:?}: {e}"));
+        }
+        changes.commit().unwrap();
+        let read =
+            |name: &str| uci::parse(name, &std::fs::read(store.path(name)).unwrap()).unwrap();
+        let network = read("network");
+        let wan = network.section("wan").unwrap();
+        assert_eq!(
+            (
+                wan.get("proto").unwrap(),
+                wan.get("username").unwrap(),
+                wan.get("mtu").unwrap()
+            ),
+            ("pppoe".into(), "u@isp".into(), "1492".into())
+        );
+        assert_eq!(
+            network.section("lan").unwrap().get("netmask").unwrap(),
+            "255.255.0.0"
+        );
+        assert_eq!(
+            network.section("lan").unwrap().get("ip6assign").unwrap(),
+            "60",
+            "untouched options stay"
+        );
+        let system = read("system");
+        assert_eq!(
+            system.sections[0].get("timezone").unwrap(),
+            "CET-1CEST,M3.5.0,M10.5.0/3"
+        );
+        let wireless = read("wireless");
+        let ap = wireless
+            .sections
+            .iter()
+            .find(|s| s.get("ssid").is_some_and(|v| v == "Garten"))
+            .unwrap();
+        assert_eq!(
+            (
+                ap.get("device").unwrap(),
+                ap.get("encryption").unwrap(),
+                ap.get("ieee80211w").unwrap()
+            ),
+            ("radio1".into(), "sae".into(), "2".into())
+        );
+        let mesh = wireless.section("mesh_radio0").unwrap();
+        assert_eq!(
+            (
+                mesh.get("mode").unwrap(),
+                mesh.get("mesh_id").unwrap(),
+                mesh.get("mesh_fwding").unwrap()
+            ),
+            ("mesh".into(), "ff-mesh".into(), "1".into())
+        );
+        let dhcp = read("dhcp");
+        let lan = dhcp.section("lan").unwrap();
+        assert_eq!(
+            (
+                lan.get("start").unwrap(),
+                lan.get("limit").unwrap(),
+                lan.get("leasetime").unwrap()
+            ),
+            ("10".into(), "200".into(), "1d".into())
+        );
+    }
+
+    #[test]
+    fn unknown_radios_are_refused() {
+        let answers = Answers {
+            wifi: vec![Wifi {
+                radio: "radio9".into(),
+                ssid: "x".into(),
+                key: "12345678".into(),
+                encryption: "psk2".into(),
+                country: None,
+            }],
+            ..Answers::default()
+        };
+        let errors = check(&answers, &fresh("network"), &fresh("wireless"));
+        assert_eq!(errors.len(), 1);
+        assert_eq!(
+            errors[0].message(Lang::De),
+            "Dieser Router hat kein Funkmodul namens radio9."
+        );
+    }
+}
