@@ -59,6 +59,13 @@ pub fn current_lan(network: &Package) -> (Ipv4Addr, u32) {
 /// Every rule broken, including those that need the router's files.
 pub fn check(answers: &Answers, network: &Package, wireless: &Package) -> Vec<FieldError> {
     let mut errors = validate(answers, current_lan(network));
+    if let Some(password) = &answers.password
+        && !errors.iter().any(|e| e.field == "password")
+    {
+        let hostname = answers.system.as_ref().map_or("", |s| s.hostname.as_str());
+        let inputs = [hostname, "openwrt", "portico", "router", "admin", "root"];
+        errors.extend(app::wizard::password_strength(password, &inputs).1);
+    }
     let radios: Vec<&str> = wireless
         .sections_of("wifi-device")
         .map(|s| s.name.as_str())

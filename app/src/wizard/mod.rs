@@ -225,6 +225,16 @@ pub fn password_problems(password: &str) -> Vec<FieldError> {
     problems
 }
 
+/// The zxcvbn estimate (0–4) and, below 3, the refusal. `inputs` are words an attacker would
+/// try first (the device name, "openwrt", ...). Server-side for now: the estimator's word lists
+/// would more than double the browser bundle.
+#[cfg(feature = "ssr")]
+pub fn password_strength(password: &str, inputs: &[&str]) -> (u8, Option<FieldError>) {
+    let score = u8::from(zxcvbn::zxcvbn(password, inputs).score());
+    let refusal = (score < 3).then(|| FieldError::new("password", "wizard-error-password-weak"));
+    (score, refusal)
+}
+
 /// A subnet: `(address, prefix length)` from an address and a dotted netmask or prefix.
 pub fn subnet(ipaddr: &str, netmask: &str) -> Option<(Ipv4Addr, u32)> {
     let addr: Ipv4Addr = ipaddr.trim().parse().ok()?;
@@ -462,6 +472,23 @@ mod tests {
         assert_eq!(password_problems("Correct-Horse-9"), []);
         assert_eq!(password_problems("short1A!").len(), 1);
         assert_eq!(password_problems("alllowercaseletters").len(), 1);
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn common_passwords_are_refused_even_when_they_follow_the_rules() {
+        assert!(password_problems("Password123!").is_empty());
+        assert!(password_strength("Password123!", &[]).1.is_some());
+        assert!(password_strength("Qwerty123456!", &[]).1.is_some());
+        assert!(
+            password_strength("Gartenhaus2024!", &["gartenhaus"])
+                .1
+                .is_some()
+        );
+        assert_eq!(
+            password_strength("Gartenhaus-Kiwi-73!", &["gartenhaus"]).1,
+            None
+        );
     }
 
     #[test]
