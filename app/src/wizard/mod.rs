@@ -477,7 +477,7 @@ mod tests {
     #[cfg(feature = "ssr")]
     #[test]
     fn common_passwords_are_refused_even_when_they_follow_the_rules() {
-        assert!(password_problems("Password123!").is_empty());
+        assert_eq!(password_problems("Password123!"), []);
         assert!(password_strength("Password123!", &[]).1.is_some());
         assert!(password_strength("Qwerty123456!", &[]).1.is_some());
         assert!(
