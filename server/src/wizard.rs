@@ -243,6 +243,117 @@ fn wifi_edits(answers: &Answers, wireless: &Package, edits: &mut Vec<Edit>) {
     }
 }
 
+/// A WireGuard client's configuration, shown once (its private key is never stored).
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    pub name: String,
+    pub text: String,
+}
+
+impl ClientConfig {
+    /// The configuration as a QR code for the WireGuard apps (Unicode half blocks).
+    pub fn qr(&self) -> String {
+        qrcode::QrCode::new(self.text.as_bytes()).map_or_else(
+            |e| format!("(no QR code: {e})"),
+            |code| {
+                code.render::<qrcode::render::unicode::Dense1x2>()
+                    .quiet_zone(true)
+                    .build()
+            },
+        )
+    }
+}
+
+/// A fresh x25519 key pair, base64 as WireGuard writes keys: `(private, public)`.
+pub fn wireguard_keys() -> (String, String) {
+    use base64::Engine as _;
+    let secret = x25519_dalek::StaticSecret::from(rand::random::<[u8; 32]>());
+    let public = x25519_dalek::PublicKey::from(&secret);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    (b64.encode(secret.to_bytes()), b64.encode(public.as_bytes()))
+}
+
+/// The WireGuard server (`wg0`), its peers with generated keys, the firewall opening, and the
+/// clients' configurations.
+pub fn wireguard_edits(
+    wireguard: &app::wizard::WireGuard,
+    lan: (Ipv4Addr, u32),
+    firewall: &Package,
+) -> (Vec<Edit>, Vec<ClientConfig>) {
+    let mut edits = Vec::new();
+    let (private, public) = wireguard_keys();
+    let port = wireguard.listen_port.to_string();
+    edits.push(set("network.wg0", "interface"));
+    edits.push(set("network.wg0.proto", "wireguard"));
+    edits.push(set("network.wg0.private_key", &private));
+    edits.push(set("network.wg0.listen_port", &port));
+    edits.push(Edit::SetList {
+        path: "network.wg0.addresses".into(),
+        items: vec![wireguard.address.as_bytes().to_vec()],
+    });
+    let (address, prefix) = wireguard
+        .address
+        .split_once('/')
+        .unwrap_or((&wireguard.address, "24"));
+    let tunnel = subnet(address, prefix).unwrap_or((Ipv4Addr::new(10, 99, 0, 1), 24));
+    let base = u32::from(tunnel.0) & (u32::MAX << (32 - tunnel.1));
+    let server = u32::from(tunnel.0);
+    let lan_net = Ipv4Addr::from(u32::from(lan.0) & (u32::MAX << (32 - lan.1)));
+    let mut clients = Vec::new();
+    let mut host = base;
+    for peer in &wireguard.peers {
+        host += 1;
+        if host == server {
+            host += 1;
+        }
+        let ip = Ipv4Addr::from(host);
+        let (peer_private, peer_public) = wireguard_keys();
+        let section = format!("network.wgpeer_{}", peer.name);
+        edits.push(set(&section, "wireguard_wg0"));
+        edits.push(set(format!("{section}.description"), &peer.name));
+        edits.push(set(format!("{section}.public_key"), &peer_public));
+        edits.push(Edit::SetList {
+            path: format!("{section}.allowed_ips"),
+            items: vec![format!("{ip}/32").into_bytes()],
+        });
+        edits.push(set(format!("{section}.route_allowed_ips"), "1"));
+        clients.push(ClientConfig {
+            name: peer.name.clone(),
+            text: format!(
+                "[Interface]\nPrivateKey = {peer_private}\nAddress = {ip}/32\nDNS = {}\n\n[Peer]\nPublicKey = {public}\nEndpoint = {}:{port}\nAllowedIPs = {lan_net}/{}, {}/{}\nPersistentKeepalive = 25\n",
+                lan.0,
+                wireguard.endpoint,
+                lan.1,
+                Ipv4Addr::from(base),
+                tunnel.1
+            ),
+        });
+    }
+    // VPN clients reach the LAN: wg0 joins the lan zone; the port opens from the internet.
+    if let Some(zone) = firewall
+        .sections_of("zone")
+        .position(|z| z.get("name").is_some_and(|n| n == "lan"))
+    {
+        let has = firewall
+            .sections_of("zone")
+            .nth(zone)
+            .is_some_and(|z| z.items("network").iter().any(|n| n == "wg0"));
+        if !has {
+            edits.push(Edit::AddList {
+                path: format!("firewall.@zone[{zone}].network"),
+                value: b"wg0".to_vec(),
+            });
+        }
+    }
+    edits.push(set("firewall.allow_wireguard", "rule"));
+    edits.push(set("firewall.allow_wireguard.name", "Allow-WireGuard"));
+    edits.push(set("firewall.allow_wireguard.src", "wan"));
+    edits.push(set("firewall.allow_wireguard.proto", "udp"));
+    edits.push(set("firewall.allow_wireguard.dest_port", &port));
+    edits.push(set("firewall.allow_wireguard.target", "ACCEPT"));
+    (edits, clients)
+}
+
 fn load(dir: &Path, name: &str) -> anyhow::Result<Package> {
     let path = dir.join(name);
     match std::fs::read(&path) {
@@ -301,7 +412,18 @@ pub fn apply(root: &Path, answers_file: &Path, unchecked: bool) -> anyhow::Resul
         }
         return Ok(ExitCode::from(2));
     }
-    let edits = edits(&answers, &network, &wireless);
+    let mut edits = edits(&answers, &network, &wireless);
+    let mut clients = Vec::new();
+    if let Some(wireguard) = &answers.wireguard {
+        let lan = answers
+            .lan
+            .as_ref()
+            .and_then(|l| subnet(&l.ipaddr, &l.netmask))
+            .unwrap_or_else(|| current_lan(&network));
+        let (more, configs) = wireguard_edits(wireguard, lan, &load(&config, "firewall")?);
+        edits.extend(more);
+        clients = configs;
+    }
     let (main, _) = crate::config::load(root)?;
     let db = crate::state::StateDb::open(root)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -348,6 +470,14 @@ pub fn apply(root: &Path, answers_file: &Path, unchecked: bool) -> anyhow::Resul
             println!("kept");
         }
         set_password(&answers, &platform, &db, main.session_idle)?;
+        for client in &clients {
+            println!(
+                "\nWireGuard client `{}` (shown once; its private key is not kept):\n{}\n{}",
+                client.name,
+                client.text,
+                client.qr()
+            );
+        }
         Ok(ExitCode::SUCCESS)
     })
 }
@@ -494,6 +624,85 @@ mod tests {
             ),
             ("10".into(), "200".into(), "1d".into())
         );
+    }
+
+    #[test]
+    fn wireguard_server_peers_firewall_and_client_configs() {
+        use base64::Engine as _;
+        let wireguard = app::wizard::WireGuard {
+            listen_port: 51820,
+            address: "10.99.0.1/24".into(),
+            endpoint: "router.example.invalid".into(),
+            peers: vec![
+                app::wizard::WireGuardPeer {
+                    name: "phone".into(),
+                },
+                app::wizard::WireGuardPeer {
+                    name: "laptop".into(),
+                },
+            ],
+        };
+        let (edits, clients) = wireguard_edits(
+            &wireguard,
+            (Ipv4Addr::new(192, 168, 1, 1), 24),
+            &fresh("firewall"),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        crate::platform::dev::create_fresh_root(dir.path()).unwrap();
+        let store = uci::Store::new(dir.path().join("etc/config"), dir.path().join("tmp/.uci"));
+        let mut changes = uci::ChangeSet::new(&store);
+        for edit in &edits {
+            changes
+                .edit(edit)
+                .unwrap_or_else(|e| panic!("{edit:?}: {e}"));
+        }
+        changes.commit().unwrap();
+        let network =
+            uci::parse("network", &std::fs::read(store.path("network")).unwrap()).unwrap();
+        let wg0 = network.section("wg0").unwrap();
+        assert_eq!(wg0.get("proto").unwrap(), "wireguard");
+        assert_eq!(wg0.get("private_key").unwrap().len(), 44);
+        let peers: Vec<_> = network.wireguard_peers("wg0").collect();
+        assert_eq!(peers.len(), 2);
+        assert_eq!(peers[1].allowed_ips(), ["10.99.0.3/32"]);
+        let firewall =
+            uci::parse("firewall", &std::fs::read(store.path("firewall")).unwrap()).unwrap();
+        let lan_zone = firewall.find_by("zone", "name", "lan").unwrap();
+        assert!(
+            firewall.sections[lan_zone]
+                .items("network")
+                .contains(&"wg0".to_owned())
+        );
+        assert_eq!(
+            firewall
+                .section("allow_wireguard")
+                .unwrap()
+                .get("dest_port")
+                .unwrap(),
+            "51820"
+        );
+        // The client's public key is the one the router knows; its address is the peer's.
+        let phone = &clients[0].text;
+        assert!(
+            phone.contains("Address = 10.99.0.2/32")
+                && phone.contains("Endpoint = router.example.invalid:51820"),
+            "{phone}"
+        );
+        let private = phone
+            .lines()
+            .find_map(|l| l.strip_prefix("PrivateKey = "))
+            .unwrap();
+        let bytes: [u8; 32] = base64::engine::general_purpose::STANDARD
+            .decode(private)
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let public = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(bytes));
+        assert_eq!(
+            peers[0].public_key().unwrap(),
+            base64::engine::general_purpose::STANDARD.encode(public.as_bytes())
+        );
+        assert!(clients[0].qr().lines().count() > 20, "a QR code");
     }
 
     #[test]

@@ -21,7 +21,8 @@ const GOOD: &str = r#"{
   "password": "Correct-Horse-42",
   "internet": {"type": "static", "ipaddr": "100.64.0.9", "netmask": "24", "gateway": "100.64.0.1", "dns": ["100.64.0.1"]},
   "wifi": [{"radio": "radio0", "ssid": "Garten", "key": "correct horse", "encryption": "sae-mixed"}],
-  "dhcp": {"enabled": true, "start": 50, "limit": 100}
+  "dhcp": {"enabled": true, "start": 50, "limit": 100},
+  "wireguard": {"address": "10.99.0.1/24", "endpoint": "router.example.invalid", "peers": [{"name": "phone"}]}
 }"#;
 
 #[test]

@@ -104,3 +104,7 @@ wizard-error-country = Verwenden Sie einen zweistelligen Ländercode wie DE.
 wizard-error-radio = Dieser Router hat kein Funkmodul namens { $radio }.
 wizard-error-dhcp-range = Der Adressbereich muss in das lokale Netz passen ({ $hosts } Adressen).
 wizard-error-leasetime = Geben Sie eine Lease-Dauer wie 30m, 12h, 1d oder infinite an.
+wizard-error-port = Wählen Sie einen Port von 1 bis 65535.
+wizard-error-tunnel-overlaps = Das Tunnel-Subnetz überschneidet sich mit dem lokalen Netz. Wählen Sie ein anderes.
+wizard-error-endpoint = Geben Sie den Hostnamen oder die Adresse ein, mit der sich Clients verbinden.
+wizard-error-peer-name = Verwenden Sie einen eindeutigen Namen aus Buchstaben, Ziffern und Unterstrichen.

@@ -104,3 +104,7 @@ wizard-error-country = Use a two-letter country code such as DE.
 wizard-error-radio = This router has no radio called { $radio }.
 wizard-error-dhcp-range = The address range must fit into the local network ({ $hosts } addresses).
 wizard-error-leasetime = Use a lease time such as 30m, 12h, 1d or infinite.
+wizard-error-port = Choose a port from 1 to 65535.
+wizard-error-tunnel-overlaps = The tunnel subnet overlaps the local network. Choose another one.
+wizard-error-endpoint = Enter the host name or address clients connect to.
+wizard-error-peer-name = Use a unique name of letters, digits and underscores.

@@ -104,3 +104,7 @@ wizard-error-country = Use un código de país de dos letras como ES.
 wizard-error-radio = Este router no tiene ninguna radio llamada { $radio }.
 wizard-error-dhcp-range = El rango de direcciones debe caber en la red local ({ $hosts } direcciones).
 wizard-error-leasetime = Indique una duración de concesión como 30m, 12h, 1d o infinite.
+wizard-error-port = Elija un puerto del 1 al 65535.
+wizard-error-tunnel-overlaps = La subred del túnel se solapa con la red local. Elija otra.
+wizard-error-endpoint = Introduzca el nombre de equipo o la dirección a la que se conectan los clientes.
+wizard-error-peer-name = Use un nombre único de letras, dígitos y guiones bajos.

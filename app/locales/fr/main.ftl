@@ -104,3 +104,7 @@ wizard-error-country = Utilisez un code pays à deux lettres comme FR.
 wizard-error-radio = Ce routeur n’a pas de radio nommée { $radio }.
 wizard-error-dhcp-range = La plage d’adresses doit tenir dans le réseau local ({ $hosts } adresses).
 wizard-error-leasetime = Indiquez une durée de bail comme 30m, 12h, 1d ou infinite.
+wizard-error-port = Choisissez un port de 1 à 65535.
+wizard-error-tunnel-overlaps = Le sous-réseau du tunnel chevauche le réseau local. Choisissez-en un autre.
+wizard-error-endpoint = Saisissez le nom d’hôte ou l’adresse auxquels les clients se connectent.
+wizard-error-peer-name = Utilisez un nom unique fait de lettres, de chiffres et de tirets bas.

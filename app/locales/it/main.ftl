@@ -104,3 +104,7 @@ wizard-error-country = Usa un codice paese di due lettere come IT.
 wizard-error-radio = Questo router non ha una radio chiamata { $radio }.
 wizard-error-dhcp-range = L’intervallo di indirizzi deve stare nella rete locale ({ $hosts } indirizzi).
 wizard-error-leasetime = Indica una durata del lease come 30m, 12h, 1d o infinite.
+wizard-error-port = Scegli una porta da 1 a 65535.
+wizard-error-tunnel-overlaps = La sottorete del tunnel si sovrappone alla rete locale. Scegline un’altra.
+wizard-error-endpoint = Inserisci il nome host o l’indirizzo a cui si collegano i client.
+wizard-error-peer-name = Usa un nome univoco di lettere, cifre e trattini bassi.

@@ -104,3 +104,7 @@ wizard-error-country = Use um código de país de duas letras, como BR.
 wizard-error-radio = Este roteador não tem rádio chamado { $radio }.
 wizard-error-dhcp-range = A faixa de endereços precisa caber na rede local ({ $hosts } endereços).
 wizard-error-leasetime = Informe um tempo de concessão como 30m, 12h, 1d ou infinite.
+wizard-error-port = Escolha uma porta de 1 a 65535.
+wizard-error-tunnel-overlaps = A sub-rede do túnel se sobrepõe à rede local. Escolha outra.
+wizard-error-endpoint = Informe o nome do host ou o endereço ao qual os clientes se conectam.
+wizard-error-peer-name = Use um nome único com letras, dígitos e sublinhados.

@@ -33,6 +33,37 @@ pub struct Answers {
     pub mesh: Option<Mesh>,
     #[serde(default)]
     pub dhcp: Option<DhcpServer>,
+    #[serde(default)]
+    pub wireguard: Option<WireGuard>,
+}
+
+/// A WireGuard server on the router; keys are generated on the router.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WireGuard {
+    /// UDP port (default 51820); the firewall accepts it from the internet.
+    #[serde(default = "wireguard_port")]
+    pub listen_port: u16,
+    /// The router's tunnel address with prefix, e.g. `10.99.0.1/24`.
+    pub address: String,
+    /// Host name or address clients connect to (their config needs it).
+    pub endpoint: String,
+    /// Peers to create, each with its own generated key pair.
+    #[serde(default)]
+    pub peers: Vec<WireGuardPeer>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WireGuardPeer {
+    /// Letters, digits and `_`.
+    pub name: String,
+}
+
+fn wireguard_port() -> u16 {
+    51820
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,6 +344,9 @@ pub fn validate(answers: &Answers, lan_now: (Ipv4Addr, u32)) -> Vec<FieldError> 
     if let Some(dhcp) = answers.dhcp.as_ref().filter(|d| d.enabled) {
         check_dhcp(dhcp, lan, &mut errors);
     }
+    if let Some(wireguard) = &answers.wireguard {
+        check_wireguard(wireguard, lan, &mut errors);
+    }
     errors
 }
 
@@ -441,6 +475,65 @@ fn check_dhcp(dhcp: &DhcpServer, lan: (Ipv4Addr, u32), errors: &mut Vec<FieldErr
             .is_some_and(|n| !n.is_empty() && n.bytes().all(|c| c.is_ascii_digit()));
     if !lease_ok {
         errors.push(FieldError::new("dhcp.leasetime", "wizard-error-leasetime"));
+    }
+}
+
+fn check_wireguard(wireguard: &WireGuard, lan: (Ipv4Addr, u32), errors: &mut Vec<FieldError>) {
+    if wireguard.listen_port == 0 {
+        errors.push(FieldError::new(
+            "wireguard.listen_port",
+            "wizard-error-port",
+        ));
+    }
+    let (address, netmask) = wireguard
+        .address
+        .split_once('/')
+        .unwrap_or((&wireguard.address, ""));
+    match subnet(address, netmask) {
+        Some(tunnel) if usable_host(tunnel.0, tunnel.1) && tunnel.1 <= 30 => {
+            if overlaps(tunnel, lan) {
+                errors.push(FieldError::new(
+                    "wireguard.address",
+                    "wizard-error-tunnel-overlaps",
+                ));
+            }
+            let room = (!mask(tunnel.1)).saturating_sub(2);
+            if wireguard.peers.len() > usize::try_from(room).unwrap_or(usize::MAX) {
+                errors.push(
+                    FieldError::new("wireguard.peers", "wizard-error-dhcp-range")
+                        .arg("hosts", &room),
+                );
+            }
+        }
+        _ => errors.push(FieldError::new("wireguard.address", "wizard-error-address")),
+    }
+    let endpoint_ok = !wireguard.endpoint.is_empty()
+        && wireguard.endpoint.len() <= 253
+        && wireguard
+            .endpoint
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b".-:".contains(&c));
+    if !endpoint_ok {
+        errors.push(FieldError::new(
+            "wireguard.endpoint",
+            "wizard-error-endpoint",
+        ));
+    }
+    let mut seen = Vec::new();
+    for (i, peer) in wireguard.peers.iter().enumerate() {
+        let ok = !peer.name.is_empty()
+            && peer.name.len() <= 32
+            && peer
+                .name
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'_');
+        if !ok || seen.contains(&&peer.name) {
+            errors.push(FieldError::new(
+                &format!("wireguard.peers.{i}.name"),
+                "wizard-error-peer-name",
+            ));
+        }
+        seen.push(&peer.name);
     }
 }
 
