@@ -75,6 +75,9 @@ struct Pending {
     token_sha256: [u8; 32],
     deadline: SystemTime,
     snapshots: Vec<uci::Snapshot>,
+    /// List items (`path`, `value`) removed once the change is confirmed: the old LAN address
+    /// kept as a second address during the window.
+    drop_on_confirm: Vec<(String, String)>,
 }
 
 struct Inner {
@@ -138,6 +141,13 @@ impl Applier {
         timeout: Duration,
     ) -> Result<Applier, Error> {
         db.with(|c| c.execute_batch(SCHEMA))?;
+        // Added after the first version of the table; an existing table gets the column.
+        let _ = db.with(|c| {
+            c.execute(
+                "ALTER TABLE pending_apply ADD COLUMN drop_on_confirm TEXT NOT NULL DEFAULT '[]'",
+                [],
+            )
+        });
         let root = platform.root().to_path_buf();
         let store = uci::Store::new(platform.config_dir(), root.join("tmp/.uci"));
         let applier = Applier {
@@ -244,6 +254,21 @@ impl Applier {
     /// A pending apply, an edit that does not apply, a file that does not parse, a file that
     /// changed meanwhile.
     pub fn apply(&self, edits: &[uci::Edit], checked: bool) -> Result<Applied, Error> {
+        self.apply_keeping(edits, checked, Vec::new())
+    }
+
+    /// Like [`Applier::apply`]; once a checked apply is confirmed, the list items in
+    /// `drop_on_confirm` (`path`, `value`) are removed (an unchecked follow-up change). The
+    /// wizard keeps the old LAN address beside the new one this way until the confirm.
+    ///
+    /// # Errors
+    /// As [`Applier::apply`].
+    pub fn apply_keeping(
+        &self,
+        edits: &[uci::Edit],
+        checked: bool,
+        drop_on_confirm: Vec<(String, String)>,
+    ) -> Result<Applied, Error> {
         let mut guard = self.lock();
         if guard.is_some() {
             return Err(Error::Pending);
@@ -273,6 +298,7 @@ impl Applier {
             token_sha256: Sha256::digest(token.as_bytes()).into(),
             deadline: SystemTime::now() + self.inner.timeout,
             snapshots: committed.snapshots,
+            drop_on_confirm,
         };
         if let Err(e) = self.save(&pending) {
             // Without a record the rollback would not survive a restart: undo now instead.
@@ -358,10 +384,24 @@ impl Applier {
         self.inner
             .db
             .with(|c| c.execute("DELETE FROM pending_apply", []))?;
-        *guard = None;
+        let dropped = guard.take().map(|p| p.drop_on_confirm).unwrap_or_default();
         drop(guard);
         self.publish(Some("confirmed"));
         tracing::info!("apply confirmed");
+        if !dropped.is_empty() {
+            let edits: Vec<uci::Edit> = dropped
+                .into_iter()
+                .map(|(path, value)| uci::Edit::DelList {
+                    path,
+                    value: value.into_bytes(),
+                })
+                .collect();
+            match self.apply(&edits, false) {
+                Ok(_) | Err(Error::Empty) => {}
+                Err(e) => tracing::warn!(error = %e, "removing what was kept until the confirm"),
+            }
+            self.publish(Some("confirmed"));
+        }
         Ok(())
     }
 
@@ -430,14 +470,17 @@ impl Applier {
             })
             .collect();
         let json = serde_json::to_string(&snapshots).map_err(std::io::Error::other)?;
+        let drop_json =
+            serde_json::to_string(&pending.drop_on_confirm).map_err(std::io::Error::other)?;
         self.inner.db.with(|c| {
             c.execute(
-                "INSERT OR REPLACE INTO pending_apply (id, apply_id, token_sha256, deadline_ms, snapshots) VALUES (1, ?1, ?2, ?3, ?4)",
+                "INSERT OR REPLACE INTO pending_apply (id, apply_id, token_sha256, deadline_ms, snapshots, drop_on_confirm) VALUES (1, ?1, ?2, ?3, ?4, ?5)",
                 rusqlite::params![
                     i64::from_ne_bytes(pending.id.to_ne_bytes()),
                     pending.token_sha256.as_slice(),
                     i64::try_from(millis(pending.deadline)).unwrap_or(i64::MAX),
-                    json
+                    json,
+                    drop_json
                 ],
             )
         })?;
@@ -446,14 +489,19 @@ impl Applier {
 
     fn load(&self) -> Result<Option<Pending>, Error> {
         let row = self.inner.db.with(|c| {
-            let mut stmt = c.prepare("SELECT apply_id, token_sha256, deadline_ms, snapshots FROM pending_apply WHERE id = 1")?;
+            let mut stmt = c.prepare("SELECT apply_id, token_sha256, deadline_ms, snapshots, drop_on_confirm FROM pending_apply WHERE id = 1")?;
             let mut rows = stmt.query([])?;
             let Some(row) = rows.next()? else { return Ok(None) };
-            Ok(Some((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, i64>(2)?, row.get::<_, String>(3)?)))
+            Ok(Some((
+                (row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?, row.get::<_, i64>(2)?),
+                (row.get::<_, String>(3)?, row.get::<_, String>(4)?),
+            )))
         })?;
-        let Some((id, token, deadline, json)) = row else {
+        let Some(((id, token, deadline), (json, drop_json))) = row else {
             return Ok(None);
         };
+        let drop_on_confirm: Vec<(String, String)> =
+            serde_json::from_str(&drop_json).unwrap_or_default();
         let stored: Vec<StoredSnapshot> =
             serde_json::from_str(&json).map_err(std::io::Error::other)?;
         let decode = |text: &str| URL_SAFE_NO_PAD.decode(text).map_err(std::io::Error::other);
@@ -472,6 +520,7 @@ impl Applier {
             token_sha256: token.try_into().unwrap_or([0; 32]),
             deadline: UNIX_EPOCH + Duration::from_millis(u64::try_from(deadline).unwrap_or(0)),
             snapshots,
+            drop_on_confirm,
         }))
     }
 }

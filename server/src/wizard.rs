@@ -43,17 +43,35 @@ fn dotted(netmask: &str, ipaddr: &str) -> String {
     )
 }
 
+/// The router's LAN address now, as `a.b.c.d/len` (first `ipaddr` item; CIDR or with netmask).
+pub fn lan_cidr(network: &Package) -> Option<String> {
+    let lan = network.section("lan")?;
+    let first = lan.items("ipaddr").into_iter().next()?;
+    let (addr, netmask) = match first.split_once('/') {
+        Some((a, l)) => (a.to_owned(), l.to_owned()),
+        None => (
+            first,
+            lan.get("netmask").map_or("24".into(), ToString::to_string),
+        ),
+    };
+    subnet(&addr, &netmask).map(|(a, len)| format!("{a}/{len}"))
+}
+
 /// The LAN subnet the router has now.
 pub fn current_lan(network: &Package) -> (Ipv4Addr, u32) {
-    network
-        .section("lan")
-        .and_then(|s| {
-            subnet(
-                &s.get("ipaddr")?.to_string(),
-                &s.get("netmask").map_or("24".into(), ToString::to_string),
-            )
-        })
+    lan_cidr(network)
+        .and_then(|c| c.split_once('/').and_then(|(a, l)| subnet(a, l)))
         .unwrap_or((Ipv4Addr::new(192, 168, 1, 1), 24))
+}
+
+/// When the answers move the LAN, the old address (`a.b.c.d/len`): it stays on the LAN as a
+/// second address until the change is confirmed, so the browser that applied it keeps its
+/// connection (the weak spot of LuCI's apply, luci #3398 and #7537).
+pub fn lan_alias(answers: &Answers, network: &Package) -> Option<String> {
+    let lan = answers.lan.as_ref()?;
+    let (addr, len) = subnet(&lan.ipaddr, &lan.netmask)?;
+    let old = lan_cidr(network)?;
+    (old != format!("{addr}/{len}")).then_some(old)
 }
 
 /// Every rule broken, including those that need the router's files.
@@ -106,7 +124,16 @@ pub fn edits(answers: &Answers, network: &Package, wireless: &Package) -> Vec<Ed
         internet_edits(internet, network, &mut edits);
     }
     if let Some(lan) = &answers.lan {
-        edits.push(set("network.lan.ipaddr", lan.ipaddr.trim()));
+        match (
+            lan_alias(answers, network),
+            subnet(&lan.ipaddr, &lan.netmask),
+        ) {
+            (Some(old), Some((addr, len))) => edits.push(Edit::SetList {
+                path: "network.lan.ipaddr".into(),
+                items: vec![format!("{addr}/{len}").into_bytes(), old.into_bytes()],
+            }),
+            _ => edits.push(set("network.lan.ipaddr", lan.ipaddr.trim())),
+        }
         edits.push(set(
             "network.lan.netmask",
             dotted(&lan.netmask, &lan.ipaddr),
@@ -375,6 +402,81 @@ pub fn schema() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The answers file, or `None` after printing where it is not valid JSON for [`Answers`].
+fn read_answers(answers_file: &Path) -> anyhow::Result<Option<Answers>> {
+    let text = std::fs::read_to_string(answers_file)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", answers_file.display()))?;
+    match serde_json::from_str(&text) {
+        Ok(a) => Ok(Some(a)),
+        Err(e) => {
+            eprintln!(
+                "{}: line {}, column {}: {e}",
+                answers_file.display(),
+                e.line(),
+                e.column()
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// What applying the answers takes.
+struct Plan {
+    edits: Vec<Edit>,
+    clients: Vec<ClientConfig>,
+    drop_on_confirm: Vec<(String, String)>,
+}
+
+/// Checks the answers against the rules and the router's files (printing every problem in the
+/// answers' language; `None` then) and computes the edits.
+fn plan(answers: &Answers, config: &Path, unchecked: bool) -> anyhow::Result<Option<Plan>> {
+    let lang = answers
+        .language
+        .as_deref()
+        .and_then(Lang::from_code)
+        .unwrap_or_default();
+    let (network, wireless) = (load(config, "network")?, load(config, "wireless")?);
+    let problems = check(answers, &network, &wireless);
+    if !problems.is_empty() {
+        for problem in &problems {
+            eprintln!("{}: {}", problem.field, problem.message(lang));
+        }
+        return Ok(None);
+    }
+    let mut edits = edits(answers, &network, &wireless);
+    let mut clients = Vec::new();
+    if let Some(wireguard) = &answers.wireguard {
+        let lan = answers
+            .lan
+            .as_ref()
+            .and_then(|l| subnet(&l.ipaddr, &l.netmask))
+            .unwrap_or_else(|| current_lan(&network));
+        let (more, configs) = wireguard_edits(wireguard, lan, &load(config, "firewall")?);
+        edits.extend(more);
+        clients = configs;
+    }
+    // Unchecked: nothing to wait for, the new address alone.
+    let drop_on_confirm: Vec<(String, String)> = lan_alias(answers, &network)
+        .filter(|_| !unchecked)
+        .map(|old| ("network.lan.ipaddr".to_owned(), old))
+        .into_iter()
+        .collect();
+    if unchecked && let Some(lan) = &answers.lan {
+        for edit in &mut edits {
+            if let Edit::SetList { path, .. } = edit
+                && path == "network.lan.ipaddr"
+            {
+                *edit = set("network.lan.ipaddr", lan.ipaddr.trim());
+            }
+        }
+    }
+    Ok(Some(Plan {
+        edits,
+        clients,
+        drop_on_confirm,
+    }))
+}
+
 /// `portico wizard apply --answers FILE [--unchecked]`: the browser wizard's validation, edits
 /// and apply, for provisioning without a browser. Errors are printed as `field: message` in
 /// the answers' language (exit 2). A checked apply waits for Enter to keep the change and rolls
@@ -383,47 +485,18 @@ pub fn schema() -> ExitCode {
 /// # Errors
 /// When the files cannot be read or the platform cannot be prepared.
 pub fn apply(root: &Path, answers_file: &Path, unchecked: bool) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(answers_file)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", answers_file.display()))?;
-    let answers: Answers = match serde_json::from_str(&text) {
-        Ok(a) => a,
-        Err(e) => {
-            eprintln!(
-                "{}: line {}, column {}: {e}",
-                answers_file.display(),
-                e.line(),
-                e.column()
-            );
-            return Ok(ExitCode::from(2));
-        }
-    };
-    let lang = answers
-        .language
-        .as_deref()
-        .and_then(Lang::from_code)
-        .unwrap_or_default();
-    let platform = crate::serve::platform(root)?;
-    let config = platform.config_dir();
-    let (network, wireless) = (load(&config, "network")?, load(&config, "wireless")?);
-    let problems = check(&answers, &network, &wireless);
-    if !problems.is_empty() {
-        for problem in &problems {
-            eprintln!("{}: {}", problem.field, problem.message(lang));
-        }
+    let Some(answers) = read_answers(answers_file)? else {
         return Ok(ExitCode::from(2));
-    }
-    let mut edits = edits(&answers, &network, &wireless);
-    let mut clients = Vec::new();
-    if let Some(wireguard) = &answers.wireguard {
-        let lan = answers
-            .lan
-            .as_ref()
-            .and_then(|l| subnet(&l.ipaddr, &l.netmask))
-            .unwrap_or_else(|| current_lan(&network));
-        let (more, configs) = wireguard_edits(wireguard, lan, &load(&config, "firewall")?);
-        edits.extend(more);
-        clients = configs;
-    }
+    };
+    let platform = crate::serve::platform(root)?;
+    let Some(Plan {
+        edits,
+        clients,
+        drop_on_confirm,
+    }) = plan(&answers, &platform.config_dir(), unchecked)?
+    else {
+        return Ok(ExitCode::from(2));
+    };
     let (main, _) = crate::config::load(root)?;
     let db = crate::state::StateDb::open(root)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -432,7 +505,7 @@ pub fn apply(root: &Path, answers_file: &Path, unchecked: bool) -> anyhow::Resul
     runtime.block_on(async move {
         let applier =
             crate::apply::Applier::start(platform.clone(), db.clone(), main.apply_timeout)?;
-        let result = match applier.apply(&edits, !unchecked) {
+        let result = match applier.apply_keeping(&edits, !unchecked, drop_on_confirm) {
             Ok(result) => result,
             Err(crate::apply::Error::Empty) => {
                 println!("nothing to change");
@@ -467,6 +540,8 @@ pub fn apply(root: &Path, answers_file: &Path, unchecked: bool) -> anyhow::Resul
                 return Ok(ExitCode::from(1));
             }
             applier.confirm(None)?;
+            // Let the follow-up change (dropping the old LAN address) reload before exiting.
+            tokio::time::sleep(crate::apply::HOLDOFF + Duration::from_secs(1)).await;
             println!("kept");
         }
         set_password(&answers, &platform, &db, main.session_idle)?;

@@ -202,11 +202,8 @@ impl<'s> ChangeSet<'s> {
                 let (Some(s), Some(option)) = (found.section, ptr.option.clone()) else {
                     return Err(fail(UciError::Invalid));
                 };
-                let section = &mut package.sections[s];
-                section.delete(&option);
-                for item in items {
-                    section.add_list(&option, item);
-                }
+                // In place: the option keeps its position (an empty list removes it).
+                package.sections[s].set_list(&option, items);
                 Ok(None)
             }
             Edit::Add { .. } => unreachable!("handled above"),

@@ -30,12 +30,12 @@ impl Section {
     }
 
     /// Replaces a list's items in place (appends a new list; an empty list removes it).
-    pub fn set_list(&mut self, name: &str, items: &[String]) {
+    pub fn set_list(&mut self, name: &str, items: &[impl AsRef<[u8]>]) {
         if items.is_empty() {
             self.delete(name);
             return;
         }
-        let value = Value::List(items.iter().map(|i| i.as_bytes().into()).collect());
+        let value = Value::List(items.iter().map(|i| i.as_ref().into()).collect());
         match self.options.iter_mut().find(|o| o.name == name) {
             Some(option) => option.value = value,
             None => self.options.push(crate::model::Opt {

@@ -66,11 +66,8 @@ pub fn interface_device(network: &Package, interface: &str) -> Option<String> {
         .filter(|d| !d.starts_with('@'))
 }
 
-/// `ipaddr` + `netmask` (or `ipaddr` in CIDR form) as `a.b.c.d/len`.
-fn cidr(section: &Section) -> Result<Option<String>> {
-    let Some(addr) = get(section, "ipaddr") else {
-        return Ok(None);
-    };
+/// One `ipaddr` item (CIDR, or with the section's `netmask`) as `a.b.c.d/len`.
+fn one_cidr(section: &Section, addr: &str) -> Result<String> {
     let (addr, len) = if let Some((a, l)) = addr.split_once('/') {
         let len = l
             .parse::<u8>()
@@ -85,14 +82,33 @@ fn cidr(section: &Section) -> Result<Option<String>> {
         if bits.leading_ones() + bits.trailing_zeros() != 32 {
             return Err(invalid(format!("netmask {mask} is not contiguous")));
         }
-        (addr, u8::try_from(bits.leading_ones()).unwrap_or(32))
+        (
+            addr.to_owned(),
+            u8::try_from(bits.leading_ones()).unwrap_or(32),
+        )
     };
     addr.parse::<Ipv4Addr>()
         .map_err(|_| invalid(format!("bad address {addr}")))?;
     if len > 32 {
         return Err(invalid(format!("bad prefix length {len}")));
     }
-    Ok(Some(format!("{addr}/{len}")))
+    Ok(format!("{addr}/{len}"))
+}
+
+/// Every IPv4 address of an interface: `ipaddr` may be a list (netifd takes several, which is
+/// how the old LAN address stays reachable while an address change waits for confirmation).
+fn addresses(section: &Section) -> Result<Vec<String>> {
+    section
+        .items("ipaddr")
+        .iter()
+        .filter(|a| !a.is_empty())
+        .map(|a| one_cidr(section, a))
+        .collect()
+}
+
+/// The first IPv4 address of an interface.
+fn cidr(section: &Section) -> Result<Option<String>> {
+    Ok(addresses(section)?.into_iter().next())
 }
 
 /// One command of a plan: program and arguments.
@@ -119,11 +135,14 @@ pub fn network_plan(network: &Package, udhcpc_script: &Path) -> Result<Vec<Step>
         };
         match get(section, "proto").as_deref() {
             Some("static") => {
-                let Some(address) = cidr(section)? else {
+                let addresses = addresses(section)?;
+                if addresses.is_empty() {
                     continue;
-                };
+                }
                 steps.push(step(&["ip", "-4", "addr", "flush", "dev", &device]));
-                steps.push(step(&["ip", "addr", "add", &address, "dev", &device]));
+                for address in &addresses {
+                    steps.push(step(&["ip", "addr", "add", address, "dev", &device]));
+                }
                 steps.push(step(&["ip", "link", "set", &device, "up"]));
                 if let Some(gateway) = get(section, "gateway") {
                     gateway
@@ -808,6 +827,19 @@ mod tests {
             .collect();
         assert!(lines.contains(&"ip addr add 10.0.0.1/16 dev br-lan".to_owned()));
         assert!(lines.contains(&"ip route replace default via 100.64.0.1 dev eth1".to_owned()));
+        let two = uci::parse("network", b"config interface 'lan'\n\toption device br-lan\n\toption proto static\n\tlist ipaddr 10.0.0.1/24\n\tlist ipaddr 192.168.1.1/24\n").unwrap();
+        let lines: Vec<String> = network_plan(&two, Path::new("/s"))
+            .unwrap()
+            .iter()
+            .map(|s| s.join(" "))
+            .collect();
+        assert_eq!(
+            lines[1..3],
+            [
+                "ip addr add 10.0.0.1/24 dev br-lan",
+                "ip addr add 192.168.1.1/24 dev br-lan"
+            ]
+        );
         let bad = uci::parse("network", b"config interface 'lan'\n\toption device br-lan\n\toption proto static\n\toption ipaddr 10.0.0.1\n\toption netmask 255.0.255.0\n").unwrap();
         assert!(network_plan(&bad, Path::new("/s")).is_err());
     }
