@@ -11,16 +11,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{start, wait_for};
+use common::{router_addresses, start, wait_for};
 use netlab::{Lab, LabSpec, NodeRole};
-
-struct Guard(Lab);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.down();
-    }
-}
 
 /// `curl` from the client namespace: status code and body, or `None` when nothing answered.
 fn curl(lab: &Lab, args: &[&str]) -> Option<(u16, String)> {
@@ -34,15 +26,6 @@ fn curl(lab: &Lab, args: &[&str]) -> Option<(u16, String)> {
     let (body, code) = text.rsplit_once('\n')?;
     let code: u16 = code.trim().parse().ok()?;
     (code != 0).then(|| (code, body.to_owned()))
-}
-
-fn router_addresses(lab: &Lab) -> String {
-    let out = lab
-        .command(NodeRole::Router, "ip")
-        .args(["-4", "-o", "addr", "show", "dev", "br-lan"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 const SECONDS: u64 = 10;
@@ -76,7 +59,7 @@ fn renew(lab: &Lab, prefix: &str) {
 )]
 fn lan_address_change_rolls_back_unless_confirmed_from_the_new_address() {
     netlab::lab::sweep_stale_test_labs();
-    let lab = Guard(Lab::up(LabSpec::for_test(2)).expect("lab up"));
+    let lab = common::LabGuard(Lab::up(LabSpec::for_test(2)).expect("lab up"));
     let lab = &lab.0;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();

@@ -10,15 +10,6 @@ use std::process::{Command, Stdio};
 use common::{get, portico, post_form, start, wait_for};
 use netlab::{Lab, LabSpec, NodeRole};
 
-/// Removes the lab even when the test fails.
-struct Guard(Lab);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.down();
-    }
-}
-
 fn free_loopback_port() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -40,7 +31,7 @@ fn client_reaches_portico_on_the_lan_and_the_host_through_the_forwarder() {
         "lab".into(),
         "sink".into(),
     ]);
-    let lab = Guard(Lab::up(spec.clone()).expect("lab up"));
+    let lab = common::LabGuard(Lab::up(spec.clone()).expect("lab up"));
     let client_addr = lab
         .0
         .client_addr
@@ -183,7 +174,7 @@ fn client_reaches_portico_on_the_lan_and_the_host_through_the_forwarder() {
 #[test]
 fn lab_down_after_a_crash_and_lab_up_over_a_stale_lab() {
     let spec = LabSpec::for_test(2);
-    let lab = Guard(Lab::up(spec.clone()).expect("first lab up"));
+    let lab = common::LabGuard(Lab::up(spec.clone()).expect("first lab up"));
     // A "crashed" owner left it behind: up again sweeps it and builds a fresh one.
     let again = Lab::up(spec.clone()).expect("lab up over a stale lab");
     assert_eq!(again.existing().len(), 3);

@@ -8,25 +8,8 @@ use std::io::Write as _;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::wait_for;
+use common::{router_addresses, wait_for};
 use netlab::{Lab, LabSpec, NodeRole};
-
-struct Guard(Lab);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.down();
-    }
-}
-
-fn router_addresses(lab: &Lab) -> String {
-    let out = lab
-        .command(NodeRole::Router, "ip")
-        .args(["-4", "-o", "addr", "show", "dev", "br-lan"])
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn ping(lab: &Lab, address: &str) -> bool {
     lab.command(NodeRole::Client, "busybox")
@@ -40,7 +23,7 @@ fn ping(lab: &Lab, address: &str) -> bool {
 #[test]
 fn the_old_lan_address_stays_until_the_wizard_change_is_confirmed() {
     netlab::lab::sweep_stale_test_labs();
-    let lab = Guard(Lab::up(LabSpec::for_test(3)).expect("lab up"));
+    let lab = common::LabGuard(Lab::up(LabSpec::for_test(3)).expect("lab up"));
     let lab = &lab.0;
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");

@@ -100,3 +100,22 @@ pub fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
 pub fn portico() -> Command {
     Command::new(env!("CARGO_BIN_EXE_portico"))
 }
+
+/// A test lab removed when dropped, even when the test fails.
+pub struct LabGuard(pub netlab::Lab);
+
+impl Drop for LabGuard {
+    fn drop(&mut self) {
+        let _ = self.0.down();
+    }
+}
+
+/// The IPv4 addresses on the lab router's `br-lan`, as `ip -o addr` prints them.
+pub fn router_addresses(lab: &netlab::Lab) -> String {
+    let out = lab
+        .command(netlab::NodeRole::Router, "ip")
+        .args(["-4", "-o", "addr", "show", "dev", "br-lan"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
