@@ -71,6 +71,12 @@ pub enum WizardCommand {
     },
     /// Print the JSON Schema of the answers file.
     Schema,
+    /// Probe the WAN port: link, then DHCP (three DISCOVERs, one second apart).
+    Detect {
+        /// The WAN device.
+        #[arg(long, default_value = "eth1")]
+        device: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -147,6 +153,20 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Lab(cmd) => crate::lab::run(cmd),
         Command::Uci { args } => Ok(run_uci(&cli.global, &args)),
         Command::Wizard(WizardCommand::Schema) => Ok(crate::wizard::schema()),
+        Command::Wizard(WizardCommand::Detect { device }) => {
+            crate::detect::probe(&device, 3, std::time::Duration::from_secs(1))
+                .map(|found| {
+                    match found {
+                        crate::detect::Detected::NoLink => println!("{device}: no link"),
+                        crate::detect::Detected::NoAnswer => println!("{device}: no answer"),
+                        crate::detect::Detected::Dhcp { server, offered } => {
+                            println!("{device}: dhcp (server {server} offered {offered})");
+                        }
+                    }
+                    ExitCode::SUCCESS
+                })
+                .map_err(Into::into)
+        }
         Command::Wizard(WizardCommand::Apply { answers, unchecked }) => {
             crate::wizard::apply(&crate::serve::root(&cli.global), &answers, unchecked)
         }

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod detect;
 pub mod http;
 pub mod lab;
 pub mod platform;
