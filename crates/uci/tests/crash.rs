@@ -125,9 +125,6 @@ fn files_survive_sigkill_at_any_moment() {
         FILES.len(),
         "the next writer sweeps temporary files: {leftovers:?}"
     );
-    assert_eq!(
-        versions_seen.len(),
-        allowed.len(),
-        "kills should land at every stage of the loop"
-    );
+    // Each kill came after the child's first commit (the `started` marker). Which versions the
+    // kills caught depends on the machine's speed, so it is reported above, not asserted.
 }
