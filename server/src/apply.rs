@@ -213,11 +213,8 @@ impl Applier {
         let mut status = match &*self.lock() {
             Some(p) => Status {
                 pending: true,
-                seconds_left: p
-                    .deadline
-                    .duration_since(SystemTime::now())
-                    .unwrap_or_default()
-                    .as_secs(),
+                // seconds_left is derived from the deadline when the status is read.
+                seconds_left: 0,
                 deadline_ms: Some(millis(p.deadline)),
                 files: p.snapshots.iter().map(|s| s.name.clone()).collect(),
                 last: None,

@@ -1,50 +1,18 @@
 //! Router state that is not configuration: SQLite at `<root>/etc/portico/state.db` (design.md,
 //! Storage), written in transactions. Also the one atomic file writer every file write uses.
 
-use std::io::Write as _;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename,
-/// fsync of the directory. Readers see the old or the new file, never a torn one.
+/// Writes `bytes` to `path` atomically with `mode` (readers see the old or the new file, never
+/// a torn one): the one writer of the UCI crate, used for every file.
 ///
 /// # Errors
 /// Any I/O error; the original file is then untouched.
 pub fn write_atomically(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile_in(dir)?;
-    tmp.1.write_all(bytes)?;
-    tmp.1
-        .set_permissions(std::fs::Permissions::from_mode(mode))?;
-    tmp.1.sync_all()?;
-    std::fs::rename(&tmp.0, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp.0);
-    })?;
-    std::fs::File::open(dir)?.sync_all()
-}
-
-fn tempfile_in(dir: &Path) -> std::io::Result<(std::path::PathBuf, std::fs::File)> {
-    for _ in 0..16 {
-        let name = format!(".portico-tmp-{:016x}", rand::random::<u64>());
-        let path = dir.join(name);
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(file) => return Ok((path, file)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Err(std::io::Error::other("could not create a temporary file"))
+    uci::store::write_atomically_with_mode(path, bytes, Some(mode))
 }
 
 /// The state database, shared by the HTTP handlers.

@@ -110,8 +110,14 @@ const WAN_OPTIONS: [&str; 8] = [
     "ipaddr", "netmask", "gateway", "dns", "username", "password", "service", "mtu",
 ];
 
-/// The UCI edits for valid answers (see [`check`]).
-pub fn edits(answers: &Answers, network: &Package, wireless: &Package) -> Vec<Edit> {
+/// The UCI edits for valid answers (see [`check`]). With `keep_old_lan` (a checked apply) a
+/// LAN address change keeps the old address as a second `ipaddr` until the confirm.
+pub fn edits(
+    answers: &Answers,
+    network: &Package,
+    wireless: &Package,
+    keep_old_lan: bool,
+) -> Vec<Edit> {
     let mut edits = Vec::new();
     if let Some(system) = &answers.system {
         edits.push(set("system.@system[0].hostname", &system.hostname));
@@ -125,7 +131,7 @@ pub fn edits(answers: &Answers, network: &Package, wireless: &Package) -> Vec<Ed
     }
     if let Some(lan) = &answers.lan {
         match (
-            lan_alias(answers, network),
+            lan_alias(answers, network).filter(|_| keep_old_lan),
             subnet(&lan.ipaddr, &lan.netmask),
         ) {
             (Some(old), Some((addr, len))) => edits.push(Edit::SetList {
@@ -443,7 +449,7 @@ fn plan(answers: &Answers, config: &Path, unchecked: bool) -> anyhow::Result<Opt
         }
         return Ok(None);
     }
-    let mut edits = edits(answers, &network, &wireless);
+    let mut edits = edits(answers, &network, &wireless, !unchecked);
     let mut clients = Vec::new();
     if let Some(wireguard) = &answers.wireguard {
         let lan = answers
@@ -461,15 +467,6 @@ fn plan(answers: &Answers, config: &Path, unchecked: bool) -> anyhow::Result<Opt
         .map(|old| ("network.lan.ipaddr".to_owned(), old))
         .into_iter()
         .collect();
-    if unchecked && let Some(lan) = &answers.lan {
-        for edit in &mut edits {
-            if let Edit::SetList { path, .. } = edit
-                && path == "network.lan.ipaddr"
-            {
-                *edit = set("network.lan.ipaddr", lan.ipaddr.trim());
-            }
-        }
-    }
     Ok(Some(Plan {
         edits,
         clients,
@@ -577,14 +574,6 @@ mod tests {
     use super::*;
     use app::wizard::{DhcpServer, Lan, Mesh, SystemAnswers, Wifi};
 
-    fn fresh(name: &str) -> Package {
-        let (_, text) = crate::platform::fresh::files()
-            .into_iter()
-            .find(|(n, _)| *n == name)
-            .unwrap();
-        uci::parse(name, text.as_bytes()).unwrap()
-    }
-
     #[test]
     #[allow(
         clippy::too_many_lines,
@@ -628,13 +617,16 @@ mod tests {
             }),
             ..Answers::default()
         };
-        let (network, wireless) = (fresh("network"), fresh("wireless"));
+        let (network, wireless) = (
+            crate::platform::fresh::package("network"),
+            crate::platform::fresh::package("wireless"),
+        );
         assert_eq!(check(&answers, &network, &wireless), []);
         let dir = tempfile::tempdir().unwrap();
         crate::platform::dev::create_fresh_root(dir.path()).unwrap();
         let store = uci::Store::new(dir.path().join("etc/config"), dir.path().join("tmp/.uci"));
         let mut changes = uci::ChangeSet::new(&store);
-        for edit in edits(&answers, &network, &wireless) {
+        for edit in edits(&answers, &network, &wireless, true) {
             changes
                 .edit(&edit)
                 .unwrap_or_else(|e| panic!("{edit:?}: {e}"));
@@ -720,7 +712,7 @@ mod tests {
         let (edits, clients) = wireguard_edits(
             &wireguard,
             (Ipv4Addr::new(192, 168, 1, 1), 24),
-            &fresh("firewall"),
+            &crate::platform::fresh::package("firewall"),
         );
         let dir = tempfile::tempdir().unwrap();
         crate::platform::dev::create_fresh_root(dir.path()).unwrap();
@@ -792,7 +784,11 @@ mod tests {
             }],
             ..Answers::default()
         };
-        let errors = check(&answers, &fresh("network"), &fresh("wireless"));
+        let errors = check(
+            &answers,
+            &crate::platform::fresh::package("network"),
+            &crate::platform::fresh::package("wireless"),
+        );
         assert_eq!(errors.len(), 1);
         assert_eq!(
             errors[0].message(Lang::De),

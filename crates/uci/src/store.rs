@@ -228,15 +228,24 @@ impl Store {
 /// Replaces `path` with `bytes` so that readers see the old or the new file, never a mix:
 /// a temporary file in the same folder, fsync, the old file's mode, rename, fsync of the folder.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    write_atomically_with_mode(path, bytes, None)
+}
+
+/// [`write_atomically`] with a given mode (`None`: the old file's, or 0600 for a new file);
+/// creates the folder if needed. Every file Portico writes goes through here.
+pub fn write_atomically_with_mode(path: &Path, bytes: &[u8], mode: Option<u32>) -> io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    fs::create_dir_all(dir)?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mode = fs::metadata(path).map_or(FILE_MODE, |m| m.permissions().mode() & 0o7777);
+    let mode = mode.unwrap_or_else(|| {
+        fs::metadata(path).map_or(FILE_MODE, |m| m.permissions().mode() & 0o7777)
+    });
     let mut temp = tempfile::Builder::new()
         .prefix(&format!(".{name}.uci-"))
         .tempfile_in(dir)?;

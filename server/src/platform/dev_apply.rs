@@ -740,17 +740,13 @@ pub fn apply_firewall(root: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn fresh(name: &str) -> Package {
-        let (_, text) = crate::platform::fresh::files()
-            .into_iter()
-            .find(|(n, _)| *n == name)
-            .unwrap();
-        uci::parse(name, text.as_bytes()).unwrap()
-    }
-
     #[test]
     fn network_plan_of_a_fresh_router() {
-        let plan = network_plan(&fresh("network"), Path::new("/r/udhcpc.script")).unwrap();
+        let plan = network_plan(
+            &crate::platform::fresh::package("network"),
+            Path::new("/r/udhcpc.script"),
+        )
+        .unwrap();
         let lines: Vec<String> = plan.iter().map(|s| s.join(" ")).collect();
         assert_eq!(
             lines,
@@ -767,8 +763,8 @@ mod tests {
     #[test]
     fn dnsmasq_for_a_fresh_router_and_a_moved_lan() {
         let conf = dnsmasq_conf(
-            &fresh("dhcp"),
-            &fresh("network"),
+            &crate::platform::fresh::package("dhcp"),
+            &crate::platform::fresh::package("network"),
             &["100.64.0.1".into()],
             Path::new("/run/p"),
         )
@@ -782,12 +778,12 @@ mod tests {
         ] {
             assert!(conf.lines().any(|l| l == line), "missing {line} in\n{conf}");
         }
-        let mut network = fresh("network");
+        let mut network = crate::platform::fresh::package("network");
         network
             .section_mut("lan")
             .unwrap()
             .set("ipaddr", b"10.0.0.1");
-        let mut dhcp = fresh("dhcp");
+        let mut dhcp = crate::platform::fresh::package("dhcp");
         let lan = dhcp.sections.iter_mut().find(|s| s.name == "lan").unwrap();
         lan.set("limit", b"500");
         lan.add_list(
@@ -846,7 +842,10 @@ mod tests {
 
     #[test]
     fn firewall_of_a_fresh_router() {
-        let ruleset = firewall_ruleset(&fresh("firewall"), &fresh("network"));
+        let ruleset = firewall_ruleset(
+            &crate::platform::fresh::package("firewall"),
+            &crate::platform::fresh::package("network"),
+        );
         for expected in [
             "iifname { \"br-lan\" } jump input_lan",
             "iifname { \"eth1\" } jump input_wan",
@@ -883,7 +882,10 @@ mod tests {
         let real =
             std::fs::read(crate::test_shared().join("fixtures/uci/openwrt-defaults/firewall"))
                 .unwrap();
-        let ruleset = firewall_ruleset(&uci::parse("firewall", &real).unwrap(), &fresh("network"));
+        let ruleset = firewall_ruleset(
+            &uci::parse("firewall", &real).unwrap(),
+            &crate::platform::fresh::package("network"),
+        );
         std::fs::write(&path, &ruleset).unwrap();
         let out = Command::new("unshare")
             .args(["-n", "nft", "--check", "-f"])

@@ -30,6 +30,18 @@ fn build(rows: &[Row]) -> String {
     String::from_utf8(uci::emit::to_file(&package)).expect("the tables are ASCII")
 }
 
+/// One file of a fresh router, parsed (`network`, `firewall`, ...).
+///
+/// # Panics
+/// For a name that is not one of [`files`] (the tables are compiled in and tested).
+pub fn package(name: &str) -> uci::Package {
+    let (_, text) = files()
+        .into_iter()
+        .find(|(n, _)| *n == name)
+        .expect("a fresh-router file");
+    uci::parse(name, text.as_bytes()).expect("the fresh-router tables parse")
+}
+
 /// `(file name under etc/config, contents)` of every file of a fresh router.
 pub fn files() -> Vec<(&'static str, String)> {
     vec![
