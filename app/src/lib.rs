@@ -10,7 +10,6 @@ pub mod config;
 pub mod i18n;
 pub mod pages;
 pub mod status;
-pub mod validate;
 pub mod wizard;
 
 use leptos::prelude::*;
@@ -35,6 +34,8 @@ pub struct PageContext {
     pub lan_side: bool,
     /// A configuration change waiting for confirmation (shown to logged-in admins only).
     pub apply: Option<ApplyStatus>,
+    /// The setup wizard's state, on its pages.
+    pub wizard: Option<wizard::WizardView>,
 }
 
 /// The state of applying configuration, as the server reports it (API, SSE, page context).
@@ -166,7 +167,8 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <pages::NotFound /> }>
                     <Route ssr=SsrMode::Async path=path!("/") view=pages::Home />
                     <Route ssr=SsrMode::Async path=path!("/login") view=pages::Login />
-                    <Route ssr=SsrMode::Async path=path!("/setup") view=pages::Setup />
+                    <Route ssr=SsrMode::Async path=path!("/setup/:step") view=wizard::page::WizardPage />
+                    <Route ssr=SsrMode::Async path=path!("/confirm") view=wizard::page::ConfirmPage />
                     <Route ssr=SsrMode::Async path=path!("/portal") view=|| view! { <pages::NotAvailable feature="feature-portal" /> } />
                     <Route ssr=SsrMode::Async path=path!("/offload") view=|| view! { <pages::NotAvailable feature="feature-offload" /> } />
                     <Route ssr=SsrMode::Async path=path!("/bluetooth") view=|| view! { <pages::NotAvailable feature="feature-bluetooth" /> } />
@@ -206,7 +208,14 @@ fn Nav() -> impl IntoView {
             <ul>
                 {links
                     .into_iter()
-                    .map(|(href, key)| view! { <li><A href=href>{t(key)}</A></li> })
+                    .map(|(href, key)| {
+                        // The wizard's state comes with its page from the server: a full load.
+                        if href == "/setup" {
+                            view! { <li><a href=href rel="external">{t(key)}</a></li> }.into_any()
+                        } else {
+                            view! { <li><A href=href>{t(key)}</A></li> }.into_any()
+                        }
+                    })
                     .collect_view()}
                 <li>
                     <form method="post" action="/logout" class="inline">
@@ -232,6 +241,8 @@ fn ApplyBanner() -> impl IntoView {
     Effect::new(move |_| follow_apply(seconds, outcome));
     let location = leptos_router::hooks::use_location();
     let back = move || location.pathname.get();
+    // The wizard's last page shows the countdown itself, after the connection test.
+    let in_wizard = move || location.pathname.get().starts_with("/setup");
     let text = move || {
         current.tr_args(
             "apply-banner-pending",
@@ -241,6 +252,7 @@ fn ApplyBanner() -> impl IntoView {
     view! {
         <div class="apply-slot" aria-live="polite">
             {move || match (seconds.get(), outcome.get().as_deref()) {
+                _ if in_wizard() => ().into_any(),
                 (Some(_), _) => view! {
                     <div class="apply-banner" role="status" data-testid="apply-banner">
                         <p>{text}</p>

@@ -4,8 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::status::{SystemStatus, format_duration, load_system_status};
-use crate::validate::{PASSWORD_MAX_CHARS, PASSWORD_MIN_CHARS};
-use crate::{PageContext, lang, t};
+use crate::{lang, t};
 
 /// Overview: Portico's version, platform, kernel and whether network functions can run.
 #[component]
@@ -150,53 +149,6 @@ fn PasswordInput(
             </button>
         </span>
     }
-}
-
-/// First-boot setup: choose the admin password (LAN side only). The full wizard builds on
-/// this page.
-#[component]
-pub fn Setup() -> impl IntoView {
-    let page = use_context::<PageContext>().unwrap_or_default();
-    let query = use_query_map();
-    let error = move || {
-        let code = query.read().get("error")?;
-        crate::validate::PasswordError::from_code(&code).map(|e| e.message(lang()))
-    };
-    if !page.setup_needed {
-        return view! {
-            <h1>{t("nav-setup")}</h1>
-            <p role="status">{t("setup-done")}</p>
-        }
-        .into_any();
-    }
-    if !page.lan_side {
-        return view! {
-            <h1>{t("setup-title")}</h1>
-            <p class="error" role="alert">{t("setup-lan-only")}</p>
-        }
-        .into_any();
-    }
-    view! {
-        <h1>{t("setup-title")}</h1>
-        <p>{t("setup-intro")}</p>
-        {move || error().map(|m| view! { <p class="error" role="alert">{m}</p> })}
-        <form method="post" action="/setup/password" class="card">
-            <label for="password">{t("setup-password")}</label>
-            <PasswordInput id="password" name="password" autocomplete="new-password" />
-            <label for="repeat">{t("setup-password-repeat")}</label>
-            <input
-                id="repeat"
-                name="repeat"
-                type="password"
-                autocomplete="new-password"
-                minlength=PASSWORD_MIN_CHARS.to_string()
-                maxlength=PASSWORD_MAX_CHARS.to_string()
-                required
-            />
-            <button type="submit" class="primary">{t("setup-submit")}</button>
-        </form>
-    }
-    .into_any()
 }
 
 /// What a page of a capability that is not built yet shows: a plain notice, no data.

@@ -1,40 +1,17 @@
 // The app in a real Chromium inside the lab's client namespace, at desktop and phone size:
-// first-boot password, hydration, login and logout, navigation, language switch; and login
+// first boot through the wizard, hydration, login and logout, navigation, language switch; and login
 // with JavaScript disabled. Screenshots go to target/e2e/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { startLab, waitFor, ROUTER, SHOTS } from './lab.mjs';
+import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, firstBoot } from './lab.mjs';
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const axeResults = [];
+const checkA11y = a11y('app');
 
-/**
- * axe-core on the current page (injected through the DevTools protocol, which the page's CSP
- * does not govern): no serious or critical violation of WCAG 2 A/AA. Results go to
- * target/e2e/axe.json.
- */
-async function checkA11y(page, name) {
-  await page.evaluate(AXE);
-  const result = await page.evaluate(() => globalThis.axe.run(document, {
-    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
-  }));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  axeResults.push({ page: name, url: page.url(), passes: result.passes.length,
-    violations: result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })) });
-  writeFileSync(`${SHOTS}/axe.json`, JSON.stringify(axeResults, null, 2));
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`), [],
-    `accessibility of ${name}`);
-}
-
-const PASSWORD = 'correct horse battery';
 let lab;
 
 before(async () => { lab = await startLab(); });
 after(async () => { await lab?.stop(); });
 
-const sizes = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
 
 /** Waits until the app is hydrated: the password reveal button works only then. */
 async function waitForHydration(page) {
@@ -52,22 +29,10 @@ async function openMenuIfFolded(page) {
   }
 }
 
-test('first boot: the LAN client sets the admin password (desktop)', async () => {
-  const page = await lab.browser.newPage({ viewport: sizes.desktop });
+test('first boot: the LAN client goes through the wizard (desktop)', async () => {
+  const page = await lab.browser.newPage({ viewport: sizes.desktop, locale: 'en-US' });
+  await firstBoot(page, checkA11y, 'desktop');
   await page.goto(`${ROUTER}/`);
-  assert.match(page.url(), /\/setup$/);
-  await waitForHydration(page);
-  await checkA11y(page, 'setup (desktop)');
-  // The server checks what the browser cannot: both fields must match.
-  await page.fill('#password', 'long enough 1');
-  await page.fill('#repeat', 'long enough 2');
-  await page.locator('form.card button[type=submit]').click();
-  await page.waitForURL(/error=password_mismatch/);
-  assert.match(await page.locator('[role=alert]').innerText(), /do not match/);
-  await page.fill('#password', PASSWORD);
-  await page.fill('#repeat', PASSWORD);
-  await page.locator('form.card button[type=submit]').click();
-  await page.waitForURL(`${ROUTER}/`);
   await page.getByText('Portico version').waitFor();
   await page.screenshot({ path: `${SHOTS}/desktop-overview.png`, fullPage: true });
   await page.close();

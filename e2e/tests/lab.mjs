@@ -1,7 +1,9 @@
 // A lab of the e2e suite's own: `portico lab up --suffix …`, Portico serving in its router
 // namespace, and a Chromium wrapper that runs inside its client namespace (design.md, rule 3).
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, chmodSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chmodSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -10,6 +12,61 @@ import { chromium } from 'playwright-core';
 export const BIN = process.env.PORTICO_BIN ?? resolve('../target/debug/portico');
 export const SHOTS = resolve('../target/e2e');
 export const ROUTER = 'http://192.168.1.1';
+/** The admin password of the e2e labs (it satisfies the wizard's rules). */
+export const PASSWORD = 'Correct-Horse-Battery-9';
+export const sizes = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * An axe-core check for the pages of one test file: no serious or critical violation of
+ * WCAG 2 A/AA (axe is injected through the DevTools protocol, which the page's CSP does not
+ * govern). Results go to target/e2e/axe-<suite>.json.
+ */
+export function a11y(suite) {
+  const results = [];
+  return async (page, name) => {
+    await page.evaluate(AXE);
+    const result = await page.evaluate(() => globalThis.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    }));
+    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    results.push({ page: name, url: page.url(), passes: result.passes.length,
+      violations: result.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })) });
+    writeFileSync(`${SHOTS}/axe-${suite}.json`, JSON.stringify(results, null, 2));
+    assert.deepEqual(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`), [],
+      `accessibility of ${name}`);
+  };
+}
+
+/** Waits until a wizard page is hydrated: its password reveal button works only then. */
+export async function waitForWizardHydration(page) {
+  await waitFor('hydration', async () => {
+    await page.locator('button.reveal').click({ timeout: 1000 });
+    return (await page.locator('#f-password').getAttribute('type')) === 'text';
+  });
+  await page.locator('button.reveal').click();
+}
+
+/** The shortest first boot: language, name and password, Apply, keep. */
+export async function firstBoot(page, checkA11y, size) {
+  await page.goto(`${ROUTER}/`);
+  assert.match(page.url(), /\/setup\/language$/);
+  await checkA11y(page, `wizard language (${size})`);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.waitForURL(/\/setup\/system$/);
+  await waitForWizardHydration(page);
+  await page.fill('#f-system-hostname', 'e2e-first-boot');
+  await page.fill('#f-password', PASSWORD);
+  await page.fill('#f-password_repeat', PASSWORD);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.waitForURL(/\/setup\/internet$/);
+  await page.goto(`${ROUTER}/setup/summary`);
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/\/setup\/applied$/);
+  await page.getByRole('button', { name: 'Keep the change' }).click();
+  await page.waitForURL(`${ROUTER}/`);
+}
 
 const freePort = () => new Promise((ok) => {
   const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => ok(p)); });
@@ -48,6 +105,9 @@ export async function startLab() {
   await probe.close();
   return {
     browser,
+    suffix,
+    /** The state root of the Portico in the router namespace (its /etc/config and more). */
+    root: join(dir, 'root'),
     adminForward: `http://127.0.0.1:${admin}`,
     async stop() {
       await browser.close().catch(() => {});

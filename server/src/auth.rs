@@ -52,6 +52,11 @@ pub struct Auth {
 }
 
 impl Auth {
+    /// The state database the accounts live in.
+    pub fn db(&self) -> &StateDb {
+        &self.db
+    }
+
     /// # Errors
     /// When the dummy hash cannot be computed.
     pub fn new(db: StateDb, idle: Duration) -> Result<Auth, Error> {

@@ -131,6 +131,15 @@ pub enum LabCommand {
     /// (internal) The isp's "internet" sink; started by `lab up` inside the isp namespace.
     #[command(hide = true)]
     Sink,
+    /// (tests) Answer PPPoE discovery on a device of the current lab namespace with a PADO.
+    #[command(hide = true)]
+    PppoeAc {
+        #[arg(long)]
+        device: String,
+        /// The access concentrator's name.
+        #[arg(long, default_value = "portico-lab-ac")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Args, Clone)]
@@ -161,6 +170,9 @@ pub fn run(cli: Cli) -> ExitCode {
                         crate::detect::Detected::NoAnswer => println!("{device}: no answer"),
                         crate::detect::Detected::Dhcp { server, offered } => {
                             println!("{device}: dhcp (server {server} offered {offered})");
+                        }
+                        crate::detect::Detected::Pppoe { concentrator } => {
+                            println!("{device}: pppoe (access concentrator {concentrator})");
                         }
                     }
                     ExitCode::SUCCESS

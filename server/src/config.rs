@@ -22,6 +22,9 @@ pub struct MainSection {
     /// `option apply_timeout` — seconds a checked apply waits for confirmation before it is
     /// rolled back (default 90, as LuCI).
     pub apply_timeout: Duration,
+    /// `option connection_test_url` — the plain-HTTP address the wizard's connection test
+    /// fetches after the internet settings changed (any 2xx or 3xx answer passes).
+    pub connection_test_url: String,
 }
 
 impl Default for MainSection {
@@ -32,17 +35,19 @@ impl Default for MainSection {
             lan_device: "br-lan".into(),
             session_idle: Duration::from_secs(30 * 60),
             apply_timeout: crate::apply::DEFAULT_TIMEOUT,
+            connection_test_url: "http://connectivitycheck.gstatic.com/generate_204".into(),
         }
     }
 }
 
 /// Every key `config portico 'main'` may hold.
-pub const MAIN_KEYS: [&str; 5] = [
+pub const MAIN_KEYS: [&str; 6] = [
     "listen",
     "portal_listen",
     "lan_device",
     "session_idle_minutes",
     "apply_timeout",
+    "connection_test_url",
 ];
 
 /// A setting in `/etc/config/portico` that Portico did not use.
@@ -117,6 +122,10 @@ pub fn from_package(package: &uci::Package) -> (MainSection, Vec<Warning>) {
                         main.apply_timeout = Duration::from_secs(s);
                     }
                     _ => warnings.push(bad("not a number of seconds from 10 to 3600")),
+                },
+                "connection_test_url" => match crate::conntest::Target::parse(&value) {
+                    Some(_) => main.connection_test_url = value,
+                    None => warnings.push(bad("not an http:// address")),
                 },
                 _ => warnings.push(Warning {
                     at: at.clone(),

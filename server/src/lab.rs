@@ -92,6 +92,11 @@ pub fn run(cmd: LabCommand) -> anyhow::Result<ExitCode> {
             runtime.block_on(netlab::sink::run())?;
             Ok(ExitCode::SUCCESS)
         }
+        LabCommand::PppoeAc { device, name } => {
+            crate::detect::answer_padis(&device, &name)
+                .with_context(|| format!("answering PPPoE discovery on {device}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -108,7 +108,8 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         // The address line is read by tests and scripts.
         println!("portico: listening on http://{local}/");
         let applier = Applier::start(platform.clone(), db, main.apply_timeout)?;
-        let state = AppState::new(platform, auth, applier, lan_side);
+        let mut state = AppState::new(platform, auth, applier, lan_side)?;
+        state.connection_test_url = main.connection_test_url.clone();
         axum::serve(
             listener,
             app(state).into_make_service_with_connect_info::<SocketAddr>(),

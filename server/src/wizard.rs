@@ -227,11 +227,18 @@ fn internet_edits(internet: &Internet, network: &Package, edits: &mut Vec<Edit>)
 }
 
 fn wifi_edits(answers: &Answers, wireless: &Package, edits: &mut Vec<Edit>) {
+    // Where the router is decides the channels of every radio.
+    if let Some(country) = answers.system.as_ref().and_then(|s| s.country.as_ref()) {
+        for radio in wireless.sections_of("wifi-device") {
+            edits.push(set(format!("wireless.{}.country", radio.name), country));
+        }
+    }
+    let mut used: Vec<&str> = Vec::new();
     for wifi in &answers.wifi {
         if let Some(country) = &wifi.country {
             edits.push(set(format!("wireless.{}.country", wifi.radio), country));
         }
-        clear(wireless, &wifi.radio, &["disabled"], edits);
+        used.push(&wifi.radio);
         let ap = wireless.sections.iter().find(|s| {
             s.kind == "wifi-iface"
                 && s.get("device").is_some_and(|d| d == wifi.radio.as_str())
@@ -272,7 +279,13 @@ fn wifi_edits(answers: &Answers, wireless: &Package, edits: &mut Vec<Edit>) {
             format!("wireless.{name}.mesh_fwding"),
             if mesh.forwarding { "1" } else { "0" },
         ));
-        clear(wireless, &mesh.radio, &["disabled"], edits);
+        used.push(&mesh.radio);
+    }
+    // A radio that carries a network is switched on (once, however many networks it carries).
+    used.sort_unstable();
+    used.dedup();
+    for radio in used {
+        clear(wireless, radio, &["disabled"], edits);
     }
 }
 
@@ -306,15 +319,39 @@ pub fn wireguard_keys() -> (String, String) {
     (b64.encode(secret.to_bytes()), b64.encode(public.as_bytes()))
 }
 
+/// Key pairs handed out in order and made when needed: the browser wizard keeps its pool from
+/// the summary to Apply, so what was shown is what is applied.
+#[derive(Clone, Debug, Default)]
+pub struct KeyPool {
+    keys: Vec<(String, String)>,
+    next: usize,
+}
+
+impl KeyPool {
+    /// Starts handing out from the first key again.
+    pub fn rewind(&mut self) {
+        self.next = 0;
+    }
+
+    fn take(&mut self) -> (String, String) {
+        if self.next == self.keys.len() {
+            self.keys.push(wireguard_keys());
+        }
+        self.next += 1;
+        self.keys[self.next - 1].clone()
+    }
+}
+
 /// The WireGuard server (`wg0`), its peers with generated keys, the firewall opening, and the
 /// clients' configurations.
 pub fn wireguard_edits(
     wireguard: &app::wizard::WireGuard,
     lan: (Ipv4Addr, u32),
     firewall: &Package,
+    keys: &mut KeyPool,
 ) -> (Vec<Edit>, Vec<ClientConfig>) {
     let mut edits = Vec::new();
-    let (private, public) = wireguard_keys();
+    let (private, public) = keys.take();
     let port = wireguard.listen_port.to_string();
     edits.push(set("network.wg0", "interface"));
     edits.push(set("network.wg0.proto", "wireguard"));
@@ -340,7 +377,7 @@ pub fn wireguard_edits(
             host += 1;
         }
         let ip = Ipv4Addr::from(host);
-        let (peer_private, peer_public) = wireguard_keys();
+        let (peer_private, peer_public) = keys.take();
         let section = format!("network.wgpeer_{}", peer.name);
         edits.push(set(&section, "wireguard_wg0"));
         edits.push(set(format!("{section}.description"), &peer.name));
@@ -363,31 +400,112 @@ pub fn wireguard_edits(
         });
     }
     // VPN clients reach the LAN: wg0 joins the lan zone; the port opens from the internet.
-    if let Some(zone) = firewall
-        .sections_of("zone")
-        .position(|z| z.get("name").is_some_and(|n| n == "lan"))
-    {
-        let has = firewall
-            .sections_of("zone")
-            .nth(zone)
-            .is_some_and(|z| z.items("network").iter().any(|n| n == "wg0"));
-        if !has {
-            edits.push(Edit::AddList {
-                path: format!("firewall.@zone[{zone}].network"),
-                value: b"wg0".to_vec(),
-            });
-        }
-    }
-    edits.push(set("firewall.allow_wireguard", "rule"));
-    edits.push(set("firewall.allow_wireguard.name", "Allow-WireGuard"));
-    edits.push(set("firewall.allow_wireguard.src", "wan"));
-    edits.push(set("firewall.allow_wireguard.proto", "udp"));
-    edits.push(set("firewall.allow_wireguard.dest_port", &port));
-    edits.push(set("firewall.allow_wireguard.target", "ACCEPT"));
+    join_lan_zone(firewall, "network", "wg0", &mut edits);
+    open_port(
+        &mut edits,
+        "allow_wireguard",
+        "Allow-WireGuard",
+        "udp",
+        &port,
+    );
     (edits, clients)
 }
 
-fn load(dir: &Path, name: &str) -> anyhow::Result<Package> {
+/// Adds `value` to the `option` list of the firewall's lan zone unless it is there.
+fn join_lan_zone(firewall: &Package, option: &str, value: &str, edits: &mut Vec<Edit>) {
+    let Some(zone) = firewall
+        .sections_of("zone")
+        .position(|z| z.get("name").is_some_and(|n| n == "lan"))
+    else {
+        return;
+    };
+    let has = firewall
+        .sections_of("zone")
+        .nth(zone)
+        .is_some_and(|z| z.items(option).iter().any(|n| n == value));
+    if !has {
+        edits.push(Edit::AddList {
+            path: format!("firewall.@zone[{zone}].{option}"),
+            value: value.as_bytes().to_vec(),
+        });
+    }
+}
+
+/// A firewall rule accepting `proto` traffic to `port` from the internet.
+fn open_port(edits: &mut Vec<Edit>, section: &str, name: &str, proto: &str, port: &str) {
+    let rule = format!("firewall.{section}");
+    edits.push(set(&rule, "rule"));
+    edits.push(set(format!("{rule}.name"), name));
+    edits.push(set(format!("{rule}.src"), "wan"));
+    edits.push(set(format!("{rule}.proto"), proto));
+    edits.push(set(format!("{rule}.dest_port"), port));
+    edits.push(set(format!("{rule}.target"), "ACCEPT"));
+}
+
+/// Where the OpenVPN server's certificates and key live (made on the router at Apply).
+pub const OPENVPN_DIR: &str = "etc/openvpn/portico";
+
+/// The OpenVPN server: a routed `tun` server as OpenWrt's `openvpn` init script reads it
+/// (options named like OpenVPN's own), the firewall opening and `tun+` in the lan zone.
+pub fn openvpn_edits(
+    openvpn: &app::wizard::OpenVpn,
+    lan: (Ipv4Addr, u32),
+    firewall: &Package,
+) -> Vec<Edit> {
+    let mut edits = Vec::new();
+    let (net, len) = app::wizard::cidr(&openvpn.subnet).unwrap_or((Ipv4Addr::new(10, 8, 0, 0), 24));
+    let netmask = |len: u32| Ipv4Addr::from(if len == 0 { 0 } else { u32::MAX << (32 - len) });
+    let lan_net = Ipv4Addr::from(u32::from(lan.0) & u32::from(netmask(lan.1)));
+    let s = "openvpn.portico";
+    edits.push(set(s, "openvpn"));
+    edits.push(set(format!("{s}.enabled"), "1"));
+    edits.push(set(format!("{s}.dev"), "tun"));
+    edits.push(set(format!("{s}.port"), openvpn.port.to_string()));
+    edits.push(set(
+        format!("{s}.proto"),
+        if openvpn.proto == "tcp" {
+            "tcp-server"
+        } else {
+            "udp"
+        },
+    ));
+    edits.push(set(
+        format!("{s}.server"),
+        format!("{net} {}", netmask(len)),
+    ));
+    edits.push(set(format!("{s}.topology"), "subnet"));
+    edits.push(set(format!("{s}.keepalive"), "10 120"));
+    edits.push(set(format!("{s}.persist_key"), "1"));
+    edits.push(set(format!("{s}.persist_tun"), "1"));
+    edits.push(set(format!("{s}.ca"), format!("/{OPENVPN_DIR}/ca.crt")));
+    edits.push(set(
+        format!("{s}.cert"),
+        format!("/{OPENVPN_DIR}/server.crt"),
+    ));
+    edits.push(set(
+        format!("{s}.key"),
+        format!("/{OPENVPN_DIR}/server.key"),
+    ));
+    edits.push(set(format!("{s}.dh"), "none"));
+    edits.push(set(format!("{s}.verb"), "3"));
+    edits.push(Edit::SetList {
+        path: format!("{s}.push"),
+        items: vec![format!("route {lan_net} {}", netmask(lan.1)).into_bytes()],
+    });
+    join_lan_zone(firewall, "device", "tun+", &mut edits);
+    let proto = if openvpn.proto == "tcp" { "tcp" } else { "udp" };
+    open_port(
+        &mut edits,
+        "allow_openvpn",
+        "Allow-OpenVPN",
+        proto,
+        &openvpn.port.to_string(),
+    );
+    edits
+}
+
+/// Package `name` from the config folder (empty when the file does not exist).
+pub(crate) fn load(dir: &Path, name: &str) -> anyhow::Result<Package> {
     let path = dir.join(name);
     match std::fs::read(&path) {
         Ok(bytes) => {
@@ -427,39 +545,74 @@ fn read_answers(answers_file: &Path) -> anyhow::Result<Option<Answers>> {
 }
 
 /// What applying the answers takes.
-struct Plan {
-    edits: Vec<Edit>,
-    clients: Vec<ClientConfig>,
-    drop_on_confirm: Vec<(String, String)>,
+pub struct Plan {
+    pub edits: Vec<Edit>,
+    pub clients: Vec<ClientConfig>,
+    pub drop_on_confirm: Vec<(String, String)>,
+    /// The OpenVPN server's certificates, written at Apply.
+    pub pki: Option<crate::openvpn::Pki>,
 }
 
-/// Checks the answers against the rules and the router's files (printing every problem in the
-/// answers' language; `None` then) and computes the edits.
-fn plan(answers: &Answers, config: &Path, unchecked: bool) -> anyhow::Result<Option<Plan>> {
-    let lang = answers
-        .language
-        .as_deref()
-        .and_then(Lang::from_code)
-        .unwrap_or_default();
+impl Plan {
+    /// What is not UCI: the OpenVPN server's certificate files.
+    ///
+    /// # Errors
+    /// Any I/O error.
+    pub fn write_files(&self, root: &Path) -> std::io::Result<()> {
+        match &self.pki {
+            Some(pki) => crate::openvpn::write_server_files(root, pki),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Checks the answers against the rules and the router's files and computes the edits; the
+/// problems when the answers break a rule.
+///
+/// # Errors
+/// When a config file cannot be read or parsed.
+pub fn plan(
+    answers: &Answers,
+    config: &Path,
+    unchecked: bool,
+    keys: &mut KeyPool,
+) -> anyhow::Result<Result<Plan, Vec<FieldError>>> {
     let (network, wireless) = (load(config, "network")?, load(config, "wireless")?);
     let problems = check(answers, &network, &wireless);
     if !problems.is_empty() {
-        for problem in &problems {
-            eprintln!("{}: {}", problem.field, problem.message(lang));
-        }
-        return Ok(None);
+        return Ok(Err(problems));
     }
     let mut edits = edits(answers, &network, &wireless, !unchecked);
     let mut clients = Vec::new();
+    let mut pki = None;
+    let lan = answers
+        .lan
+        .as_ref()
+        .and_then(|l| subnet(&l.ipaddr, &l.netmask))
+        .unwrap_or_else(|| current_lan(&network));
+    keys.rewind();
     if let Some(wireguard) = &answers.wireguard {
-        let lan = answers
-            .lan
-            .as_ref()
-            .and_then(|l| subnet(&l.ipaddr, &l.netmask))
-            .unwrap_or_else(|| current_lan(&network));
-        let (more, configs) = wireguard_edits(wireguard, lan, &load(config, "firewall")?);
+        let (more, configs) = wireguard_edits(wireguard, lan, &load(config, "firewall")?, keys);
         edits.extend(more);
         clients = configs;
+    }
+    if let Some(openvpn) = &answers.openvpn {
+        edits.extend(openvpn_edits(openvpn, lan, &load(config, "firewall")?));
+        let router = answers
+            .system
+            .as_ref()
+            .map_or("portico", |s| s.hostname.as_str());
+        let made = crate::openvpn::make_pki(router)?;
+        clients.push(ClientConfig {
+            name: "openvpn".into(),
+            text: crate::openvpn::client_config(
+                &made,
+                &openvpn.endpoint,
+                openvpn.port,
+                &openvpn.proto,
+            ),
+        });
+        pki = Some(made);
     }
     // Unchecked: nothing to wait for, the new address alone.
     let drop_on_confirm: Vec<(String, String)> = lan_alias(answers, &network)
@@ -467,10 +620,11 @@ fn plan(answers: &Answers, config: &Path, unchecked: bool) -> anyhow::Result<Opt
         .map(|old| ("network.lan.ipaddr".to_owned(), old))
         .into_iter()
         .collect();
-    Ok(Some(Plan {
+    Ok(Ok(Plan {
         edits,
         clients,
         drop_on_confirm,
+        pki,
     }))
 }
 
@@ -486,13 +640,24 @@ pub fn apply(root: &Path, answers_file: &Path, unchecked: bool) -> anyhow::Resul
         return Ok(ExitCode::from(2));
     };
     let platform = crate::serve::platform(root)?;
-    let Some(Plan {
-        edits,
-        clients,
-        drop_on_confirm,
-    }) = plan(&answers, &platform.config_dir(), unchecked)?
-    else {
-        return Ok(ExitCode::from(2));
+    let plan = match plan(
+        &answers,
+        &platform.config_dir(),
+        unchecked,
+        &mut KeyPool::default(),
+    )? {
+        Ok(plan) => plan,
+        Err(problems) => {
+            let lang = answers
+                .language
+                .as_deref()
+                .and_then(Lang::from_code)
+                .unwrap_or_default();
+            for problem in &problems {
+                eprintln!("{}: {}", problem.field, problem.message(lang));
+            }
+            return Ok(ExitCode::from(2));
+        }
     };
     let (main, _) = crate::config::load(root)?;
     let db = crate::state::StateDb::open(root)?;
@@ -502,7 +667,9 @@ pub fn apply(root: &Path, answers_file: &Path, unchecked: bool) -> anyhow::Resul
     runtime.block_on(async move {
         let applier =
             crate::apply::Applier::start(platform.clone(), db.clone(), main.apply_timeout)?;
-        let result = match applier.apply_keeping(&edits, !unchecked, drop_on_confirm) {
+        // The certificates first: the services read them when they reload.
+        plan.write_files(platform.root())?;
+        let result = match applier.apply_keeping(&plan.edits, !unchecked, plan.drop_on_confirm) {
             Ok(result) => result,
             Err(crate::apply::Error::Empty) => {
                 println!("nothing to change");
@@ -542,7 +709,7 @@ pub fn apply(root: &Path, answers_file: &Path, unchecked: bool) -> anyhow::Resul
             println!("kept");
         }
         set_password(&answers, &platform, &db, main.session_idle)?;
-        for client in &clients {
+        for client in &plan.clients {
             println!(
                 "\nWireGuard client `{}` (shown once; its private key is not kept):\n{}\n{}",
                 client.name,
@@ -584,6 +751,7 @@ mod tests {
             system: Some(SystemAnswers {
                 hostname: "gartenhaus".into(),
                 zonename: "Europe/Berlin".into(),
+                country: None,
             }),
             internet: Some(Internet::Pppoe {
                 username: "u@isp".into(),
@@ -713,6 +881,7 @@ mod tests {
             &wireguard,
             (Ipv4Addr::new(192, 168, 1, 1), 24),
             &crate::platform::fresh::package("firewall"),
+            &mut KeyPool::default(),
         );
         let dir = tempfile::tempdir().unwrap();
         crate::platform::dev::create_fresh_root(dir.path()).unwrap();
@@ -770,6 +939,96 @@ mod tests {
             base64::engine::general_purpose::STANDARD.encode(public.as_bytes())
         );
         assert!(clients[0].qr().lines().count() > 20, "a QR code");
+    }
+
+    #[test]
+    fn openvpn_server_section_firewall_and_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        crate::platform::dev::create_fresh_root(dir.path()).unwrap();
+        let config = dir.path().join("etc/config");
+        let answers = Answers {
+            // Both VPNs and Wi-Fi plus mesh on one radio: every edit must apply in one go.
+            system: Some(app::wizard::SystemAnswers {
+                hostname: "gartenhaus".into(),
+                zonename: "UTC".into(),
+                country: Some("DE".into()),
+            }),
+            wifi: vec![Wifi {
+                radio: "radio0".into(),
+                ssid: "Garten".into(),
+                key: "kiwi-kiwi-kiwi".into(),
+                encryption: "sae".into(),
+                country: None,
+            }],
+            mesh: Some(Mesh {
+                radio: "radio0".into(),
+                mesh_id: "ff".into(),
+                key: "mesh-mesh-mesh".into(),
+                forwarding: true,
+            }),
+            wireguard: Some(app::wizard::WireGuard {
+                listen_port: 51820,
+                address: "10.99.0.1/24".into(),
+                endpoint: "vpn.example.org".into(),
+                peers: Vec::new(),
+            }),
+            openvpn: Some(app::wizard::OpenVpn {
+                port: 1194,
+                proto: "udp".into(),
+                subnet: "10.8.0.0/24".into(),
+                endpoint: "vpn.example.org".into(),
+            }),
+            ..Answers::default()
+        };
+        let plan = plan(&answers, &config, true, &mut KeyPool::default())
+            .unwrap()
+            .unwrap();
+        let store = uci::Store::new(config.clone(), dir.path().join("tmp/.uci"));
+        let mut changes = uci::ChangeSet::new(&store);
+        for edit in &plan.edits {
+            changes
+                .edit(edit)
+                .unwrap_or_else(|e| panic!("{edit:?}: {e}"));
+        }
+        changes.commit().unwrap();
+        plan.write_files(dir.path()).unwrap();
+        let openvpn = load(&config, "openvpn").unwrap();
+        let server = openvpn.section("portico").unwrap();
+        assert_eq!(server.kind, "openvpn");
+        for (option, value) in [
+            ("enabled", "1"),
+            ("dev", "tun"),
+            ("proto", "udp"),
+            ("port", "1194"),
+            ("server", "10.8.0.0 255.255.255.0"),
+            ("dh", "none"),
+            ("cert", "/etc/openvpn/portico/server.crt"),
+        ] {
+            assert_eq!(
+                server.get(option).map(ToString::to_string).as_deref(),
+                Some(value),
+                "{option}"
+            );
+        }
+        assert_eq!(server.items("push"), ["route 192.168.1.0 255.255.255.0"]);
+        for file in ["ca.crt", "server.crt", "server.key"] {
+            assert!(dir.path().join(OPENVPN_DIR).join(file).exists(), "{file}");
+        }
+        let firewall = load(&config, "firewall").unwrap();
+        let rule = firewall.section("allow_openvpn").unwrap();
+        assert_eq!(rule.get("dest_port").unwrap(), "1194");
+        let lan = firewall
+            .sections_of("zone")
+            .find(|z| z.get("name").is_some_and(|n| n == "lan"))
+            .unwrap();
+        assert!(lan.items("device").contains(&"tun+".to_owned()));
+        assert!(lan.items("network").contains(&"wg0".to_owned()));
+        let wireless = load(&config, "wireless").unwrap();
+        for radio in wireless.sections_of("wifi-device") {
+            assert_eq!(radio.get("country").unwrap(), "DE", "{}", radio.name);
+        }
+        let client = plan.clients.iter().find(|c| c.name == "openvpn").unwrap();
+        assert!(client.text.contains("remote vpn.example.org 1194"));
     }
 
     #[test]

@@ -74,6 +74,18 @@ fn lan_address_change_rolls_back_unless_confirmed_from_the_new_address() {
     let network = root.join("etc/config/network");
     let original = std::fs::read(&network).unwrap();
 
+    // The admin password, set the headless way (`portico wizard apply` with only a password).
+    let answers = dir.path().join("answers.json");
+    std::fs::write(&answers, r#"{"password": "Correct-Horse-Battery-9"}"#).unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_portico"))
+        .arg("--root")
+        .arg(root)
+        .args(["wizard", "apply", "--unchecked", "--answers"])
+        .arg(&answers)
+        .status()
+        .unwrap();
+    assert!(status.success());
+
     let mut cmd = lab.command(NodeRole::Router, env!("CARGO_BIN_EXE_portico"));
     cmd.args(["serve", "--listen", "0.0.0.0:80", "--root"])
         .arg(root);
@@ -92,8 +104,8 @@ fn lan_address_change_rolls_back_unless_confirmed_from_the_new_address() {
             "-H",
             "Origin: http://192.168.1.1",
             "--data",
-            "password=correct+horse&repeat=correct+horse",
-            "http://192.168.1.1/setup/password",
+            "user=root&password=Correct-Horse-Battery-9",
+            "http://192.168.1.1/login",
         ],
     )
     .unwrap();

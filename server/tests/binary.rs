@@ -1,5 +1,5 @@
 //! The real `portico` binary on a free loopback port: it creates its dev root, serves pages,
-//! sets the first password over a real socket, and stops cleanly on SIGTERM.
+//! offers the first-boot wizard over a real socket, and stops cleanly on SIGTERM.
 
 mod common;
 
@@ -25,14 +25,11 @@ fn serve_creates_a_dev_root_serves_and_stops_on_sigterm() {
     let (status, head, _) = get(addr, "/");
     assert_eq!(status, 303);
     assert!(head.to_ascii_lowercase().contains("location: /setup"));
-    // Bound to `lo`, every request is on the LAN side: the first password may be set.
-    let (status, head, _) = post_form(
-        addr,
-        "/setup/password",
-        "password=correct+horse&repeat=correct+horse",
-    );
-    assert_eq!(status, 303, "{head}");
-    assert!(head.contains("portico_session="));
+    // Bound to `lo`, every request is on the LAN side: the first-boot wizard is there.
+    let (status, head, html) = get(addr, "/setup/language");
+    assert_eq!(status, 200, "{head}");
+    assert!(head.contains("portico_wizard="));
+    assert!(html.contains("action=\"/setup/language\""));
 
     let pid = nix::unistd::Pid::from_raw(i32::try_from(server.child.id()).unwrap());
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
@@ -49,11 +46,7 @@ fn without_the_lan_device_first_boot_setup_is_refused() {
         .env("PORTICO_LAN_DEVICE", "");
     let server = start(cmd);
     let addr = server.addr.expect("address");
-    let (status, _, body) = post_form(
-        addr,
-        "/setup/password",
-        "password=correct+horse&repeat=correct+horse",
-    );
+    let (status, _, body) = post_form(addr, "/setup/summary", "action=apply");
     assert_eq!(status, 403);
     assert!(body.contains("\"lan_only\""), "{body}");
 }

@@ -1,5 +1,6 @@
 //! WAN detection against real neighbours in the lab: the isp's dnsmasq offers an address
-//! ("dhcp"); a port whose peer is silent gets "no answer"; a port without carrier "no link".
+//! ("dhcp"); a port whose peer is silent gets "no answer"; a port without carrier "no link"; a
+//! PPPoE access concentrator answers the PADI ("pppoe" with its name).
 //! Needs root (CI runs as root).
 
 mod common;
@@ -49,4 +50,19 @@ fn detect_finds_dhcp_silence_and_missing_links() {
     assert_eq!(detect(lab, "wanx"), "wanx: no answer");
     ip(&["link", "set", "silent", "down"]);
     assert_eq!(detect(lab, "wanx"), "wanx: no link");
+
+    // A PPPoE access concentrator (discovery only: the sandbox kernel has no PPP) on the far
+    // end of another port: PADI answered by a PADO with its name.
+    ip(&["link", "add", "wanp", "type", "veth", "peer", "name", "acp"]);
+    ip(&["link", "set", "wanp", "up"]);
+    ip(&["link", "set", "acp", "up"]);
+    let mut ac = lab
+        .command(NodeRole::Router, env!("CARGO_BIN_EXE_portico"))
+        .args(["lab", "pppoe-ac", "--device", "acp", "--name", "lab-bras-1"])
+        .spawn()
+        .unwrap();
+    let found = detect(lab, "wanp");
+    let _ = ac.kill();
+    let _ = ac.wait();
+    assert_eq!(found, "wanp: pppoe (access concentrator lab-bras-1)");
 }

@@ -3,9 +3,14 @@
 //! `portico wizard apply --answers FILE.json` takes the same [`Answers`] (`portico wizard
 //! schema` prints their JSON Schema).
 
+pub mod form;
+pub mod page;
+
 use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
+
+pub use form::{Step, WizardView};
 
 /// Everything the wizard asks. Every part after the password may be left out (skipped): what is
 /// not answered stays as it is.
@@ -35,6 +40,33 @@ pub struct Answers {
     pub dhcp: Option<DhcpServer>,
     #[serde(default)]
     pub wireguard: Option<WireGuard>,
+    #[serde(default)]
+    pub openvpn: Option<OpenVpn>,
+}
+
+/// A basic OpenVPN server (`openvpn.portico`): routed `tun`, certificates made on the router.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct OpenVpn {
+    /// Default 1194; the firewall accepts it from the internet.
+    #[serde(default = "openvpn_port")]
+    pub port: u16,
+    /// `udp` (default) or `tcp`.
+    #[serde(default = "udp")]
+    pub proto: String,
+    /// The clients' subnet, e.g. `10.8.0.0/24`.
+    pub subnet: String,
+    /// Host name or address clients connect to (their `.ovpn` file needs it).
+    pub endpoint: String,
+}
+
+fn openvpn_port() -> u16 {
+    1194
+}
+
+fn udp() -> String {
+    "udp".into()
 }
 
 /// A WireGuard server on the router; keys are generated on the router.
@@ -74,6 +106,9 @@ pub struct SystemAnswers {
     pub hostname: String,
     /// IANA time zone (`Europe/Berlin`); the POSIX rule OpenWrt needs is derived from it.
     pub zonename: String,
+    /// Where the router is (two letters, `DE`): the regulatory country of every radio.
+    #[serde(default)]
+    pub country: Option<String>,
 }
 
 /// How the router reaches the internet.
@@ -323,6 +358,9 @@ pub fn validate(answers: &Answers, lan_now: (Ipv4Addr, u32)) -> Vec<FieldError> 
         if posix_timezone(&system.zonename).is_none() {
             errors.push(FieldError::new("system.zonename", "wizard-error-timezone"));
         }
+        if system.country.as_deref().is_some_and(|c| !valid_country(c)) {
+            errors.push(FieldError::new("system.country", "wizard-error-country"));
+        }
     }
     if let Some(password) = &answers.password {
         errors.extend(password_problems(password));
@@ -347,7 +385,66 @@ pub fn validate(answers: &Answers, lan_now: (Ipv4Addr, u32)) -> Vec<FieldError> 
     if let Some(wireguard) = &answers.wireguard {
         check_wireguard(wireguard, lan, &mut errors);
     }
+    if let Some(openvpn) = &answers.openvpn {
+        check_openvpn(openvpn, answers, lan, &mut errors);
+    }
     errors
+}
+
+/// A host name or address VPN clients can be told to connect to.
+fn valid_endpoint(endpoint: &str) -> bool {
+    !endpoint.is_empty()
+        && endpoint.len() <= 253
+        && endpoint
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b".-:".contains(&c))
+}
+
+/// A two-letter country code in capitals.
+pub fn valid_country(code: &str) -> bool {
+    code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase())
+}
+
+/// A subnet written `a.b.c.d/len`.
+pub fn cidr(text: &str) -> Option<(Ipv4Addr, u32)> {
+    let (address, len) = text.trim().split_once('/')?;
+    subnet(address, len)
+}
+
+fn check_openvpn(
+    openvpn: &OpenVpn,
+    answers: &Answers,
+    lan: (Ipv4Addr, u32),
+    errors: &mut Vec<FieldError>,
+) {
+    if openvpn.port == 0 {
+        errors.push(FieldError::new("openvpn.port", "wizard-error-port"));
+    }
+    if answers
+        .wireguard
+        .as_ref()
+        .is_some_and(|w| w.listen_port == openvpn.port && openvpn.proto == "udp")
+    {
+        errors.push(FieldError::new("openvpn.port", "wizard-error-port-taken"));
+    }
+    if !valid_endpoint(&openvpn.endpoint) {
+        errors.push(FieldError::new("openvpn.endpoint", "wizard-error-endpoint"));
+    }
+    if !["udp", "tcp"].contains(&openvpn.proto.as_str()) {
+        errors.push(FieldError::new("openvpn.proto", "wizard-error-proto"));
+    }
+    match cidr(&openvpn.subnet) {
+        Some(net) if net.1 <= 29 && u32::from(net.0) & !mask(net.1) == 0 => {
+            let tunnel = answers.wireguard.as_ref().and_then(|w| cidr(&w.address));
+            if overlaps(net, lan) || tunnel.is_some_and(|t| overlaps(net, t)) {
+                errors.push(FieldError::new(
+                    "openvpn.subnet",
+                    "wizard-error-tunnel-overlaps",
+                ));
+            }
+        }
+        _ => errors.push(FieldError::new("openvpn.subnet", "wizard-error-subnet")),
+    }
 }
 
 fn check_internet(internet: &Internet, lan: (Ipv4Addr, u32), errors: &mut Vec<FieldError>) {
@@ -439,11 +536,7 @@ fn check_radios(answers: &Answers, errors: &mut Vec<FieldError>) {
                 "wizard-error-encryption",
             ));
         }
-        if wifi
-            .country
-            .as_ref()
-            .is_some_and(|c| c.len() != 2 || !c.bytes().all(|b| b.is_ascii_uppercase()))
-        {
+        if wifi.country.as_deref().is_some_and(|c| !valid_country(c)) {
             errors.push(FieldError::new(
                 &format!("wifi.{i}.country"),
                 "wizard-error-country",
@@ -507,13 +600,7 @@ fn check_wireguard(wireguard: &WireGuard, lan: (Ipv4Addr, u32), errors: &mut Vec
         }
         _ => errors.push(FieldError::new("wireguard.address", "wizard-error-address")),
     }
-    let endpoint_ok = !wireguard.endpoint.is_empty()
-        && wireguard.endpoint.len() <= 253
-        && wireguard
-            .endpoint
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b".-:".contains(&c));
-    if !endpoint_ok {
+    if !valid_endpoint(&wireguard.endpoint) {
         errors.push(FieldError::new(
             "wireguard.endpoint",
             "wizard-error-endpoint",
@@ -624,6 +711,7 @@ mod tests {
             system: Some(SystemAnswers {
                 hostname: "-bad".into(),
                 zonename: "Europe/Nowhere".into(),
+                country: None,
             }),
             wifi: vec![Wifi {
                 radio: "radio0".into(),

@@ -5,7 +5,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
 use app::i18n::Lang;
-use app::validate;
 use axum::extract::{ConnectInfo, State};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
@@ -16,7 +15,7 @@ use super::gate::{LANG_COOKIE, cookie, request_lang};
 use super::{AppError, AppState};
 use crate::auth::SESSION_COOKIE;
 
-fn session_cookie(token: &str) -> String {
+pub(super) fn session_cookie(token: &str) -> String {
     format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict")
 }
 
@@ -91,55 +90,6 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
         Redirect::to("/login"),
     )
         .into_response()
-}
-
-#[derive(Deserialize)]
-pub struct PasswordForm {
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    repeat: String,
-}
-
-/// POST /setup/password: the first admin password, from the LAN side only. Also becomes root's
-/// system password (`/etc/shadow`). Starts a session.
-pub async fn setup_password(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Form(form): Form<PasswordForm>,
-) -> Response {
-    let lang = request_lang(&headers);
-    if !state.lan_side {
-        return AppError::new(StatusCode::FORBIDDEN, "lan_only", "setup-lan-only", lang)
-            .into_response();
-    }
-    if let Err(err) = validate::new_password(&form.password, &form.repeat) {
-        return Redirect::to(&format!("/setup?error={}", err.code())).into_response();
-    }
-    let (auth, platform) = (state.auth.clone(), state.platform.clone());
-    let result = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<String>> {
-        if !auth.setup_needed()? {
-            return Ok(None);
-        }
-        platform.set_root_password(&form.password)?;
-        auth.set_initial_password(&form.password)?;
-        Ok(Some(auth.create_session()?))
-    })
-    .await;
-    match result {
-        Ok(Ok(Some(token))) => {
-            tracing::info!("admin password set");
-            (
-                AppendHeaders([(header::SET_COOKIE, session_cookie(&token))]),
-                Redirect::to("/"),
-            )
-                .into_response()
-        }
-        // Someone else finished the setup first.
-        Ok(Ok(None)) => Redirect::to("/login").into_response(),
-        Ok(Err(err)) => AppError::internal(&err, lang).into_response(),
-        Err(err) => AppError::internal(&err, lang).into_response(),
-    }
 }
 
 #[derive(Deserialize)]

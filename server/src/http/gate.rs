@@ -86,6 +86,8 @@ fn is_public(path: &str) -> bool {
         // Authorised by the apply token (or a session), checked by the handler.
         || path == "/api/v1/config/apply/confirm"
         || path == "/apply/confirm"
+        // The confirmation page at the router's new address (the token comes with it).
+        || path == "/confirm"
 }
 
 /// Whether the request carries a live session (for handlers behind public paths).
@@ -127,14 +129,18 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         apply: logged_in
             .then(|| state.applier.status())
             .filter(|s| s.pending),
+        wizard: None,
     });
     req.extensions_mut().insert(super::assets::manifest());
     if is_public(&path) {
         return next.run(req).await;
     }
+    let wizard_path = path == "/setup" || path.starts_with("/setup/");
     if setup_needed {
         return match path.as_str() {
-            "/setup" | "/setup/password" => next.run(req).await,
+            _ if wizard_path => wizard_page(&state, req, next, lang).await,
+            // The wizard's password meter.
+            "/api/fn/password_score" => next.run(req).await,
             _ if wants_html(&req) => Redirect::to("/setup").into_response(),
             _ => AppError::new(
                 StatusCode::FORBIDDEN,
@@ -166,7 +172,44 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
     if path == "/login" && req.method() == Method::GET {
         return Redirect::to("/").into_response();
     }
+    if wizard_path {
+        return wizard_page(&state, req, next, lang).await;
+    }
     next.run(req).await
+}
+
+/// A wizard page: its state goes into the page context (and its cookie onto the answer). At
+/// first boot only the LAN side gets a wizard; others see why not.
+async fn wizard_page(state: &AppState, mut req: Request, next: Next, lang: Lang) -> Response {
+    let setup_needed = req
+        .extensions()
+        .get::<PageContext>()
+        .is_some_and(|p| p.setup_needed);
+    if req.method() != Method::GET || (setup_needed && !state.lan_side) {
+        return next.run(req).await;
+    }
+    let path = req.uri().path().to_owned();
+    match super::wizard::page(state, req.headers(), &path, lang) {
+        super::wizard::PageOutcome::Redirect(to, cookie) => {
+            let mut response = Redirect::to(&to).into_response();
+            append_cookie(&mut response, cookie);
+            response
+        }
+        super::wizard::PageOutcome::Render(view, cookie) => {
+            if let Some(page) = req.extensions_mut().get_mut::<PageContext>() {
+                page.wizard = Some(*view);
+            }
+            let mut response = next.run(req).await;
+            append_cookie(&mut response, cookie);
+            response
+        }
+    }
+}
+
+fn append_cookie(response: &mut Response, cookie: Option<String>) {
+    if let Some(value) = cookie.and_then(|c| http::HeaderValue::from_str(&c).ok()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
 }
 
 /// `AssetNames` is also needed by handlers that render outside Leptos.

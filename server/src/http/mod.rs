@@ -9,6 +9,7 @@ mod error;
 mod forms;
 mod gate;
 mod status;
+pub mod wizard;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,17 +42,24 @@ pub struct AppState {
     pub lan_side: bool,
     pub started: Instant,
     pub applier: Applier,
+    pub wizards: wizard::Wizards,
+    /// What the wizard's connection test fetches (`option connection_test_url`).
+    pub connection_test_url: String,
 }
 
 impl AppState {
     /// State for a platform, with Portico's Leptos options.
+    ///
+    /// # Errors
+    /// When the wizards' table cannot be created in the state database.
     pub fn new(
         platform: Arc<dyn Platform>,
         auth: Auth,
         applier: Applier,
         lan_side: bool,
-    ) -> AppState {
-        AppState {
+    ) -> anyhow::Result<AppState> {
+        let wizards = wizard::Wizards::open(auth.db().clone())?;
+        Ok(AppState {
             leptos: leptos_options(),
             platform,
             auth,
@@ -59,7 +67,9 @@ impl AppState {
             lan_side,
             started: Instant::now(),
             applier,
-        }
+            wizards,
+            connection_test_url: crate::config::MainSection::default().connection_test_url,
+        })
     }
 }
 
@@ -106,7 +116,7 @@ pub fn app(state: AppState) -> Router {
         .route("/pkg/{file}", get(assets::serve))
         .route("/login", post(forms::login))
         .route("/logout", post(forms::logout))
-        .route("/setup/password", post(forms::setup_password))
+        .route("/setup/{step}", post(wizard::post))
         .route("/lang", post(forms::set_language))
         .route("/api/fn/{*name}", post(server_fns))
         .route("/api/v1/openapi.json", get(api::openapi))

@@ -24,16 +24,21 @@ struct Fixture {
 fn fixture(lan_side: bool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
-    let platform = Arc::new(DevPlatform::open(&root).unwrap());
-    let db = StateDb::open(&root).unwrap();
+    Fixture {
+        state: state_for(&root, lan_side),
+        _dir: dir,
+        root,
+    }
+}
+
+/// Portico's state over `root`: a second call is Portico after a restart.
+fn state_for(root: &std::path::Path, lan_side: bool) -> AppState {
+    let platform = Arc::new(DevPlatform::open(root).unwrap());
+    let db = StateDb::open(root).unwrap();
     let auth = Auth::new(db.clone(), Duration::from_secs(600)).unwrap();
     let applier =
         crate::apply::Applier::start(platform.clone(), db, Duration::from_secs(90)).unwrap();
-    Fixture {
-        _dir: dir,
-        root,
-        state: AppState::new(platform, auth, applier, lan_side),
-    }
+    AppState::new(platform, auth, applier, lan_side).unwrap()
 }
 
 fn router(f: &Fixture) -> Router {
@@ -79,10 +84,11 @@ fn location(resp: &Response<Body>) -> &str {
 fn session_cookie(resp: &Response<Body>) -> String {
     let value = resp
         .headers()
-        .get(header::SET_COOKIE)
-        .expect("a cookie")
-        .to_str()
-        .unwrap()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("portico_session="))
+        .expect("a session cookie")
         .to_owned();
     assert!(
         value.contains("HttpOnly") && value.contains("SameSite=Strict"),
@@ -91,18 +97,64 @@ fn session_cookie(resp: &Response<Body>) -> String {
     value.split(';').next().unwrap().to_owned()
 }
 
+/// The admin password the tests set (it satisfies the wizard's rules).
+const PASSWORD: &str = "Correct-Horse-Battery-9";
+const PASSWORD_FORM: &str = "Correct-Horse-Battery-9";
+
+/// A wizard of its own: the cookie that names it.
+async fn start_wizard(f: &Fixture) -> String {
+    let resp = send(f, get("/setup").body(Body::empty()).unwrap()).await;
+    assert_eq!(location(&resp), "/setup/language");
+    let value = resp
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .expect("a wizard cookie");
+    value.split(';').next().unwrap().to_owned()
+}
+
+fn wizard_form(path: &str, cookie: &str, body: &str) -> Request<Body> {
+    let mut req = form(path, body);
+    req.headers_mut()
+        .insert(header::COOKIE, cookie.parse().unwrap());
+    req
+}
+
+/// Posts a wizard step; where the wizard sends the browser next.
+async fn post_step(f: &Fixture, wizard: &str, step: &str, body: &str) -> String {
+    let resp = send(f, wizard_form(&format!("/setup/{step}"), wizard, body)).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{step}: {body}");
+    location(&resp).to_owned()
+}
+
+/// The shortest first boot: language, name and password, Apply from the summary.
 async fn set_up(f: &Fixture) -> String {
-    let resp = send(
-        f,
-        form(
-            "/setup/password",
-            "password=correct+horse&repeat=correct+horse",
-        ),
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&resp), "/");
-    session_cookie(&resp)
+    let wizard = start_wizard(f).await;
+    assert_eq!(
+        post_step(f, &wizard, "language", "language=en&action=next").await,
+        "/setup/system"
+    );
+    assert_eq!(
+        post_step(
+            f,
+            &wizard,
+            "system",
+            &format!("system.hostname=gartenhaus&system.zonename=Europe%2FBerlin&password={PASSWORD_FORM}&password_repeat={PASSWORD_FORM}&action=next"),
+        )
+        .await,
+        "/setup/internet"
+    );
+    let resp = send(f, wizard_form("/setup/summary", &wizard, "action=apply")).await;
+    assert_eq!(location(&resp), "/setup/applied");
+    let session = session_cookie(&resp);
+    // Keep the change (the new host name), as the applied page offers.
+    let mut confirm = form("/apply/confirm", "back=%2F");
+    confirm
+        .headers_mut()
+        .insert(header::COOKIE, session.parse().unwrap());
+    assert_eq!(location(&send(f, confirm).await), "/");
+    assert!(!f.state.applier.status().pending);
+    session
 }
 
 #[tokio::test]
@@ -121,12 +173,20 @@ async fn before_setup_every_page_leads_to_setup() {
         assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");
         assert_eq!(location(&resp), "/setup");
     }
-    let resp = send(&f, get("/setup").body(Body::empty()).unwrap()).await;
+    let wizard = start_wizard(&f).await;
+    let resp = send(
+        &f,
+        get("/setup/language")
+            .header(header::COOKIE, &wizard)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let html = body(resp).await;
     assert!(
-        html.contains("action=\"/setup/password\""),
-        "the setup form is shown on the LAN side"
+        html.contains("action=\"/setup/language\""),
+        "the wizard is shown on the LAN side"
     );
     let resp = send(
         &f,
@@ -144,44 +204,198 @@ async fn before_setup_every_page_leads_to_setup() {
 #[tokio::test]
 async fn first_boot_setup_is_refused_off_the_lan() {
     let f = fixture(false);
-    let html = body(send(&f, get("/setup").body(Body::empty()).unwrap()).await).await;
+    let html = body(send(&f, get("/setup/system").body(Body::empty()).unwrap()).await).await;
     assert!(html.contains("only possible from the local network"));
-    assert!(!html.contains("action=\"/setup/password\""));
-    let resp = send(
-        &f,
-        form(
-            "/setup/password",
-            "password=correct+horse&repeat=correct+horse",
-        ),
-    )
-    .await;
+    assert!(!html.contains("action=\"/setup/system\""));
+    let resp = send(&f, form("/setup/summary", "action=apply")).await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
     assert!(f.state.auth.setup_needed().unwrap(), "no password was set");
 }
 
-#[tokio::test]
-async fn setup_validates_then_sets_the_admin_and_root_password() {
-    let f = fixture(true);
-    let resp = send(&f, form("/setup/password", "password=short&repeat=short")).await;
-    assert_eq!(location(&resp), "/setup?error=password_too_short");
-    let html = body(
-        send(
-            &f,
-            get("/setup?error=password_mismatch")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await,
+/// The page of a wizard step (following the wizard's cookie).
+async fn wizard_page(f: &Fixture, wizard: &str, step: &str) -> String {
+    let resp = send(
+        f,
+        get(&format!("/setup/{step}"))
+            .header(header::COOKIE, wizard)
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
-    assert!(html.contains("The two passwords do not match."));
+    assert_eq!(resp.status(), StatusCode::OK, "{step}");
+    body(resp).await
+}
+
+#[tokio::test]
+#[allow(clippy::too_many_lines, reason = "one wizard walked step by step")]
+async fn the_wizard_refuses_bad_answers_in_the_chosen_language_and_keeps_secrets_off_disk() {
+    let f = fixture(true);
+    let wizard = start_wizard(&f).await;
+    let resp = send(
+        &f,
+        wizard_form("/setup/language", &wizard, "language=de&action=next"),
+    )
+    .await;
+    assert_eq!(location(&resp), "/setup/system");
+    assert!(
+        resp.headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("portico_lang=de")),
+        "the choice persists for later pages"
+    );
+    // Too short, and the repetition differs: the same step again, with German messages.
+    assert_eq!(
+        post_step(
+            &f,
+            &wizard,
+            "system",
+            "system.hostname=-bad&system.zonename=Europe%2FBerlin&password=short&password_repeat=other&action=next",
+        )
+        .await,
+        "/setup/system"
+    );
+    let mut req = get("/setup/system")
+        .header(header::COOKIE, &wizard)
+        .body(Body::empty())
+        .unwrap();
+    req.headers_mut().insert(
+        header::COOKIE,
+        format!("{wizard}; portico_lang=de").parse().unwrap(),
+    );
+    let html = body(send(&f, req).await).await;
+    assert!(
+        html.contains("Das Passwort muss mindestens 10 Zeichen haben."),
+        "{html}"
+    );
+    assert!(html.contains("Die beiden Passwörter stimmen nicht überein."));
+    assert!(
+        html.contains("value=\"-bad\""),
+        "refused values are shown again"
+    );
+    // A common password that follows the rules is refused by the estimator (server side).
+    assert_eq!(
+        post_step(&f, &wizard, "system", "system.hostname=gartenhaus&system.zonename=Europe%2FBerlin&password=Password123%21&password_repeat=Password123%21&action=next").await,
+        "/setup/system"
+    );
+    // A good one passes; the internet step refuses a gateway outside the subnet.
+    assert_eq!(
+        post_step(&f, &wizard, "system", &format!("system.hostname=gartenhaus&system.zonename=Europe%2FBerlin&system.country=DE&password={PASSWORD_FORM}&password_repeat={PASSWORD_FORM}&action=next")).await,
+        "/setup/internet"
+    );
+    assert_eq!(
+        post_step(&f, &wizard, "internet", "internet.type=static&internet.ipaddr=100.64.0.9&internet.netmask=24&internet.gateway=100.64.1.1&action=next").await,
+        "/setup/internet"
+    );
+    let html = wizard_page(&f, &wizard, "internet").await;
+    assert!(html.contains("The gateway must be another address inside the internet subnet."));
+    // Nothing secret is on disk before Apply; the rest of the answers is.
+    let stored: String = f
+        .state
+        .auth
+        .db()
+        .with(|c| c.query_row("SELECT answers FROM wizards", [], |r| r.get(0)))
+        .unwrap();
+    assert!(
+        stored.contains("gartenhaus") && !stored.contains("Correct-Horse"),
+        "{stored}"
+    );
+    assert!(
+        !std::fs::read_dir(f.root.join("etc/portico"))
+            .unwrap()
+            .any(|e| {
+                let bytes = std::fs::read(e.unwrap().path()).unwrap_or_default();
+                bytes
+                    .windows(PASSWORD.len())
+                    .any(|w| w == PASSWORD.as_bytes())
+            })
+    );
+    // Back keeps the answers; skip leaves the internet as it is; the summary shows the diff.
+    assert_eq!(
+        post_step(&f, &wizard, "internet", "action=skip").await,
+        "/setup/wifi"
+    );
+    let html = wizard_page(&f, &wizard, "summary").await;
+    assert!(
+        html.contains("option hostname &#x27;gartenhaus&#x27;")
+            || html.contains("option hostname 'gartenhaus'"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_restart_resumes_the_wizard_without_its_secrets() {
+    let mut f = fixture(true);
+    let wizard = start_wizard(&f).await;
+    send(
+        &f,
+        wizard_form("/setup/language", &wizard, "language=en&action=next"),
+    )
+    .await;
+    assert_eq!(
+        post_step(
+            &f,
+            &wizard,
+            "system",
+            &format!("system.hostname=gartenhaus&system.zonename=Europe%2FBerlin&password={PASSWORD_FORM}&password_repeat={PASSWORD_FORM}&action=next"),
+        )
+        .await,
+        "/setup/internet"
+    );
+    assert_eq!(
+        post_step(
+            &f,
+            &wizard,
+            "internet",
+            "internet.type=pppoe&internet.username=kunde&internet.password=geheim-1&action=next"
+        )
+        .await,
+        "/setup/wifi"
+    );
+
+    // Portico restarts: same root, fresh memory.
+    f.state = state_for(&f.root, true);
+    let resp = send(
+        &f,
+        get("/setup")
+            .header(header::COOKIE, &wizard)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        location(&resp),
+        "/setup/wifi",
+        "the browser resumes where it was"
+    );
+    let html = wizard_page(&f, &wizard, "system").await;
+    assert!(html.contains("Portico was restarted."), "{html}");
+    assert!(
+        html.contains("value=\"gartenhaus\""),
+        "non-secret answers survive"
+    );
+    // The secrets did not: the summary asks for them again and Apply refuses.
+    let html = wizard_page(&f, &wizard, "summary").await;
+    assert!(
+        html.contains("These answers must be fixed before applying"),
+        "{html}"
+    );
+    assert!(html.contains("Internet: PPPoE as kunde."));
+    let resp = send(&f, wizard_form("/setup/summary", &wizard, "action=apply")).await;
+    assert_eq!(location(&resp), "/setup/summary");
+    assert!(f.state.auth.setup_needed().unwrap());
+}
+
+#[tokio::test]
+async fn setup_sets_the_admin_and_root_password_once() {
+    let f = fixture(true);
     let cookie = set_up(&f).await;
     let shadow = std::fs::read_to_string(f.root.join("etc/shadow")).unwrap();
     assert!(
         shadow.starts_with("root:$6$"),
         "root gets a SHA-512 crypt hash: {shadow}"
     );
-    assert!(crate::platform::shadow::check(&shadow, "correct horse"));
+    assert!(crate::platform::shadow::check(&shadow, PASSWORD));
     let resp = send(
         &f,
         get("/")
@@ -191,14 +405,10 @@ async fn setup_validates_then_sets_the_admin_and_root_password() {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::OK);
-    // A second setup is not possible.
-    let resp = send(
-        &f,
-        form("/setup/password", "password=evil+horse1&repeat=evil+horse1"),
-    )
-    .await;
-    assert_ne!(location(&resp), "/");
-    assert!(f.state.auth.verify("root", "correct horse").unwrap());
+    // Without a session the wizard is behind the login now.
+    let resp = send(&f, get("/setup").body(Body::empty()).unwrap()).await;
+    assert_eq!(location(&resp), "/login");
+    assert!(f.state.auth.verify("root", PASSWORD).unwrap());
 }
 
 #[tokio::test]
@@ -209,7 +419,7 @@ async fn login_logout_and_one_generic_failure_message() {
     assert_eq!(location(&resp), "/login");
     for body_text in [
         "user=root&password=wrong",
-        "user=nobody&password=correct+horse",
+        "user=nobody&password=Correct-Horse-Battery-9",
     ] {
         let resp = send(&f, form("/login", body_text)).await;
         assert_eq!(location(&resp), "/login?error=failed", "{body_text}");
@@ -217,7 +427,11 @@ async fn login_logout_and_one_generic_failure_message() {
     }
     let html = body(send(&f, get("/login?error=failed").body(Body::empty()).unwrap()).await).await;
     assert!(html.contains("Wrong user name or password."));
-    let resp = send(&f, form("/login", "user=root&password=correct+horse")).await;
+    let resp = send(
+        &f,
+        form("/login", "user=root&password=Correct-Horse-Battery-9"),
+    )
+    .await;
     assert_eq!(location(&resp), "/");
     let cookie = session_cookie(&resp);
     let html = body(
@@ -269,7 +483,11 @@ async fn repeated_failures_are_rate_limited_per_client() {
     }
     assert!(last.starts_with("/login?error=rate&wait="), "{last}");
     // Even the right password waits now.
-    let resp = send(&f, form("/login", "user=root&password=correct+horse")).await;
+    let resp = send(
+        &f,
+        form("/login", "user=root&password=Correct-Horse-Battery-9"),
+    )
+    .await;
     assert!(location(&resp).starts_with("/login?error=rate"));
     let html = body(
         send(
@@ -285,10 +503,7 @@ async fn repeated_failures_are_rate_limited_per_client() {
 #[tokio::test]
 async fn cross_origin_state_changes_are_refused() {
     let f = fixture(true);
-    let mut req = form(
-        "/setup/password",
-        "password=correct+horse&repeat=correct+horse",
-    );
+    let mut req = form("/setup/system", "password=x&password_repeat=x&action=next");
     req.headers_mut()
         .insert(header::ORIGIN, "http://evil.example".parse().unwrap());
     let resp = send(&f, req).await;
@@ -437,7 +652,7 @@ async fn server_functions_need_a_session_and_return_real_status() {
     assert_eq!(resp.status(), StatusCode::OK);
     let json: serde_json::Value = serde_json::from_str(&body(resp).await).unwrap();
     assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(json["hostname"], "OpenWrt");
+    assert_eq!(json["hostname"], "gartenhaus");
     assert_eq!(json["dev_root"], f.root.display().to_string());
 }
 
