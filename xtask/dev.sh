@@ -102,7 +102,7 @@ run_tests() {
   say "fuzzing the UCI parser for ${FUZZ_SECONDS:-60} s"
   fuzz uci_parse "$PORTICO_SHARED/fixtures/uci"
   say "browser tests (Chromium in the lab's client namespace)"
-  (cd e2e && PORTICO_BIN="$(portico_bin)" node --test --test-concurrency=1 tests/)
+  (cd e2e && PORTICO_BIN="$(portico_bin)" node --test --test-concurrency=1 --test-timeout=600000 tests/)
   after=$(host_snapshot)
   if [ "$before" != "$after" ]; then
     say "the host's own networking changed during the tests:"
