@@ -1,5 +1,5 @@
 //! The command line (design.md, Contracts): `portico serve`, `portico lab …`, `portico uci …`.
-//! Later capabilities add `wizard`, `vouchers`, `communities`.
+//! Later capabilities add `communities`.
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -56,6 +56,9 @@ pub enum Command {
     /// The first-boot wizard without a browser (provisioning many routers).
     #[command(subcommand)]
     Wizard(WizardCommand),
+    /// Captive-portal vouchers: create, list, invalidate, extend, import Pirania's.
+    #[command(subcommand)]
+    Vouchers(crate::portal::cli::VoucherCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +164,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => crate::serve::run(&cli.global, &args),
         Command::Lab(cmd) => crate::lab::run(cmd),
         Command::Uci { args } => Ok(run_uci(&cli.global, &args)),
+        Command::Vouchers(command) => {
+            crate::portal::cli::run(&crate::serve::root(&cli.global), command)
+        }
         Command::Wizard(WizardCommand::Schema) => Ok(crate::wizard::schema()),
         Command::Wizard(WizardCommand::Detect { device }) => {
             crate::detect::probe(&device, 3, std::time::Duration::from_secs(1))

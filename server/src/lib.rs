@@ -12,6 +12,7 @@ pub mod http;
 pub mod lab;
 pub mod openvpn;
 pub mod platform;
+pub mod portal;
 pub mod serve;
 pub mod state;
 pub mod wizard;

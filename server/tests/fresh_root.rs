@@ -2,21 +2,9 @@
 //! file is byte for byte what the C `uci` tool writes when it commits the corresponding file of
 //! `shared/fixtures/uci/openwrt-defaults` (FRESH-ROUTER.md; the fixtures' `.import` outputs).
 
-use std::path::PathBuf;
+mod common;
 
-fn shared() -> PathBuf {
-    if let Ok(dir) = std::env::var("PORTICO_SHARED") {
-        return PathBuf::from(dir);
-    }
-    let mut dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let candidate = dir.join("../shared");
-        if candidate.join("fixtures").exists() {
-            return candidate;
-        }
-        assert!(dir.pop(), "shared folder not found: set PORTICO_SHARED");
-    }
-}
+use common::shared;
 
 #[test]
 fn dev_root_matches_a_fresh_openwrt_router() {
