@@ -50,6 +50,144 @@ pub const MAIN_KEYS: [&str; 6] = [
     "connection_test_url",
 ];
 
+/// The `config portal 'portal'` section: the captive portal's settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortalSection {
+    /// `option enabled` — `1` turns the portal on (default off).
+    pub enabled: bool,
+    /// `list interface` — the captive devices (default `br-lan`).
+    pub interfaces: Vec<String>,
+    /// `option title` / `option text` — what the portal page says.
+    pub title: String,
+    pub text: String,
+    /// `option logo` — an image file under the root shown on the portal page.
+    pub logo: Option<PathBuf>,
+    /// `list walled_garden` — destinations reachable before authorisation (`a.b.c.d[/len]`,
+    /// IPv6 too).
+    pub walled_garden: Vec<String>,
+    /// `option tries_per_minute` — code guesses a client may make per minute (default 5).
+    pub tries_per_minute: u32,
+}
+
+impl Default for PortalSection {
+    fn default() -> Self {
+        PortalSection {
+            enabled: false,
+            interfaces: vec!["br-lan".into()],
+            title: String::new(),
+            text: String::new(),
+            logo: None,
+            walled_garden: Vec::new(),
+            tries_per_minute: 5,
+        }
+    }
+}
+
+/// Every key `config portal 'portal'` may hold.
+pub const PORTAL_KEYS: [&str; 7] = [
+    "enabled",
+    "interface",
+    "title",
+    "text",
+    "logo",
+    "walled_garden",
+    "tries_per_minute",
+];
+
+/// The portal's settings from `<root>/etc/config/portico` (defaults when the file or the
+/// section is missing).
+///
+/// # Errors
+/// When the file exists but cannot be read or parsed.
+pub fn load_portal(root: &Path) -> anyhow::Result<(PortalSection, Vec<Warning>)> {
+    let path = portico_config_path(root);
+    let text = match std::fs::read(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
+    };
+    let package =
+        uci::parse("portico", &text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(portal_from_package(&package))
+}
+
+fn is_network(text: &str) -> bool {
+    let (address, len) = text.split_once('/').unwrap_or((text, ""));
+    let Ok(address) = address.parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    let max = if address.is_ipv4() { 32 } else { 128 };
+    len.is_empty() || len.parse::<u32>().is_ok_and(|l| l <= max)
+}
+
+/// The portal section of a parsed `portico` file, with warnings for what was not used.
+pub fn portal_from_package(package: &uci::Package) -> (PortalSection, Vec<Warning>) {
+    let mut portal = PortalSection::default();
+    let mut warnings = Vec::new();
+    let Some(section) = package
+        .sections
+        .iter()
+        .find(|s| s.kind == "portal" && s.name == "portal")
+    else {
+        return (portal, warnings);
+    };
+    let mut interfaces = Vec::new();
+    for option in &section.options {
+        let at = format!("portico.portal.{}", option.name);
+        let bad = |what: &str| Warning {
+            at: at.clone(),
+            message: format!("{what}; the default is used"),
+        };
+        let items: Vec<String> = match &option.value {
+            uci::Value::List(items) => items.iter().map(ToString::to_string).collect(),
+            uci::Value::Single(value) => vec![value.to_string()],
+        };
+        let value = items.first().cloned().unwrap_or_default();
+        match option.name.as_str() {
+            "enabled" => match value.as_str() {
+                "1" | "on" | "yes" | "true" => portal.enabled = true,
+                "0" | "off" | "no" | "false" => portal.enabled = false,
+                _ => warnings.push(bad("not 0 or 1")),
+            },
+            "interface" => interfaces.extend(items),
+            "title" => portal.title = value,
+            "text" => portal.text = value,
+            "logo" => {
+                let path = PathBuf::from(&value);
+                if path.is_absolute() && !value.contains("..") {
+                    portal.logo = Some(path);
+                } else {
+                    warnings.push(bad("not an absolute path"));
+                }
+            }
+            "walled_garden" => {
+                for item in items {
+                    if is_network(&item) {
+                        portal.walled_garden.push(item);
+                    } else {
+                        warnings.push(Warning {
+                            at: at.clone(),
+                            message: format!("{item:?} is not an address or network; left out"),
+                        });
+                    }
+                }
+            }
+            "tries_per_minute" => match value.parse::<u32>() {
+                Ok(n) if (1..=60).contains(&n) => portal.tries_per_minute = n,
+                _ => warnings.push(bad("not a number from 1 to 60")),
+            },
+            _ => warnings.push(Warning {
+                at,
+                message: format!("unknown key ignored (known: {})", PORTAL_KEYS.join(", ")),
+            }),
+        }
+    }
+    if !interfaces.is_empty() {
+        portal.interfaces = interfaces;
+    }
+    (portal, warnings)
+}
+
 /// A setting in `/etc/config/portico` that Portico did not use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Warning {
@@ -84,7 +222,11 @@ pub fn from_package(package: &uci::Package) -> (MainSection, Vec<Warning>) {
     let mut main = MainSection::default();
     let mut warnings = Vec::new();
     for section in &package.sections {
-        // Later capabilities add their sections (portal, offload, ble, ...).
+        // Each capability reads its own section (`portal_from_package`, ...).
+        if section.kind == "portal" && section.name == "portal" {
+            continue;
+        }
+        // Later capabilities add theirs (offload, ble, ...).
         if section.kind != "portico" || section.name != "main" {
             warnings.push(Warning {
                 at: format!("portico.{}", section.name),
@@ -140,6 +282,42 @@ pub fn from_package(package: &uci::Package) -> (MainSection, Vec<Warning>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn portal_section_values_and_warnings() {
+        let text = "config portico 'main'\n\toption listen '127.0.0.1:8000'\n\
+                    config portal 'portal'\n\toption enabled '1'\n\tlist interface 'br-lan'\n\
+                    \tlist interface 'br-guest'\n\toption title 'Plaza Wi-Fi'\n\
+                    \tlist walled_garden '100.64.0.0/24'\n\tlist walled_garden 'fd00::1'\n\
+                    \tlist walled_garden 'example.org'\n\toption tries_per_minute '500'\n\
+                    \toption logo '../etc/shadow'\n\toption colour 'red'\n";
+        let package = uci::parse("portico", text.as_bytes()).unwrap();
+        let (_, main_warnings) = from_package(&package);
+        assert_eq!(
+            main_warnings,
+            [],
+            "the portal section is not the main section's business"
+        );
+        let (portal, warnings) = portal_from_package(&package);
+        assert!(portal.enabled);
+        assert_eq!(portal.interfaces, ["br-lan", "br-guest"]);
+        assert_eq!(portal.title, "Plaza Wi-Fi");
+        assert_eq!(portal.walled_garden, ["100.64.0.0/24", "fd00::1"]);
+        assert_eq!(portal.tries_per_minute, 5);
+        assert_eq!(portal.logo, None);
+        let at: Vec<&str> = warnings.iter().map(|w| w.at.as_str()).collect();
+        assert_eq!(
+            at,
+            [
+                "portico.portal.walled_garden",
+                "portico.portal.tries_per_minute",
+                "portico.portal.logo",
+                "portico.portal.colour"
+            ]
+        );
+        let (defaults, none) = portal_from_package(&uci::Package::new("portico"));
+        assert_eq!((defaults, none), (PortalSection::default(), Vec::new()));
+    }
 
     #[test]
     fn file_values_and_unknown_keys() {

@@ -81,7 +81,9 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
     let root = root(global);
     let platform = platform(&root)?;
-    let (main, warnings) = config::load(&root)?;
+    let (main, mut warnings) = config::load(&root)?;
+    // The portal is not served yet; its settings are checked so mistakes show at once.
+    warnings.extend(config::load_portal(&root)?.1);
     for w in &warnings {
         tracing::warn!(file = %config::portico_config_path(&root).display(), at = %w.at, "{}", w.message);
     }
