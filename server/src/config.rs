@@ -100,15 +100,7 @@ pub const PORTAL_KEYS: [&str; 7] = [
 /// # Errors
 /// When the file exists but cannot be read or parsed.
 pub fn load_portal(root: &Path) -> anyhow::Result<(PortalSection, Vec<Warning>)> {
-    let path = portico_config_path(root);
-    let text = match std::fs::read(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
-    };
-    let package =
-        uci::parse("portico", &text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(portal_from_package(&package))
+    Ok(portal_from_package(&read_package(root)?))
 }
 
 fn is_network(text: &str) -> bool {
@@ -201,15 +193,18 @@ pub struct Warning {
 /// # Errors
 /// When the file exists but cannot be read or parsed (with line and byte).
 pub fn load(root: &Path) -> anyhow::Result<(MainSection, Vec<Warning>)> {
+    Ok(from_package(&read_package(root)?))
+}
+
+/// `<root>/etc/config/portico` parsed; empty when the file does not exist.
+fn read_package(root: &Path) -> anyhow::Result<uci::Package> {
     let path = portico_config_path(root);
     let text = match std::fs::read(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", path.display()))),
     };
-    let package =
-        uci::parse("portico", &text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    Ok(from_package(&package))
+    uci::parse("portico", &text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// `<root>/etc/config/portico`.
