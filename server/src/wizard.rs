@@ -77,8 +77,20 @@ pub fn lan_alias(answers: &Answers, network: &Package) -> Option<String> {
 /// Every rule broken, including those that need the router's files.
 pub fn check(answers: &Answers, network: &Package, wireless: &Package) -> Vec<FieldError> {
     let mut errors = validate(answers, current_lan(network));
+    errors.extend(router_checks(answers, wireless, &errors));
+    errors
+}
+
+/// The rules only the router can check (the browser runs the others itself): the radios
+/// exist, and the password estimator (for a password that passed the plain rules in `found`).
+pub fn router_checks(
+    answers: &Answers,
+    wireless: &Package,
+    found: &[FieldError],
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
     if let Some(password) = &answers.password
-        && !errors.iter().any(|e| e.field == "password")
+        && !found.iter().any(|e| e.field == "password")
     {
         let hostname = answers.system.as_ref().map_or("", |s| s.hostname.as_str());
         let inputs = [hostname, "openwrt", "portico", "router", "admin", "root"];

@@ -26,16 +26,11 @@ login-rate-limited = Zu viele Versuche. Bitte in { $seconds ->
 login-expired = Ihre Sitzung ist abgelaufen. Bitte melden Sie sich erneut an.
 
 setup-title = Willkommen bei Portico
-setup-intro = Dieser Router hat noch kein Administratorpasswort. Wählen Sie eines, um seine Einstellungen zu schützen; es ist auch das Passwort des Systembenutzers root.
-setup-password = Neues Passwort
 setup-password-repeat = Passwort wiederholen
-setup-submit = Passwort speichern
 setup-lan-only = Die Ersteinrichtung ist nur aus dem lokalen Netz (LAN) möglich.
-setup-error-short = Das Passwort muss mindestens { $min } Zeichen haben.
 setup-error-mismatch = Die beiden Passwörter stimmen nicht überein.
 setup-error-long = Das Passwort darf höchstens { $max } Zeichen haben.
 setup-error-control = Das Passwort darf keine Steuerzeichen enthalten.
-setup-done = Das Administratorpasswort ist gesetzt.
 
 home-title = Übersicht
 home-version = Portico-Version

@@ -26,16 +26,11 @@ login-rate-limited = Too many attempts. Try again in { $seconds ->
 login-expired = Your session has ended. Please log in again.
 
 setup-title = Welcome to Portico
-setup-intro = This router has no administrator password yet. Choose one to protect its settings; it is also the password of the system user root.
-setup-password = New password
 setup-password-repeat = Repeat the password
-setup-submit = Save password
 setup-lan-only = First-time setup is only possible from the local network (LAN).
-setup-error-short = The password must have at least { $min } characters.
 setup-error-mismatch = The two passwords do not match.
 setup-error-long = The password must have at most { $max } characters.
 setup-error-control = The password must not contain control characters.
-setup-done = The administrator password is set.
 
 home-title = Overview
 home-version = Portico version

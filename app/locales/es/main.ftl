@@ -26,16 +26,11 @@ login-rate-limited = Demasiados intentos. Vuelva a intentarlo en { $seconds ->
 login-expired = Su sesión ha terminado. Inicie sesión de nuevo.
 
 setup-title = Bienvenido a Portico
-setup-intro = Este router aún no tiene contraseña de administrador. Elija una para proteger su configuración; también será la contraseña del usuario del sistema root.
-setup-password = Nueva contraseña
 setup-password-repeat = Repita la contraseña
-setup-submit = Guardar contraseña
 setup-lan-only = La configuración inicial solo es posible desde la red local (LAN).
-setup-error-short = La contraseña debe tener al menos { $min } caracteres.
 setup-error-mismatch = Las dos contraseñas no coinciden.
 setup-error-long = La contraseña debe tener como máximo { $max } caracteres.
 setup-error-control = La contraseña no debe contener caracteres de control.
-setup-done = La contraseña de administrador está establecida.
 
 home-title = Resumen
 home-version = Versión de Portico

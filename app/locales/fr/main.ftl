@@ -26,16 +26,11 @@ login-rate-limited = Trop de tentatives. Réessayez dans { $seconds ->
 login-expired = Votre session a pris fin. Veuillez vous reconnecter.
 
 setup-title = Bienvenue dans Portico
-setup-intro = Ce routeur n’a pas encore de mot de passe administrateur. Choisissez-en un pour protéger ses réglages ; ce sera aussi le mot de passe de l’utilisateur système root.
-setup-password = Nouveau mot de passe
 setup-password-repeat = Répétez le mot de passe
-setup-submit = Enregistrer le mot de passe
 setup-lan-only = La première configuration n’est possible que depuis le réseau local (LAN).
-setup-error-short = Le mot de passe doit comporter au moins { $min } caractères.
 setup-error-mismatch = Les deux mots de passe ne correspondent pas.
 setup-error-long = Le mot de passe doit comporter au plus { $max } caractères.
 setup-error-control = Le mot de passe ne doit pas contenir de caractères de contrôle.
-setup-done = Le mot de passe administrateur est défini.
 
 home-title = Vue d’ensemble
 home-version = Version de Portico

@@ -26,16 +26,11 @@ login-rate-limited = Troppi tentativi. Riprova tra { $seconds ->
 login-expired = La sessione è terminata. Accedi di nuovo.
 
 setup-title = Benvenuto in Portico
-setup-intro = Questo router non ha ancora una password di amministratore. Scegline una per proteggere le impostazioni; sarà anche la password dell’utente di sistema root.
-setup-password = Nuova password
 setup-password-repeat = Ripeti la password
-setup-submit = Salva password
 setup-lan-only = La prima configurazione è possibile solo dalla rete locale (LAN).
-setup-error-short = La password deve avere almeno { $min } caratteri.
 setup-error-mismatch = Le due password non coincidono.
 setup-error-long = La password può avere al massimo { $max } caratteri.
 setup-error-control = La password non deve contenere caratteri di controllo.
-setup-done = La password di amministratore è impostata.
 
 home-title = Panoramica
 home-version = Versione di Portico

@@ -26,16 +26,11 @@ login-rate-limited = Tentativas demais. Tente de novo em { $seconds ->
 login-expired = Sua sessão terminou. Entre novamente.
 
 setup-title = Boas-vindas ao Portico
-setup-intro = Este roteador ainda não tem senha de administrador. Escolha uma para proteger as configurações; ela também será a senha do usuário de sistema root.
-setup-password = Nova senha
 setup-password-repeat = Repita a senha
-setup-submit = Salvar senha
 setup-lan-only = A configuração inicial só é possível a partir da rede local (LAN).
-setup-error-short = A senha precisa ter pelo menos { $min } caracteres.
 setup-error-mismatch = As duas senhas não coincidem.
 setup-error-long = A senha pode ter no máximo { $max } caracteres.
 setup-error-control = A senha não pode conter caracteres de controle.
-setup-done = A senha de administrador foi definida.
 
 home-title = Visão geral
 home-version = Versão do Portico

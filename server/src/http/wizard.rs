@@ -544,7 +544,12 @@ pub async fn post(
     let mut answers = wizard.answers.clone();
     let mut errors = form::read_step(step, &fields, &mut answers, setup_needed, lan_now);
     if action != "back" && action != "skip" {
-        errors.extend(server_checks(&state, step, &answers));
+        let wireless = config(&state, "wireless");
+        let more = crate::wizard::router_checks(&answers, &wireless, &errors);
+        errors.extend(
+            more.into_iter()
+                .filter(|e| Step::of_field(&e.field) == step),
+        );
     }
     let next = match action.as_str() {
         "apply" if step == Step::Summary => {
@@ -613,18 +618,6 @@ fn keep_valid_secrets(kept: &mut Answers, typed: &Answers, errors: &[FieldError]
     if !refused("password") && !refused("password_repeat") && typed.password.is_some() {
         kept.password.clone_from(&typed.password);
     }
-}
-
-/// The checks that need the router: radios that exist, the password estimator.
-fn server_checks(state: &AppState, step: Step, answers: &Answers) -> Vec<FieldError> {
-    let network = config(state, "network");
-    let wireless = config(state, "wireless");
-    let client_side = app::wizard::validate(answers, crate::wizard::current_lan(&network));
-    crate::wizard::check(answers, &network, &wireless)
-        .into_iter()
-        .filter(|e| Step::of_field(&e.field) == step)
-        .filter(|e| !client_side.contains(e))
-        .collect()
 }
 
 /// Detect on the WAN device: link, DHCP, PPPoE (three tries, one second apart).

@@ -273,26 +273,7 @@ impl Vouchers {
     /// # Errors
     /// A database error.
     pub fn list(&self, state: Option<State>) -> Result<Vec<Voucher>, Error> {
-        let now = now();
-        let mut vouchers = self.db.with(|c| {
-            let mut stmt = c.prepare("SELECT * FROM vouchers ORDER BY id DESC")?;
-            let rows = stmt.query_map([], row_to_voucher)?;
-            let mut vouchers: Vec<Voucher> = rows.collect::<rusqlite::Result<_>>()?;
-            let mut macs = c.prepare("SELECT voucher_id, mac FROM voucher_macs ORDER BY bound")?;
-            let mut by_id: std::collections::HashMap<i64, Vec<String>> =
-                std::collections::HashMap::new();
-            for row in macs.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
-                let (id, mac) = row?;
-                by_id.entry(id).or_default().push(mac);
-            }
-            for v in &mut vouchers {
-                v.macs = by_id.remove(&v.id).unwrap_or_default();
-            }
-            Ok(vouchers)
-        })?;
-        for v in &mut vouchers {
-            v.state = v.state_at(now);
-        }
+        let mut vouchers = self.select(None)?;
         vouchers.retain(|v| state.is_none_or(|s| v.state == s));
         Ok(vouchers)
     }
@@ -302,10 +283,34 @@ impl Vouchers {
     /// # Errors
     /// [`Error::NotFound`] or a database error.
     pub fn get(&self, id: i64) -> Result<Voucher, Error> {
-        self.list(None)?
-            .into_iter()
-            .find(|v| v.id == id)
-            .ok_or(Error::NotFound(id))
+        self.select(Some(id))?.pop().ok_or(Error::NotFound(id))
+    }
+
+    /// The vouchers (all, or the one with `id`) with their devices and state now.
+    fn select(&self, id: Option<i64>) -> Result<Vec<Voucher>, Error> {
+        let now = now();
+        Ok(self.db.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT * FROM vouchers WHERE ?1 IS NULL OR id = ?1 ORDER BY id DESC",
+            )?;
+            let mut vouchers: Vec<Voucher> = stmt
+                .query_map([id], row_to_voucher)?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut macs = c.prepare(
+                "SELECT voucher_id, mac FROM voucher_macs WHERE ?1 IS NULL OR voucher_id = ?1 ORDER BY bound",
+            )?;
+            let mut by_id: std::collections::HashMap<i64, Vec<String>> =
+                std::collections::HashMap::new();
+            for row in macs.query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
+                let (voucher, mac) = row?;
+                by_id.entry(voucher).or_default().push(mac);
+            }
+            for v in &mut vouchers {
+                v.macs = by_id.remove(&v.id).unwrap_or_default();
+                v.state = v.state_at(now);
+            }
+            Ok(vouchers)
+        })?)
     }
 
     /// Switches a voucher off for good.
@@ -637,7 +642,6 @@ pub fn format_duration(seconds: i64) -> String {
     out.trim_end().to_owned()
 }
 
-/// Optional extension: a voucher by its typed code.
 impl Vouchers {
     /// The voucher whose code is `typed` (any case, with or without dashes).
     ///
