@@ -9,6 +9,7 @@ pub mod config;
 pub mod conntest;
 pub mod detect;
 pub mod http;
+pub mod kernel;
 pub mod lab;
 pub mod openvpn;
 pub mod platform;

@@ -10,14 +10,15 @@ fn ns_id(path: &str) -> Option<(u64, u64)> {
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
-/// True when this process's network namespace is the host's (the init namespace).
+/// True when the calling thread's network namespace is the host's (the init namespace).
 ///
-/// Compares `/proc/self/ns/net` with `/proc/1/ns/net`. Sandboxes often hide PID 1's
+/// Compares `/proc/thread-self/ns/net` (a thread may have entered another namespace than its
+/// process) with `/proc/1/ns/net`. Sandboxes often hide PID 1's
 /// namespaces; then the answer is "not the host" only on positive evidence: the namespace is one
 /// of the named namespaces under `/run/netns` and is not the kernel's initial one. Anything
 /// unknown counts as the host.
 pub fn in_host_namespace() -> bool {
-    let Some(own) = ns_id("/proc/self/ns/net") else {
+    let Some(own) = ns_id("/proc/thread-self/ns/net") else {
         return true;
     };
     if let Some(init) = ns_id("/proc/1/ns/net") {

@@ -219,6 +219,10 @@ pub fn sweep_stale_test_labs() {
             continue;
         };
         if !Path::new(&format!("/proc/{pid}")).exists() {
+            if ns.starts_with("scratch-") {
+                let _ = run(Command::new("ip").args(["netns", "del", &ns]));
+                continue;
+            }
             let suffix = format!("-t{pid}-{n}");
             let spec = LabSpec {
                 dir: PathBuf::from(format!("/run/portico-lab{suffix}")),
@@ -496,6 +500,11 @@ fn describe(cmd: &Command) -> String {
 
 fn run(cmd: &mut Command) -> Result<()> {
     output(cmd).map(drop)
+}
+
+/// Runs a command, failing with its standard error.
+pub(crate) fn run_command(cmd: &mut Command) -> Result<()> {
+    run(cmd)
 }
 
 fn output(cmd: &mut Command) -> Result<String> {

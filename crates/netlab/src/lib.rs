@@ -14,10 +14,12 @@
 pub mod forward;
 pub mod guard;
 pub mod lab;
+pub mod scratch;
 pub mod sink;
 
 pub use guard::{in_host_namespace, refuse_host_namespace};
 pub use lab::{Lab, LabSpec, NodeRole};
+pub use scratch::Scratch;
 
 /// Why a lab operation failed.
 #[derive(Debug, thiserror::Error)]

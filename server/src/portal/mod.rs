@@ -2,4 +2,5 @@
 //! nftables enforcement and the RFC 8908 API build on them.
 
 pub mod cli;
+pub mod nft;
 pub mod vouchers;

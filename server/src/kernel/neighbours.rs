@@ -1,0 +1,137 @@
+//! The neighbour table over rtnetlink: which IP addresses a MAC address uses and which MAC
+//! address an IP address has (the portal knows clients by MAC, sockets by address).
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use nix::sys::socket::SockProtocol;
+
+use super::netlink::{self, Socket};
+
+const RTM_GETNEIGH: u16 = 30;
+const NDA_DST: u16 = 1;
+const NDA_LLADDR: u16 = 2;
+const NDMSG_LEN: usize = 12;
+const NUD_INCOMPLETE: u16 = 0x01;
+const NUD_FAILED: u16 = 0x20;
+
+/// One resolved neighbour.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Neighbour {
+    pub ip: IpAddr,
+    /// Lower case with colons, as the voucher store keeps it.
+    pub mac: String,
+    pub ifindex: u32,
+}
+
+/// Every neighbour with a link-layer address (IPv4 and IPv6) in this namespace.
+///
+/// # Errors
+/// When rtnetlink cannot be reached.
+pub fn list() -> io::Result<Vec<Neighbour>> {
+    let mut socket = Socket::open(SockProtocol::NetlinkRoute)?;
+    let request = [0u8; NDMSG_LEN]; // AF_UNSPEC: both families
+    let mut out = Vec::new();
+    for message in socket.dump(RTM_GETNEIGH, &request)? {
+        let b = &message.body;
+        if b.len() < NDMSG_LEN {
+            continue;
+        }
+        let ifindex = u32::from_ne_bytes([b[4], b[5], b[6], b[7]]);
+        let state = u16::from_ne_bytes([b[8], b[9]]);
+        if state & (NUD_INCOMPLETE | NUD_FAILED) != 0 {
+            continue;
+        }
+        let attrs = &b[NDMSG_LEN..];
+        let ip = match netlink::attr(attrs, NDA_DST) {
+            Some(d) if d.len() == 4 => IpAddr::V4(Ipv4Addr::new(d[0], d[1], d[2], d[3])),
+            Some(d) => match <[u8; 16]>::try_from(d) {
+                Ok(a) => IpAddr::V6(Ipv6Addr::from(a)),
+                Err(_) => continue,
+            },
+            None => continue,
+        };
+        let Some(mac) = netlink::attr(attrs, NDA_LLADDR).filter(|m| m.len() == 6) else {
+            continue;
+        };
+        let mac = mac
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        out.push(Neighbour { ip, mac, ifindex });
+    }
+    Ok(out)
+}
+
+/// The MAC address of a neighbour's IP address (an IPv4-mapped IPv6 address counts as IPv4).
+///
+/// # Errors
+/// When rtnetlink cannot be reached.
+pub fn mac_of(ip: IpAddr) -> io::Result<Option<String>> {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    };
+    Ok(list()?.into_iter().find(|n| n.ip == ip).map(|n| n.mac))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn ip(args: &[&str]) {
+        let out = Command::new("ip").args(args).output().expect("ip");
+        assert!(
+            out.status.success(),
+            "ip {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    #[test]
+    fn finds_the_mac_of_an_address_in_both_families() {
+        let scratch = netlab::Scratch::new().expect("scratch namespace (tests run as root)");
+        scratch.run(|| {
+            ip(&["link", "add", "d0", "type", "veth", "peer", "name", "d1"]);
+            ip(&["link", "set", "d0", "up"]);
+            ip(&[
+                "neigh",
+                "add",
+                "10.1.1.2",
+                "lladdr",
+                "02:00:00:00:00:05",
+                "dev",
+                "d0",
+                "nud",
+                "permanent",
+            ]);
+            ip(&[
+                "neigh",
+                "add",
+                "fd00::5",
+                "lladdr",
+                "02:00:00:00:00:05",
+                "dev",
+                "d0",
+                "nud",
+                "permanent",
+            ]);
+            let all = list().expect("dump");
+            assert_eq!(
+                all.iter().filter(|n| n.mac == "02:00:00:00:00:05").count(),
+                2,
+                "{all:?}"
+            );
+            let v4: IpAddr = "10.1.1.2".parse().unwrap();
+            assert_eq!(mac_of(v4).unwrap().as_deref(), Some("02:00:00:00:00:05"));
+            let mapped: IpAddr = "::ffff:10.1.1.2".parse().unwrap();
+            assert_eq!(
+                mac_of(mapped).unwrap().as_deref(),
+                Some("02:00:00:00:00:05")
+            );
+            assert_eq!(mac_of("10.1.1.3".parse().unwrap()).unwrap(), None);
+        });
+    }
+}
