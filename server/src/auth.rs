@@ -187,21 +187,49 @@ fn hash_password(password: &str) -> Result<String, Error> {
         .map_err(|e| Error::Hash(e.to_string()))
 }
 
-/// Per-client login back-off: after [`LoginLimiter::FREE_ATTEMPTS`] failures, each further
-/// failure doubles the wait (1 s, 2 s, 4 s … up to 15 min). A success clears the client.
-#[derive(Clone, Default)]
+/// Per-client guessing back-off (admin logins, portal codes): after `free` failures, each
+/// further failure doubles the wait (`base`, 2×`base`, 4×`base` … up to 15 min). A client
+/// that has not failed for a minute (and is not waiting) starts afresh; a success clears it.
+/// The default is the admin login's: 3 free attempts, then 1 s, 2 s, 4 s …
+#[derive(Clone)]
 pub struct LoginLimiter {
     clients: Arc<Mutex<HashMap<IpAddr, Failures>>>,
+    free: u32,
+    base: Duration,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        LoginLimiter::new(Self::FREE_ATTEMPTS, Duration::from_secs(1))
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
 struct Failures {
     count: u32,
     blocked_until: Instant,
+    last: Instant,
 }
 
 impl LoginLimiter {
     pub const FREE_ATTEMPTS: u32 = 3;
+    const FORGET_AFTER: Duration = Duration::from_secs(60);
+
+    /// `free` failures without waiting, then waits from `base` doubling.
+    pub fn new(free: u32, base: Duration) -> LoginLimiter {
+        LoginLimiter {
+            clients: Arc::default(),
+            free,
+            base,
+        }
+    }
+
+    /// The portal's: `per_minute` free guesses a minute, then waits that keep to that rate
+    /// and double (60 s / `per_minute`, twice that, …).
+    pub fn per_minute(per_minute: u32) -> LoginLimiter {
+        let per_minute = per_minute.max(1);
+        LoginLimiter::new(per_minute, Self::FORGET_AFTER / per_minute)
+    }
     const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
     /// Bounds memory under a flood of addresses: the oldest entries go first.
     const MAX_CLIENTS: usize = 10_000;
@@ -241,11 +269,19 @@ impl LoginLimiter {
         let entry = clients.entry(client).or_insert(Failures {
             count: 0,
             blocked_until: now,
+            last: now,
         });
+        if entry.blocked_until <= now && now.duration_since(entry.last) >= Self::FORGET_AFTER {
+            entry.count = 0;
+        }
         entry.count += 1;
-        let wait = match entry.count.checked_sub(Self::FREE_ATTEMPTS) {
+        entry.last = now;
+        let wait = match entry.count.checked_sub(self.free) {
             None | Some(0) => Duration::ZERO,
-            Some(n) => Duration::from_secs(1u64 << (n - 1).min(20)).min(Self::MAX_WAIT),
+            Some(n) => self
+                .base
+                .saturating_mul(1 << (n - 1).min(20))
+                .min(Self::MAX_WAIT),
         };
         entry.blocked_until = now + wait;
         wait
@@ -343,5 +379,21 @@ mod tests {
         );
         limiter.succeed(ip);
         assert!(limiter.check(ip, t0).is_ok());
+    }
+
+    #[test]
+    fn portal_limiter_keeps_to_its_rate_and_forgets_after_a_quiet_minute() {
+        let limiter = LoginLimiter::per_minute(5);
+        let ip: IpAddr = "192.168.1.100".parse().unwrap();
+        let t0 = Instant::now();
+        for _ in 0..5 {
+            assert_eq!(limiter.fail(ip, t0), Duration::ZERO);
+        }
+        assert_eq!(limiter.fail(ip, t0), Duration::from_secs(12));
+        let t1 = t0 + Duration::from_secs(12);
+        assert_eq!(limiter.fail(ip, t1), Duration::from_secs(24));
+        // A minute without failures after the wait: five free guesses again.
+        let t2 = t1 + Duration::from_secs(24 + 60);
+        assert_eq!(limiter.fail(ip, t2), Duration::ZERO);
     }
 }

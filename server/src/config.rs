@@ -103,13 +103,22 @@ pub fn load_portal(root: &Path) -> anyhow::Result<(PortalSection, Vec<Warning>)>
     Ok(portal_from_package(&read_package(root)?))
 }
 
-fn is_network(text: &str) -> bool {
+/// `a.b.c.d[/len]` or an IPv6 address with an optional prefix length: address and length
+/// (a bare address is its own /32 or /128).
+pub fn parse_network(text: &str) -> Option<(std::net::IpAddr, u8)> {
     let (address, len) = text.split_once('/').unwrap_or((text, ""));
-    let Ok(address) = address.parse::<std::net::IpAddr>() else {
-        return false;
-    };
+    let address = address.parse::<std::net::IpAddr>().ok()?;
     let max = if address.is_ipv4() { 32 } else { 128 };
-    len.is_empty() || len.parse::<u32>().is_ok_and(|l| l <= max)
+    let len = if len.is_empty() {
+        max
+    } else {
+        len.parse::<u8>().ok().filter(|l| *l <= max)?
+    };
+    Some((address, len))
+}
+
+fn is_network(text: &str) -> bool {
+    parse_network(text).is_some()
 }
 
 /// The portal section of a parsed `portico` file, with warnings for what was not used.

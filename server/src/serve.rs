@@ -16,6 +16,7 @@ use crate::http::{AppState, app};
 use crate::platform::Platform;
 use crate::platform::dev::DevPlatform;
 use crate::platform::openwrt::{OpenWrtPlatform, SystemRunner};
+use crate::portal;
 use crate::state::StateDb;
 
 /// The state root: flag/environment, else `/` on OpenWrt, else `./var/dev-root`.
@@ -82,8 +83,8 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let root = root(global);
     let platform = platform(&root)?;
     let (main, mut warnings) = config::load(&root)?;
-    // The portal is not served yet; its settings are checked so mistakes show at once.
-    warnings.extend(config::load_portal(&root)?.1);
+    let (portal_settings, portal_warnings) = config::load_portal(&root)?;
+    warnings.extend(portal_warnings);
     for w in &warnings {
         tracing::warn!(file = %config::portico_config_path(&root).display(), at = %w.at, "{}", w.message);
     }
@@ -109,6 +110,19 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!(%local, lan_device, lan_side, root = %root.display(), "serving");
         // The address line is read by tests and scripts.
         println!("portico: listening on http://{local}/");
+        if portal_settings.enabled {
+            let portal_listen = args.portal_listen.unwrap_or(main.portal_listen);
+            let portal = portal::start(
+                &root,
+                db.clone(),
+                portal_settings,
+                portal_listen,
+                listen.port(),
+                platform.network_functions_available(),
+            )
+            .await?;
+            println!("portico: portal on http://{portal}/");
+        }
         let applier = Applier::start(platform.clone(), db, main.apply_timeout)?;
         let mut state = AppState::new(platform, auth, applier, lan_side)?;
         state.connection_test_url = main.connection_test_url.clone();

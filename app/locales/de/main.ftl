@@ -234,3 +234,20 @@ wizard-clients-once = Speichern Sie diese Konfigurationen jetzt: Ihre privaten S
 wizard-client-qr-alt = QR-Code der WireGuard-Konfiguration für { $name }
 confirm-title = Neue Einstellungen bestätigen
 confirm-body = Sie haben den Router unter seiner neuen Adresse erreicht. Behalten Sie die Einstellungen, um abzuschließen; sonst werden sie automatisch zurückgenommen.
+
+## Captive portal (the page guests see)
+portal-title-default = Internetzugang
+portal-code-label = Gutscheincode
+portal-code-hint = Gib den Code von deinem Gutschein ein. Groß- und Kleinschreibung, Leerzeichen und Bindestriche sind egal.
+portal-submit = Verbinden
+portal-online = Du bist online.
+portal-time-left = Verbleibende Zeit: { $hours } h { $minutes } min.
+portal-unlimited = Dein Gutschein hat kein Zeitlimit.
+portal-error-unknown = Es gibt keinen Gutschein mit diesem Code. Prüfe den Code und versuche es noch einmal.
+portal-error-invalidated = Dieser Gutschein wurde vom Betreiber des Netzes zurückgezogen.
+portal-error-expired = Die Zeit dieses Gutscheins ist aufgebraucht.
+portal-error-deadline = Dieser Gutschein hätte vor einem Datum zum ersten Mal benutzt werden müssen, das vorbei ist.
+portal-error-slots = Dieser Gutschein wird schon auf so vielen Geräten benutzt, wie er erlaubt. Versuche es in einer Minute noch einmal.
+portal-error-wait = Zu viele falsche Codes. Warte { $seconds } Sekunden und versuche es dann noch einmal.
+portal-error-device = Dein Gerät wurde nicht erkannt. Verbinde dich neu mit dem WLAN und versuche es noch einmal.
+portal-error-unavailable = Das Portal kann gerade keinen Zugang geben. Bitte sag dem Betreiber des Netzes Bescheid.

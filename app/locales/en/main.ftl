@@ -234,3 +234,20 @@ wizard-clients-once = Save these configurations now: their private keys are show
 wizard-client-qr-alt = QR code of the WireGuard configuration for { $name }
 confirm-title = Confirm the new settings
 confirm-body = You reached the router at its new address. Keep the settings to finish; otherwise they are rolled back automatically.
+
+## Captive portal (the page guests see)
+portal-title-default = Internet access
+portal-code-label = Voucher code
+portal-code-hint = Type the code printed on your voucher. Capitals, spaces and dashes do not matter.
+portal-submit = Connect
+portal-online = You are online.
+portal-time-left = Time left: { $hours } h { $minutes } min.
+portal-unlimited = Your voucher has no time limit.
+portal-error-unknown = There is no voucher with this code. Check the code and try again.
+portal-error-invalidated = This voucher has been withdrawn by the network's operator.
+portal-error-expired = This voucher's time is used up.
+portal-error-deadline = This voucher had to be used for the first time before a date that has passed.
+portal-error-slots = This voucher is already in use on as many devices as it allows. Try again in a minute.
+portal-error-wait = Too many wrong codes. Wait { $seconds } seconds, then try again.
+portal-error-device = Your device could not be recognised. Reconnect to the Wi-Fi and try again.
+portal-error-unavailable = The portal cannot give access right now. Please tell the network's operator.

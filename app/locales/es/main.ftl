@@ -234,3 +234,20 @@ wizard-clients-once = Guarde estas configuraciones ahora: sus claves privadas se
 wizard-client-qr-alt = Código QR de la configuración WireGuard para { $name }
 confirm-title = Confirmar los nuevos ajustes
 confirm-body = Ha llegado al router en su nueva dirección. Conserve los ajustes para terminar; si no, se revierten automáticamente.
+
+## Captive portal (the page guests see)
+portal-title-default = Acceso a internet
+portal-code-label = Código del bono
+portal-code-hint = Escribe el código impreso en tu bono. Mayúsculas, espacios y guiones no importan.
+portal-submit = Conectar
+portal-online = Estás conectado.
+portal-time-left = Tiempo restante: { $hours } h { $minutes } min.
+portal-unlimited = Tu bono no tiene límite de tiempo.
+portal-error-unknown = No hay ningún bono con este código. Revisa el código e inténtalo de nuevo.
+portal-error-invalidated = La persona que gestiona la red ha retirado este bono.
+portal-error-expired = El tiempo de este bono se ha agotado.
+portal-error-deadline = Este bono debía usarse por primera vez antes de una fecha que ya pasó.
+portal-error-slots = Este bono ya se usa en tantos dispositivos como permite. Inténtalo de nuevo en un minuto.
+portal-error-wait = Demasiados códigos incorrectos. Espera { $seconds } segundos y vuelve a intentarlo.
+portal-error-device = No se pudo reconocer tu dispositivo. Vuelve a conectarte al wifi e inténtalo de nuevo.
+portal-error-unavailable = El portal no puede dar acceso ahora. Avisa a quien gestiona la red.

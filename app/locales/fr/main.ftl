@@ -234,3 +234,20 @@ wizard-clients-once = Enregistrez ces configurations maintenant : leurs clés pr
 wizard-client-qr-alt = Code QR de la configuration WireGuard pour { $name }
 confirm-title = Confirmer les nouveaux réglages
 confirm-body = Vous avez atteint le routeur à sa nouvelle adresse. Gardez les réglages pour terminer ; sinon ils sont annulés automatiquement.
+
+## Captive portal (the page guests see)
+portal-title-default = Accès à internet
+portal-code-label = Code du bon
+portal-code-hint = Saisissez le code imprimé sur votre bon. Majuscules, espaces et tirets n'ont pas d'importance.
+portal-submit = Se connecter
+portal-online = Vous êtes en ligne.
+portal-time-left = Temps restant : { $hours } h { $minutes } min.
+portal-unlimited = Votre bon n'a pas de limite de temps.
+portal-error-unknown = Aucun bon ne porte ce code. Vérifiez le code et réessayez.
+portal-error-invalidated = Ce bon a été retiré par l'opérateur du réseau.
+portal-error-expired = Le temps de ce bon est écoulé.
+portal-error-deadline = Ce bon devait être utilisé pour la première fois avant une date aujourd'hui passée.
+portal-error-slots = Ce bon est déjà utilisé sur autant d'appareils qu'il le permet. Réessayez dans une minute.
+portal-error-wait = Trop de codes erronés. Attendez { $seconds } secondes, puis réessayez.
+portal-error-device = Votre appareil n'a pas pu être reconnu. Reconnectez-vous au Wi-Fi et réessayez.
+portal-error-unavailable = Le portail ne peut pas donner accès pour le moment. Prévenez l'opérateur du réseau.

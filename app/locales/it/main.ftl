@@ -234,3 +234,20 @@ wizard-clients-once = Salva ora queste configurazioni: le chiavi private sono mo
 wizard-client-qr-alt = Codice QR della configurazione WireGuard per { $name }
 confirm-title = Conferma le nuove impostazioni
 confirm-body = Hai raggiunto il router al nuovo indirizzo. Mantieni le impostazioni per finire; altrimenti vengono annullate automaticamente.
+
+## Captive portal (the page guests see)
+portal-title-default = Accesso a internet
+portal-code-label = Codice del voucher
+portal-code-hint = Scrivi il codice stampato sul voucher. Maiuscole, spazi e trattini non contano.
+portal-submit = Connetti
+portal-online = Sei online.
+portal-time-left = Tempo rimasto: { $hours } h { $minutes } min.
+portal-unlimited = Il tuo voucher non ha limiti di tempo.
+portal-error-unknown = Non esiste un voucher con questo codice. Controlla il codice e riprova.
+portal-error-invalidated = Questo voucher è stato ritirato da chi gestisce la rete.
+portal-error-expired = Il tempo di questo voucher è esaurito.
+portal-error-deadline = Questo voucher andava usato per la prima volta entro una data ormai passata.
+portal-error-slots = Questo voucher è già in uso su tutti i dispositivi che consente. Riprova tra un minuto.
+portal-error-wait = Troppi codici sbagliati. Aspetta { $seconds } secondi e riprova.
+portal-error-device = Non è stato possibile riconoscere il tuo dispositivo. Riconnettiti al Wi-Fi e riprova.
+portal-error-unavailable = Il portale non può dare accesso in questo momento. Avvisa chi gestisce la rete.

@@ -234,3 +234,20 @@ wizard-clients-once = Salve estas configurações agora: as chaves privadas são
 wizard-client-qr-alt = Código QR da configuração WireGuard para { $name }
 confirm-title = Confirmar as novas configurações
 confirm-body = Você chegou ao roteador no novo endereço. Mantenha as configurações para concluir; caso contrário, elas são desfeitas automaticamente.
+
+## Captive portal (the page guests see)
+portal-title-default = Acesso à internet
+portal-code-label = Código do voucher
+portal-code-hint = Digite o código impresso no seu voucher. Maiúsculas, espaços e hífens não importam.
+portal-submit = Conectar
+portal-online = Você está conectado.
+portal-time-left = Tempo restante: { $hours } h { $minutes } min.
+portal-unlimited = Seu voucher não tem limite de tempo.
+portal-error-unknown = Não existe voucher com este código. Confira o código e tente de novo.
+portal-error-invalidated = Este voucher foi cancelado pelo operador da rede.
+portal-error-expired = O tempo deste voucher acabou.
+portal-error-deadline = Este voucher precisava ser usado pela primeira vez antes de uma data que já passou.
+portal-error-slots = Este voucher já está em uso em tantos aparelhos quanto permite. Tente de novo em um minuto.
+portal-error-wait = Códigos errados demais. Espere { $seconds } segundos e tente de novo.
+portal-error-device = Não foi possível reconhecer seu aparelho. Reconecte ao Wi-Fi e tente de novo.
+portal-error-unavailable = O portal não pode liberar o acesso agora. Avise o operador da rede.

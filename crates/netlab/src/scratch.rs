@@ -39,23 +39,12 @@ impl Scratch {
         Ok(scratch)
     }
 
-    /// Moves the calling thread into the namespace (only this thread: run the work on a
-    /// thread of its own). Processes it starts afterwards are in the namespace too.
+    /// Moves the calling thread into the namespace (see [`enter`]).
     ///
     /// # Errors
     /// When the namespace file cannot be opened or entered.
     pub fn enter(&self) -> Result<()> {
-        let path = format!("/run/netns/{}", self.name);
-        let file = std::fs::File::open(&path).map_err(|source| Error::Io {
-            path: path.clone(),
-            source,
-        })?;
-        nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).map_err(|source| {
-            Error::Sys {
-                what: format!("entering {path}"),
-                source,
-            }
-        })
+        enter(&self.name)
     }
 
     /// Runs `f` on a new thread inside the namespace and returns its result.
@@ -81,4 +70,23 @@ impl Drop for Scratch {
             .args(["netns", "del", &self.name])
             .status();
     }
+}
+
+/// Moves the calling thread into the named namespace `ns` (only this thread: run the work on
+/// a thread of its own). Sockets it opens and processes it starts afterwards are in `ns`.
+///
+/// # Errors
+/// When the namespace file cannot be opened or entered.
+pub fn enter(ns: &str) -> Result<()> {
+    let path = format!("/run/netns/{ns}");
+    let file = std::fs::File::open(&path).map_err(|source| Error::Io {
+        path: path.clone(),
+        source,
+    })?;
+    nix::sched::setns(file.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).map_err(|source| {
+        Error::Sys {
+            what: format!("entering {path}"),
+            source,
+        }
+    })
 }

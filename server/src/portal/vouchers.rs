@@ -509,6 +509,46 @@ impl Vouchers {
             .map_err(Error::from)
     }
 
+    /// The wall clock jumped by `delta` seconds while time went on normally (NTP set it after
+    /// boot, someone changed it): vouchers in use at `now` keep the time they had left, so
+    /// their activation, end and device times move by `delta`. Returns how many moved.
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn shift_clock(&self, delta: i64, now: i64) -> Result<usize, Error> {
+        Ok(self.db.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            let active =
+                "SELECT id FROM vouchers WHERE activated IS NOT NULL AND invalidated IS NULL
+                          AND (expires IS NULL OR expires > ?1 - ?2)";
+            tx.execute(
+                &format!(
+                    "UPDATE voucher_macs SET bound = bound + ?2 WHERE voucher_id IN ({active})"
+                ),
+                params![now, delta],
+            )?;
+            let n = tx.execute(
+                &format!(
+                    "UPDATE vouchers SET activated = activated + ?2, expires = expires + ?2
+                     WHERE id IN ({active})"
+                ),
+                params![now, delta],
+            )?;
+            tx.commit()?;
+            Ok(n)
+        })?)
+    }
+
+    /// Changes whenever another process (the CLI) committed to the database.
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn data_version(&self) -> Result<i64, Error> {
+        Ok(self
+            .db
+            .with(|c| c.query_row("PRAGMA data_version", [], |r| r.get(0)))?)
+    }
+
     /// Every device with access at `now` and when it ends (for the firewall's set, rebuilt
     /// from here on every start).
     ///
@@ -800,6 +840,35 @@ mod tests {
                 "permanent, two slots"
             );
         }
+    }
+
+    #[test]
+    fn a_clock_jump_keeps_the_time_left_of_vouchers_in_use_only() {
+        let store = Vouchers::open(StateDb::in_memory().unwrap()).unwrap();
+        let t0 = 1_000_000; // a router without a clock boots in 1970
+        let active = one(&store, Some(3600), 1, None);
+        let used_up = one(&store, Some(60), 1, None);
+        let unused = one(&store, Some(3600), 1, None);
+        store
+            .redeem(&active.code, "02:00:00:00:00:01", t0, false)
+            .unwrap()
+            .unwrap();
+        store
+            .redeem(&used_up.code, "02:00:00:00:00:02", t0 - 120, false)
+            .unwrap()
+            .unwrap();
+        // NTP sets the clock 50 years forward, 10 s later.
+        let jump = 1_800_000_000 - (t0 + 10);
+        assert_eq!(store.shift_clock(jump, t0 + 10 + jump).unwrap(), 1);
+        let now = 1_800_000_000;
+        let active = store.get(active.id).unwrap();
+        assert_eq!(active.expires, Some(now + 3600 - 10));
+        assert_eq!(store.get(used_up.id).unwrap().expires, Some(t0 - 60));
+        assert_eq!(store.get(unused.id).unwrap().activated, None);
+        assert_eq!(
+            store.authorised(now).unwrap(),
+            vec![("02:00:00:00:00:01".to_owned(), Some(now + 3590))]
+        );
     }
 
     #[test]
