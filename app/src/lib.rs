@@ -9,6 +9,7 @@
 pub mod config;
 pub mod i18n;
 pub mod pages;
+pub mod portal;
 pub mod status;
 pub mod wizard;
 
@@ -36,6 +37,8 @@ pub struct PageContext {
     pub apply: Option<ApplyStatus>,
     /// The setup wizard's state, on its pages.
     pub wizard: Option<wizard::WizardView>,
+    /// The voucher list, on the portal's admin page.
+    pub vouchers: Option<portal::VoucherAdminView>,
 }
 
 /// The state of applying configuration, as the server reports it (API, SSE, page context).
@@ -169,7 +172,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("/login") view=pages::Login />
                     <Route ssr=SsrMode::Async path=path!("/setup/:step") view=wizard::page::WizardPage />
                     <Route ssr=SsrMode::Async path=path!("/confirm") view=wizard::page::ConfirmPage />
-                    <Route ssr=SsrMode::Async path=path!("/portal") view=|| view! { <pages::NotAvailable feature="feature-portal" /> } />
+                    <Route ssr=SsrMode::Async path=path!("/portal") view=portal::PortalAdmin />
                     <Route ssr=SsrMode::Async path=path!("/offload") view=|| view! { <pages::NotAvailable feature="feature-offload" /> } />
                     <Route ssr=SsrMode::Async path=path!("/bluetooth") view=|| view! { <pages::NotAvailable feature="feature-bluetooth" /> } />
                     <Route ssr=SsrMode::Async path=path!("/ports") view=|| view! { <pages::NotAvailable feature="feature-ports" /> } />
@@ -209,8 +212,8 @@ fn Nav() -> impl IntoView {
                 {links
                     .into_iter()
                     .map(|(href, key)| {
-                        // The wizard's state comes with its page from the server: a full load.
-                        if href == "/setup" {
+                        // The wizard's and the vouchers' state come with their page from the server: a full load.
+                        if href == "/setup" || href == "/portal" {
                             view! { <li><a href=href rel="external">{t(key)}</a></li> }.into_any()
                         } else {
                             view! { <li><A href=href>{t(key)}</A></li> }.into_any()

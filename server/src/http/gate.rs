@@ -130,6 +130,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
             .then(|| state.applier.status())
             .filter(|s| s.pending),
         wizard: None,
+        vouchers: None,
     });
     req.extensions_mut().insert(super::assets::manifest());
     if is_public(&path) {
@@ -175,7 +176,24 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
     if wizard_path {
         return wizard_page(&state, req, next, lang).await;
     }
+    if path == "/portal" && req.method() == Method::GET {
+        let query: std::collections::HashMap<String, String> =
+            req.uri().query().and_then(query_pairs).unwrap_or_default();
+        let view = super::vouchers::admin_view(&state, &query, lang);
+        if let Some(page) = req.extensions_mut().get_mut::<PageContext>() {
+            page.vouchers = Some(view);
+        }
+    }
     next.run(req).await
+}
+
+/// A query string as pairs (the last of a repeated key wins).
+fn query_pairs(query: &str) -> Option<std::collections::HashMap<String, String>> {
+    axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(
+        &format!("/?{query}").parse().ok()?,
+    )
+    .ok()
+    .map(|q| q.0)
 }
 
 /// A wizard page: its state goes into the page context (and its cookie onto the answer). At

@@ -9,6 +9,7 @@ mod error;
 mod forms;
 mod gate;
 mod status;
+mod vouchers;
 pub mod wizard;
 
 use std::sync::Arc;
@@ -45,6 +46,12 @@ pub struct AppState {
     pub wizards: wizard::Wizards,
     /// What the wizard's connection test fetches (`option connection_test_url`).
     pub connection_test_url: String,
+    /// The voucher store (the admin pages work whether the portal runs or not).
+    pub vouchers: crate::portal::vouchers::Vouchers,
+    /// The running portal, when it is switched on.
+    pub portal: Option<Arc<crate::portal::service::Portal>>,
+    /// The portal's port, for the links printed on vouchers.
+    pub portal_port: u16,
 }
 
 impl AppState {
@@ -59,6 +66,7 @@ impl AppState {
         lan_side: bool,
     ) -> anyhow::Result<AppState> {
         let wizards = wizard::Wizards::open(auth.db().clone())?;
+        let vouchers = crate::portal::vouchers::Vouchers::open(auth.db().clone())?;
         Ok(AppState {
             leptos: leptos_options(),
             platform,
@@ -69,6 +77,9 @@ impl AppState {
             applier,
             wizards,
             connection_test_url: crate::config::MainSection::default().connection_test_url,
+            vouchers,
+            portal: None,
+            portal_port: crate::config::MainSection::default().portal_listen.port(),
         })
     }
 }
@@ -117,6 +128,10 @@ pub fn app(state: AppState) -> Router {
         .route("/login", post(forms::login))
         .route("/logout", post(forms::logout))
         .route("/setup/{step}", post(wizard::post))
+        .route("/portal/vouchers", post(vouchers::create))
+        .route("/portal/vouchers/{id}/{action}", post(vouchers::change))
+        .route("/portal/vouchers.csv", get(vouchers::csv))
+        .route("/portal/print", get(vouchers::print))
         .route("/lang", post(forms::set_language))
         .route("/api/fn/{*name}", post(server_fns))
         .route("/api/v1/openapi.json", get(api::openapi))

@@ -529,7 +529,7 @@ async fn language_from_header_cookie_and_switcher() {
     let f = fixture(true);
     let cookie = set_up(&f).await;
     let page = |lang_header: &str, extra_cookie: &str| {
-        get("/portal")
+        get("/offload")
             .header(header::COOKIE, format!("{cookie}{extra_cookie}"))
             .header(header::ACCEPT_LANGUAGE, lang_header)
             .body(Body::empty())
@@ -900,4 +900,163 @@ async fn overview_names_a_broken_config_file_with_line_and_byte() {
         .unwrap();
     assert_eq!(dhcp["problem"]["line"], 2);
     assert_eq!(dhcp["problem"]["byte"], 19);
+}
+
+fn authed_form(path: &str, cookie: &str, body: &str) -> Request<Body> {
+    let mut req = form(path, body);
+    req.headers_mut()
+        .insert(header::COOKIE, cookie.parse().unwrap());
+    req
+}
+
+#[tokio::test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one admin story: create, refuse, change, filter, export, print"
+)]
+async fn voucher_admin_creates_lists_changes_exports_and_prints() {
+    let f = fixture(true);
+    // Before login: no list, no export.
+    let resp = send(&f, get("/portal/vouchers.csv").body(Body::empty()).unwrap()).await;
+    assert_ne!(resp.status(), StatusCode::OK);
+    let cookie = set_up(&f).await;
+    let page = |path: &str| {
+        get(path)
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap()
+    };
+
+    // A batch of three, named; the answer points at the batch.
+    let resp = send(
+        &f,
+        authed_form(
+            "/portal/vouchers",
+            &cookie,
+            "quantity=3&duration=2h&deadline=2031-01-31&name=Market+day&max_devices=2",
+        ),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let to = location(&resp).to_owned();
+    assert!(
+        to.starts_with("/portal?first=") && to.contains("done=created&count=3"),
+        "{to}"
+    );
+    let html = body(send(&f, page(&to)).await).await;
+    assert!(html.contains("3 vouchers created."), "{html}");
+    assert_eq!(html.matches("class=\"voucher unused\"").count(), 3);
+    assert!(html.contains("Market day") && html.contains("use before 2031-01-31"));
+    let list = f.state.vouchers.list(None).unwrap();
+    let first = &list[0];
+    assert!(html.contains(&first.code));
+
+    // Bad input: a clear message, nothing made.
+    let resp = send(
+        &f,
+        authed_form(
+            "/portal/vouchers",
+            &cookie,
+            "quantity=1001&duration=2h&max_devices=1",
+        ),
+    )
+    .await;
+    let html = body(send(&f, page(location(&resp))).await).await;
+    assert!(
+        html.contains("Make between 1 and 1000 vouchers at a time."),
+        "{html}"
+    );
+    let resp = send(
+        &f,
+        authed_form(
+            "/portal/vouchers",
+            &cookie,
+            "quantity=1&duration=soon&max_devices=1",
+        ),
+    )
+    .await;
+    assert!(location(&resp).contains("error=duration"));
+    assert_eq!(f.state.vouchers.list(None).unwrap().len(), 3);
+
+    // Rename, extend, invalidate; the list keeps its filter.
+    let id = first.id;
+    let resp = send(
+        &f,
+        authed_form(
+            &format!("/portal/vouchers/{id}/rename"),
+            &cookie,
+            "back=q%3Dmarket&name=Stall+7",
+        ),
+    )
+    .await;
+    assert_eq!(location(&resp), "/portal?q=market&done=renamed");
+    let resp = send(
+        &f,
+        authed_form(
+            &format!("/portal/vouchers/{id}/extend"),
+            &cookie,
+            "duration=30m",
+        ),
+    )
+    .await;
+    assert!(location(&resp).ends_with("done=extended"));
+    assert_eq!(
+        f.state.vouchers.get(id).unwrap().duration,
+        Some(2 * 3600 + 1800)
+    );
+    let resp = send(
+        &f,
+        authed_form(&format!("/portal/vouchers/{id}/invalidate"), &cookie, ""),
+    )
+    .await;
+    assert!(location(&resp).ends_with("done=invalidated"));
+    let resp = send(
+        &f,
+        authed_form(
+            &format!("/portal/vouchers/{id}/extend"),
+            &cookie,
+            "duration=1h",
+        ),
+    )
+    .await;
+    assert!(location(&resp).ends_with("error=invalidated"));
+
+    // Search and state filter.
+    let html = body(send(&f, page("/portal?q=stall")).await).await;
+    assert!(html.contains("1 matching vouchers."), "{html}");
+    let html = body(send(&f, page("/portal?state=unused")).await).await;
+    assert!(html.contains("2 matching vouchers."), "{html}");
+    let code_part = &list[1].code[..6].to_lowercase();
+    let html = body(send(&f, page(&format!("/portal?q={code_part}"))).await).await;
+    assert!(
+        html.contains(&list[1].code),
+        "codes are found however they are typed"
+    );
+
+    // CSV of a filter.
+    let resp = send(&f, page("/portal/vouchers.csv?state=invalidated")).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let csv = body(resp).await;
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[0].starts_with("id,code,name,state,"));
+    assert!(lines[1].contains(&first.code) && lines[1].contains("Stall 7,invalidated,9000"));
+
+    // The print sheet: one card per voucher, with the portal link's QR code.
+    let resp = send(&f, page("/portal/print?state=unused")).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let html = body(resp).await;
+    assert_eq!(
+        html.matches("<section class=\"card\">").count(),
+        2,
+        "{html}"
+    );
+    assert!(html.contains(&list[1].code) && html.contains("data:image/svg+xml;base64,"));
+    assert!(html.contains("size: A4"));
 }

@@ -364,7 +364,7 @@ fn radios(state: &AppState) -> Vec<Radio> {
 }
 
 /// A QR code as an SVG `data:` URL.
-fn qr_image(text: &str) -> String {
+pub fn qr_image(text: &str) -> String {
     use base64::Engine as _;
     let svg = qrcode::QrCode::new(text.as_bytes()).map_or_else(
         |_| String::new(),
@@ -392,10 +392,10 @@ pub fn wifi_qr_text(wifi: &Wifi) -> String {
             out
         })
     };
-    let kind = if wifi.encryption == "sae" {
-        "SAE"
-    } else {
-        "WPA"
+    let kind = match wifi.encryption.as_str() {
+        "none" | "owe" | "" => return format!("WIFI:T:nopass;S:{};;", escape(&wifi.ssid)),
+        "sae" => "SAE",
+        _ => "WPA",
     };
     format!(
         "WIFI:T:{kind};S:{};P:{};;",

@@ -133,10 +133,7 @@ pub fn run(root: &Path, command: VoucherCommand) -> anyhow::Result<ExitCode> {
                 duration: if permanent { None } else { duration },
                 deadline,
                 max_devices,
-                author: nix::unistd::gethostname()
-                    .ok()
-                    .and_then(|h| h.into_string().ok())
-                    .unwrap_or_default(),
+                author: author(),
             };
             store.create(&new, |chunk| {
                 for v in chunk {
@@ -227,4 +224,12 @@ fn import(store: &Vouchers, dir: &Path) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The node that makes vouchers (Pirania's `author_node`): this router's host name.
+pub fn author() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_default()
 }

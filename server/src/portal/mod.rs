@@ -15,8 +15,8 @@ use crate::config::PortalSection;
 use crate::state::StateDb;
 
 /// Starts the portal inside `serve`: the firewall table from the voucher store (when network
-/// functions are available), the watch loop and the portal listener. Returns the address the
-/// portal listens on.
+/// functions are available), the watch loop and the portal listener. Returns the portal and the
+/// address it listens on.
 ///
 /// # Errors
 /// When the store cannot be opened, the kernel refuses the table or the port is taken.
@@ -27,7 +27,7 @@ pub async fn start(
     listen: SocketAddr,
     admin_port: u16,
     enforcing: bool,
-) -> anyhow::Result<SocketAddr> {
+) -> anyhow::Result<(Arc<service::Portal>, SocketAddr)> {
     // The logo is a file under the root (the setting is its path on the router).
     settings.logo = settings
         .logo
@@ -57,10 +57,11 @@ pub async fn start(
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let local = listener.local_addr()?;
     tracing::info!(%local, "captive portal listening");
+    let serving = Arc::clone(&portal);
     tokio::spawn(async move {
-        if let Err(err) = web::serve(listener, portal).await {
+        if let Err(err) = web::serve(listener, serving).await {
             tracing::error!(%err, "portal listener stopped");
         }
     });
-    Ok(local)
+    Ok((portal, local))
 }

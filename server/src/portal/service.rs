@@ -134,6 +134,29 @@ impl Portal {
         Ok(())
     }
 
+    /// After the store changed (expiry, an admin, the CLI): the set follows it, and devices
+    /// that lost access lose their connections too.
+    pub fn refresh(&self) {
+        let keys = |portal: &Portal| -> HashSet<String> {
+            portal
+                .known
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .keys()
+                .cloned()
+                .collect()
+        };
+        let before = keys(self);
+        if let Err(err) = self.sync() {
+            tracing::error!(%err, "portal firewall update");
+        }
+        let after = keys(self);
+        let gone: Vec<String> = before.difference(&after).cloned().collect();
+        if !gone.is_empty() {
+            self.flush(&gone, None);
+        }
+    }
+
     /// The MAC address behind a connection's address.
     fn mac_of(ip: IpAddr) -> Option<String> {
         match neighbours::mac_of(ip) {
@@ -276,25 +299,7 @@ impl Portal {
             dirty = true;
         }
         if dirty {
-            let keys = |portal: &Portal| -> HashSet<String> {
-                portal
-                    .known
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .keys()
-                    .cloned()
-                    .collect()
-            };
-            let before = keys(self);
-            if let Err(err) = self.sync() {
-                tracing::error!(%err, "portal firewall update");
-            }
-            // Devices that lost access (time up, invalidated from the CLI) lose their flows.
-            let after = keys(self);
-            let gone: Vec<String> = before.difference(&after).cloned().collect();
-            if !gone.is_empty() {
-                self.flush(&gone, None);
-            }
+            self.refresh();
         }
         let (mono, wall) = if delta.abs() > JUMP {
             (now_mono, now)

@@ -330,6 +330,23 @@ impl Vouchers {
         self.get(id)
     }
 
+    /// Gives a voucher a new name or note.
+    ///
+    /// # Errors
+    /// Not found, or a database error.
+    pub fn rename(&self, id: i64, name: &str) -> Result<Voucher, Error> {
+        let changed = self.db.with(|c| {
+            c.execute(
+                "UPDATE vouchers SET name = ?2 WHERE id = ?1",
+                params![id, name],
+            )
+        })?;
+        if changed == 0 {
+            return Err(Error::NotFound(id));
+        }
+        self.get(id)
+    }
+
     /// Adds `seconds` to a voucher: to its duration, and to its end when it is running (an
     /// expired voucher runs again from now).
     ///

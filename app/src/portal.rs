@@ -1,0 +1,300 @@
+//! The captive portal's admin page: vouchers made in batches, found, renamed, invalidated,
+//! extended, exported and printed. Every action is a plain form posted to the server, which
+//! answers with a redirect back here (it works without JavaScript); the list comes from the
+//! server in the page context.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{PageContext, lang, t};
+
+/// Which vouchers the list shows (also the CSV export's and the print sheet's selection).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherFilter {
+    /// Part of a code or name.
+    pub q: String,
+    /// `unused`, `active`, `expired`, `invalidated` or empty for all.
+    pub state: String,
+    /// A batch: the first and last id.
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+}
+
+impl VoucherFilter {
+    /// The filter as a query string (without `?`), for links and redirects.
+    pub fn query(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.q.is_empty() {
+            parts.push(format!("q={}", encode(&self.q)));
+        }
+        if !self.state.is_empty() {
+            parts.push(format!("state={}", encode(&self.state)));
+        }
+        if let Some(first) = self.first {
+            parts.push(format!("first={first}"));
+        }
+        if let Some(last) = self.last {
+            parts.push(format!("last={last}"));
+        }
+        parts.join("&")
+    }
+}
+
+/// Percent-encodes a query value (everything but unreserved characters).
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// One voucher as the list shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherRow {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    /// `unused`, `active`, `expired`, `invalidated`.
+    pub state: String,
+    /// Seconds of access; `None`: permanent.
+    pub duration: Option<i64>,
+    /// Seconds left while active.
+    pub left: Option<i64>,
+    /// The activation deadline (`YYYY-MM-DD`).
+    pub deadline: Option<String>,
+    /// The devices using it, oldest first.
+    pub devices: Vec<String>,
+    pub max_devices: u32,
+}
+
+/// Everything the page shows, from the server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherAdminView {
+    /// The portal is switched on in `/etc/config/portico`.
+    pub enabled: bool,
+    pub filter: VoucherFilter,
+    /// The matching vouchers (at most [`VoucherAdminView::SHOWN`]).
+    pub rows: Vec<VoucherRow>,
+    /// How many match.
+    pub matching: usize,
+    /// What the last action did (already in the page's language).
+    pub notice: Option<String>,
+    /// Why the last action failed (already in the page's language).
+    pub error: Option<String>,
+}
+
+impl VoucherAdminView {
+    /// Rows the page lists at most; CSV and print take every match.
+    pub const SHOWN: usize = 500;
+}
+
+/// `2 h 30 min`, `3 d`, `45 min`.
+pub fn duration_text(seconds: i64) -> String {
+    let (d, h, m) = (
+        seconds / 86_400,
+        seconds / 3600 % 24,
+        (seconds + 59) / 60 % 60,
+    );
+    let mut parts = Vec::new();
+    if d > 0 {
+        parts.push(format!("{d} d"));
+    }
+    if h > 0 {
+        parts.push(format!("{h} h"));
+    }
+    if m > 0 || parts.is_empty() {
+        parts.push(format!("{m} min"));
+    }
+    parts.join(" ")
+}
+
+/// `/portal`.
+#[component]
+pub fn PortalAdmin() -> impl IntoView {
+    let page = use_context::<PageContext>().unwrap_or_default();
+    let Some(view) = page.vouchers else {
+        return view! { <p class="error" role="alert">{t("error-internal")}</p> }.into_any();
+    };
+    let query = view.filter.query();
+    let suffix = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    let lang = lang();
+    let shown = if view.matching > view.rows.len() {
+        lang.tr_args(
+            "vouchers-shown-some",
+            &[
+                ("shown", view.rows.len().into()),
+                ("matching", view.matching.into()),
+            ],
+        )
+    } else {
+        lang.tr_args("vouchers-shown", &[("matching", view.matching.into())])
+    };
+    view! {
+        <h1>{t("vouchers-title")}</h1>
+        {(!view.enabled).then(|| view! { <p class="notice" role="status">{t("vouchers-portal-off")}</p> })}
+        {view.notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
+        {view.error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        <CreateForm />
+        <section aria-labelledby="list-heading">
+            <h2 id="list-heading">{t("vouchers-list")}</h2>
+            <FilterForm filter=view.filter.clone() />
+            <p>
+                {shown} " "
+                <a href=format!("/portal/vouchers.csv{suffix}") download="vouchers.csv">{t("vouchers-csv")}</a>
+                " · "
+                <a href=format!("/portal/print{suffix}") rel="external">{t("vouchers-print")}</a>
+            </p>
+            <ul class="vouchers">
+                {view.rows.into_iter().map(|row| view! { <Row row back=query.clone() /> }).collect_view()}
+            </ul>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn CreateForm() -> impl IntoView {
+    view! {
+        <details class="card wide" open>
+            <summary><h2 class="inline">{t("vouchers-create")}</h2></summary>
+            <form method="post" action="/portal/vouchers" class="grid">
+                <label for="v-qty">{t("vouchers-quantity")}</label>
+                <input id="v-qty" name="quantity" type="number" min="1" max="1000" value="10" required />
+                <label for="v-duration">{t("vouchers-duration")}</label>
+                <input id="v-duration" name="duration" type="text" value="2h" aria-describedby="v-duration-hint" />
+                <p class="hint" id="v-duration-hint">{t("vouchers-duration-hint")}</p>
+                <label class="check"><input name="permanent" type="checkbox" value="1" />" " {t("vouchers-permanent")}</label>
+                <label for="v-deadline">{t("vouchers-deadline")}</label>
+                <input id="v-deadline" name="deadline" type="date" />
+                <label for="v-name">{t("vouchers-name")}</label>
+                <input id="v-name" name="name" type="text" maxlength="100" />
+                <label for="v-devices">{t("vouchers-devices")}</label>
+                <input id="v-devices" name="max_devices" type="number" min="1" max="100" value="1" required />
+                <button type="submit" class="primary">{t("vouchers-create-button")}</button>
+            </form>
+        </details>
+    }
+}
+
+#[component]
+fn FilterForm(filter: VoucherFilter) -> impl IntoView {
+    let states = [
+        ("", "vouchers-state-all"),
+        ("unused", "vouchers-state-unused"),
+        ("active", "vouchers-state-active"),
+        ("expired", "vouchers-state-expired"),
+        ("invalidated", "vouchers-state-invalidated"),
+    ];
+    view! {
+        <form method="get" action="/portal" class="filters" role="search">
+            <label for="v-q">{t("vouchers-search")}</label>
+            <input id="v-q" name="q" type="search" value=filter.q />
+            <label for="v-state">{t("vouchers-state")}</label>
+            <select id="v-state" name="state">
+                {states
+                    .into_iter()
+                    .map(|(value, key)| {
+                        let selected = filter.state == value;
+                        view! { <option value=value selected=selected>{t(key)}</option> }
+                    })
+                    .collect_view()}
+            </select>
+            <button type="submit">{t("vouchers-filter")}</button>
+        </form>
+    }
+}
+
+#[component]
+fn Row(row: VoucherRow, back: String) -> impl IntoView {
+    let lang = lang();
+    let id = row.id;
+    let duration = row
+        .duration
+        .map_or_else(|| t("vouchers-permanent-short"), duration_text);
+    let state = t(&format!("vouchers-state-{}", row.state));
+    let left = row
+        .left
+        .map(|s| lang.tr_args("vouchers-left", &[("time", duration_text(s).into())]));
+    let devices = if row.devices.is_empty() {
+        lang.tr_args("vouchers-no-devices", &[("max", row.max_devices.into())])
+    } else {
+        lang.tr_args(
+            "vouchers-device-list",
+            &[
+                ("devices", row.devices.join(", ").into()),
+                ("max", row.max_devices.into()),
+            ],
+        )
+    };
+    let action = move |what: &str| format!("/portal/vouchers/{id}/{what}");
+    let can_change = row.state != "invalidated";
+    view! {
+        <li class=format!("voucher {}", row.state)>
+            <div class="voucher-head">
+                <code class="code">{row.code.clone()}</code>
+                <span class="badge">{state}</span>
+            </div>
+            <p class="meta">
+                {(!row.name.is_empty()).then(|| view! { <strong>{row.name.clone()}</strong>" · " })}
+                {duration}
+                {left.map(|l| view! { " · " {l} })}
+                {row.deadline.clone().map(|d| view! { " · " {lang.tr_args("vouchers-deadline-on", &[("date", d.into())])} })}
+            </p>
+            <p class="meta">{devices}</p>
+            <details>
+                <summary>{t("vouchers-manage")}</summary>
+                <form method="post" action=action("rename") class="row-form">
+                    <input type="hidden" name="back" value=back.clone() />
+                    <label for=format!("n-{id}")>{t("vouchers-name")}</label>
+                    <input id=format!("n-{id}") name="name" type="text" maxlength="100" value=row.name.clone() />
+                    <button type="submit">{t("vouchers-rename")}</button>
+                </form>
+                {can_change.then(|| view! {
+                    <form method="post" action=action("extend") class="row-form">
+                        <input type="hidden" name="back" value=back.clone() />
+                        <label for=format!("e-{id}")>{t("vouchers-extend-by")}</label>
+                        <input id=format!("e-{id}") name="duration" type="text" value="1h" />
+                        <button type="submit">{t("vouchers-extend")}</button>
+                    </form>
+                    <form method="post" action=action("invalidate") class="row-form">
+                        <input type="hidden" name="back" value=back.clone() />
+                        <button type="submit" class="danger">{t("vouchers-invalidate")}</button>
+                    </form>
+                })}
+            </details>
+        </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_round_trip_as_query_strings() {
+        let f = VoucherFilter {
+            q: "Café & co".into(),
+            state: "active".into(),
+            first: Some(3),
+            last: Some(9),
+        };
+        assert_eq!(
+            f.query(),
+            "q=Caf%C3%A9%20%26%20co&state=active&first=3&last=9"
+        );
+        assert_eq!(VoucherFilter::default().query(), "");
+        assert_eq!(duration_text(7200), "2 h");
+        assert_eq!(duration_text(90_000), "1 d 1 h");
+        assert_eq!(duration_text(59), "1 min");
+    }
+}

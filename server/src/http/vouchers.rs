@@ -1,0 +1,530 @@
+//! The portal's admin side (`/portal`, login required): the voucher list in the page context,
+//! and the forms behind it — create a batch, rename, extend, invalidate — each answered with a
+//! redirect back to the list; the CSV export and the printable A4 sheet (askama).
+
+use std::collections::HashMap;
+
+use app::i18n::Lang;
+use app::portal::{VoucherAdminView, VoucherFilter, VoucherRow};
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::gate::request_lang;
+use crate::portal::vouchers::{self, Error, NewVouchers, State as VState, Voucher};
+
+/// The filter from a query string.
+pub fn filter_from(query: &HashMap<String, String>) -> VoucherFilter {
+    let get = |k: &str| {
+        query
+            .get(k)
+            .map(|v| v.trim().to_owned())
+            .unwrap_or_default()
+    };
+    let state = get("state");
+    VoucherFilter {
+        q: get("q").chars().take(100).collect(),
+        state: if matches!(
+            state.as_str(),
+            "unused" | "active" | "expired" | "invalidated"
+        ) {
+            state
+        } else {
+            String::new()
+        },
+        first: get("first").parse().ok(),
+        last: get("last").parse().ok(),
+    }
+}
+
+fn state_name(state: VState) -> &'static str {
+    match state {
+        VState::Unused => "unused",
+        VState::Active => "active",
+        VState::Expired => "expired",
+        VState::Invalidated => "invalidated",
+    }
+}
+
+fn matches(v: &Voucher, f: &VoucherFilter) -> bool {
+    let q = f.q.to_lowercase();
+    let code_q: String = q.chars().filter(char::is_ascii_alphanumeric).collect();
+    (f.state.is_empty() || state_name(v.state) == f.state)
+        && f.first.is_none_or(|first| v.id >= first)
+        && f.last.is_none_or(|last| v.id <= last)
+        && (q.is_empty()
+            || v.name.to_lowercase().contains(&q)
+            || (!code_q.is_empty() && v.code.replace('-', "").to_lowercase().contains(&code_q)))
+}
+
+/// The vouchers matching a filter, oldest first (as they were printed).
+fn select(state: &AppState, filter: &VoucherFilter) -> Result<Vec<Voucher>, Error> {
+    let mut list = state.vouchers.list(None)?;
+    list.retain(|v| matches(v, filter));
+    list.reverse();
+    Ok(list)
+}
+
+fn date(unix: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .map(|t| t.date().to_string())
+        .unwrap_or_default()
+}
+
+fn row(v: &Voucher, now: i64) -> VoucherRow {
+    VoucherRow {
+        id: v.id,
+        code: v.code.clone(),
+        name: v.name.clone(),
+        state: state_name(v.state).to_owned(),
+        duration: v.duration,
+        left: (v.state == VState::Active)
+            .then(|| v.expires.map(|e| e - now))
+            .flatten(),
+        deadline: v.deadline.map(date),
+        devices: v.macs.clone(),
+        max_devices: v.max_devices,
+    }
+}
+
+/// What `/portal` shows for this request.
+pub fn admin_view(
+    state: &AppState,
+    query: &HashMap<String, String>,
+    lang: Lang,
+) -> VoucherAdminView {
+    let filter = filter_from(query);
+    let (rows, matching, error) = match select(state, &filter) {
+        Ok(list) => {
+            let now = vouchers::now();
+            let matching = list.len();
+            // The newest first on screen.
+            let rows = list
+                .iter()
+                .rev()
+                .take(VoucherAdminView::SHOWN)
+                .map(|v| row(v, now))
+                .collect();
+            (rows, matching, None)
+        }
+        Err(err) => {
+            tracing::error!(%err, "voucher list");
+            (Vec::new(), 0, Some(lang.tr("error-internal")))
+        }
+    };
+    let notice = query.get("done").map(|done| match done.as_str() {
+        "created" => lang.tr_args(
+            "vouchers-created",
+            &[(
+                "count",
+                query.get("count").cloned().unwrap_or_default().into(),
+            )],
+        ),
+        "renamed" => lang.tr("vouchers-renamed"),
+        "extended" => lang.tr("vouchers-extended"),
+        _ => lang.tr("vouchers-invalidated"),
+    });
+    let error = error.or_else(|| {
+        query.get("error").map(|key| match key.as_str() {
+            "quantity" | "duration" | "deadline" | "devices" | "not-found" | "permanent"
+            | "invalidated" => lang.tr(&format!("vouchers-error-{key}")),
+            _ => lang.tr("error-internal"),
+        })
+    });
+    VoucherAdminView {
+        enabled: state.portal.is_some(),
+        filter,
+        rows,
+        matching,
+        notice,
+        error,
+    }
+}
+
+fn back_to(back: &str, extra: &str) -> Response {
+    // Only our own query strings come back here: anything else is dropped.
+    let back: String = back
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "=&%-_.~".contains(*c))
+        .collect();
+    let sep = if back.is_empty() { "" } else { "&" };
+    Redirect::to(&format!("/portal?{back}{sep}{extra}")).into_response()
+}
+
+fn error_key(err: &Error) -> &'static str {
+    match err {
+        Error::NotFound(_) => "not-found",
+        Error::BadQuantity => "quantity",
+        Error::BadMaxDevices => "devices",
+        Error::Invalidated(_) => "invalidated",
+        Error::Permanent(_) => "permanent",
+        Error::Db(_) => "internal",
+    }
+}
+
+/// The firewall follows the store after an admin change.
+fn refresh(state: &AppState) {
+    if let Some(portal) = &state.portal {
+        portal.refresh();
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CreateForm {
+    quantity: String,
+    #[serde(default)]
+    duration: String,
+    #[serde(default)]
+    permanent: Option<String>,
+    #[serde(default)]
+    deadline: String,
+    #[serde(default)]
+    name: String,
+    max_devices: String,
+}
+
+/// `POST /portal/vouchers`: a batch.
+pub async fn create(State(state): State<AppState>, Form(form): Form<CreateForm>) -> Response {
+    let Ok(quantity) = form.quantity.trim().parse::<u32>() else {
+        return back_to("", "error=quantity");
+    };
+    let Ok(max_devices) = form.max_devices.trim().parse::<u32>() else {
+        return back_to("", "error=devices");
+    };
+    let duration = if form.permanent.is_some() {
+        None
+    } else {
+        match vouchers::parse_duration(&form.duration) {
+            Some(d) => Some(d),
+            None => return back_to("", "error=duration"),
+        }
+    };
+    let deadline = if form.deadline.trim().is_empty() {
+        None
+    } else {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        match time::Date::parse(form.deadline.trim(), &format) {
+            // The end of that day, UTC.
+            Ok(d) => Some(d.midnight().assume_utc().unix_timestamp() + 86_399),
+            Err(_) => return back_to("", "error=deadline"),
+        }
+    };
+    let new = NewVouchers {
+        quantity,
+        name: form.name.trim().chars().take(100).collect(),
+        duration,
+        deadline,
+        max_devices,
+        author: crate::portal::cli::author(),
+    };
+    let store = state.vouchers.clone();
+    match tokio::task::spawn_blocking(move || store.create(&new, |_| {})).await {
+        Ok(Ok(made)) => {
+            let first = made.iter().map(|v| v.id).min().unwrap_or(0);
+            let last = made.iter().map(|v| v.id).max().unwrap_or(0);
+            tracing::info!(count = made.len(), first, last, "vouchers created");
+            Redirect::to(&format!(
+                "/portal?first={first}&last={last}&done=created&count={}",
+                made.len()
+            ))
+            .into_response()
+        }
+        Ok(Err(err)) => back_to("", &format!("error={}", error_key(&err))),
+        Err(_) => back_to("", "error=internal"),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RowForm {
+    #[serde(default)]
+    back: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    duration: String,
+}
+
+/// `POST /portal/vouchers/{id}/{action}`: rename, extend, invalidate.
+pub async fn change(
+    State(state): State<AppState>,
+    Path((id, action)): Path<(i64, String)>,
+    Form(form): Form<RowForm>,
+) -> Response {
+    let store = state.vouchers.clone();
+    let outcome = match action.as_str() {
+        "rename" => {
+            let name: String = form.name.trim().chars().take(100).collect();
+            tokio::task::spawn_blocking(move || store.rename(id, &name)).await
+        }
+        "extend" => {
+            let Some(seconds) = vouchers::parse_duration(&form.duration) else {
+                return back_to(&form.back, "error=duration");
+            };
+            tokio::task::spawn_blocking(move || store.extend(id, seconds)).await
+        }
+        "invalidate" => tokio::task::spawn_blocking(move || store.invalidate(id)).await,
+        _ => return back_to(&form.back, "error=not-found"),
+    };
+    match outcome {
+        Ok(Ok(_)) => {
+            refresh(&state);
+            let done = match action.as_str() {
+                "rename" => "renamed",
+                "extend" => "extended",
+                _ => "invalidated",
+            };
+            tracing::info!(voucher = id, action = done, "voucher changed");
+            back_to(&form.back, &format!("done={done}"))
+        }
+        Ok(Err(err)) => back_to(&form.back, &format!("error={}", error_key(&err))),
+        Err(_) => back_to(&form.back, "error=internal"),
+    }
+}
+
+/// A CSV field, quoted when needed; a leading formula character is defused (spreadsheets
+/// would run `=…` as a formula).
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+/// `GET /portal/vouchers.csv`: every matching voucher.
+pub async fn csv(
+    State(state): State<AppState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let filter = filter_from(&query);
+    let list = match select(&state, &filter) {
+        Ok(list) => list,
+        Err(err) => {
+            tracing::error!(%err, "voucher export");
+            return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    let stamp = |t: Option<i64>| {
+        t.map(|t| {
+            time::OffsetDateTime::from_unix_timestamp(t)
+                .ok()
+                .and_then(|t| {
+                    t.format(&time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap_or_default()
+        })
+        .unwrap_or_default()
+    };
+    let mut out = String::from(
+        "id,code,name,state,duration_s,deadline,created,activated,expires,invalidated,max_devices,devices,author\r\n",
+    );
+    for v in &list {
+        let fields = [
+            v.id.to_string(),
+            v.code.clone(),
+            v.name.clone(),
+            state_name(v.state).to_owned(),
+            v.duration.map(|d| d.to_string()).unwrap_or_default(),
+            stamp(v.deadline),
+            stamp(Some(v.created)),
+            stamp(v.activated),
+            stamp(v.expires),
+            stamp(v.invalidated),
+            v.max_devices.to_string(),
+            v.macs.join(" "),
+            v.author.clone(),
+        ];
+        out.push_str(
+            &fields
+                .iter()
+                .map(|f| csv_field(f))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+        out.push_str("\r\n");
+    }
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"vouchers.csv\""),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        out,
+    )
+        .into_response()
+}
+
+struct Card {
+    code: String,
+    name: String,
+    duration: String,
+    portal_qr: String,
+}
+
+#[derive(Template)]
+#[template(path = "print.html")]
+struct PrintSheet {
+    lang: &'static str,
+    title: String,
+    count: String,
+    heading: String,
+    none: String,
+    network: String,
+    join: String,
+    open: String,
+    wifi_qr: String,
+    cards: Vec<Card>,
+}
+
+/// The captive network as guests join it: the LAN address and the first access point on it.
+fn captive_network(state: &AppState) -> (String, Option<app::wizard::Wifi>) {
+    let read = |name: &str| {
+        std::fs::read(state.platform.config_dir().join(name))
+            .ok()
+            .and_then(|b| uci::parse(name, &b).ok())
+    };
+    let opt = |s: &uci::Section, key: &str| s.get(key).map(ToString::to_string).unwrap_or_default();
+    let address = read("network")
+        .and_then(|n| {
+            n.sections
+                .iter()
+                .find(|s| s.name == "lan")
+                .map(|s| opt(s, "ipaddr"))
+        })
+        .map(|a| a.split('/').next().unwrap_or_default().to_owned())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "192.168.1.1".to_owned());
+    let wifi = read("wireless").and_then(|w| {
+        w.sections
+            .iter()
+            .find(|s| {
+                s.kind == "wifi-iface"
+                    && matches!(opt(s, "mode").as_str(), "" | "ap")
+                    && (opt(s, "network").is_empty()
+                        || opt(s, "network").split_whitespace().any(|n| n == "lan"))
+                    && opt(s, "disabled") != "1"
+            })
+            .map(|s| app::wizard::Wifi {
+                radio: opt(s, "device"),
+                ssid: opt(s, "ssid"),
+                key: opt(s, "key"),
+                encryption: opt(s, "encryption"),
+                country: None,
+            })
+    });
+    (address, wifi)
+}
+
+/// `GET /portal/print`: an A4 sheet of cards (code, time, a QR code to join the Wi-Fi and one
+/// that opens the portal with the code filled in).
+pub async fn print(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let lang = request_lang(&headers);
+    let filter = filter_from(&query);
+    let mut list = match select(&state, &filter) {
+        Ok(list) => list,
+        Err(err) => {
+            tracing::error!(%err, "voucher sheet");
+            return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        }
+    };
+    list.truncate(vouchers::MAX_BATCH as usize);
+    let (address, wifi) = captive_network(&state);
+    let portal = format!("http://{address}:{}/", state.portal_port);
+    let cards = list
+        .iter()
+        .map(|v| Card {
+            code: v.code.clone(),
+            name: v.name.clone(),
+            duration: v.duration.map_or_else(
+                || lang.tr("vouchers-permanent-short"),
+                app::portal::duration_text,
+            ),
+            portal_qr: super::wizard::qr_image(&format!("{portal}?code={}", v.code)),
+        })
+        .collect::<Vec<_>>();
+    let sheet = PrintSheet {
+        lang: lang.code(),
+        title: lang.tr("print-title"),
+        count: lang.tr_args("vouchers-shown", &[("matching", cards.len().into())]),
+        heading: lang.tr("print-title"),
+        none: lang.tr("print-none"),
+        network: wifi
+            .as_ref()
+            .map(|w| lang.tr_args("print-network", &[("ssid", w.ssid.clone().into())]))
+            .unwrap_or_default(),
+        join: lang.tr("print-join"),
+        open: lang.tr("print-open"),
+        wifi_qr: wifi
+            .as_ref()
+            .map(|w| super::wizard::qr_image(&super::wizard::wifi_qr_text(w)))
+            .unwrap_or_default(),
+        cards,
+    };
+    match sheet.render() {
+        Ok(html) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"),
+                ),
+            ],
+            html,
+        )
+            .into_response(),
+        Err(err) => {
+            tracing::error!(%err, "voucher sheet");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+    }
+
+    #[test]
+    fn filters_read_only_what_they_know() {
+        let q: HashMap<String, String> = [
+            ("q", " café "),
+            ("state", "bogus"),
+            ("first", "3"),
+            ("last", "x"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let f = filter_from(&q);
+        assert_eq!(f.q, "café");
+        assert_eq!(f.state, "");
+        assert_eq!((f.first, f.last), (Some(3), None));
+    }
+}
