@@ -73,11 +73,23 @@ pub struct VoucherRow {
     pub max_devices: u32,
 }
 
+/// The portal's settings as the form shows them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortalSettingsView {
+    pub enabled: bool,
+    pub title: String,
+    pub text: String,
+    /// One destination per line.
+    pub walled_garden: String,
+    pub tries_per_minute: u32,
+}
+
 /// Everything the page shows, from the server.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VoucherAdminView {
     /// The portal is switched on in `/etc/config/portico`.
     pub enabled: bool,
+    pub settings: PortalSettingsView,
     pub filter: VoucherFilter,
     /// The matching vouchers (at most [`VoucherAdminView::SHOWN`]).
     pub rows: Vec<VoucherRow>,
@@ -96,11 +108,9 @@ impl VoucherAdminView {
 
 /// `2 h 30 min`, `3 d`, `45 min`.
 pub fn duration_text(seconds: i64) -> String {
-    let (d, h, m) = (
-        seconds / 86_400,
-        seconds / 3600 % 24,
-        (seconds + 59) / 60 % 60,
-    );
+    // Whole minutes, rounded up: 59 min 30 s left reads "1 h", never "0 min".
+    let minutes = (seconds.max(0) + 59) / 60;
+    let (d, h, m) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
     let mut parts = Vec::new();
     if d > 0 {
         parts.push(format!("{d} d"));
@@ -145,6 +155,7 @@ pub fn PortalAdmin() -> impl IntoView {
         {view.notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
         {view.error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <CreateForm />
+        <SettingsForm settings=view.settings.clone() />
         <section aria-labelledby="list-heading">
             <h2 id="list-heading">{t("vouchers-list")}</h2>
             <FilterForm filter=view.filter.clone() />
@@ -181,6 +192,32 @@ fn CreateForm() -> impl IntoView {
                 <label for="v-devices">{t("vouchers-devices")}</label>
                 <input id="v-devices" name="max_devices" type="number" min="1" max="100" value="1" required />
                 <button type="submit" class="primary">{t("vouchers-create-button")}</button>
+            </form>
+        </details>
+    }
+}
+
+#[component]
+fn SettingsForm(settings: PortalSettingsView) -> impl IntoView {
+    view! {
+        <details class="card wide" open=!settings.enabled>
+            <summary><h2 class="inline">{t("portal-settings")}</h2></summary>
+            <form method="post" action="/portal/settings" class="grid">
+                <label class="check">
+                    <input name="enabled" type="checkbox" value="1" checked=settings.enabled />" "
+                    {t("portal-settings-enabled")}
+                </label>
+                <p class="hint">{t("portal-settings-enabled-hint")}</p>
+                <label for="p-title">{t("portal-settings-title")}</label>
+                <input id="p-title" name="title" type="text" maxlength="100" value=settings.title />
+                <label for="p-text">{t("portal-settings-text")}</label>
+                <textarea id="p-text" name="text" rows="3" maxlength="1000">{settings.text}</textarea>
+                <label for="p-garden">{t("portal-settings-garden")}</label>
+                <textarea id="p-garden" name="walled_garden" rows="3" aria-describedby="p-garden-hint">{settings.walled_garden}</textarea>
+                <p class="hint" id="p-garden-hint">{t("portal-settings-garden-hint")}</p>
+                <label for="p-tries">{t("portal-settings-tries")}</label>
+                <input id="p-tries" name="tries_per_minute" type="number" min="1" max="60" value=settings.tries_per_minute.to_string() required />
+                <button type="submit" class="primary">{t("portal-settings-save")}</button>
             </form>
         </details>
     }
@@ -296,5 +333,7 @@ mod tests {
         assert_eq!(duration_text(7200), "2 h");
         assert_eq!(duration_text(90_000), "1 d 1 h");
         assert_eq!(duration_text(59), "1 min");
+        assert_eq!(duration_text(3599), "1 h");
+        assert_eq!(duration_text(3540), "59 min");
     }
 }

@@ -109,6 +109,15 @@ export async function startLab() {
     /** The state root of the Portico in the router namespace (its /etc/config and more). */
     root: join(dir, 'root'),
     adminForward: `http://127.0.0.1:${admin}`,
+    /** The HTTP status `curl` gets from inside the client namespace (the same device as the browser). */
+    clientStatus(url) {
+      return Number(execFileSync('ip', ['netns', 'exec', `client-${suffix}`, 'curl', '-s', '-m', '5', '-o', '/dev/null',
+        '-w', '%{http_code}', url], { encoding: 'utf8' }));
+    },
+    /** Runs the portico CLI over the lab router's root (in the host namespace: files only). */
+    cli(...args) {
+      return execFileSync(BIN, ['--root', join(dir, 'root'), ...args], { encoding: 'utf8' });
+    },
     async stop() {
       await browser.close().catch(() => {});
       server.kill('SIGTERM');

@@ -111,24 +111,18 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         // The address line is read by tests and scripts.
         println!("portico: listening on http://{local}/");
         let portal_listen = args.portal_listen.unwrap_or(main.portal_listen);
-        let mut running_portal = None;
-        if portal_settings.enabled {
-            let (portal, addr) = portal::start(
-                &root,
-                db.clone(),
-                portal_settings,
-                portal_listen,
-                listen.port(),
-                platform.network_functions_available(),
-            )
-            .await?;
-            println!("portico: portal on http://{addr}/");
-            running_portal = Some(portal);
-        }
+        let portal = portal::start(
+            &root,
+            db.clone(),
+            portal_settings,
+            portal_listen,
+            listen.port(),
+            platform.network_functions_available(),
+        )?;
         let applier = Applier::start(platform.clone(), db, main.apply_timeout)?;
         let mut state = AppState::new(platform, auth, applier, lan_side)?;
         state.connection_test_url = main.connection_test_url.clone();
-        state.portal = running_portal;
+        state.portal = Some(portal);
         state.portal_port = portal_listen.port();
         axum::serve(
             listener,

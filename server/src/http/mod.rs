@@ -129,6 +129,7 @@ pub fn app(state: AppState) -> Router {
         .route("/logout", post(forms::logout))
         .route("/setup/{step}", post(wizard::post))
         .route("/portal/vouchers", post(vouchers::create))
+        .route("/portal/settings", post(vouchers::settings))
         .route("/portal/vouchers/{id}/{action}", post(vouchers::change))
         .route("/portal/vouchers.csv", get(vouchers::csv))
         .route("/portal/print", get(vouchers::print))

@@ -1060,3 +1060,91 @@ async fn voucher_admin_creates_lists_changes_exports_and_prints() {
     assert!(html.contains(&list[1].code) && html.contains("data:image/svg+xml;base64,"));
     assert!(html.contains("size: A4"));
 }
+
+#[tokio::test]
+async fn portal_settings_write_uci_with_dhcp_option_114_and_take_effect_at_once() {
+    let mut f = fixture(true);
+    let portal = Arc::new(crate::portal::service::Portal::new(
+        f.state.vouchers.clone(),
+        f.root.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        80,
+        false,
+    ));
+    portal
+        .configure(crate::config::PortalSection::default())
+        .unwrap();
+    f.state.portal = Some(portal.clone());
+    let cookie = set_up(&f).await;
+    let read = |name: &str| std::fs::read_to_string(f.root.join("etc/config").join(name)).unwrap();
+
+    // A bad walled-garden line: refused with the reason, nothing written.
+    let resp = send(
+        &f,
+        authed_form(
+            "/portal/settings",
+            &cookie,
+            "enabled=1&walled_garden=example.org&tries_per_minute=5",
+        ),
+    )
+    .await;
+    assert!(location(&resp).contains("error=garden"));
+    assert!(!read("portico").contains("config portal"));
+
+    let resp = send(
+        &f,
+        authed_form(
+            "/portal/settings",
+            &cookie,
+            "enabled=1&title=Garden+Wi-Fi&text=Ask+at+the+bar&walled_garden=198.51.100.0%2F24%0D%0A192.0.2.10&tries_per_minute=4",
+        ),
+    )
+    .await;
+    assert_eq!(location(&resp), "/portal?done=settings");
+    let portico = read("portico");
+    assert!(portico.contains("config portal 'portal'"), "{portico}");
+    assert!(
+        portico.contains("option enabled '1'") && portico.contains("option title 'Garden Wi-Fi'")
+    );
+    assert!(
+        portico.contains("list walled_garden '198.51.100.0/24'")
+            && portico.contains("list walled_garden '192.0.2.10'")
+    );
+    let dhcp = read("dhcp");
+    assert!(
+        dhcp.contains("list dhcp_option '114,http://192.168.1.1:8080/captive-portal/api'"),
+        "{dhcp}"
+    );
+    assert!(portal.enabled(), "in force without a restart");
+    assert_eq!(portal.settings().title, "Garden Wi-Fi");
+    let html = body(
+        send(
+            &f,
+            get("/portal?done=settings")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        html.contains("Portal settings saved.") && html.contains("198.51.100.0/24\n192.0.2.10"),
+        "{html}"
+    );
+
+    // Off again: option 114 goes, the rest of the DHCP section stays.
+    let resp = send(
+        &f,
+        authed_form(
+            "/portal/settings",
+            &cookie,
+            "title=Garden+Wi-Fi&tries_per_minute=4",
+        ),
+    )
+    .await;
+    assert_eq!(location(&resp), "/portal?done=settings");
+    assert!(!read("dhcp").contains("114,"));
+    assert!(read("dhcp").contains("option interface 'lan'"));
+    assert!(!portal.enabled());
+}

@@ -124,18 +124,38 @@ pub fn admin_view(
             )],
         ),
         "renamed" => lang.tr("vouchers-renamed"),
+        "settings" => lang.tr("vouchers-settings-saved"),
         "extended" => lang.tr("vouchers-extended"),
         _ => lang.tr("vouchers-invalidated"),
     });
     let error = error.or_else(|| {
         query.get("error").map(|key| match key.as_str() {
             "quantity" | "duration" | "deadline" | "devices" | "not-found" | "permanent"
-            | "invalidated" => lang.tr(&format!("vouchers-error-{key}")),
+            | "invalidated" | "garden" | "tries" => lang.tr(&format!("vouchers-error-{key}")),
+            "apply" => lang.tr_args(
+                "vouchers-error-apply",
+                &[(
+                    "reason",
+                    query.get("reason").cloned().unwrap_or_default().into(),
+                )],
+            ),
             _ => lang.tr("error-internal"),
         })
     });
+    let settings = state
+        .portal
+        .as_ref()
+        .map(|p| p.settings())
+        .unwrap_or_default();
     VoucherAdminView {
-        enabled: state.portal.is_some(),
+        enabled: settings.enabled,
+        settings: app::portal::PortalSettingsView {
+            enabled: settings.enabled,
+            title: settings.title,
+            text: settings.text,
+            walled_garden: settings.walled_garden.join("\n"),
+            tries_per_minute: settings.tries_per_minute,
+        },
         filter,
         rows,
         matching,
@@ -367,6 +387,154 @@ pub async fn csv(
         out,
     )
         .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    enabled: Option<String>,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    walled_garden: String,
+    tries_per_minute: String,
+}
+
+/// The LAN address as guests see it (`network.lan.ipaddr`, the prefix dropped).
+fn lan_address(state: &AppState) -> String {
+    std::fs::read(state.platform.config_dir().join("network"))
+        .ok()
+        .and_then(|b| uci::parse("network", &b).ok())
+        .and_then(|n| {
+            n.sections
+                .iter()
+                .find(|s| s.name == "lan")
+                .and_then(|s| s.get("ipaddr").map(ToString::to_string))
+        })
+        .map(|a| a.split('/').next().unwrap_or_default().to_owned())
+        .filter(|a| !a.is_empty())
+        .unwrap_or_else(|| "192.168.1.1".to_owned())
+}
+
+/// The UCI edits for these settings: `config portal 'portal'` in `portico`, and DHCP option
+/// 114 (RFC 8910, the captive-portal API's URL) on the LAN's DHCP section while it is on.
+fn settings_edits(state: &AppState, form: &SettingsForm) -> Result<Vec<uci::Edit>, &'static str> {
+    let tries: u32 = form
+        .tries_per_minute
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| (1..=60).contains(n))
+        .ok_or("tries")?;
+    let garden: Vec<String> = form
+        .walled_garden
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if garden
+        .iter()
+        .any(|g| crate::config::parse_network(g).is_none())
+    {
+        return Err("garden");
+    }
+    let enabled = form.enabled.is_some();
+    let set = |path: &str, value: &str| uci::Edit::Set {
+        path: path.to_owned(),
+        value: value.as_bytes().to_vec(),
+    };
+    let mut edits = vec![
+        set("portico.portal", "portal"),
+        set("portico.portal.enabled", if enabled { "1" } else { "0" }),
+        set("portico.portal.title", form.title.trim()),
+        set("portico.portal.text", form.text.trim()),
+        set("portico.portal.tries_per_minute", &tries.to_string()),
+    ];
+    edits.push(if garden.is_empty() {
+        set("portico.portal.walled_garden", "")
+    } else {
+        uci::Edit::SetList {
+            path: "portico.portal.walled_garden".into(),
+            items: garden.iter().map(|g| g.as_bytes().to_vec()).collect(),
+        }
+    });
+    // The LAN's DHCP section: the one for interface `lan` (named `lan` on a fresh router).
+    let dhcp = std::fs::read(state.platform.config_dir().join("dhcp"))
+        .ok()
+        .and_then(|b| uci::parse("dhcp", &b).ok());
+    if let Some(section) = dhcp.as_ref().and_then(|d| {
+        d.sections
+            .iter()
+            .find(|s| s.kind == "dhcp" && s.get("interface").is_some_and(|i| i == "lan"))
+    }) && !section.name.is_empty()
+    {
+        let path = format!("dhcp.{}.dhcp_option", section.name);
+        let old: Vec<String> = match section.option("dhcp_option").map(|o| &o.value) {
+            Some(uci::Value::List(items)) => items.iter().map(ToString::to_string).collect(),
+            Some(uci::Value::Single(v)) => vec![v.to_string()],
+            None => Vec::new(),
+        };
+        let mut new: Vec<String> = old
+            .iter()
+            .filter(|o| !o.starts_with("114,"))
+            .cloned()
+            .collect();
+        if enabled {
+            new.push(format!(
+                "114,http://{}:{}/captive-portal/api",
+                lan_address(state),
+                state.portal_port
+            ));
+        }
+        if new != old {
+            edits.push(if new.is_empty() {
+                set(&path, "")
+            } else {
+                uci::Edit::SetList {
+                    path,
+                    items: new.iter().map(|o| o.as_bytes().to_vec()).collect(),
+                }
+            });
+        }
+    }
+    Ok(edits)
+}
+
+/// `POST /portal/settings`: applied like any configuration change (files written atomically,
+/// services reloaded, rolled back on failure), then put in force without a restart.
+pub async fn settings(State(state): State<AppState>, Form(form): Form<SettingsForm>) -> Response {
+    let edits = match settings_edits(&state, &form) {
+        Ok(edits) => edits,
+        Err(key) => return back_to("", &format!("error={key}")),
+    };
+    let applier = state.applier.clone();
+    match tokio::task::spawn_blocking(move || applier.apply(&edits, false)).await {
+        Ok(Ok(_) | Err(crate::apply::Error::Empty)) => {}
+        Ok(Err(err)) => {
+            let reason = app::portal::encode(&err.to_string());
+            return back_to("", &format!("error=apply&reason={reason}"));
+        }
+        Err(_) => return back_to("", "error=internal"),
+    }
+    if let Some(portal) = &state.portal {
+        let root = state.platform.root().to_owned();
+        let portal = std::sync::Arc::clone(portal);
+        let result = tokio::task::spawn_blocking(move || {
+            let (settings, _) = crate::config::load_portal(&root)?;
+            portal.configure(settings)
+        })
+        .await;
+        if let Ok(Err(err)) = result {
+            tracing::error!(%err, "portal settings");
+            let reason = app::portal::encode(&err.to_string());
+            return back_to("", &format!("error=apply&reason={reason}"));
+        }
+    }
+    tracing::info!(enabled = form.enabled.is_some(), "portal settings changed");
+    back_to("", "done=settings")
 }
 
 struct Card {

@@ -3,8 +3,9 @@
 //! and when that ends, and keeps vouchers' time honest when the wall clock jumps.
 
 use std::collections::{HashMap, HashSet};
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::config::PortalSection;
@@ -43,36 +44,92 @@ pub enum Access {
     Left(i64),
     /// A permanent voucher.
     Unlimited,
+    /// The portal is switched off: nobody is captive.
+    Open,
 }
 
-/// The captive portal service.
+/// The settings in force and what follows from them.
+struct Config {
+    settings: PortalSection,
+    layout: Layout,
+    limiter: crate::auth::LoginLimiter,
+}
+
+/// The captive portal service. It runs whether or not the portal is switched on, so the
+/// admin can switch it on and off without a restart.
 pub struct Portal {
     pub vouchers: Vouchers,
-    pub settings: PortalSection,
-    layout: Layout,
+    /// The state root (the logo setting is a path under it).
+    root: PathBuf,
+    /// Where the portal listens once it is switched on, and the admin UI's port (the firewall
+    /// lets both through).
+    listen: SocketAddr,
+    admin_port: u16,
+    /// The portal listener's address once it runs (it starts the first time the portal is
+    /// switched on and then stays: never on a port nobody asked for).
+    listening: Mutex<Option<SocketAddr>>,
+    config: RwLock<Config>,
     /// False in the host namespace: pages work, nothing is enforced.
     enforcing: bool,
-    limiter: crate::auth::LoginLimiter,
     /// The devices in the set at the last sync and when their access ends.
     known: Mutex<HashMap<String, Option<i64>>>,
 }
 
 impl Portal {
+    /// A portal that is off until [`Portal::configure`] switches it on.
     pub fn new(
         vouchers: Vouchers,
-        settings: PortalSection,
-        layout: Layout,
+        root: PathBuf,
+        listen: SocketAddr,
+        admin_port: u16,
         enforcing: bool,
     ) -> Portal {
-        let limiter = crate::auth::LoginLimiter::per_minute(settings.tries_per_minute);
+        let ports = (listen.port(), admin_port);
+        let settings = PortalSection::default();
+        let layout = Self::layout_for(&settings, ports);
         Portal {
             vouchers,
-            settings,
-            layout,
+            root,
+            listen,
+            admin_port,
+            listening: Mutex::default(),
+            config: RwLock::new(Config {
+                limiter: crate::auth::LoginLimiter::per_minute(settings.tries_per_minute),
+                settings,
+                layout,
+            }),
             enforcing,
-            limiter,
             known: Mutex::default(),
         }
+    }
+
+    fn layout_for(settings: &PortalSection, (portal_port, admin_port): (u16, u16)) -> Layout {
+        Layout {
+            interfaces: settings.interfaces.clone(),
+            portal_port,
+            admin_port,
+            walled_garden: settings
+                .walled_garden
+                .iter()
+                .filter_map(|n| crate::config::parse_network(n))
+                .collect(),
+        }
+    }
+
+    fn config(&self) -> std::sync::RwLockReadGuard<'_, Config> {
+        self.config
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The settings in force (the logo as a path under the root).
+    pub fn settings(&self) -> PortalSection {
+        self.config().settings.clone()
+    }
+
+    /// Whether guests must show a voucher.
+    pub fn enabled(&self) -> bool {
+        self.config().settings.enabled
     }
 
     /// Whether the firewall is programmed (false: web pages only).
@@ -80,20 +137,87 @@ impl Portal {
         self.enforcing
     }
 
-    /// Builds the table from the store (start, crash, reboot) and starts the watch loop.
+    /// Puts settings in force: switched on, the table is (re)built from the voucher store
+    /// (start, crash, reboot, changed settings); switched off, it is removed.
     ///
     /// # Errors
     /// When the store cannot be read or the kernel refuses the table.
-    pub fn start(self: &Arc<Self>) -> anyhow::Result<()> {
-        if self.enforcing {
-            let allowed = self.allowed_now()?;
-            nft::install(&self.layout, &allowed)?;
-            tracing::info!(
-                devices = allowed.len(),
-                interfaces = ?self.layout.interfaces,
-                "portal firewall installed"
-            );
+    pub fn configure(self: &Arc<Self>, mut settings: PortalSection) -> anyhow::Result<()> {
+        settings.logo = settings
+            .logo
+            .map(|p| self.root.join(p.strip_prefix("/").unwrap_or(&p)));
+        let port = if settings.enabled {
+            self.ensure_listener()?.port()
+        } else {
+            self.listen.port()
+        };
+        let layout = Self::layout_for(&settings, (port, self.admin_port));
+        let enabled = settings.enabled;
+        {
+            let mut config = self
+                .config
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            config.limiter = crate::auth::LoginLimiter::per_minute(settings.tries_per_minute);
+            config.settings = settings;
+            config.layout = layout.clone();
         }
+        if enabled {
+            let allowed = self.allowed_now()?;
+            if self.enforcing {
+                nft::install(&layout, &allowed)?;
+                tracing::info!(devices = allowed.len(), interfaces = ?layout.interfaces, "portal firewall installed");
+            }
+        } else {
+            self.known
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clear();
+            if self.enforcing {
+                nft::remove()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the portal's listener unless it runs; returns its address.
+    fn ensure_listener(self: &Arc<Self>) -> anyhow::Result<SocketAddr> {
+        let mut listening = self
+            .listening
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(addr) = *listening {
+            return Ok(addr);
+        }
+        let listener = std::net::TcpListener::bind(self.listen)
+            .map_err(|e| anyhow::anyhow!("binding the portal to {}: {e}", self.listen))?;
+        listener.set_nonblocking(true)?;
+        let local = listener.local_addr()?;
+        let portal = Arc::clone(self);
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|_| anyhow::anyhow!("the portal needs the server's runtime"))?;
+        handle.spawn(async move {
+            let served = match tokio::net::TcpListener::from_std(listener) {
+                Ok(listener) => super::web::serve(listener, portal).await,
+                Err(err) => Err(err),
+            };
+            if let Err(err) = served {
+                tracing::error!(%err, "portal listener stopped");
+            }
+        });
+        tracing::info!(%local, "captive portal listening");
+        // The address line is read by tests and scripts.
+        println!("portico: portal on http://{local}/");
+        *listening = Some(local);
+        Ok(local)
+    }
+
+    /// Puts `settings` in force and starts the watch loop.
+    ///
+    /// # Errors
+    /// As [`Portal::configure`].
+    pub fn start(self: &Arc<Self>, settings: PortalSection) -> anyhow::Result<()> {
+        self.configure(settings)?;
         let portal = Arc::clone(self);
         tokio::spawn(async move { portal.watch().await });
         Ok(())
@@ -122,11 +246,14 @@ impl Portal {
         Ok(allowed)
     }
 
-    /// Makes the set equal to the store.
+    /// Makes the set equal to the store (nothing while the portal is off).
     ///
     /// # Errors
     /// When the store cannot be read or the kernel refuses.
     pub fn sync(&self) -> anyhow::Result<()> {
+        if !self.enabled() {
+            return Ok(());
+        }
         let allowed = self.allowed_now()?;
         if self.enforcing {
             nft::set_allowed(&allowed)?;
@@ -175,14 +302,18 @@ impl Portal {
     /// Why the device did not get access.
     pub fn redeem(&self, code: &str, ip: IpAddr) -> Result<Grant, Denied> {
         let now_mono = Instant::now();
-        self.limiter.check(ip, now_mono).map_err(Denied::Wait)?;
+        if !self.enabled() {
+            return Err(Denied::Unavailable);
+        }
+        let limiter = self.config().limiter.clone();
+        limiter.check(ip, now_mono).map_err(Denied::Wait)?;
         let mac = Self::mac_of(ip).ok_or(Denied::UnknownDevice)?;
         let now = vouchers::now();
         let trusted = now >= RELEASE_DATE;
         let grant = match self.vouchers.redeem(code, &mac, now, trusted) {
             Ok(Ok(grant)) => grant,
             Ok(Err(refusal)) => {
-                let wait = self.limiter.fail(ip, now_mono);
+                let wait = limiter.fail(ip, now_mono);
                 if refusal == Refusal::Unknown && !wait.is_zero() {
                     return Err(Denied::Wait(wait));
                 }
@@ -193,7 +324,7 @@ impl Portal {
                 return Err(Denied::Unavailable);
             }
         };
-        self.limiter.succeed(ip);
+        limiter.succeed(ip);
         if let Err(err) = self.sync() {
             tracing::error!(%err, "portal firewall update");
             return Err(Denied::Unavailable);
@@ -211,6 +342,9 @@ impl Portal {
 
     /// What the device behind a connection's address has of the internet.
     pub fn access_of(&self, ip: IpAddr) -> Access {
+        if !self.enabled() {
+            return Access::Open;
+        }
         let Some(mac) = Self::mac_of(ip) else {
             return Access::Captive;
         };

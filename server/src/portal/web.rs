@@ -133,6 +133,7 @@ fn time_left(lang: Lang, access: Access) -> Option<String> {
     Some(match access {
         Access::Captive => return None,
         Access::Unlimited => lang.tr("portal-unlimited"),
+        Access::Open => lang.tr("portal-open"),
         Access::Left(s) => {
             let minutes = (s + 59) / 60;
             lang.tr_args(
@@ -156,7 +157,7 @@ fn render(
     error: Option<String>,
     code: String,
 ) -> Response {
-    let settings = &portal.settings;
+    let settings = portal.settings();
     let page = PortalPage {
         lang: lang.code(),
         title: if settings.title.is_empty() {
@@ -372,7 +373,7 @@ async fn api(State(portal): State<Arc<Portal>>, ConnectInfo(ends): ConnectInfo<E
 }
 
 async fn logo(State(portal): State<Arc<Portal>>) -> Response {
-    let Some(path) = portal.settings.logo.clone() else {
+    let Some(path) = portal.settings().logo else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let kind = match path.extension().and_then(|e| e.to_str()) {

@@ -1,0 +1,126 @@
+// The captive portal in a real Chromium inside the lab's client namespace: the guest's phone
+// with JavaScript off and on (any page → the portal, a wrong code, the right one, the internet),
+// and the admin side (switching the portal on, the voucher list, invalidate → the guest is
+// captive again, a batch, the printable A4 sheet). Screenshots: target/e2e/portal-*.png.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, firstBoot } from './lab.mjs';
+
+const checkA11y = a11y('portal');
+const PORTAL = 'http://192.168.1.1:8080/';
+/** A page on "the internet" (the isp namespace's DNS points every name at its server). */
+const ELSEWHERE = 'http://news.example/today';
+const CHECK = 'http://connectivitycheck.gstatic.com/generate_204';
+
+let lab;
+let codes;
+
+async function adminPage(viewport = sizes.desktop) {
+  const context = await lab.browser.newContext({ viewport, locale: 'en-US' });
+  const page = await context.newPage();
+  await page.goto(`${ROUTER}/login`);
+  await page.fill('#password', PASSWORD);
+  await page.locator('form.card button[type=submit]').click();
+  await page.waitForURL(`${ROUTER}/`);
+  return { context, page };
+}
+
+before(async () => {
+  lab = await startLab();
+  const context = await lab.browser.newContext({ viewport: sizes.desktop, locale: 'en-US' });
+  await firstBoot(await context.newPage(), checkA11y, 'desktop');
+  await context.close();
+  codes = lab.cli('vouchers', 'create', '--qty', '2', '--duration', '1h', '--name', 'e2e', '--json')
+    .trim().split('\n').map((line) => JSON.parse(line).code);
+});
+
+after(async () => { await lab?.stop(); });
+
+/** What the client device gets for the Android check: 204 from the internet, or the portal's 302. */
+async function checkStatus() {
+  return lab.clientStatus(CHECK);
+}
+
+async function guest(javaScriptEnabled, code, name) {
+  const context = await lab.browser.newContext({ viewport: sizes.phone, locale: 'en-US', javaScriptEnabled, isMobile: true });
+  const page = await context.newPage();
+  assert.equal(await checkStatus(), 302, 'captive before the voucher');
+  // Any web page lands on the portal.
+  await page.goto(ELSEWHERE);
+  assert.equal(page.url(), PORTAL);
+  await page.getByRole('heading', { name: 'Lab Café Wi-Fi' }).waitFor();
+  await page.getByText('Ask at the counter').waitFor();
+  if (javaScriptEnabled) await checkA11y(page, `portal (${name})`);
+  await page.screenshot({ path: `${SHOTS}/portal-${name}.png`, fullPage: true });
+  await page.fill('#code', 'WRONG-CODE-00');
+  await page.getByRole('button', { name: 'Connect' }).click();
+  await page.getByRole('alert').filter({ hasText: 'There is no voucher with this code.' }).waitFor();
+  await page.screenshot({ path: `${SHOTS}/portal-${name}-error.png`, fullPage: true });
+  await page.fill('#code', code.toLowerCase().replaceAll('-', ' '));
+  await page.getByRole('button', { name: 'Connect' }).click();
+  await page.getByText('You are online.').waitFor();
+  await page.getByText(/Time left: (1 h 0|0 h 60|0 h 59) min/).waitFor();
+  if (javaScriptEnabled) await checkA11y(page, `portal online (${name})`);
+  await page.screenshot({ path: `${SHOTS}/portal-${name}-online.png`, fullPage: true });
+  assert.equal(await checkStatus(), 204, 'the internet answers');
+  await page.goto(ELSEWHERE);
+  assert.equal(page.url(), ELSEWHERE);
+  await page.getByText('the lab internet').waitFor();
+  await context.close();
+}
+
+test('the admin switches the portal on from a phone', async () => {
+  assert.equal(await checkStatus(), 204, 'no portal yet: the internet answers');
+  const { context, page } = await adminPage(sizes.phone);
+  await page.goto(`${ROUTER}/portal`);
+  await page.getByText('The captive portal is switched off').waitFor();
+  await page.getByLabel('Ask guests for a voucher').check();
+  await page.fill('#p-title', 'Lab Café Wi-Fi');
+  await page.fill('#p-text', 'Ask at the counter for a voucher.');
+  await checkA11y(page, 'portal settings (phone)');
+  await page.screenshot({ path: `${SHOTS}/portal-admin-settings-phone.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Save' }).click();
+  await page.getByText('Portal settings saved.').waitFor();
+  await waitFor('the guest to be captive', async () => (await checkStatus()) === 302);
+  await context.close();
+});
+
+test('a guest phone without JavaScript gets online with a voucher', async () => {
+  await guest(false, codes[0], 'phone-nojs');
+});
+
+test('the admin sees the voucher in use and invalidates it; the guest is captive again', async () => {
+  const { context, page } = await adminPage();
+  await page.goto(`${ROUTER}/portal?q=${codes[0]}`);
+  const row = page.locator('li.voucher', { hasText: codes[0] });
+  await row.getByText('Active').waitFor();
+  await row.getByText(/devices: ([0-9a-f]{2}:){5}[0-9a-f]{2} \(up to 1\)/).waitFor();
+  await row.getByText(/left/).waitFor();
+  await checkA11y(page, 'vouchers');
+  await page.screenshot({ path: `${SHOTS}/portal-admin-list.png`, fullPage: true });
+  await row.getByText('Manage').click();
+  await row.getByRole('button', { name: 'Invalidate' }).click();
+  await page.getByText('Voucher invalidated; its devices are offline.').waitFor();
+  await page.locator('li.voucher', { hasText: codes[0] }).getByText('Invalidated').waitFor();
+  await waitFor('the guest to be captive again', async () => (await checkStatus()) === 302);
+
+  // A batch of eight for the market stall, then its print sheet.
+  await page.goto(`${ROUTER}/portal`);
+  await page.fill('#v-qty', '8');
+  await page.fill('#v-duration', '3h');
+  await page.fill('#v-name', 'Market stall');
+  await page.getByRole('button', { name: 'Create', exact: true }).click();
+  await page.getByText('8 vouchers created.').waitFor();
+  assert.equal(await page.locator('li.voucher').count(), 8);
+  await page.getByRole('link', { name: 'Print sheet' }).click();
+  await page.waitForURL(/\/portal\/print\?first=/);
+  assert.equal(await page.locator('section.card').count(), 8);
+  await page.emulateMedia({ media: 'print' });
+  await page.screenshot({ path: `${SHOTS}/portal-print-sheet.png`, fullPage: true });
+  await page.pdf({ path: `${SHOTS}/portal-print-sheet.pdf`, format: 'A4' });
+  await context.close();
+});
+
+test('a guest phone with JavaScript gets online with another voucher', async () => {
+  await guest(true, codes[1], 'phone-js');
+});
