@@ -305,4 +305,31 @@ fn vouchers_open_the_internet_and_expiry_closes_it() {
         page.contains("Time left: 1 h") || page.contains("Time left: 2 h"),
         "{page}"
     );
+
+    // Guessing: five wrong codes a minute are answered, the next one has to wait.
+    for _ in 0..5 {
+        let (_, code, _) = curl(
+            lab,
+            &["--data", "code=AAAA-AAAA-AA", "http://192.168.1.1:8080/"],
+        );
+        assert_eq!(code, 403);
+    }
+    let (_, code, page) = curl(
+        lab,
+        &["--data", "code=AAAA-AAAA-AA", "http://192.168.1.1:8080/"],
+    );
+    assert_eq!(code, 429, "{page}");
+    assert!(
+        page.contains("Too many wrong codes. Wait 12 seconds"),
+        "{page}"
+    );
+    let (_, code, _) = curl(
+        lab,
+        &[
+            "--data",
+            &format!("code={long}"),
+            "http://192.168.1.1:8080/",
+        ],
+    );
+    assert_eq!(code, 429, "even a right code waits: guessing stays slow");
 }

@@ -29,7 +29,9 @@ pub fn start(
     enforcing: bool,
 ) -> anyhow::Result<Arc<service::Portal>> {
     if !enforcing && settings.enabled {
-        tracing::warn!("captive portal without enforcement: network functions are unavailable here");
+        tracing::warn!(
+            "captive portal without enforcement: network functions are unavailable here"
+        );
     }
     let portal = Arc::new(service::Portal::new(
         vouchers::Vouchers::open(db)?,

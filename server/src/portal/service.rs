@@ -226,6 +226,10 @@ impl Portal {
     /// The devices with access now, with the time each has left, and remembers them.
     fn allowed_now(&self) -> anyhow::Result<Vec<Allowed>> {
         let now = vouchers::now();
+        // To the millisecond, so the kernel ends access at the second the store says.
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         let list = self.vouchers.authorised(now)?;
         let mut known = self
             .known
@@ -239,7 +243,8 @@ impl Portal {
             };
             allowed.push(Allowed {
                 mac: bytes,
-                timeout: expires.map(|e| Duration::from_secs(u64::try_from(e - now).unwrap_or(0))),
+                timeout: expires
+                    .map(|e| Duration::from_millis(u64::try_from(e * 1000 - now_ms).unwrap_or(0))),
             });
             known.insert(mac, expires);
         }
