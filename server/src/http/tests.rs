@@ -902,6 +902,13 @@ async fn overview_names_a_broken_config_file_with_line_and_byte() {
     assert_eq!(dhcp["problem"]["byte"], 19);
 }
 
+fn authed_get(path: &str, cookie: &str) -> Request<Body> {
+    get(path)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
 fn authed_form(path: &str, cookie: &str, body: &str) -> Request<Body> {
     let mut req = form(path, body);
     req.headers_mut()
@@ -920,12 +927,7 @@ async fn voucher_admin_creates_lists_changes_exports_and_prints() {
     let resp = send(&f, get("/portal/vouchers.csv").body(Body::empty()).unwrap()).await;
     assert_ne!(resp.status(), StatusCode::OK);
     let cookie = set_up(&f).await;
-    let page = |path: &str| {
-        get(path)
-            .header(header::COOKIE, &cookie)
-            .body(Body::empty())
-            .unwrap()
-    };
+    let page = |path: &str| authed_get(path, &cookie);
 
     // A batch of three, named; the answer points at the batch.
     let resp = send(
@@ -1117,17 +1119,7 @@ async fn portal_settings_write_uci_with_dhcp_option_114_and_take_effect_at_once(
     );
     assert!(portal.enabled(), "in force without a restart");
     assert_eq!(portal.settings().title, "Garden Wi-Fi");
-    let html = body(
-        send(
-            &f,
-            get("/portal?done=settings")
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await,
-    )
-    .await;
+    let html = body(send(&f, authed_get("/portal?done=settings", &cookie)).await).await;
     assert!(
         html.contains("Portal settings saved.") && html.contains("198.51.100.0/24\n192.0.2.10"),
         "{html}"

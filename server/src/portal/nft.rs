@@ -460,15 +460,20 @@ impl Drop for MacSet {
     }
 }
 
-// SAFETY: writes one NEWSET/DELSET message of a single set, far below the maximum size.
-unsafe impl NlMsg for MacSet {
-    unsafe fn write(&self, buf: *mut std::ffi::c_void, seq: u32, msg_type: MsgType) {
-        let kind = match msg_type {
-            MsgType::Add => libc::NFT_MSG_NEWSET,
-            MsgType::Del => libc::NFT_MSG_DELSET,
-        };
-        // SAFETY: the caller gives a buffer of nft_nlmsg_maxsize() bytes (the trait's
-        // contract); the set is live.
+impl MacSet {
+    /// Writes one message about this set: `NEWSET`/`DELSET`, or with `elements` its elements
+    /// (`NEWSETELEM`/`DELSETELEM`).
+    ///
+    /// # Safety
+    /// `buf` must have room for `nft_nlmsg_maxsize()` bytes.
+    unsafe fn write_message(
+        &self,
+        buf: *mut std::ffi::c_void,
+        seq: u32,
+        kind: i32,
+        elements: bool,
+    ) {
+        // SAFETY: the caller's buffer is large enough (the NlMsg contract); the set is live.
         unsafe {
             let header = sys::nftnl_nlmsg_build_hdr(
                 buf.cast(),
@@ -477,8 +482,24 @@ unsafe impl NlMsg for MacSet {
                 (libc::NLM_F_CREATE | libc::NLM_F_ACK) as u16,
                 seq,
             );
-            sys::nftnl_set_nlmsg_build_payload(header, self.set.as_ptr());
+            if elements {
+                sys::nftnl_set_elems_nlmsg_build_payload(header, self.set.as_ptr());
+            } else {
+                sys::nftnl_set_nlmsg_build_payload(header, self.set.as_ptr());
+            }
         }
+    }
+}
+
+// SAFETY: writes one NEWSET/DELSET message of a single set, far below the maximum size.
+unsafe impl NlMsg for MacSet {
+    unsafe fn write(&self, buf: *mut std::ffi::c_void, seq: u32, msg_type: MsgType) {
+        let kind = match msg_type {
+            MsgType::Add => libc::NFT_MSG_NEWSET,
+            MsgType::Del => libc::NFT_MSG_DELSET,
+        };
+        // SAFETY: the trait's contract gives the buffer size `write_message` needs.
+        unsafe { self.write_message(buf, seq, kind, false) }
     }
 }
 
@@ -493,17 +514,8 @@ unsafe impl NlMsg for Elements {
             MsgType::Add => libc::NFT_MSG_NEWSETELEM,
             MsgType::Del => libc::NFT_MSG_DELSETELEM,
         };
-        // SAFETY: as for `MacSet::write`.
-        unsafe {
-            let header = sys::nftnl_nlmsg_build_hdr(
-                buf.cast(),
-                kind as u16,
-                ProtoFamily::Inet as u16,
-                (libc::NLM_F_CREATE | libc::NLM_F_ACK) as u16,
-                seq,
-            );
-            sys::nftnl_set_elems_nlmsg_build_payload(header, self.0.set.as_ptr());
-        }
+        // SAFETY: the trait's contract gives the buffer size `write_message` needs.
+        unsafe { self.0.write_message(buf, seq, kind, true) }
     }
 }
 

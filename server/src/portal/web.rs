@@ -66,12 +66,12 @@ impl Ends {
 pub fn router(portal: Arc<Portal>) -> Router {
     Router::new()
         .route("/", get(page).post(submit))
-        .route("/generate_204", get(android))
-        .route("/gen_204", get(android))
-        .route("/hotspot-detect.html", get(apple))
-        .route("/library/test/success.html", get(apple))
-        .route("/connecttest.txt", get(windows))
-        .route("/ncsi.txt", get(windows_ncsi))
+        .route("/generate_204", get(os_check))
+        .route("/gen_204", get(os_check))
+        .route("/hotspot-detect.html", get(os_check))
+        .route("/library/test/success.html", get(os_check))
+        .route("/connecttest.txt", get(os_check))
+        .route("/ncsi.txt", get(os_check))
         .route("/captive-portal/api", get(api))
         .route("/logo", get(logo))
         .fallback(elsewhere)
@@ -285,57 +285,23 @@ fn to_portal(ends: Ends) -> Response {
     response
 }
 
-async fn check(portal: &Arc<Portal>, ends: Ends, online: impl FnOnce() -> Response) -> Response {
-    if access(portal, ends).await == Access::Captive {
-        to_portal(ends)
-    } else {
-        online()
+/// The operating systems' captive checks: the portal's redirect before access, afterwards the
+/// answer the real check host gives (the same table the lab's "internet" answers from).
+async fn os_check(
+    State(portal): State<Arc<Portal>>,
+    ConnectInfo(ends): ConnectInfo<Ends>,
+    uri: axum::http::Uri,
+) -> Response {
+    if access(&portal, ends).await == Access::Captive {
+        return to_portal(ends);
     }
-}
-
-async fn android(
-    State(portal): State<Arc<Portal>>,
-    ConnectInfo(ends): ConnectInfo<Ends>,
-) -> Response {
-    check(&portal, ends, || StatusCode::NO_CONTENT.into_response()).await
-}
-
-async fn apple(
-    State(portal): State<Arc<Portal>>,
-    ConnectInfo(ends): ConnectInfo<Ends>,
-) -> Response {
-    check(&portal, ends, || {
-        (
-            [(header::CONTENT_TYPE, "text/html")],
-            "<HTML><HEAD><TITLE>Success</TITLE></HEAD><BODY>Success</BODY></HTML>",
-        )
-            .into_response()
-    })
-    .await
-}
-
-async fn windows(
-    State(portal): State<Arc<Portal>>,
-    ConnectInfo(ends): ConnectInfo<Ends>,
-) -> Response {
-    check(&portal, ends, || {
-        (
-            [(header::CONTENT_TYPE, "text/plain")],
-            "Microsoft Connect Test",
-        )
-            .into_response()
-    })
-    .await
-}
-
-async fn windows_ncsi(
-    State(portal): State<Arc<Portal>>,
-    ConnectInfo(ends): ConnectInfo<Ends>,
-) -> Response {
-    check(&portal, ends, || {
-        ([(header::CONTENT_TYPE, "text/plain")], "Microsoft NCSI").into_response()
-    })
-    .await
+    let (status, content_type, body) = netlab::sink::answer(uri.path());
+    (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+        [(header::CONTENT_TYPE, content_type)],
+        body,
+    )
+        .into_response()
 }
 
 /// Any other page a captive client asked for (its port-80 request was redirected here).
