@@ -306,6 +306,24 @@ fn vouchers_open_the_internet_and_expiry_closes_it() {
         "{page}"
     );
 
+    // A firewall that replaces every table (`nft flush ruleset`) while Portico runs: the
+    // table comes back within seconds, the authorised client stays authorised.
+    sh(
+        lab,
+        NodeRole::Router,
+        "nft delete table inet portico_portal",
+    );
+    wait_for("the table to be rebuilt", || {
+        let out = lab
+            .command(NodeRole::Router, "nft")
+            .args(["list", "set", "inet", "portico_portal", "allowed"])
+            .output()
+            .ok()?;
+        out.status.success().then_some(())
+    });
+    let (_, code, _) = curl(lab, &["http://connectivitycheck.gstatic.com/generate_204"]);
+    assert_eq!(code, 204);
+
     // Guessing: five wrong codes a minute are answered, the next one has to wait.
     for _ in 0..5 {
         let (_, code, _) = curl(

@@ -206,6 +206,24 @@ pub fn set_allowed(allowed: &[Allowed]) -> io::Result<()> {
     send(batch)
 }
 
+/// Whether the table exists (`NFT_MSG_GETTABLE` by name).
+///
+/// # Errors
+/// When nf_tables cannot be asked.
+pub fn table_exists() -> io::Result<bool> {
+    const NFNL_SUBSYS_NFTABLES: u16 = 10;
+    const NFTA_TABLE_NAME: u16 = 1;
+    let mut request = vec![ProtoFamily::Inet as u8, 0, 0, 0];
+    crate::kernel::netlink::put_attr(&mut request, NFTA_TABLE_NAME, TABLE.to_bytes_with_nul());
+    let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
+    let kind = NFNL_SUBSYS_NFTABLES << 8 | libc::NFT_MSG_GETTABLE as u16;
+    match socket.request(kind, &request)? {
+        0 => Ok(true),
+        errno if errno == libc::ENOENT => Ok(false),
+        errno => Err(io::Error::from_raw_os_error(errno)),
+    }
+}
+
 /// Deletes the table (the portal was switched off).
 ///
 /// # Errors
@@ -616,7 +634,9 @@ mod kernel_tests {
             assert_eq!(count, 10_000);
             set_allowed(&many[..1]).expect("one element");
             assert_eq!(nft_list().matches("02:aa:").count(), 1);
+            assert!(table_exists().unwrap());
             remove().expect("remove");
+            assert!(!table_exists().unwrap());
             remove().expect("removing a missing table is fine");
         });
     }

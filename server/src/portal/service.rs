@@ -73,7 +73,16 @@ pub struct Portal {
     enforcing: bool,
     /// The devices in the set at the last sync and when their access ends.
     known: Mutex<HashMap<String, Option<i64>>>,
+    /// The neighbour table as last read, for pages and captive checks (a guest's phone asks
+    /// several times a second); redeeming always reads it afresh.
+    neighbours: Mutex<(Option<Instant>, HashMap<IpAddr, String>)>,
 }
+
+/// Every this many ticks (5 s) the watch loop checks that the table is still there.
+const TABLE_CHECK_TICKS: u32 = 10;
+
+/// How long a read of the neighbour table serves pages and checks.
+const NEIGHBOURS_FRESH: Duration = Duration::from_secs(1);
 
 impl Portal {
     /// A portal that is off until [`Portal::configure`] switches it on.
@@ -100,6 +109,7 @@ impl Portal {
             }),
             enforcing,
             known: Mutex::default(),
+            neighbours: Mutex::default(),
         }
     }
 
@@ -125,6 +135,16 @@ impl Portal {
     /// The settings in force (the logo as a path under the root).
     pub fn settings(&self) -> PortalSection {
         self.config().settings.clone()
+    }
+
+    /// The settings as they were given to [`Portal::configure`] (the logo as the router's path).
+    fn settings_as_configured(&self) -> PortalSection {
+        let mut settings = self.settings();
+        settings.logo = settings.logo.map(|p| match p.strip_prefix(&self.root) {
+            Ok(rel) => std::path::Path::new("/").join(rel),
+            Err(_) => p,
+        });
+        settings
     }
 
     /// Whether guests must show a voucher.
@@ -300,6 +320,36 @@ impl Portal {
         }
     }
 
+    /// [`Portal::mac_of`] from a read of the neighbour table at most [`NEIGHBOURS_FRESH`]
+    /// old; an address it does not know makes it read again (a device that just joined).
+    fn cached_mac_of(&self, ip: IpAddr) -> Option<String> {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            IpAddr::V4(_) => ip,
+        };
+        let mut cache = self
+            .neighbours
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let fresh = cache.0.is_some_and(|t| t.elapsed() < NEIGHBOURS_FRESH);
+        if fresh && let Some(mac) = cache.1.get(&ip) {
+            return Some(mac.clone());
+        }
+        match neighbours::list() {
+            Ok(list) => {
+                *cache = (
+                    Some(Instant::now()),
+                    list.into_iter().map(|n| (n.ip, n.mac)).collect(),
+                );
+                cache.1.get(&ip).cloned()
+            }
+            Err(err) => {
+                tracing::warn!(%err, "neighbour table unreadable");
+                None
+            }
+        }
+    }
+
     /// A device types a code. On success the device is in the set and its old connections
     /// (redirected to the portal) are gone, so its next request goes out.
     ///
@@ -350,7 +400,7 @@ impl Portal {
         if !self.enabled() {
             return Access::Open;
         }
-        let Some(mac) = Self::mac_of(ip) else {
+        let Some(mac) = self.cached_mac_of(ip) else {
             return Access::Captive;
         };
         let now = vouchers::now();
@@ -390,15 +440,42 @@ impl Portal {
         let mut wall = vouchers::now();
         let mut version = self.vouchers.data_version().unwrap_or(0);
         let mut tick = tokio::time::interval(TICK);
+        let mut ticks: u32 = 0;
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             let portal = Arc::clone(&self);
             let (m, w, v) = (mono, wall, version);
-            let step = tokio::task::spawn_blocking(move || portal.step(m, w, v)).await;
+            ticks = ticks.wrapping_add(1);
+            let check_table = ticks.is_multiple_of(TABLE_CHECK_TICKS);
+            let step = tokio::task::spawn_blocking(move || {
+                if check_table {
+                    portal.restore_table();
+                }
+                portal.step(m, w, v)
+            })
+            .await;
             if let Ok((m, w, v)) = step {
                 (mono, wall, version) = (m, w, v);
             }
+        }
+    }
+
+    /// Someone removed the table (`nft flush ruleset`, a firewall that replaces everything):
+    /// it is built again from the store.
+    fn restore_table(self: &Arc<Self>) {
+        if !(self.enforcing && self.enabled()) {
+            return;
+        }
+        match nft::table_exists() {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("the portal's nftables table was removed; rebuilding it");
+                if let Err(err) = self.configure(self.settings_as_configured()) {
+                    tracing::error!(%err, "portal firewall rebuild");
+                }
+            }
+            Err(err) => tracing::warn!(%err, "cannot look at the portal's nftables table"),
         }
     }
 
