@@ -101,6 +101,8 @@ run_tests() {
   cargo test --workspace
   say "fuzzing the UCI parser for ${FUZZ_SECONDS:-60} s"
   fuzz uci_parse "$PORTICO_SHARED/fixtures/uci"
+  say "fuzzing the qaul BLE decoders for ${FUZZ_SECONDS:-60} s"
+  fuzz qaul_ble_decode "$PORTICO_SHARED/protocols"
   say "browser tests (Chromium in the lab's client namespace)"
   (cd e2e && PORTICO_BIN="$(portico_bin)" node --test --test-concurrency=1 --test-timeout=600000 tests/)
   after=$(host_snapshot)
