@@ -5,7 +5,9 @@
 //!   size, chunk count, CRC32 and sender q8id) and the large-message indicator (§5.6, §5.10);
 //! - [`flc`]: its flow-control messages (§5.7);
 //! - [`legacy`]: the legacy generation's `$$`-delimited JSON frames in 20-byte writes (§4.3,
-//!   §4.4), with a bounded reassembler.
+//!   §4.4), with a bounded reassembler;
+//! - [`proto`]: the `qaul.sys.ble` messages libqaul drives a BLE module with, and the
+//!   `qaul.net.ble` payloads (§3).
 //!
 //! Every encoder produces exactly the bytes of `qaul-ble-vectors.txt`; decoders never panic on
 //! hostile input (lying lengths, truncation) and report what was wrong.
@@ -13,6 +15,7 @@
 pub mod chunk;
 pub mod flc;
 pub mod legacy;
+pub mod proto;
 
 /// A node's BLE identity: the first 8 bytes of its Ed25519 public key (PeerId bytes 6..14).
 pub type Q8id = [u8; 8];

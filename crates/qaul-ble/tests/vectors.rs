@@ -263,3 +263,118 @@ fn legacy_frame_and_writes() {
     );
     assert_eq!(r.pending(), 0);
 }
+
+#[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one table: every libqaul message of the vectors file"
+)]
+fn libqaul_interface_messages() {
+    use prost::Message as _;
+    use qaul_ble::proto::{self, ble::Message as M, ble_message};
+    let v = vectors();
+    let peer_a = hex_after(&v, "PeerId A bytes (38)");
+    let ident = proto::BleMessage {
+        message: Some(ble_message::Message::Identification(
+            proto::Identification {
+                request: true,
+                node: Some(proto::NodeIdentification { id: peer_a.clone() }),
+            },
+        )),
+    }
+    .encode_to_vec();
+    assert_eq!(
+        ident,
+        hex_after(
+            &v,
+            "BleMessage{identification{request:true,node{id:PeerId A}}} (46 B)"
+        )
+    );
+    let mid: Vec<u8> = hex_after(&v, "Ble{direct_send{message_id:MID")[4..20].to_vec();
+    let cases: Vec<(&str, M)> = vec![
+        (
+            "Ble{info_request{}}",
+            M::InfoRequest(proto::BleInfoRequest {}),
+        ),
+        (
+            "Ble{start_request{qaul_id:A, power_setting:low_latency}}",
+            M::StartRequest(proto::BleStartRequest {
+                qaul_id: A.to_vec(),
+                power_setting: proto::BlePowerSetting::LowLatency as i32,
+            }),
+        ),
+        (
+            "Ble{start_result{success:true}}",
+            M::StartResult(proto::BleStartResult {
+                success: true,
+                ..Default::default()
+            }),
+        ),
+        (
+            "Ble{stop_request{}} (correct)",
+            M::StopRequest(proto::BleStopRequest {}),
+        ),
+        (
+            "Ble{stop_result{success:true}}",
+            M::StopResult(proto::BleStopResult {
+                success: true,
+                ..Default::default()
+            }),
+        ),
+        (
+            "Ble{device_discovered{qaul_id:B, rssi:0}}",
+            M::DeviceDiscovered(proto::BleDeviceDiscovered {
+                qaul_id: B.to_vec(),
+                rssi: 0,
+            }),
+        ),
+        (
+            "Ble{device_discovered{qaul_id:B, rssi:-60}}",
+            M::DeviceDiscovered(proto::BleDeviceDiscovered {
+                qaul_id: B.to_vec(),
+                rssi: -60,
+            }),
+        ),
+        (
+            "Ble{device_unavailable{qaul_id:B}}",
+            M::DeviceUnavailable(proto::BleDeviceUnavailable {
+                qaul_id: B.to_vec(),
+            }),
+        ),
+        (
+            "Ble{direct_send{message_id:MID",
+            M::DirectSend(proto::BleDirectSend {
+                message_id: mid.clone(),
+                receiver_id: B.to_vec(),
+                sender_id: A.to_vec(),
+                data: ident.clone(),
+            }),
+        ),
+        (
+            "Ble{direct_send_result{id:MID, success:true, error_message:'delivered'}}",
+            M::DirectSendResult(proto::BleDirectSendResult {
+                id: mid,
+                success: true,
+                error_message: "delivered".into(),
+            }),
+        ),
+        (
+            "Ble{direct_received{from:A, data:<identification>}} (60 B)",
+            M::DirectReceived(proto::BleDirectReceived {
+                from: A.to_vec(),
+                data: ident,
+            }),
+        ),
+    ];
+    for (label, message) in cases {
+        let bytes = hex_after(&v, label);
+        assert_eq!(proto::to_libqaul(message.clone()), bytes, "{label}");
+        assert_eq!(proto::from_libqaul(&bytes).unwrap(), message, "{label}");
+    }
+    // What libqaul really sends to stop: zero bytes (D-I1), taken as stop.
+    assert_eq!(
+        proto::from_libqaul(&[]).unwrap(),
+        M::StopRequest(proto::BleStopRequest {})
+    );
+    assert!(proto::from_libqaul(&[0x0a]).is_err(), "truncated");
+}
