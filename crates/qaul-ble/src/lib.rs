@@ -15,7 +15,9 @@
 pub mod chunk;
 pub mod flc;
 pub mod legacy;
+pub mod link;
 pub mod proto;
+pub mod sim;
 
 /// A node's BLE identity: the first 8 bytes of its Ed25519 public key (PeerId bytes 6..14).
 pub type Q8id = [u8; 8];
