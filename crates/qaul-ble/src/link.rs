@@ -298,6 +298,36 @@ impl Sender {
     }
 }
 
+/// The chunk size a sender used, from chunk 0's length; `None` when the length does not fit
+/// the header (a damaged chunk). A one-chunk message says nothing about the size (any will do).
+fn sender_chunk_size(first: &FirstHeader, len: usize) -> Option<usize> {
+    let size = usize::from(first.size);
+    if first.total <= 1 {
+        return (first.total == 1 && len == chunk::FIRST_HEADER + size)
+            .then_some(len.max(chunk::MIN_CHUNK));
+    }
+    ((chunk::MIN_CHUNK..=chunk::MAX_CHUNK).contains(&len)
+        && chunk::total_chunks(size, len) == usize::from(first.total))
+    .then_some(len)
+}
+
+/// The payload length chunk `index` must have (`None`: no such chunk).
+fn payload_len(first: &FirstHeader, chunk_size: Option<usize>, index: u16) -> Option<usize> {
+    let c = chunk_size?;
+    let (size, total, index) = (
+        usize::from(first.size),
+        usize::from(first.total),
+        usize::from(index),
+    );
+    let first_len = (c - chunk::FIRST_HEADER).min(size);
+    match index {
+        0 => Some(first_len),
+        i if i + 1 < total => Some(c - chunk::HEADER),
+        i if i + 1 == total => Some(size - first_len - (total - 2) * (c - chunk::HEADER)),
+        _ => None,
+    }
+}
+
 /// Whether two first headers describe the same message (a repeated chunk 0).
 fn same_message(a: &FirstHeader, b: &FirstHeader) -> bool {
     (a.large, a.size, a.total, a.crc, a.sender) == (b.large, b.size, b.total, b.crc, b.sender)
@@ -305,6 +335,8 @@ fn same_message(a: &FirstHeader, b: &FirstHeader) -> bool {
 
 struct Slot {
     first: Option<FirstHeader>,
+    /// The sender's chunk size, from chunk 0's length.
+    chunk_size: Option<usize>,
     chunks: BTreeMap<u16, Vec<u8>>,
     highest: u16,
     bytes: usize,
@@ -363,9 +395,11 @@ impl Receiver {
         };
         let mut out = Vec::new();
         let first = if header.index == 0 {
+            // A damaged chunk 0 (its length does not fit what it says) is ignored: it will be
+            // asked for again.
             match FirstHeader::decode(bytes) {
-                Ok(f) => Some(f),
-                Err(_) => return out,
+                Ok(f) if sender_chunk_size(&f, bytes.len()).is_some() => Some(f),
+                _ => return out,
             }
         } else {
             None
@@ -406,16 +440,34 @@ impl Receiver {
         }
         let slot = self.slots.entry(header.queue).or_insert(Slot {
             first: None,
+            chunk_size: None,
             chunks: BTreeMap::new(),
             highest: 0,
             bytes: 0,
             progress_at: now,
             requested_at: now,
         });
-        if first.is_some() {
+        if let Some(f) = first {
             slot.first = first;
+            slot.chunk_size = sender_chunk_size(&f, bytes.len());
+            // Chunks that came before it and do not have the length it implies were damaged.
+            let sizes = slot.chunk_size;
+            let before = slot.chunks.len();
+            slot.chunks
+                .retain(|&i, p| i == 0 || payload_len(&f, sizes, i) == Some(p.len()));
+            if slot.chunks.len() != before {
+                slot.bytes = slot.chunks.values().map(Vec::len).sum();
+            }
         }
         if slot.chunks.contains_key(&header.index) {
+            return out;
+        }
+        // Every chunk's length follows from chunk 0: a truncated one is dropped (and asked for
+        // again later) instead of spoiling the message.
+        if header.index > 0
+            && let Some(f) = slot.first
+            && payload_len(&f, slot.chunk_size, header.index) != Some(payload.len())
+        {
             return out;
         }
         if let Some(f) = slot.first
