@@ -89,6 +89,8 @@ pub struct PortalSettingsView {
 pub struct VoucherAdminView {
     /// The portal is switched on in `/etc/config/portico`.
     pub enabled: bool,
+    /// A logo is set.
+    pub has_logo: bool,
     pub settings: PortalSettingsView,
     pub filter: VoucherFilter,
     /// The matching vouchers (at most [`VoucherAdminView::SHOWN`]).
@@ -155,7 +157,7 @@ pub fn PortalAdmin() -> impl IntoView {
         {view.notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
         {view.error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <CreateForm />
-        <SettingsForm settings=view.settings.clone() />
+        <SettingsForm settings=view.settings.clone() has_logo=view.has_logo />
         <section aria-labelledby="list-heading">
             <h2 id="list-heading">{t("vouchers-list")}</h2>
             <FilterForm filter=view.filter.clone() />
@@ -198,7 +200,7 @@ fn CreateForm() -> impl IntoView {
 }
 
 #[component]
-fn SettingsForm(settings: PortalSettingsView) -> impl IntoView {
+fn SettingsForm(settings: PortalSettingsView, has_logo: bool) -> impl IntoView {
     view! {
         <details class="card wide" open=!settings.enabled>
             <summary><h2 class="inline">{t("portal-settings")}</h2></summary>
@@ -218,6 +220,15 @@ fn SettingsForm(settings: PortalSettingsView) -> impl IntoView {
                 <label for="p-tries">{t("portal-settings-tries")}</label>
                 <input id="p-tries" name="tries_per_minute" type="number" min="1" max="60" value=settings.tries_per_minute.to_string() required />
                 <button type="submit" class="primary">{t("portal-settings-save")}</button>
+            </form>
+            <form method="post" action="/portal/logo" enctype="multipart/form-data" class="grid">
+                <label for="p-logo">{t("portal-settings-logo")}</label>
+                <input id="p-logo" name="logo" type="file" accept="image/png,image/jpeg,image/webp,image/svg+xml" aria-describedby="p-logo-hint" />
+                <p class="hint" id="p-logo-hint">{t("portal-settings-logo-hint")}</p>
+                <button type="submit">{t("portal-settings-logo-upload")}</button>
+                {has_logo.then(|| view! {
+                    <button type="submit" name="remove" value="1" class="danger">{t("portal-settings-logo-remove")}</button>
+                })}
             </form>
         </details>
     }

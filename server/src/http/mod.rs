@@ -95,6 +95,8 @@ pub fn leptos_options() -> LeptosOptions {
 
 /// Largest request body accepted (forms and server function calls are small).
 pub const BODY_LIMIT: usize = 64 * 1024;
+/// Largest upload (the portal's logo, 512 KiB, with its form around it).
+pub const UPLOAD_LIMIT: usize = 512 * 1024 + 16 * 1024;
 /// A request that takes longer is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -122,7 +124,12 @@ pub fn app(state: AppState) -> Router {
             }
         }
     };
-    Router::new()
+    // Uploads get a larger body limit than everything else (layers added before a merge stay
+    // with their own routes).
+    let uploads = Router::new()
+        .route("/portal/logo", post(vouchers::logo))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(UPLOAD_LIMIT));
+    let pages = Router::new()
         .route("/healthz", get(healthz))
         .route("/pkg/{file}", get(assets::serve))
         .route("/login", post(forms::login))
@@ -146,8 +153,16 @@ pub fn app(state: AppState) -> Router {
         .route("/apply/confirm", post(forms::confirm_apply))
         .route("/apply/rollback", post(forms::rollback_apply))
         .route("/api/{*rest}", axum::routing::any(error::api_not_found))
-        .leptos_routes_with_context(&state, routes, context, move || app::shell(leptos_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(|| (), app::shell))
+        .leptos_routes_with_context(&state, routes, context, move || {
+            app::shell(leptos_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(|| (), app::shell))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT));
+    uploads
+        .merge(pages)
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate::gate))
         .layer(axum::middleware::from_fn(gate::cross_origin_protection))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -160,7 +175,6 @@ pub fn app(state: AppState) -> Router {
         // plain HTTP (where it sends no `Sec-Fetch-Site`), and cross-origin protection refuses them.
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

@@ -1140,3 +1140,89 @@ async fn portal_settings_write_uci_with_dhcp_option_114_and_take_effect_at_once(
     assert!(read("dhcp").contains("option interface 'lan'"));
     assert!(!portal.enabled());
 }
+
+fn multipart(path: &str, cookie: &str, field: &str, bytes: &[u8]) -> Request<Body> {
+    let boundary = "portico-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"x\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Request::post(path)
+        .header(header::HOST, "router")
+        .header(header::ORIGIN, "http://router")
+        .header(header::COOKIE, cookie)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_portal_logo_is_uploaded_checked_served_and_removed() {
+    let mut f = fixture(true);
+    let portal = Arc::new(crate::portal::service::Portal::new(
+        f.state.vouchers.clone(),
+        f.root.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        80,
+        false,
+    ));
+    portal
+        .configure(crate::config::PortalSection::default())
+        .unwrap();
+    f.state.portal = Some(portal.clone());
+    let cookie = set_up(&f).await;
+
+    // Not an image (whatever its name says): refused.
+    let resp = send(
+        &f,
+        multipart(
+            "/portal/logo",
+            &cookie,
+            "logo",
+            b"<script>alert(1)</script>",
+        ),
+    )
+    .await;
+    assert!(location(&resp).contains("error=logo"));
+    // Too large: the body limit stops it; the page says why.
+    let big = vec![0u8; 600 * 1024];
+    let resp = send(&f, multipart("/portal/logo", &cookie, "logo", &big)).await;
+    assert!(location(&resp).contains("error=logo"));
+
+    let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n"[..], &[0u8; 64]].concat();
+    let resp = send(&f, multipart("/portal/logo", &cookie, "logo", &png)).await;
+    assert_eq!(location(&resp), "/portal?done=settings");
+    assert_eq!(
+        std::fs::read(f.root.join("etc/portico/portal-logo.png")).unwrap(),
+        png
+    );
+    let config = std::fs::read_to_string(f.root.join("etc/config/portico")).unwrap();
+    assert!(
+        config.contains("option logo '/etc/portico/portal-logo.png'"),
+        "{config}"
+    );
+    // The portal serves it, as an image that cannot run script.
+    let resp = crate::portal::web::router(portal.clone())
+        .oneshot(Request::get("/logo").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()[header::CONTENT_TYPE], "image/png");
+    assert!(
+        resp.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
+    let served = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(served.to_vec(), png);
+
+    let resp = send(&f, multipart("/portal/logo", &cookie, "remove", b"1")).await;
+    assert_eq!(location(&resp), "/portal?done=settings");
+    assert!(portal.settings().logo.is_none());
+}

@@ -131,7 +131,9 @@ pub fn admin_view(
     let error = error.or_else(|| {
         query.get("error").map(|key| match key.as_str() {
             "quantity" | "duration" | "deadline" | "devices" | "not-found" | "permanent"
-            | "invalidated" | "garden" | "tries" => lang.tr(&format!("vouchers-error-{key}")),
+            | "invalidated" | "garden" | "tries" | "logo" => {
+                lang.tr(&format!("vouchers-error-{key}"))
+            }
             "apply" => lang.tr_args(
                 "vouchers-error-apply",
                 &[(
@@ -147,8 +149,10 @@ pub fn admin_view(
         .as_ref()
         .map(|p| p.settings())
         .unwrap_or_default();
+    let has_logo = settings.logo.is_some();
     VoucherAdminView {
         enabled: settings.enabled,
+        has_logo,
         settings: app::portal::PortalSettingsView {
             enabled: settings.enabled,
             title: settings.title,
@@ -519,22 +523,112 @@ pub async fn settings(State(state): State<AppState>, Form(form): Form<SettingsFo
         }
         Err(_) => return back_to("", "error=internal"),
     }
-    if let Some(portal) = &state.portal {
-        let root = state.platform.root().to_owned();
-        let portal = std::sync::Arc::clone(portal);
-        let result = tokio::task::spawn_blocking(move || {
-            let (settings, _) = crate::config::load_portal(&root)?;
-            portal.configure(settings)
-        })
-        .await;
-        if let Ok(Err(err)) = result {
-            tracing::error!(%err, "portal settings");
-            let reason = app::portal::encode(&err.to_string());
-            return back_to("", &format!("error=apply&reason={reason}"));
-        }
+    if let Some(err) = reconfigure(&state).await {
+        let reason = app::portal::encode(&err);
+        return back_to("", &format!("error=apply&reason={reason}"));
     }
     tracing::info!(enabled = form.enabled.is_some(), "portal settings changed");
     back_to("", "done=settings")
+}
+
+/// The largest logo accepted (it is shown on a phone in a captive assistant).
+const LOGO_MAX: usize = 512 * 1024;
+
+/// The image type of an uploaded logo, from its first bytes (the name and the browser's word
+/// are not trusted).
+fn logo_kind(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("png")
+    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
+        Some("jpg")
+    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("webp")
+    } else {
+        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
+        let head = head.trim_start_matches('\u{feff}').trim_start();
+        (head.starts_with("<svg") || head.starts_with("<?xml") && head.contains("<svg"))
+            .then_some("svg")
+    }
+}
+
+/// `POST /portal/logo` (multipart, field `logo`; an empty field or `remove` takes it away):
+/// stored as `/etc/portico/portal-logo.<type>` and set as `portico.portal.logo`.
+pub async fn logo(State(state): State<AppState>, mut form: axum::extract::Multipart) -> Response {
+    let mut upload: Option<Vec<u8>> = None;
+    let mut remove = false;
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("logo") => match field.bytes().await {
+                Ok(bytes) if bytes.len() > LOGO_MAX => return back_to("", "error=logo"),
+                Ok(bytes) if !bytes.is_empty() => upload = Some(bytes.to_vec()),
+                Ok(_) => {}
+                Err(_) => return back_to("", "error=logo"),
+            },
+            Some("remove") => remove = true,
+            _ => {}
+        }
+    }
+    let dir = state.platform.root().join("etc/portico");
+    let value = match (upload, remove) {
+        (Some(bytes), false) => {
+            let Some(kind) = logo_kind(&bytes) else {
+                return back_to("", "error=logo");
+            };
+            let name = format!("portal-logo.{kind}");
+            let path = dir.join(&name);
+            let written = tokio::task::spawn_blocking(move || {
+                std::fs::create_dir_all(path.parent().unwrap_or(&path))?;
+                crate::state::write_atomically(&path, &bytes, 0o644)
+            })
+            .await;
+            if !matches!(written, Ok(Ok(()))) {
+                return back_to("", "error=internal");
+            }
+            format!("/etc/portico/{name}")
+        }
+        (_, true) => String::new(),
+        (None, false) => return back_to("", "error=logo"),
+    };
+    let edits = vec![
+        uci::Edit::Set {
+            path: "portico.portal".into(),
+            value: b"portal".to_vec(),
+        },
+        uci::Edit::Set {
+            path: "portico.portal.logo".into(),
+            value: value.into_bytes(),
+        },
+    ];
+    let applier = state.applier.clone();
+    match tokio::task::spawn_blocking(move || applier.apply(&edits, false)).await {
+        Ok(Ok(_) | Err(crate::apply::Error::Empty)) => {}
+        Ok(Err(err)) => {
+            let reason = app::portal::encode(&err.to_string());
+            return back_to("", &format!("error=apply&reason={reason}"));
+        }
+        Err(_) => return back_to("", "error=internal"),
+    }
+    reconfigure(&state).await;
+    back_to("", "done=settings")
+}
+
+/// Puts the settings now in `/etc/config/portico` in force.
+async fn reconfigure(state: &AppState) -> Option<String> {
+    let portal = std::sync::Arc::clone(state.portal.as_ref()?);
+    let root = state.platform.root().to_owned();
+    let result = tokio::task::spawn_blocking(move || {
+        let (settings, _) = crate::config::load_portal(&root)?;
+        portal.configure(settings)
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => None,
+        Ok(Err(err)) => {
+            tracing::error!(%err, "portal settings");
+            Some(err.to_string())
+        }
+        Err(err) => Some(err.to_string()),
+    }
 }
 
 struct Card {
