@@ -6,6 +6,7 @@
 //! server functions return. Components never invent data: a capability that does not exist
 //! yet shows [`pages::NotAvailable`].
 
+pub mod bluetooth;
 pub mod config;
 pub mod i18n;
 pub mod pages;
@@ -39,6 +40,8 @@ pub struct PageContext {
     pub wizard: Option<wizard::WizardView>,
     /// The voucher list, on the portal's admin page.
     pub vouchers: Option<portal::VoucherAdminView>,
+    /// What BlueZ offers, on the Bluetooth page.
+    pub bluetooth: Option<bluetooth::BluetoothView>,
 }
 
 /// The state of applying configuration, as the server reports it (API, SSE, page context).
@@ -174,7 +177,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("/confirm") view=wizard::page::ConfirmPage />
                     <Route ssr=SsrMode::Async path=path!("/portal") view=portal::PortalAdmin />
                     <Route ssr=SsrMode::Async path=path!("/offload") view=|| view! { <pages::NotAvailable feature="feature-offload" /> } />
-                    <Route ssr=SsrMode::Async path=path!("/bluetooth") view=|| view! { <pages::NotAvailable feature="feature-bluetooth" /> } />
+                    <Route ssr=SsrMode::Async path=path!("/bluetooth") view=bluetooth::BluetoothPage />
                     <Route ssr=SsrMode::Async path=path!("/ports") view=|| view! { <pages::NotAvailable feature="feature-ports" /> } />
                 </Routes>
             </main>
@@ -213,7 +216,7 @@ fn Nav() -> impl IntoView {
                     .into_iter()
                     .map(|(href, key)| {
                         // The wizard's and the vouchers' state come with their page from the server: a full load.
-                        if href == "/setup" || href == "/portal" {
+                        if matches!(href, "/setup" | "/portal" | "/bluetooth") {
                             view! { <li><a href=href rel="external">{t(key)}</a></li> }.into_any()
                         } else {
                             view! { <li><A href=href>{t(key)}</A></li> }.into_any()

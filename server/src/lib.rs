@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod auth;
+pub mod ble;
 pub mod cli;
 pub mod config;
 pub mod conntest;

@@ -131,6 +131,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
             .filter(|s| s.pending),
         wizard: None,
         vouchers: None,
+        bluetooth: None,
     });
     req.extensions_mut().insert(super::assets::manifest());
     if is_public(&path) {
@@ -175,6 +176,12 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
     }
     if wizard_path {
         return wizard_page(&state, req, next, lang).await;
+    }
+    if path == "/bluetooth" && req.method() == Method::GET {
+        let view = crate::ble::probe().await;
+        if let Some(page) = req.extensions_mut().get_mut::<PageContext>() {
+            page.bluetooth = Some(view);
+        }
     }
     if path == "/portal" && req.method() == Method::GET {
         let query: std::collections::HashMap<String, String> =

@@ -1226,3 +1226,23 @@ async fn the_portal_logo_is_uploaded_checked_served_and_removed() {
     assert_eq!(location(&resp), "/portal?done=settings");
     assert!(portal.settings().logo.is_none());
 }
+
+#[tokio::test]
+async fn the_bluetooth_page_says_what_bluez_offers_or_why_not() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    let html = body(send(&f, authed_get("/bluetooth", &cookie)).await).await;
+    assert!(html.contains("<h1>Bluetooth</h1>"), "{html}");
+    // This machine has no BlueZ (no system bus in the sandbox); a machine with BlueZ and a
+    // powered adapter gets the other sentence. Either way the reason is BlueZ's own.
+    let unavailable = html.contains("Bluetooth is unavailable here: ");
+    let available = html.contains("Bluetooth is available");
+    assert!(unavailable ^ available, "{html}");
+    if unavailable {
+        let reason = html
+            .split("Bluetooth is unavailable here: ")
+            .nth(1)
+            .unwrap();
+        assert!(!reason.starts_with('<'), "a reason is given: {html}");
+    }
+}
