@@ -902,6 +902,22 @@ async fn overview_names_a_broken_config_file_with_line_and_byte() {
     assert_eq!(dhcp["problem"]["byte"], 19);
 }
 
+/// Gives the fixture a running portal (switched off, nothing enforced: host namespace).
+fn with_portal(f: &mut Fixture) -> Arc<crate::portal::service::Portal> {
+    let portal = Arc::new(crate::portal::service::Portal::new(
+        f.state.vouchers.clone(),
+        f.root.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+        80,
+        false,
+    ));
+    portal
+        .configure(crate::config::PortalSection::default())
+        .unwrap();
+    f.state.portal = Some(portal.clone());
+    portal
+}
+
 fn authed_get(path: &str, cookie: &str) -> Request<Body> {
     get(path)
         .header(header::COOKIE, cookie)
@@ -1066,17 +1082,7 @@ async fn voucher_admin_creates_lists_changes_exports_and_prints() {
 #[tokio::test]
 async fn portal_settings_write_uci_with_dhcp_option_114_and_take_effect_at_once() {
     let mut f = fixture(true);
-    let portal = Arc::new(crate::portal::service::Portal::new(
-        f.state.vouchers.clone(),
-        f.root.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        80,
-        false,
-    ));
-    portal
-        .configure(crate::config::PortalSection::default())
-        .unwrap();
-    f.state.portal = Some(portal.clone());
+    let portal = with_portal(&mut f);
     let cookie = set_up(&f).await;
     let read = |name: &str| std::fs::read_to_string(f.root.join("etc/config").join(name)).unwrap();
 
@@ -1164,17 +1170,7 @@ fn multipart(path: &str, cookie: &str, field: &str, bytes: &[u8]) -> Request<Bod
 #[tokio::test]
 async fn the_portal_logo_is_uploaded_checked_served_and_removed() {
     let mut f = fixture(true);
-    let portal = Arc::new(crate::portal::service::Portal::new(
-        f.state.vouchers.clone(),
-        f.root.clone(),
-        "127.0.0.1:0".parse().unwrap(),
-        80,
-        false,
-    ));
-    portal
-        .configure(crate::config::PortalSection::default())
-        .unwrap();
-    f.state.portal = Some(portal.clone());
+    let portal = with_portal(&mut f);
     let cookie = set_up(&f).await;
 
     // Not an image (whatever its name says): refused.

@@ -406,11 +406,16 @@ pub struct SettingsForm {
     tries_per_minute: String,
 }
 
+/// A UCI file of the router, parsed; `None` when it is missing or broken.
+fn read_config(state: &AppState, name: &str) -> Option<uci::Package> {
+    std::fs::read(state.platform.config_dir().join(name))
+        .ok()
+        .and_then(|b| uci::parse(name, &b).ok())
+}
+
 /// The LAN address as guests see it (`network.lan.ipaddr`, the prefix dropped).
 fn lan_address(state: &AppState) -> String {
-    std::fs::read(state.platform.config_dir().join("network"))
-        .ok()
-        .and_then(|b| uci::parse("network", &b).ok())
+    read_config(state, "network")
         .and_then(|n| {
             n.sections
                 .iter()
@@ -466,9 +471,7 @@ fn settings_edits(state: &AppState, form: &SettingsForm) -> Result<Vec<uci::Edit
         }
     });
     // The LAN's DHCP section: the one for interface `lan` (named `lan` on a fresh router).
-    let dhcp = std::fs::read(state.platform.config_dir().join("dhcp"))
-        .ok()
-        .and_then(|b| uci::parse("dhcp", &b).ok());
+    let dhcp = read_config(state, "dhcp");
     if let Some(section) = dhcp.as_ref().and_then(|d| {
         d.sections
             .iter()
@@ -514,21 +517,8 @@ pub async fn settings(State(state): State<AppState>, Form(form): Form<SettingsFo
         Ok(edits) => edits,
         Err(key) => return back_to("", &format!("error={key}")),
     };
-    let applier = state.applier.clone();
-    match tokio::task::spawn_blocking(move || applier.apply(&edits, false)).await {
-        Ok(Ok(_) | Err(crate::apply::Error::Empty)) => {}
-        Ok(Err(err)) => {
-            let reason = app::portal::encode(&err.to_string());
-            return back_to("", &format!("error=apply&reason={reason}"));
-        }
-        Err(_) => return back_to("", "error=internal"),
-    }
-    if let Some(err) = reconfigure(&state).await {
-        let reason = app::portal::encode(&err);
-        return back_to("", &format!("error=apply&reason={reason}"));
-    }
-    tracing::info!(enabled = form.enabled.is_some(), "portal settings changed");
-    back_to("", "done=settings")
+    tracing::info!(enabled = form.enabled.is_some(), "applying portal settings");
+    apply_portal_edits(&state, edits).await
 }
 
 /// The largest logo accepted (it is shown on a phone in a captive assistant).
@@ -599,35 +589,44 @@ pub async fn logo(State(state): State<AppState>, mut form: axum::extract::Multip
             value: value.into_bytes(),
         },
     ];
-    let applier = state.applier.clone();
-    match tokio::task::spawn_blocking(move || applier.apply(&edits, false)).await {
-        Ok(Ok(_) | Err(crate::apply::Error::Empty)) => {}
-        Ok(Err(err)) => {
-            let reason = app::portal::encode(&err.to_string());
-            return back_to("", &format!("error=apply&reason={reason}"));
-        }
-        Err(_) => return back_to("", "error=internal"),
-    }
-    reconfigure(&state).await;
-    back_to("", "done=settings")
+    apply_portal_edits(&state, edits).await
 }
 
-/// Puts the settings now in `/etc/config/portico` in force.
-async fn reconfigure(state: &AppState) -> Option<String> {
-    let portal = std::sync::Arc::clone(state.portal.as_ref()?);
-    let root = state.platform.root().to_owned();
-    let result = tokio::task::spawn_blocking(move || {
-        let (settings, _) = crate::config::load_portal(&root)?;
-        portal.configure(settings)
-    })
-    .await;
-    match result {
-        Ok(Ok(())) => None,
-        Ok(Err(err)) => {
-            tracing::error!(%err, "portal settings");
-            Some(err.to_string())
-        }
+/// Applies portal edits like any configuration change (files written atomically, services
+/// reloaded, rolled back on failure), then puts the settings now in `/etc/config/portico` in
+/// force without a restart; answers with the page and what happened.
+async fn apply_portal_edits(state: &AppState, edits: Vec<uci::Edit>) -> Response {
+    let applier = state.applier.clone();
+    let failed = match tokio::task::spawn_blocking(move || applier.apply(&edits, false)).await {
+        Ok(Ok(_) | Err(crate::apply::Error::Empty)) => None,
+        Ok(Err(err)) => Some(err.to_string()),
         Err(err) => Some(err.to_string()),
+    };
+    let failed = match (failed, state.portal.as_ref()) {
+        (Some(err), _) => Some(err),
+        (None, None) => None,
+        (None, Some(portal)) => {
+            let portal = std::sync::Arc::clone(portal);
+            let root = state.platform.root().to_owned();
+            let result = tokio::task::spawn_blocking(move || {
+                let (settings, _) = crate::config::load_portal(&root)?;
+                portal.configure(settings)
+            })
+            .await;
+            match result {
+                Ok(Ok(())) => None,
+                Ok(Err(err)) => Some(err.to_string()),
+                Err(err) => Some(err.to_string()),
+            }
+        }
+    };
+    match failed {
+        None => back_to("", "done=settings"),
+        Some(err) => {
+            tracing::error!(%err, "portal settings");
+            let reason = app::portal::encode(&err);
+            back_to("", &format!("error=apply&reason={reason}"))
+        }
     }
 }
 
@@ -655,23 +654,9 @@ struct PrintSheet {
 
 /// The captive network as guests join it: the LAN address and the first access point on it.
 fn captive_network(state: &AppState) -> (String, Option<app::wizard::Wifi>) {
-    let read = |name: &str| {
-        std::fs::read(state.platform.config_dir().join(name))
-            .ok()
-            .and_then(|b| uci::parse(name, &b).ok())
-    };
     let opt = |s: &uci::Section, key: &str| s.get(key).map(ToString::to_string).unwrap_or_default();
-    let address = read("network")
-        .and_then(|n| {
-            n.sections
-                .iter()
-                .find(|s| s.name == "lan")
-                .map(|s| opt(s, "ipaddr"))
-        })
-        .map(|a| a.split('/').next().unwrap_or_default().to_owned())
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| "192.168.1.1".to_owned());
-    let wifi = read("wireless").and_then(|w| {
+    let address = lan_address(state);
+    let wifi = read_config(state, "wireless").and_then(|w| {
         w.sections
             .iter()
             .find(|s| {
