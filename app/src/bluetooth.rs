@@ -1,5 +1,7 @@
-//! `/bluetooth`: the Bluetooth LE link for the qaul messenger. It shows what BlueZ offers here
-//! (or why Bluetooth is unavailable); the peer table comes with the link itself.
+//! `/bluetooth`: the Bluetooth LE link for the qaul messenger: what BlueZ offers here (or why
+//! Bluetooth is unavailable), the link's own identity, and the live peer table (Server-Sent
+//! Events from `/api/v1/ble/events`) with a "send test message" form per peer. The page works
+//! without JavaScript (the table as of loading, plain forms); with it, the table follows.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -23,7 +25,48 @@ pub struct BluetoothView {
     /// Why not, in BlueZ's or D-Bus's words (empty when available).
     pub reason: String,
     pub adapters: Vec<AdapterRow>,
+    /// The qaul link, when this Portico runs one.
+    pub link: Option<LinkView>,
 }
+
+/// The qaul link as a whole.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkView {
+    pub running: bool,
+    /// Why not running.
+    pub reason: String,
+    /// Our q8id, 16 hex digits.
+    pub q8id: String,
+    pub adapter: String,
+    pub address: String,
+    /// `both`, `current` or `legacy`.
+    pub generations: String,
+    pub peers: Vec<PeerRow>,
+}
+
+/// One qaul peer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerRow {
+    pub q8id: String,
+    /// `current` or `legacy`.
+    pub generation: String,
+    pub address: String,
+    pub rssi: Option<i16>,
+    /// `central` or `peripheral` (our side) while connected.
+    pub role: String,
+    pub connected: bool,
+    pub seen_secs_ago: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub messages_in: u64,
+    pub messages_out: u64,
+    pub errors: u64,
+    pub last_sent: String,
+    pub last_received: String,
+}
+
+/// Where the page's live table comes from.
+pub const BLE_EVENTS: &str = "/api/v1/ble/events";
 
 /// `/bluetooth`.
 #[component]
@@ -55,11 +98,141 @@ pub fn BluetoothPage() -> impl IntoView {
             view! { <dt>{a.name}</dt><dd>{a.address} " · " {state}</dd> }
         })
         .collect_view();
+    let link = view.link.map(|link| view! { <Link link /> });
+    let query = leptos_router::hooks::use_query_map();
+    let outcome = query.with_untracked(|q| {
+        if q.get("sent").is_some() {
+            Some(view! { <p class="notice" role="status">{t("ble-test-queued")}</p> }.into_any())
+        } else {
+            q.get("error").map(|reason| {
+                let text = lang.tr_args("ble-test-failed", &[("reason", reason.into())]);
+                view! { <p class="error" role="alert">{text}</p> }.into_any()
+            })
+        }
+    });
     view! {
         <h1>{t("bluetooth-title")}</h1>
+        {outcome}
         {status}
         <dl class="facts">{adapters}</dl>
-        <p>{t("bluetooth-link-pending")}</p>
+        {link}
     }
     .into_any()
+}
+
+/// The link's identity and its live peer table.
+#[component]
+fn Link(link: LinkView) -> impl IntoView {
+    let lang = lang();
+    let state = RwSignal::new(link);
+    #[cfg(feature = "hydrate")]
+    follow(state);
+    let facts = move || {
+        let link = state.get();
+        let running = if link.running {
+            t("ble-running")
+        } else {
+            lang.tr_args("ble-stopped", &[("reason", link.reason.clone().into())])
+        };
+        view! {
+            <p class="notice" role="status">{running}</p>
+            <dl class="facts">
+                <dt>{t("ble-own-id")}</dt><dd><code>{link.q8id}</code></dd>
+                <dt>{t("ble-generations")}</dt><dd>{link.generations}</dd>
+            </dl>
+        }
+    };
+    let rows = move || {
+        let peers = state.get().peers;
+        if peers.is_empty() {
+            return view! { <p>{t("ble-no-peers")}</p> }.into_any();
+        }
+        peers
+            .into_iter()
+            .map(|p| view! { <PeerCard peer=p /> })
+            .collect_view()
+            .into_any()
+    };
+    view! {
+        <section aria-labelledby="ble-peers">
+            {facts}
+            <h2 id="ble-peers">{t("ble-peers")}</h2>
+            <ul class="peers" aria-live="polite">{rows}</ul>
+        </section>
+    }
+}
+
+#[component]
+fn PeerCard(peer: PeerRow) -> impl IntoView {
+    let lang = lang();
+    let state = if peer.connected {
+        lang.tr_args("ble-connected", &[("role", peer.role.clone().into())])
+    } else {
+        t("ble-in-range")
+    };
+    let rssi = peer.rssi.map(|r| format!(" · {r} dBm")).unwrap_or_default();
+    let counts = lang.tr_args(
+        "ble-counts",
+        &[
+            ("messagesIn", peer.messages_in.into()),
+            ("messagesOut", peer.messages_out.into()),
+            ("bytesIn", peer.bytes_in.into()),
+            ("bytesOut", peer.bytes_out.into()),
+            ("errors", peer.errors.into()),
+        ],
+    );
+    let seen = lang.tr_args("ble-seen", &[("seconds", peer.seen_secs_ago.into())]);
+    let line = format!(
+        "{} · {state} · {}{rssi} · {seen}",
+        peer.generation, peer.address
+    );
+    let size_id = format!("size-{}", peer.q8id);
+    let last_sent = (!peer.last_sent.is_empty())
+        .then(|| view! { <p>{t("ble-last-sent")} " " <span class="last-sent">{peer.last_sent.clone()}</span></p> });
+    let last_received = (!peer.last_received.is_empty()).then(|| {
+        view! { <p>{t("ble-last-received")} " " <span class="last-received">{peer.last_received.clone()}</span></p> }
+    });
+    view! {
+        <li class="card peer" data-peer=peer.q8id.clone()>
+            <h3><code>{peer.q8id.clone()}</code></h3>
+            <p>{line}</p>
+            <p class="counts">{counts}</p>
+            {last_sent}
+            {last_received}
+            <form method="post" action="/bluetooth/send" class="inline">
+                <input type="hidden" name="peer" value=peer.q8id.clone() />
+                <label for=size_id.clone()>{t("ble-test-size")}</label>
+                <select id=size_id name="size">
+                    <option value="1">"1 B"</option>
+                    <option value="500" selected>"500 B"</option>
+                    <option value="61440">"60 KiB"</option>
+                </select>
+                <button type="submit">{t("ble-send-test")}</button>
+            </form>
+        </li>
+    }
+}
+
+/// Follows the link's event stream.
+#[cfg(feature = "hydrate")]
+fn follow(state: RwSignal<LinkView>) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+
+    let Ok(source) = web_sys::EventSource::new(BLE_EVENTS) else {
+        return;
+    };
+    let on_link =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            if let Some(link) = event
+                .data()
+                .as_string()
+                .and_then(|d| serde_json::from_str::<LinkView>(&d).ok())
+            {
+                state.set(link);
+            }
+        });
+    let _ = source.add_event_listener_with_callback("link", on_link.as_ref().unchecked_ref());
+    // The stream lives as long as the page.
+    on_link.forget();
 }

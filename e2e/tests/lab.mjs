@@ -1,6 +1,6 @@
 // A lab of the e2e suite's own: `portico lab up --suffix …`, Portico serving in its router
 // namespace, and a Chromium wrapper that runs inside its client namespace (design.md, rule 3).
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, chmodSync, rmSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
@@ -74,10 +74,13 @@ const freePort = () => new Promise((ok) => {
 
 export async function waitFor(what, probe, deadlineMs = 60_000) {
   const start = Date.now();
+  let lastError;
   for (;;) {
-    const value = await probe().catch(() => undefined);
+    const value = await probe().catch((e) => { lastError = e; return undefined; });
     if (value) return value;
-    if (Date.now() - start > deadlineMs) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() - start > deadlineMs) {
+      throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${lastError.message})` : ''}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -111,8 +114,10 @@ export async function startLab() {
     adminForward: `http://127.0.0.1:${admin}`,
     /** The HTTP status `curl` gets from inside the client namespace (the same device as the browser). */
     clientStatus(url) {
-      return Number(execFileSync('ip', ['netns', 'exec', `client-${suffix}`, 'curl', '-s', '-m', '5', '-o', '/dev/null',
-        '-w', '%{http_code}', url], { encoding: 'utf8' }));
+      const curl = spawnSync('ip', ['netns', 'exec', `client-${suffix}`, 'curl', '-sS', '-m', '5', '-o', '/dev/null',
+        '-w', '%{http_code}', url], { encoding: 'utf8' });
+      if (curl.status !== 0) throw new Error(`curl ${url}: exit ${curl.status}: ${curl.stderr.trim()}`);
+      return Number(curl.stdout);
     },
     /** Runs the portico CLI over the lab router's root (in the host namespace: files only). */
     cli(...args) {

@@ -36,7 +36,11 @@ before(async () => {
 
 after(async () => { await lab?.stop(); });
 
-/** What the client device gets for the Android check: 204 from the internet, or the portal's 302. */
+/**
+ * What the client device gets for the Android check: 204 from the internet, or the portal's 302.
+ * Callers wait for the status they expect (a single curl can meet a transient failure: it
+ * throws with curl's exit code and message, which a timed-out wait reports).
+ */
 async function checkStatus() {
   return lab.clientStatus(CHECK);
 }
@@ -44,7 +48,7 @@ async function checkStatus() {
 async function guest(javaScriptEnabled, code, name) {
   const context = await lab.browser.newContext({ viewport: sizes.phone, locale: 'en-US', javaScriptEnabled, isMobile: true });
   const page = await context.newPage();
-  assert.equal(await checkStatus(), 302, 'captive before the voucher');
+  await waitFor('the guest to be captive before the voucher', async () => (await checkStatus()) === 302);
   // Any web page lands on the portal.
   await page.goto(ELSEWHERE);
   assert.equal(page.url(), PORTAL);
@@ -62,7 +66,7 @@ async function guest(javaScriptEnabled, code, name) {
   await page.getByText(/Time left: (1 h 0|0 h 60|0 h 59) min/).waitFor();
   if (javaScriptEnabled) await checkA11y(page, `portal online (${name})`);
   await page.screenshot({ path: `${SHOTS}/portal-${name}-online.png`, fullPage: true });
-  assert.equal(await checkStatus(), 204, 'the internet answers');
+  await waitFor('the internet to answer the guest', async () => (await checkStatus()) === 204);
   await page.goto(ELSEWHERE);
   assert.equal(page.url(), ELSEWHERE);
   await page.getByText('the lab internet').waitFor();
@@ -70,7 +74,7 @@ async function guest(javaScriptEnabled, code, name) {
 }
 
 test('the admin switches the portal on from a phone', async () => {
-  assert.equal(await checkStatus(), 204, 'no portal yet: the internet answers');
+  await waitFor('the internet to answer (no portal yet)', async () => (await checkStatus()) === 204);
   const { context, page } = await adminPage(sizes.phone);
   await page.goto(`${ROUTER}/portal`);
   await page.getByText('The captive portal is switched off').waitFor();

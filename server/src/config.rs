@@ -189,6 +189,124 @@ pub fn portal_from_package(package: &uci::Package) -> (PortalSection, Vec<Warnin
     (portal, warnings)
 }
 
+/// Which qaul BLE generations the link speaks (`option generations`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Generations {
+    /// Both services, both framings (what a Linux peer for today's qaul network needs).
+    #[default]
+    Both,
+    /// Current Android's chunk protocol only.
+    Current,
+    /// The legacy `$$` framing only (as a legacy qaul node).
+    Legacy,
+}
+
+impl Generations {
+    pub fn current(self) -> bool {
+        self != Generations::Legacy
+    }
+
+    pub fn legacy(self) -> bool {
+        self != Generations::Current
+    }
+}
+
+/// The `config ble 'ble'` section: the Bluetooth LE link for qaul.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BleSection {
+    /// `option enabled` — `0` keeps the radio off (default on where BlueZ runs).
+    pub enabled: bool,
+    /// `option adapter` — the BlueZ adapter (`hci0`); empty: BlueZ's default.
+    pub adapter: String,
+    /// `option generations` — `both`, `current` or `legacy`.
+    pub generations: Generations,
+    /// `option qaul_id` — the node's q8id (16 hex digits) until libqaul starts the module with
+    /// its own; empty: a random one kept in `/etc/portico/ble-q8id`.
+    pub qaul_id: Option<[u8; 8]>,
+}
+
+impl Default for BleSection {
+    fn default() -> Self {
+        BleSection {
+            enabled: true,
+            adapter: String::new(),
+            generations: Generations::Both,
+            qaul_id: None,
+        }
+    }
+}
+
+/// Every key `config ble 'ble'` may hold.
+pub const BLE_KEYS: [&str; 4] = ["enabled", "adapter", "generations", "qaul_id"];
+
+/// `16 hex digits` as 8 bytes.
+pub fn parse_q8id(text: &str) -> Option<[u8; 8]> {
+    let text = text.trim();
+    if text.len() != 16 || !text.is_ascii() {
+        return None;
+    }
+    let mut id = [0u8; 8];
+    for (i, byte) in id.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(id)
+}
+
+/// The BLE settings from `<root>/etc/config/portico`.
+///
+/// # Errors
+/// When the file exists but cannot be read or parsed.
+pub fn load_ble(root: &Path) -> anyhow::Result<(BleSection, Vec<Warning>)> {
+    let package = read_package(root)?;
+    let mut ble = BleSection::default();
+    let mut warnings = Vec::new();
+    let Some(section) = package
+        .sections
+        .iter()
+        .find(|s| s.kind == "ble" && s.name == "ble")
+    else {
+        return Ok((ble, warnings));
+    };
+    for option in &section.options {
+        let at = format!("portico.ble.{}", option.name);
+        let value = option
+            .value
+            .as_single()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let mut bad = |what: &str| {
+            warnings.push(Warning {
+                at: at.clone(),
+                message: format!("{what}; the default is used"),
+            });
+        };
+        match option.name.as_str() {
+            "enabled" => match value.as_str() {
+                "1" | "on" | "yes" | "true" => ble.enabled = true,
+                "0" | "off" | "no" | "false" => ble.enabled = false,
+                _ => bad("not 0 or 1"),
+            },
+            "adapter" if value.chars().all(|c| c.is_ascii_alphanumeric()) => ble.adapter = value,
+            "adapter" => bad("not an adapter name like hci0"),
+            "generations" => match value.as_str() {
+                "both" => ble.generations = Generations::Both,
+                "current" => ble.generations = Generations::Current,
+                "legacy" => ble.generations = Generations::Legacy,
+                _ => bad("not both, current or legacy"),
+            },
+            "qaul_id" => match parse_q8id(&value) {
+                Some(id) => ble.qaul_id = Some(id),
+                None => bad("not 16 hex digits"),
+            },
+            _ => warnings.push(Warning {
+                at,
+                message: format!("unknown key ignored (known: {})", BLE_KEYS.join(", ")),
+            }),
+        }
+    }
+    Ok((ble, warnings))
+}
+
 /// A setting in `/etc/config/portico` that Portico did not use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Warning {
@@ -227,7 +345,9 @@ pub fn from_package(package: &uci::Package) -> (MainSection, Vec<Warning>) {
     let mut warnings = Vec::new();
     for section in &package.sections {
         // Each capability reads its own section (`portal_from_package`, ...).
-        if section.kind == "portal" && section.name == "portal" {
+        if (section.kind == "portal" && section.name == "portal")
+            || (section.kind == "ble" && section.name == "ble")
+        {
             continue;
         }
         // Later capabilities add theirs (offload, ble, ...).

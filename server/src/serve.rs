@@ -124,6 +124,7 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         state.connection_test_url = main.connection_test_url.clone();
         state.portal = Some(portal);
         state.portal_port = portal_listen.port();
+        state.ble = Some(crate::ble::start(&root)?);
         axum::serve(
             listener,
             app(state).into_make_service_with_connect_info::<SocketAddr>(),

@@ -13,6 +13,7 @@
 //! hostile input (lying lengths, truncation) and report what was wrong.
 
 pub mod chunk;
+pub mod conn;
 pub mod flc;
 pub mod legacy;
 pub mod link;

@@ -78,6 +78,8 @@ struct InFlight {
     large: Option<u8>,
     attempt: u32,
     sent_at: Millis,
+    /// Written by [`Sender::poll`] or a request, not yet reported written by the caller.
+    unflushed: bool,
 }
 
 /// The sending side of one connection.
@@ -111,6 +113,16 @@ impl Sender {
     /// The chunk size for messages started from now on (`min(ATT_MTU − 3, 509)`).
     pub fn set_chunk_size(&mut self, size: usize) {
         self.chunk_size = size.clamp(chunk::MIN_CHUNK, chunk::MAX_CHUNK);
+    }
+
+    /// The caller has written everything returned so far (at `now`): the ACK timeout of what
+    /// was in those writes counts from here, so a slow link does not count as a silent peer.
+    /// Callers whose writes are instant need not call it.
+    pub fn flushed(&mut self, now: Millis) {
+        for f in self.in_flight.values_mut().filter(|f| f.unflushed) {
+            f.sent_at = now;
+            f.unflushed = false;
+        }
     }
 
     /// Queues a message; returns its id for [`Outcome`]s.
@@ -247,6 +259,7 @@ impl Sender {
                 large,
                 attempt,
                 sent_at: now,
+                unflushed: true,
             },
         );
         Ok(chunks)
@@ -290,6 +303,7 @@ impl Sender {
                 .filter_map(|(q, i)| {
                     let f = self.in_flight.get_mut(q)?;
                     f.sent_at = now;
+                    f.unflushed = true;
                     f.chunks.get(usize::from(*i)).map(|c| chunk::as_resend(c))
                 })
                 .collect(),

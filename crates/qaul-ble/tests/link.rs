@@ -105,3 +105,24 @@ fn most_messages_get_through_ten_percent_loss() {
         "{delivered} of 200 delivered at 10 % loss"
     );
 }
+
+#[test]
+fn the_ack_timeout_counts_from_when_the_writes_went_out() {
+    use qaul_ble::link::Sender;
+    let mut sender = Sender::new([1; 8], Config::default());
+    sender.send(vec![7; 100]);
+    let first = sender.poll(0);
+    assert_eq!(
+        first.len(),
+        7,
+        "100 bytes in 20-byte chunks before the MTU is known"
+    );
+    // A slow link took 5 s to write it all: no ACK is overdue until 3 s after that.
+    sender.flushed(5_000);
+    assert_eq!(sender.poll(7_999), Vec::<Vec<u8>>::new());
+    assert_eq!(
+        sender.poll(8_000).len(),
+        first.len(),
+        "then it goes again, whole"
+    );
+}

@@ -1,11 +1,29 @@
 //! Bluetooth LE for the qaul messenger (design.md: `ble`, bluer ◀▶ qaul framing ◀▶ peer
-//! table). The wire protocols are `crates/qaul-ble`; this module talks to BlueZ. So far it
-//! finds out whether Bluetooth can run here — D-Bus, bluetoothd, an adapter — and says why not:
-//! Portico keeps running without it.
+//! table). The wire protocols are `crates/qaul-ble`; [`radio`] moves their bytes through BlueZ;
+//! [`libqaul`] lets libqaul drive the module over `qaul.sys.ble`; this file holds what they
+//! share: the peer table, the send path and the events. Without BlueZ (no D-Bus, no adapter)
+//! Portico keeps running and says why Bluetooth is unavailable.
 
-use std::time::Duration;
+pub mod libqaul;
+pub mod radio;
+pub mod test_message;
 
-use app::bluetooth::{AdapterRow, BluetoothView};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use app::bluetooth::{AdapterRow, BluetoothView, LinkView, PeerRow};
+use qaul_ble::Q8id;
+use qaul_ble::proto::{self, ble::Message};
+use tokio::sync::{broadcast, mpsc, watch};
+
+use crate::config::{BleSection, Generations};
+
+/// The radio tries again after this long when BlueZ is not there, doubling up to
+/// [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_secs(5);
+const RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// How long BlueZ may take to answer before it counts as unavailable.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -17,6 +35,7 @@ pub async fn probe() -> BluetoothView {
             available: false,
             reason: "bluetoothd reports no Bluetooth adapter".into(),
             adapters,
+            link: None,
         },
         Ok(Ok(adapters)) => BluetoothView {
             available: adapters.iter().any(|a| a.powered),
@@ -26,16 +45,19 @@ pub async fn probe() -> BluetoothView {
                 "every Bluetooth adapter is powered off".into()
             },
             adapters,
+            link: None,
         },
         Ok(Err(err)) => BluetoothView {
             available: false,
             reason: err.to_string(),
             adapters: Vec::new(),
+            link: None,
         },
         Err(_) => BluetoothView {
             available: false,
             reason: format!("BlueZ did not answer within {} s", PROBE_TIMEOUT.as_secs()),
             adapters: Vec::new(),
+            link: None,
         },
     }
 }
@@ -56,4 +78,434 @@ async fn adapters() -> bluer::Result<Vec<AdapterRow>> {
         });
     }
     Ok(rows)
+}
+
+/// A q8id as 16 hex digits.
+pub fn hex(id: &[u8]) -> String {
+    use std::fmt::Write as _;
+    id.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// Which generation a peer is reached with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Generation {
+    Current,
+    Legacy,
+}
+
+impl Generation {
+    fn as_str(self) -> &'static str {
+        match self {
+            Generation::Current => "current",
+            Generation::Legacy => "legacy",
+        }
+    }
+}
+
+/// One peer as the table keeps it.
+#[derive(Clone, Debug)]
+pub struct Peer {
+    pub generation: Generation,
+    pub address: String,
+    pub rssi: Option<i16>,
+    /// `central` or `peripheral` while a current-generation link is up.
+    pub role: Option<&'static str>,
+    pub last_seen: Instant,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub messages_in: u64,
+    pub messages_out: u64,
+    pub errors: u64,
+    /// The last send's outcome and the last received test message, in words.
+    pub last_sent: String,
+    pub last_received: String,
+}
+
+/// Why a send did not go out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("the Bluetooth link is not running")]
+    NotRunning,
+    #[error("no peer {0} in range")]
+    UnknownPeer(String),
+}
+
+/// A send handed to the radio.
+#[derive(Debug)]
+pub struct Outgoing {
+    pub to: Q8id,
+    pub data: Vec<u8>,
+    /// libqaul's message id, echoed in the result (D-I2).
+    pub message_id: Vec<u8>,
+}
+
+/// What the radio reports about the link as a whole.
+#[derive(Clone, Debug, Default)]
+pub struct RadioState {
+    pub running: bool,
+    pub reason: String,
+    pub adapter: String,
+    pub address: String,
+}
+
+/// The module: settings, peer table, and the channels between radio, pages and libqaul.
+pub struct Ble {
+    settings: BleSection,
+    own: Mutex<Q8id>,
+    peers: Mutex<HashMap<Q8id, Peer>>,
+    radio: Mutex<RadioState>,
+    /// Bumped on every change, for the live page.
+    changes: watch::Sender<u64>,
+    /// `qaul.sys.ble` messages for libqaul (discovered, unavailable, received, results).
+    events: broadcast::Sender<proto::Ble>,
+    /// Sends for the radio task; replaced when it restarts.
+    outgoing: Mutex<Option<mpsc::UnboundedSender<Outgoing>>>,
+    /// The running radio task, aborted on stop or restart.
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Ble {
+    /// The module for `root`'s settings, radio not started yet. The q8id: the configured one,
+    /// else the one kept in `/etc/portico/ble-q8id`, else a new random one kept there.
+    pub fn new(root: &Path, settings: BleSection) -> Arc<Ble> {
+        let own = settings.qaul_id.unwrap_or_else(|| stored_q8id(root));
+        Arc::new(Ble {
+            settings,
+            own: Mutex::new(own),
+            peers: Mutex::new(HashMap::new()),
+            radio: Mutex::new(RadioState::default()),
+            changes: watch::channel(0).0,
+            events: broadcast::channel(256).0,
+            outgoing: Mutex::new(None),
+            task: Mutex::new(None),
+        })
+    }
+
+    pub fn own(&self) -> Q8id {
+        *lock(&self.own)
+    }
+
+    pub fn generations(&self) -> Generations {
+        self.settings.generations
+    }
+
+    /// Starts (or restarts) the radio with q8id `own`.
+    pub fn start(self: &Arc<Self>, own: Q8id) {
+        self.stop();
+        *lock(&self.own) = own;
+        // A fresh start: what the last radio said no longer holds.
+        *lock(&self.radio) = RadioState::default();
+        let (tx, rx) = mpsc::unbounded_channel();
+        *lock(&self.outgoing) = Some(tx);
+        let ble = Arc::clone(self);
+        let adapter = self.settings.adapter.clone();
+        *lock(&self.task) = Some(tokio::spawn(async move {
+            let mut rx = rx;
+            let mut wait = RETRY_FIRST;
+            loop {
+                let result = radio::run(Arc::clone(&ble), &adapter, &mut rx).await;
+                let reason = match result {
+                    Ok(()) => "BlueZ ended the session".to_owned(),
+                    Err(err) => format!("{err:#}"),
+                };
+                tracing::warn!(%reason, retry_in_s = wait.as_secs(), "Bluetooth link not running");
+                ble.drop_peers();
+                ble.set_radio(RadioState {
+                    running: false,
+                    reason,
+                    ..RadioState::default()
+                });
+                // BlueZ may come later (bluetoothd restarted, an adapter plugged in).
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RETRY_MAX);
+            }
+        }));
+    }
+
+    /// Stops the radio: every link ends, every peer becomes unavailable.
+    pub fn stop(&self) {
+        if let Some(task) = lock(&self.task).take() {
+            task.abort();
+        }
+        *lock(&self.outgoing) = None;
+        self.drop_peers();
+        let mut radio = lock(&self.radio);
+        if radio.running {
+            *radio = RadioState {
+                running: false,
+                reason: "stopped".into(),
+                ..RadioState::default()
+            };
+        }
+        drop(radio);
+        self.changed();
+    }
+
+    /// Every peer becomes unavailable (the radio stopped).
+    fn drop_peers(&self) {
+        let gone: Vec<Q8id> = lock(&self.peers).drain().map(|(id, _)| id).collect();
+        for id in gone {
+            self.emit(Message::DeviceUnavailable(proto::BleDeviceUnavailable {
+                qaul_id: id.to_vec(),
+            }));
+        }
+    }
+
+    pub fn radio(&self) -> RadioState {
+        lock(&self.radio).clone()
+    }
+
+    fn set_radio(&self, state: RadioState) {
+        *lock(&self.radio) = state;
+        self.changed();
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// A receiver that wakes on every change of the table or the radio.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+
+    /// `qaul.sys.ble` events for a libqaul connection.
+    pub fn events(&self) -> broadcast::Receiver<proto::Ble> {
+        self.events.subscribe()
+    }
+
+    fn emit(&self, message: Message) {
+        let _ = self.events.send(proto::Ble {
+            message: Some(message),
+        });
+    }
+
+    /// Hands a message to the radio for `to`.
+    ///
+    /// # Errors
+    /// When the radio is not running or the peer is not in the table.
+    pub fn send(&self, to: Q8id, data: Vec<u8>, message_id: Vec<u8>) -> Result<(), SendError> {
+        if !lock(&self.peers).contains_key(&to) {
+            return Err(SendError::UnknownPeer(hex(&to)));
+        }
+        let sender = lock(&self.outgoing).clone().ok_or(SendError::NotRunning)?;
+        sender
+            .send(Outgoing {
+                to,
+                data,
+                message_id,
+            })
+            .map_err(|_| SendError::NotRunning)
+    }
+
+    /// Sends a test message of `size` bytes to the peer `to` (hex q8id).
+    ///
+    /// # Errors
+    /// As [`Ble::send`], and for a malformed id.
+    pub fn send_test(&self, to: &str, size: usize) -> Result<(), SendError> {
+        let id = crate::config::parse_q8id(to).ok_or_else(|| SendError::UnknownPeer(to.into()))?;
+        let seq = rand::random::<u32>();
+        self.send(
+            id,
+            test_message::build(seq, size),
+            seq.to_be_bytes().to_vec(),
+        )
+    }
+
+    // --- called by the radio ---
+
+    /// A peer seen or connected: added to the table (libqaul hears of new ones).
+    pub(crate) fn peer_up(
+        &self,
+        id: Q8id,
+        generation: Generation,
+        address: &str,
+        rssi: Option<i16>,
+    ) {
+        let mut peers = lock(&self.peers);
+        let new = !peers.contains_key(&id);
+        let peer = peers.entry(id).or_insert_with(|| Peer {
+            generation,
+            address: address.to_owned(),
+            rssi,
+            role: None,
+            last_seen: Instant::now(),
+            bytes_in: 0,
+            bytes_out: 0,
+            messages_in: 0,
+            messages_out: 0,
+            errors: 0,
+            last_sent: String::new(),
+            last_received: String::new(),
+        });
+        peer.generation = generation;
+        address.clone_into(&mut peer.address);
+        peer.rssi = rssi.or(peer.rssi);
+        peer.last_seen = Instant::now();
+        drop(peers);
+        if new {
+            tracing::info!(peer = %hex(&id), generation = generation.as_str(), address, "qaul peer discovered");
+            self.emit(Message::DeviceDiscovered(proto::BleDeviceDiscovered {
+                qaul_id: id.to_vec(),
+                rssi: rssi.map_or(0, i32::from),
+            }));
+        }
+        self.changed();
+    }
+
+    /// A peer gone (link lost, out of range).
+    fn peer_down(&self, id: Q8id, why: &str) {
+        if lock(&self.peers).remove(&id).is_some() {
+            tracing::info!(peer = %hex(&id), why, "qaul peer unavailable");
+            self.emit(Message::DeviceUnavailable(proto::BleDeviceUnavailable {
+                qaul_id: id.to_vec(),
+            }));
+            self.changed();
+        }
+    }
+
+    /// Updates one peer's row.
+    pub(crate) fn update(&self, id: Q8id, f: impl FnOnce(&mut Peer)) {
+        if let Some(peer) = lock(&self.peers).get_mut(&id) {
+            f(peer);
+            peer.last_seen = Instant::now();
+        }
+        self.changed();
+    }
+
+    /// A whole message arrived from `from`.
+    pub(crate) fn received(&self, from: Q8id, data: Vec<u8>) {
+        let note = match test_message::check(&data) {
+            Some(Ok(seq)) => format!("test message {seq:08x}: {} B intact", data.len()),
+            Some(Err(why)) => format!("test message damaged: {why}"),
+            None => format!("{} B", data.len()),
+        };
+        tracing::info!(peer = %hex(&from), bytes = data.len(), %note, "qaul message received");
+        self.update(from, |p| {
+            p.messages_in += 1;
+            p.last_received = note;
+        });
+        self.emit(Message::DirectReceived(proto::BleDirectReceived {
+            from: from.to_vec(),
+            data,
+        }));
+    }
+
+    /// The fate of a send: `delivered` (acknowledged), `sent` (legacy: no acknowledgement
+    /// exists) or failed.
+    pub(crate) fn send_result(
+        &self,
+        to: Q8id,
+        message_id: Vec<u8>,
+        bytes: usize,
+        result: Result<&str, String>,
+    ) {
+        let note = match &result {
+            Ok(word) => format!("{bytes} B {word}"),
+            Err(why) => format!("{bytes} B failed: {why}"),
+        };
+        tracing::info!(peer = %hex(&to), %note, "qaul message send");
+        self.update(to, |p| {
+            if result.is_ok() {
+                p.messages_out += 1;
+            } else {
+                p.errors += 1;
+            }
+            p.last_sent = note;
+        });
+        self.emit(Message::DirectSendResult(proto::BleDirectSendResult {
+            id: message_id,
+            success: result.is_ok(),
+            error_message: result.err().unwrap_or_default(),
+        }));
+    }
+
+    /// The page's view of the link.
+    pub fn view(&self) -> LinkView {
+        let radio = self.radio();
+        let mut peers: Vec<PeerRow> = lock(&self.peers)
+            .iter()
+            .map(|(id, p)| PeerRow {
+                q8id: hex(id),
+                generation: p.generation.as_str().into(),
+                address: p.address.clone(),
+                rssi: p.rssi,
+                role: p.role.unwrap_or_default().into(),
+                connected: p.role.is_some(),
+                seen_secs_ago: p.last_seen.elapsed().as_secs(),
+                bytes_in: p.bytes_in,
+                bytes_out: p.bytes_out,
+                messages_in: p.messages_in,
+                messages_out: p.messages_out,
+                errors: p.errors,
+                last_sent: p.last_sent.clone(),
+                last_received: p.last_received.clone(),
+            })
+            .collect();
+        peers.sort_by(|a, b| a.q8id.cmp(&b.q8id));
+        LinkView {
+            running: radio.running,
+            reason: radio.reason,
+            q8id: hex(&self.own()),
+            adapter: radio.adapter,
+            address: radio.address,
+            generations: match self.settings.generations {
+                Generations::Both => "both",
+                Generations::Current => "current",
+                Generations::Legacy => "legacy",
+            }
+            .into(),
+            peers,
+        }
+    }
+}
+
+/// The q8id kept in `<root>/etc/portico/ble-q8id`, made (random) the first time.
+fn stored_q8id(root: &Path) -> Q8id {
+    let path = root.join("etc/portico/ble-q8id");
+    if let Some(id) = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|t| crate::config::parse_q8id(&t))
+    {
+        return id;
+    }
+    let id: Q8id = rand::random();
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    if let Err(err) = std::fs::write(&path, format!("{}\n", hex(&id))) {
+        tracing::warn!(path = %path.display(), %err, "the BLE identity is not kept across restarts");
+    }
+    id
+}
+
+/// Builds the module for `root` and, when enabled, starts its radio and the libqaul socket.
+///
+/// # Errors
+/// When the settings file cannot be read.
+pub fn start(root: &Path) -> anyhow::Result<Arc<Ble>> {
+    let (settings, warnings) = crate::config::load_ble(root)?;
+    for w in &warnings {
+        tracing::warn!(at = %w.at, "{}", w.message);
+    }
+    let enabled = settings.enabled;
+    let ble = Ble::new(root, settings);
+    if enabled {
+        ble.start(ble.own());
+    } else {
+        ble.set_radio(RadioState {
+            running: false,
+            reason: "switched off in /etc/config/portico (ble.enabled)".into(),
+            ..RadioState::default()
+        });
+    }
+    libqaul::listen(&ble, &root.join("var/run/portico/qaul-ble.sock"))?;
+    Ok(ble)
 }

@@ -178,7 +178,8 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         return wizard_page(&state, req, next, lang).await;
     }
     if path == "/bluetooth" && req.method() == Method::GET {
-        let view = crate::ble::probe().await;
+        let mut view = crate::ble::probe().await;
+        view.link = state.ble.as_ref().map(|ble| ble.view());
         if let Some(page) = req.extensions_mut().get_mut::<PageContext>() {
             page.bluetooth = Some(view);
         }

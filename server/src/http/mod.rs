@@ -4,6 +4,7 @@
 
 mod api;
 mod assets;
+mod ble;
 mod config_source;
 mod error;
 mod forms;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub portal: Option<Arc<crate::portal::service::Portal>>,
     /// The portal's port, for the links printed on vouchers.
     pub portal_port: u16,
+    /// The qaul Bluetooth LE link, when this Portico runs one.
+    pub ble: Option<Arc<crate::ble::Ble>>,
 }
 
 impl AppState {
@@ -79,6 +82,7 @@ impl AppState {
             connection_test_url: crate::config::MainSection::default().connection_test_url,
             vouchers,
             portal: None,
+            ble: None,
             portal_port: crate::config::MainSection::default().portal_listen.port(),
         })
     }
@@ -141,6 +145,10 @@ pub fn app(state: AppState) -> Router {
         .route("/portal/vouchers.csv", get(vouchers::csv))
         .route("/portal/print", get(vouchers::print))
         .route("/lang", post(forms::set_language))
+        .route("/bluetooth/send", post(ble::send_form))
+        .route("/api/v1/ble/peers", get(ble::peers))
+        .route("/api/v1/ble/send", post(ble::send))
+        .route("/api/v1/ble/events", get(ble::events))
         .route("/api/fn/{*name}", post(server_fns))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/config", get(api::list))
