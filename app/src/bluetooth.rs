@@ -56,13 +56,21 @@ pub struct PeerRow {
     pub role: String,
     pub connected: bool,
     pub seen_secs_ago: u64,
+    #[serde(flatten)]
+    pub counts: PeerCounts,
+    /// The last send's outcome and the last received message, in words.
+    pub last_sent: String,
+    pub last_received: String,
+}
+
+/// A peer's traffic: link bytes and whole messages each way, and writes that were refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerCounts {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub messages_in: u64,
     pub messages_out: u64,
     pub errors: u64,
-    pub last_sent: String,
-    pub last_received: String,
 }
 
 /// Where the page's live table comes from.
@@ -174,11 +182,11 @@ fn PeerCard(peer: PeerRow) -> impl IntoView {
     let counts = lang.tr_args(
         "ble-counts",
         &[
-            ("messagesIn", peer.messages_in.into()),
-            ("messagesOut", peer.messages_out.into()),
-            ("bytesIn", peer.bytes_in.into()),
-            ("bytesOut", peer.bytes_out.into()),
-            ("errors", peer.errors.into()),
+            ("messagesIn", peer.counts.messages_in.into()),
+            ("messagesOut", peer.counts.messages_out.into()),
+            ("bytesIn", peer.counts.bytes_in.into()),
+            ("bytesOut", peer.counts.bytes_out.into()),
+            ("errors", peer.counts.errors.into()),
         ],
     );
     let seen = lang.tr_args("ble-seen", &[("seconds", peer.seen_secs_ago.into())]);

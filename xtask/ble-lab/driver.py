@@ -139,11 +139,11 @@ def exchange(sender, receiver, size, word):
     sender.send(receiver, size)
     sent = wait(f"{sender.name}'s send to be reported",
                 lambda: (p := sender.peer(receiver.id)) and p["last_sent"].startswith(f"{size} B") and p["last_sent"],
-                300)
+                900)
     if word not in sent or "failed" in sent:
         raise AssertionError(f"sender says {sent!r}, expected {word!r}")
     got = wait(f"{receiver.name} to receive it",
-               lambda: (p := receiver.peer(sender.id)) and p["messages_in"] > before and p["last_received"], 300)
+               lambda: (p := receiver.peer(sender.id)) and p["messages_in"] > before and p["last_received"], 900)
     expected = "1 B" if size == 1 else f"{size} B intact"
     if expected not in got:
         raise AssertionError(f"receiver says {got!r}, expected {expected!r}")

@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use app::bluetooth::{AdapterRow, BluetoothView, LinkView, PeerRow};
+use app::bluetooth::{AdapterRow, BluetoothView, LinkView, PeerCounts, PeerRow};
 use qaul_ble::Q8id;
 use qaul_ble::proto::{self, ble::Message};
 use tokio::sync::{broadcast, mpsc, watch};
@@ -114,11 +114,7 @@ pub struct Peer {
     /// `central` or `peripheral` while a current-generation link is up.
     pub role: Option<&'static str>,
     pub last_seen: Instant,
-    pub bytes_in: u64,
-    pub bytes_out: u64,
-    pub messages_in: u64,
-    pub messages_out: u64,
-    pub errors: u64,
+    pub counts: PeerCounts,
     /// The last send's outcome and the last received test message, in words.
     pub last_sent: String,
     pub last_received: String,
@@ -165,6 +161,38 @@ pub struct Ble {
     outgoing: Mutex<Option<mpsc::UnboundedSender<Outgoing>>>,
     /// The running radio task, aborted on stop or restart.
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The radio's own single-threaded runtime (see [`radio_runtime`]).
+    runtime: tokio::runtime::Handle,
+}
+
+/// A single-threaded runtime on a thread of its own for everything that talks to BlueZ.
+/// bluer runs each incoming GATT write as a task of the runtime it lives in; on a
+/// multi-threaded runtime two writes that arrive together may run in either order, which a
+/// legacy frame (no sequence numbers) does not survive. One thread runs them in arrival order.
+fn radio_runtime() -> tokio::runtime::Handle {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("ble".into())
+        .spawn(move || {
+            match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => {
+                    let _ = tx.send(Some(runtime.handle().clone()));
+                    runtime.block_on(std::future::pending::<()>());
+                }
+                Err(err) => {
+                    tracing::error!(%err, "no runtime for Bluetooth");
+                    let _ = tx.send(None);
+                }
+            }
+        });
+    match spawned.ok().and_then(|_| rx.recv().ok().flatten()) {
+        Some(handle) => handle,
+        // Without a thread of its own the radio shares the caller's runtime.
+        None => tokio::runtime::Handle::current(),
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -185,6 +213,7 @@ impl Ble {
             events: broadcast::channel(256).0,
             outgoing: Mutex::new(None),
             task: Mutex::new(None),
+            runtime: radio_runtime(),
         })
     }
 
@@ -206,7 +235,7 @@ impl Ble {
         *lock(&self.outgoing) = Some(tx);
         let ble = Arc::clone(self);
         let adapter = self.settings.adapter.clone();
-        *lock(&self.task) = Some(tokio::spawn(async move {
+        *lock(&self.task) = Some(self.runtime.spawn(async move {
             let mut rx = rx;
             let mut wait = RETRY_FIRST;
             loop {
@@ -337,11 +366,7 @@ impl Ble {
             rssi,
             role: None,
             last_seen: Instant::now(),
-            bytes_in: 0,
-            bytes_out: 0,
-            messages_in: 0,
-            messages_out: 0,
-            errors: 0,
+            counts: PeerCounts::default(),
             last_sent: String::new(),
             last_received: String::new(),
         });
@@ -389,7 +414,7 @@ impl Ble {
         };
         tracing::info!(peer = %hex(&from), bytes = data.len(), %note, "qaul message received");
         self.update(from, |p| {
-            p.messages_in += 1;
+            p.counts.messages_in += 1;
             p.last_received = note;
         });
         self.emit(Message::DirectReceived(proto::BleDirectReceived {
@@ -414,9 +439,9 @@ impl Ble {
         tracing::info!(peer = %hex(&to), %note, "qaul message send");
         self.update(to, |p| {
             if result.is_ok() {
-                p.messages_out += 1;
+                p.counts.messages_out += 1;
             } else {
-                p.errors += 1;
+                p.counts.errors += 1;
             }
             p.last_sent = note;
         });
@@ -440,11 +465,7 @@ impl Ble {
                 role: p.role.unwrap_or_default().into(),
                 connected: p.role.is_some(),
                 seen_secs_ago: p.last_seen.elapsed().as_secs(),
-                bytes_in: p.bytes_in,
-                bytes_out: p.bytes_out,
-                messages_in: p.messages_in,
-                messages_out: p.messages_out,
-                errors: p.errors,
+                counts: p.counts,
                 last_sent: p.last_sent.clone(),
                 last_received: p.last_received.clone(),
             })

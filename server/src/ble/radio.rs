@@ -11,10 +11,11 @@
 //!   lower than ours we wait [`WRONG_ROLE_DEFER`] for it to connect, then connect anyway. At
 //!   most one link per peer: a second one to a q8id already linked is dropped (D-N8).
 //! - Legacy generation: a peer that offers only `99e91399-…` (or every peer when we speak only
-//!   legacy) is connected once to read its id, then for each send; frames go as 20-byte writes
-//!   (write command where the peer declares it, request otherwise, D-L6) and are reported
-//!   "sent", never "delivered" (legacy has no acknowledgements). Such a peer is unavailable when
-//!   BlueZ forgets it (`DeviceRemoved`), as the legacy Linux module does.
+//!   legacy) is connected to read its id and stays connected; frames go as 20-byte write
+//!   requests (acknowledged by ATT, so none is lost: the frame has no checksum and no repair)
+//!   and are reported "sent", never "delivered" (the legacy protocol has no acknowledgements of
+//!   its own). Its id is read again every 10 s; two failures, or BlueZ forgetting the device
+//!   (`DeviceRemoved`, as the legacy Linux module uses), make it unavailable.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -88,6 +89,8 @@ struct Radio {
     /// Legacy peers: q8id → address.
     legacy_peers: Mutex<HashMap<Q8id, Address>>,
     reassemblers: Mutex<HashMap<Address, legacy::Reassembler>>,
+    /// Legacy sends go one at a time.
+    legacy_sending: tokio::sync::Mutex<()>,
     /// Devices being looked at (connecting, deferring), so one sighting is handled once.
     busy: Mutex<HashSet<Address>>,
     /// Every task the radio started, ended with it.
@@ -134,18 +137,18 @@ pub async fn run(
         links: Mutex::new(HashMap::new()),
         legacy_peers: Mutex::new(HashMap::new()),
         reassemblers: Mutex::new(HashMap::new()),
+        legacy_sending: tokio::sync::Mutex::new(()),
         busy: Mutex::new(HashSet::new()),
         tasks: Mutex::new(Vec::new()),
     });
     let _end_tasks = EndTasks(Arc::clone(&radio));
     let (control, control_handle) = characteristic_control();
-    let (legacy_control, legacy_handle) = characteristic_control();
     let mut services = Vec::new();
     if generations.current() {
         services.push(current_service(&radio, control_handle));
     }
     if generations.legacy() {
-        services.push(legacy_service(&radio, legacy_handle));
+        services.push(legacy_service(&radio));
     }
     let _app = adapter
         .serve_gatt_application(Application {
@@ -161,8 +164,7 @@ pub async fn run(
     let discovery = scan(&adapter, generations).await?;
     futures_util::pin_mut!(discovery);
     futures_util::pin_mut!(control);
-    futures_util::pin_mut!(legacy_control);
-    let mut legacy_open = true;
+
     ble.set_radio(RadioState {
         running: true,
         reason: String::new(),
@@ -184,18 +186,6 @@ pub async fn run(
                 Some(AdapterEvent::DeviceRemoved(address)) => radio.forget_legacy(address),
                 Some(AdapterEvent::PropertyChanged(_)) => {}
                 None => return Ok(()),
-            },
-            event = legacy_control.next(), if legacy_open => match event {
-                // A legacy writer's writes, in order, through their own socket.
-                Some(CharacteristicControlEvent::Write(request)) => match request.accept() {
-                    Ok(reader) => {
-                        let radio2 = Arc::clone(&radio);
-                        radio.clone().spawn(async move { radio2.legacy_writes(reader).await });
-                    }
-                    Err(err) => tracing::warn!(%err, "legacy write socket refused"),
-                },
-                Some(CharacteristicControlEvent::Notify(_)) => {}
-                None => legacy_open = false,
             },
             event = control.next(), if control_open => match event {
                 Some(CharacteristicControlEvent::Notify(writer)) => radio.subscribed(writer),
@@ -324,10 +314,8 @@ fn current_service(
     }
 }
 
-fn legacy_service(
-    radio: &Arc<Radio>,
-    control: bluer::gatt::local::CharacteristicControlHandle,
-) -> Service {
+fn legacy_service(radio: &Arc<Radio>) -> Service {
+    let writes = Arc::clone(radio);
     Service {
         uuid: LEGACY_SERVICE,
         primary: true,
@@ -335,14 +323,16 @@ fn legacy_service(
             read_only(LEGACY_READ, radio.own.to_vec()),
             Characteristic {
                 uuid: LEGACY_MSG,
-                // Through a socket per writer, so the pieces of a frame stay in order.
+                // In arrival order: the radio's runtime is single-threaded (`radio_runtime`).
                 write: Some(CharacteristicWrite {
                     write: true,
                     write_without_response: true,
-                    method: CharacteristicWriteMethod::Io,
+                    method: CharacteristicWriteMethod::Fun(Box::new(move |value, req| {
+                        writes.legacy_write(req.device_address, &value);
+                        async { Ok(()) }.boxed()
+                    })),
                     ..CharacteristicWrite::default()
                 }),
-                control_handle: control,
                 ..Characteristic::default()
             },
         ],
@@ -725,9 +715,9 @@ impl Radio {
             if counters != reported {
                 reported = counters;
                 self.ble.update(id, |p| {
-                    p.bytes_in = counters.bytes_in;
-                    p.bytes_out = counters.bytes_out;
-                    p.errors = p.errors.max(counters.errors);
+                    p.counts.bytes_in = counters.bytes_in;
+                    p.counts.bytes_out = counters.bytes_out;
+                    p.counts.errors = p.counts.errors.max(counters.errors);
                 });
             }
             match conn.health(now) {
@@ -755,12 +745,17 @@ impl Radio {
                 self.clone().spawn(async move {
                     let size = send.data.len();
                     let result = radio.send_legacy(address, &send.data).await;
+                    if let Ok(frame_bytes) = result {
+                        radio
+                            .ble
+                            .update(send.to, |p| p.counts.bytes_out += frame_bytes as u64);
+                    }
                     radio.ble.send_result(
                         send.to,
                         send.message_id,
                         size,
                         result
-                            .map(|()| "sent (legacy: no acknowledgement)")
+                            .map(|_| "sent (legacy: no acknowledgement)")
                             .map_err(|e| e.to_string()),
                     );
                 });
@@ -848,21 +843,6 @@ impl Radio {
         }
     }
 
-    /// The writes of one legacy writer, in order, until its socket closes.
-    async fn legacy_writes(self: Arc<Self>, reader: CharacteristicReader) {
-        let address = reader.device_address();
-        while let Ok(bytes) = reader.recv().await {
-            if bytes.is_empty() {
-                break;
-            }
-            self.legacy_write(address, &bytes);
-        }
-        // A frame cut short by a lost connection is dropped, never delivered.
-        if let Some(r) = lock(&self.reassemblers).get_mut(&address) {
-            r.reset();
-        }
-    }
-
     fn forget_legacy(&self, address: Address) {
         let gone: Vec<Q8id> = {
             let mut peers = lock(&self.legacy_peers);
@@ -882,39 +862,37 @@ impl Radio {
         }
     }
 
-    /// One frame in 20-byte writes: through an acquired socket (write commands) where the
-    /// peer declares write-without-response, else as write requests one by one (D-L6).
-    async fn send_legacy(&self, address: Address, message: &[u8]) -> bluer::Result<()> {
+    /// One frame in 20-byte writes, each a write request: the legacy protocol cannot repair a
+    /// lost piece, and ATT acknowledges requests (write commands can be dropped on a busy link,
+    /// which the lab's virtual air shows). Slower, but a frame arrives whole, in order — and
+    /// legacy Android's MSG_CHAR takes only requests anyway (D-L6).
+    async fn send_legacy(&self, address: Address, message: &[u8]) -> bluer::Result<usize> {
         let device = self.adapter.device(address)?;
         connect(&device).await?;
         let msg = find_char(&device, LEGACY_SERVICE, LEGACY_MSG).await?;
         let frame = legacy::encode_frame(&self.own, message);
-        if msg.flags().await?.write_without_response {
-            let writer = msg.write_io().await?;
-            for write in legacy::writes(&frame) {
-                writer.send(&write).await.map_err(|e| bluer::Error {
-                    kind: bluer::ErrorKind::Failed,
-                    message: e.to_string(),
-                })?;
-            }
-        } else {
-            let request = bluer::gatt::remote::CharacteristicWriteRequest {
-                op_type: WriteOp::Request,
-                ..Default::default()
-            };
-            for write in legacy::writes(&frame) {
-                msg.write_ext(&write, &request).await?;
-            }
+        let request = bluer::gatt::remote::CharacteristicWriteRequest {
+            op_type: WriteOp::Request,
+            ..Default::default()
+        };
+        // One frame at a time per peer, so frames never interleave.
+        let _turn = self.legacy_sending.lock().await;
+        for write in legacy::writes(&frame) {
+            msg.write_ext(&write, &request).await?;
         }
-        Ok(())
+        Ok(frame.len())
     }
 
     /// A write on our legacy MSG_CHAR.
     fn legacy_write(&self, address: Address, value: &[u8]) {
-        let done = lock(&self.reassemblers)
-            .entry(address)
-            .or_insert_with(|| legacy::Reassembler::new(LEGACY_MAX_FRAME))
-            .push(value);
+        let (done, frame_bytes) = {
+            let mut reassemblers = lock(&self.reassemblers);
+            let r = reassemblers
+                .entry(address)
+                .or_insert_with(|| legacy::Reassembler::new(LEGACY_MAX_FRAME));
+            let held = r.pending();
+            (r.push(value), (held + value.len()) as u64)
+        };
         match done {
             Some(Ok(frame)) => {
                 let Ok(from) = q8id(&frame.qaul_id) else {
@@ -925,8 +903,7 @@ impl Radio {
                     self.ble
                         .peer_up(from, Generation::Legacy, &address.to_string(), None);
                 }
-                self.ble
-                    .update(from, |p| p.bytes_in += frame.message.len() as u64);
+                self.ble.update(from, |p| p.counts.bytes_in += frame_bytes);
                 self.ble.received(from, frame.message);
             }
             Some(Err(err)) => tracing::warn!(%address, %err, "legacy frame dropped"),

@@ -21,8 +21,10 @@ use super::gate::request_lang;
 /// Test message sizes offered (the 1 B, 500 B and 60 KiB, and anything up to 200 KiB).
 const MAX_TEST: usize = 200 * 1024;
 
+/// A test send, from the page's form or a script's JSON.
 #[derive(Deserialize)]
-pub struct SendForm {
+pub struct SendTest {
+    /// The peer's q8id, 16 hex digits.
     peer: String,
     size: usize,
 }
@@ -31,7 +33,7 @@ pub struct SendForm {
 pub async fn send_form(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<SendForm>,
+    Form(form): Form<SendTest>,
 ) -> Response {
     let result = match &state.ble {
         None => Err("the Bluetooth link is not part of this Portico".to_owned()),
@@ -67,19 +69,12 @@ fn not_here(headers: &HeaderMap) -> AppError {
     )
 }
 
-#[derive(Deserialize)]
-pub struct SendRequest {
-    /// The peer's q8id, 16 hex digits.
-    peer: String,
-    size: usize,
-}
-
 /// `POST /api/v1/ble/send`: 202 when the link took the message; its outcome appears on the
 /// peer (`last_sent`).
 pub async fn send(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(request): Json<SendRequest>,
+    Json(request): Json<SendTest>,
 ) -> Result<Response, AppError> {
     let lang = request_lang(&headers);
     let ble = state.ble.as_ref().ok_or_else(|| not_here(&headers))?;
