@@ -16,7 +16,13 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 setup() {
   local debs=(chromium dnsmasq-base nftables clang busybox iproute2 conntrack pkg-config procps curl libnftnl-dev libmnl-dev libdbus-1-dev)
   local missing=()
-  for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  for p in "${debs[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 && continue
+    # The BLE VM lab installs busybox-static (virtme-ng needs it), which replaces busybox and
+    # serves the lab's udhcpc as well.
+    [ "$p" = busybox ] && dpkg -s busybox-static >/dev/null 2>&1 && continue
+    missing+=("$p")
+  done
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     apt-get update -qq
