@@ -155,17 +155,17 @@ fn Link(link: LinkView) -> impl IntoView {
         if peers.is_empty() {
             return view! { <p>{t("ble-no-peers")}</p> }.into_any();
         }
-        peers
+        let cards = peers
             .into_iter()
             .map(|p| view! { <PeerCard peer=p /> })
-            .collect_view()
-            .into_any()
+            .collect_view();
+        view! { <ul class="peers">{cards}</ul> }.into_any()
     };
     view! {
         <section aria-labelledby="ble-peers">
             {facts}
             <h2 id="ble-peers">{t("ble-peers")}</h2>
-            <ul class="peers" aria-live="polite">{rows}</ul>
+            <div aria-live="polite">{rows}</div>
         </section>
     }
 }
