@@ -241,14 +241,8 @@ pub const BLE_KEYS: [&str; 4] = ["enabled", "adapter", "generations", "qaul_id"]
 
 /// `16 hex digits` as 8 bytes.
 pub fn parse_q8id(text: &str) -> Option<[u8; 8]> {
-    let text = text.trim();
-    if text.len() != 16 || !text.is_ascii() {
-        return None;
-    }
     let mut id = [0u8; 8];
-    for (i, byte) in id.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
+    hex::decode_to_slice(text.trim(), &mut id).ok()?;
     Some(id)
 }
 

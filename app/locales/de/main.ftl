@@ -347,3 +347,5 @@ ble-send-test = Testnachricht senden
 ble-test-queued = Testnachricht übergeben; das Ergebnis erscheint beim Nachbarn.
 ble-test-failed = Die Testnachricht wurde nicht gesendet: { $reason }
 ble-error-size = Eine Testnachricht hat 1 bis { $max } Bytes.
+ble-error-not-running = Die Bluetooth-Verbindung läuft nicht.
+ble-error-unknown-peer = Kein qaul-Knoten { $peer } in Reichweite.

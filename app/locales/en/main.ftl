@@ -347,3 +347,5 @@ ble-send-test = Send test message
 ble-test-queued = Test message handed to the link; its result appears on the peer.
 ble-test-failed = The test message was not sent: { $reason }
 ble-error-size = A test message has 1 to { $max } bytes.
+ble-error-not-running = The Bluetooth link is not running.
+ble-error-unknown-peer = No qaul node { $peer } is in range.

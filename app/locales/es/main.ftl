@@ -347,3 +347,5 @@ ble-send-test = Enviar mensaje de prueba
 ble-test-queued = Mensaje de prueba entregado al enlace; su resultado aparecerá en el vecino.
 ble-test-failed = El mensaje de prueba no se envió: { $reason }
 ble-error-size = Un mensaje de prueba tiene de 1 a { $max } bytes.
+ble-error-not-running = El enlace Bluetooth no está activo.
+ble-error-unknown-peer = Ningún nodo qaul { $peer } al alcance.

@@ -347,3 +347,5 @@ ble-send-test = Envoyer un message de test
 ble-test-queued = Message de test confié au lien ; son résultat apparaîtra sur le voisin.
 ble-test-failed = Le message de test n’a pas été envoyé : { $reason }
 ble-error-size = Un message de test fait de 1 à { $max } octets.
+ble-error-not-running = Le lien Bluetooth ne fonctionne pas.
+ble-error-unknown-peer = Aucun nœud qaul { $peer } à portée.

@@ -347,3 +347,5 @@ ble-send-test = Invia messaggio di prova
 ble-test-queued = Messaggio di prova consegnato al collegamento; il risultato apparirà sul vicino.
 ble-test-failed = Il messaggio di prova non è stato inviato: { $reason }
 ble-error-size = Un messaggio di prova ha da 1 a { $max } byte.
+ble-error-not-running = Il collegamento Bluetooth non è attivo.
+ble-error-unknown-peer = Nessun nodo qaul { $peer } nelle vicinanze.

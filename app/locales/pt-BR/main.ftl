@@ -347,3 +347,5 @@ ble-send-test = Enviar mensagem de teste
 ble-test-queued = Mensagem de teste entregue ao enlace; o resultado aparecerá no vizinho.
 ble-test-failed = A mensagem de teste não foi enviada: { $reason }
 ble-error-size = Uma mensagem de teste tem de 1 a { $max } bytes.
+ble-error-not-running = O enlace Bluetooth não está ativo.
+ble-error-unknown-peer = Nenhum nó qaul { $peer } ao alcance.

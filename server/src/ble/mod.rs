@@ -80,15 +80,6 @@ async fn adapters() -> bluer::Result<Vec<AdapterRow>> {
     Ok(rows)
 }
 
-/// A q8id as 16 hex digits.
-pub fn hex(id: &[u8]) -> String {
-    use std::fmt::Write as _;
-    id.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
-
 /// Which generation a peer is reached with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Generation {
@@ -322,7 +313,7 @@ impl Ble {
     /// When the radio is not running or the peer is not in the table.
     pub fn send(&self, to: Q8id, data: Vec<u8>, message_id: Vec<u8>) -> Result<(), SendError> {
         if !lock(&self.peers).contains_key(&to) {
-            return Err(SendError::UnknownPeer(hex(&to)));
+            return Err(SendError::UnknownPeer(hex::encode(to)));
         }
         let sender = lock(&self.outgoing).clone().ok_or(SendError::NotRunning)?;
         sender
@@ -376,7 +367,7 @@ impl Ble {
         peer.last_seen = Instant::now();
         drop(peers);
         if new {
-            tracing::info!(peer = %hex(&id), generation = generation.as_str(), address, "qaul peer discovered");
+            tracing::info!(peer = %hex::encode(id), generation = generation.as_str(), address, "qaul peer discovered");
             self.emit(Message::DeviceDiscovered(proto::BleDeviceDiscovered {
                 qaul_id: id.to_vec(),
                 rssi: rssi.map_or(0, i32::from),
@@ -388,7 +379,7 @@ impl Ble {
     /// A peer gone (link lost, out of range).
     fn peer_down(&self, id: Q8id, why: &str) {
         if lock(&self.peers).remove(&id).is_some() {
-            tracing::info!(peer = %hex(&id), why, "qaul peer unavailable");
+            tracing::info!(peer = %hex::encode(id), why, "qaul peer unavailable");
             self.emit(Message::DeviceUnavailable(proto::BleDeviceUnavailable {
                 qaul_id: id.to_vec(),
             }));
@@ -412,7 +403,7 @@ impl Ble {
             Some(Err(why)) => format!("test message damaged: {why}"),
             None => format!("{} B", data.len()),
         };
-        tracing::info!(peer = %hex(&from), bytes = data.len(), %note, "qaul message received");
+        tracing::info!(peer = %hex::encode(from), bytes = data.len(), %note, "qaul message received");
         self.update(from, |p| {
             p.counts.messages_in += 1;
             p.last_received = note;
@@ -436,7 +427,7 @@ impl Ble {
             Ok(word) => format!("{bytes} B {word}"),
             Err(why) => format!("{bytes} B failed: {why}"),
         };
-        tracing::info!(peer = %hex(&to), %note, "qaul message send");
+        tracing::info!(peer = %hex::encode(to), %note, "qaul message send");
         self.update(to, |p| {
             if result.is_ok() {
                 p.counts.messages_out += 1;
@@ -458,7 +449,7 @@ impl Ble {
         let mut peers: Vec<PeerRow> = lock(&self.peers)
             .iter()
             .map(|(id, p)| PeerRow {
-                q8id: hex(id),
+                q8id: hex::encode(id),
                 generation: p.generation.as_str().into(),
                 address: p.address.clone(),
                 rssi: p.rssi,
@@ -474,7 +465,7 @@ impl Ble {
         LinkView {
             running: radio.running,
             reason: radio.reason,
-            q8id: hex(&self.own()),
+            q8id: hex::encode(self.own()),
             adapter: radio.adapter,
             address: radio.address,
             generations: match self.settings.generations {
@@ -501,7 +492,7 @@ fn stored_q8id(root: &Path) -> Q8id {
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    if let Err(err) = std::fs::write(&path, format!("{}\n", hex(&id))) {
+    if let Err(err) = std::fs::write(&path, format!("{}\n", hex::encode(id))) {
         tracing::warn!(path = %path.display(), %err, "the BLE identity is not kept across restarts");
     }
     id

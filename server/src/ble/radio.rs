@@ -35,7 +35,7 @@ use qaul_ble::legacy;
 use qaul_ble::link::{Config, Outcome};
 use tokio::sync::mpsc;
 
-use super::{Ble, Generation, Outgoing, RadioState, hex};
+use super::{Ble, Generation, Outgoing, RadioState};
 
 pub const CURRENT_SERVICE: Uuid = Uuid::from_u128(0x4db1_4399_0bd0_4445_9906_47d9_c479_1cff);
 pub const CURRENT_READ: Uuid = Uuid::from_u128(0x4db1_4401_0bd0_4445_9906_47d9_c479_1cff);
@@ -175,7 +175,7 @@ pub async fn run(
             .map(|a| a.to_string())
             .unwrap_or_default(),
     });
-    tracing::info!(adapter = adapter.name(), q8id = %hex(&own), ?generations, "Bluetooth link running");
+    tracing::info!(adapter = adapter.name(), q8id = %hex::encode(own), ?generations, "Bluetooth link running");
     loop {
         tokio::select! {
             event = discovery.next() => match event {
@@ -554,7 +554,7 @@ impl Radio {
         );
         // A peer known as legacy until now is current from here on.
         lock(&self.legacy_peers).remove(&peer);
-        tracing::info!(%address, peer = %hex(&peer), "link up as central");
+        tracing::info!(%address, peer = %hex::encode(peer), "link up as central");
         self.ble
             .peer_up(peer, Generation::Current, &address.to_string(), rssi);
         self.ble.update(peer, |p| p.role = Some("central"));
@@ -688,7 +688,7 @@ impl Radio {
                     link.peer = Some(id);
                 }
                 lock(&self.legacy_peers).remove(&id);
-                tracing::info!(%address, peer = %hex(&id), "link up as peripheral");
+                tracing::info!(%address, peer = %hex::encode(id), "link up as peripheral");
                 self.ble
                     .peer_up(id, Generation::Current, &address.to_string(), None);
                 self.ble.update(id, |p| p.role = Some("peripheral"));

@@ -17,6 +17,8 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::AppError;
 use super::gate::request_lang;
+use crate::ble::SendError;
+use app::i18n::Lang;
 
 /// Test message sizes offered (the 1 B, 500 B and 60 KiB, and anything up to 200 KiB).
 const MAX_TEST: usize = 200 * 1024;
@@ -29,24 +31,39 @@ pub struct SendTest {
     size: usize,
 }
 
+/// The one path the form and the API send through: on refusal, an error code and the reason
+/// in the user's language.
+fn send_test(state: &AppState, test: &SendTest, lang: Lang) -> Result<(), (&'static str, String)> {
+    let ble = state
+        .ble
+        .as_ref()
+        .ok_or_else(|| ("not_sent", lang.tr_args("ble-error-not-running", &[])))?;
+    if test.size == 0 || test.size > MAX_TEST {
+        return Err((
+            "invalid_size",
+            lang.tr_args("ble-error-size", &[("max", MAX_TEST.into())]),
+        ));
+    }
+    ble.send_test(&test.peer, test.size).map_err(|err| {
+        let reason = match err {
+            SendError::NotRunning => lang.tr_args("ble-error-not-running", &[]),
+            SendError::UnknownPeer(peer) => {
+                lang.tr_args("ble-error-unknown-peer", &[("peer", peer.into())])
+            }
+        };
+        ("not_sent", reason)
+    })
+}
+
 /// `POST /bluetooth/send`.
 pub async fn send_form(
     State(state): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<SendTest>,
 ) -> Response {
-    let result = match &state.ble {
-        None => Err("the Bluetooth link is not part of this Portico".to_owned()),
-        Some(_) if form.size == 0 || form.size > MAX_TEST => {
-            Err(request_lang(&headers).tr_args("ble-error-size", &[("max", MAX_TEST.into())]))
-        }
-        Some(ble) => ble
-            .send_test(&form.peer, form.size)
-            .map_err(|e| e.to_string()),
-    };
-    let query = match result {
+    let query = match send_test(&state, &form, request_lang(&headers)) {
         Ok(()) => "sent=1".to_owned(),
-        Err(reason) => format!("error={}", app::portal::encode(&reason)),
+        Err((_, reason)) => format!("error={}", app::portal::encode(&reason)),
     };
     Redirect::to(&format!("/bluetooth?{query}")).into_response()
 }
@@ -77,29 +94,26 @@ pub async fn send(
     Json(request): Json<SendTest>,
 ) -> Result<Response, AppError> {
     let lang = request_lang(&headers);
-    let ble = state.ble.as_ref().ok_or_else(|| not_here(&headers))?;
-    if request.size == 0 || request.size > MAX_TEST {
-        return Err(AppError::with_args(
-            StatusCode::BAD_REQUEST,
-            "invalid_size",
-            "ble-error-size",
-            lang,
-            &[("max", MAX_TEST.into())],
-        ));
-    }
-    match ble.send_test(&request.peer, request.size) {
+    match send_test(&state, &request, lang) {
         Ok(()) => Ok((
             StatusCode::ACCEPTED,
             Json(serde_json::json!({ "queued": true })),
         )
             .into_response()),
-        Err(err) => Err(AppError::with_args(
-            StatusCode::CONFLICT,
-            "not_sent",
-            "ble-test-failed",
-            lang,
-            &[("reason", err.to_string().into())],
-        )),
+        Err((code, reason)) => {
+            let status = if code == "invalid_size" {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::CONFLICT
+            };
+            Err(AppError::with_args(
+                status,
+                code,
+                "ble-test-failed",
+                lang,
+                &[("reason", reason.into())],
+            ))
+        }
     }
 }
 

@@ -1331,7 +1331,7 @@ async fn the_peer_view_shows_the_link_its_peers_and_their_traffic() {
     .await;
     assert_eq!(
         location(&resp),
-        "/bluetooth?error=the%20Bluetooth%20link%20is%20not%20running"
+        "/bluetooth?error=The%20Bluetooth%20link%20is%20not%20running."
     );
     let resp = send(
         &f,

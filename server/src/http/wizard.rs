@@ -98,16 +98,8 @@ pub struct Wizards {
     db: StateDb,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
-}
-
 fn key(cookie: &str) -> String {
-    hex(&sha2::Sha256::digest(cookie.as_bytes()))
+    hex::encode(sha2::Sha256::digest(cookie.as_bytes()))
 }
 
 fn now_ms() -> i64 {
@@ -206,7 +198,7 @@ impl Wizards {
 }
 
 fn new_cookie() -> String {
-    hex(&rand::random::<[u8; 16]>())
+    hex::encode(rand::random::<[u8; 16]>())
 }
 
 fn set_cookie(value: &str) -> String {
