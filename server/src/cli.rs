@@ -1,5 +1,5 @@
-//! The command line (design.md, Contracts): `portico serve`, `portico lab …`, `portico uci …`.
-//! Later capabilities add `communities`.
+//! The command line (design.md, Contracts): `portico serve`, `portico lab …`, `portico uci …`,
+//! `portico wizard …`, `portico vouchers …`, `portico communities …`.
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -59,6 +59,9 @@ pub enum Command {
     /// Captive-portal vouchers: create, list, invalidate, extend, import Pirania's.
     #[command(subcommand)]
     Vouchers(crate::portal::cli::VoucherCommand),
+    /// The Freifunk API history: import files, or make synthetic history.
+    #[command(subcommand)]
+    Communities(crate::communities::cli::CommunitiesCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,6 +170,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Vouchers(command) => {
             crate::portal::cli::run(&crate::serve::root(&cli.global), command)
         }
+        Command::Communities(command) => crate::communities::cli::run(&cli.global, command),
         Command::Wizard(WizardCommand::Schema) => Ok(crate::wizard::schema()),
         Command::Wizard(WizardCommand::Detect { device }) => {
             crate::detect::probe(&device, 3, std::time::Duration::from_secs(1))

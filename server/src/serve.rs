@@ -80,6 +80,9 @@ pub fn bind_admin(addr: SocketAddr, lan_device: &str) -> anyhow::Result<(TcpList
 /// Startup failures (bad config file, address in use, unwritable root).
 pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
+    if args.profile.unwrap_or_default() == Profile::Communities {
+        return crate::communities::site::run(global, args);
+    }
     let root = root(global);
     let platform = platform(&root)?;
     let (main, mut warnings) = config::load(&root)?;
@@ -87,9 +90,6 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     warnings.extend(portal_warnings);
     for w in &warnings {
         tracing::warn!(file = %config::portico_config_path(&root).display(), at = %w.at, "{}", w.message);
-    }
-    if args.profile.unwrap_or_default() == Profile::Communities {
-        anyhow::bail!("the communities profile is not part of this version yet");
     }
     let listen = args.listen.unwrap_or(main.listen);
     let lan_device = std::env::var("PORTICO_LAN_DEVICE").unwrap_or(main.lan_device);
@@ -136,7 +136,7 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).ok();
     let term = async {

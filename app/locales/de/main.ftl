@@ -349,3 +349,7 @@ ble-test-failed = Die Testnachricht wurde nicht gesendet: { $reason }
 ble-error-size = Eine Testnachricht hat 1 bis { $max } Bytes.
 ble-error-not-running = Die Bluetooth-Verbindung läuft nicht.
 ble-error-unknown-peer = Kein qaul-Knoten { $peer } in Reichweite.
+
+## Communities site
+communities-error-parameter = Der Wert von „{ $name }“ ist ungültig.
+communities-error-unknown = Es gibt keine Community „{ $key }“.

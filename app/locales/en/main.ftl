@@ -349,3 +349,7 @@ ble-test-failed = The test message was not sent: { $reason }
 ble-error-size = A test message has 1 to { $max } bytes.
 ble-error-not-running = The Bluetooth link is not running.
 ble-error-unknown-peer = No qaul node { $peer } is in range.
+
+## Communities site
+communities-error-parameter = The value of “{ $name }” is not valid.
+communities-error-unknown = There is no community “{ $key }”.

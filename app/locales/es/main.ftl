@@ -349,3 +349,7 @@ ble-test-failed = El mensaje de prueba no se envió: { $reason }
 ble-error-size = Un mensaje de prueba tiene de 1 a { $max } bytes.
 ble-error-not-running = El enlace Bluetooth no está activo.
 ble-error-unknown-peer = Ningún nodo qaul { $peer } al alcance.
+
+## Communities site
+communities-error-parameter = El valor de «{ $name }» no es válido.
+communities-error-unknown = No existe la comunidad «{ $key }».

@@ -349,3 +349,7 @@ ble-test-failed = Le message de test n’a pas été envoyé : { $reason }
 ble-error-size = Un message de test fait de 1 à { $max } octets.
 ble-error-not-running = Le lien Bluetooth ne fonctionne pas.
 ble-error-unknown-peer = Aucun nœud qaul { $peer } à portée.
+
+## Communities site
+communities-error-parameter = La valeur de « { $name } » n’est pas valide.
+communities-error-unknown = Il n’y a pas de communauté « { $key } ».

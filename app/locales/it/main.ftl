@@ -349,3 +349,7 @@ ble-test-failed = Il messaggio di prova non è stato inviato: { $reason }
 ble-error-size = Un messaggio di prova ha da 1 a { $max } byte.
 ble-error-not-running = Il collegamento Bluetooth non è attivo.
 ble-error-unknown-peer = Nessun nodo qaul { $peer } nelle vicinanze.
+
+## Communities site
+communities-error-parameter = Il valore di «{ $name }» non è valido.
+communities-error-unknown = Non esiste la comunità «{ $key }».

@@ -349,3 +349,7 @@ ble-test-failed = A mensagem de teste não foi enviada: { $reason }
 ble-error-size = Uma mensagem de teste tem de 1 a { $max } bytes.
 ble-error-not-running = O enlace Bluetooth não está ativo.
 ble-error-unknown-peer = Nenhum nó qaul { $peer } ao alcance.
+
+## Communities site
+communities-error-parameter = O valor de “{ $name }” não é válido.
+communities-error-unknown = Não existe a comunidade “{ $key }”.

@@ -79,7 +79,8 @@ impl IntoResponse for AppError {
     }
 }
 
-pub(super) async fn api_not_found(headers: http::HeaderMap) -> AppError {
+/// Unknown `/api/…` paths: a JSON 404, never the app's page.
+pub async fn api_not_found(headers: http::HeaderMap) -> AppError {
     AppError::new(
         StatusCode::NOT_FOUND,
         "not_found",

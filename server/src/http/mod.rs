@@ -27,7 +27,8 @@ use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_cont
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use assets::manifest;
-pub use error::AppError;
+pub use error::{AppError, api_not_found};
+pub use gate::request_lang;
 
 use crate::apply::Applier;
 use crate::auth::{Auth, LoginLimiter};

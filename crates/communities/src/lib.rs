@@ -1,0 +1,18 @@
+//! The Freifunk API history for Portico's communities site.
+//!
+//! - [`model`]: one community entry, read tolerantly across every schema version.
+//! - [`source`]: history files (`.json`, `.json.gz`, `.json.tar.gz`) → snapshots.
+//! - [`prepare`]: the parallel half of an import (documents made canonical and hashed).
+//! - [`sqlite`]: the embedded store with its rollups and queries.
+//! - [`import`]: the whole import: parallel, idempotent, resumable, with progress.
+//! - [`synth`]: realistic history generated from one real snapshot.
+//! - [`colors`]: the one colour table every chart uses.
+
+pub mod colors;
+pub mod import;
+pub mod model;
+pub mod prepare;
+pub mod query;
+pub mod source;
+pub mod sqlite;
+pub mod synth;

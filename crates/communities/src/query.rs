@@ -1,0 +1,257 @@
+//! What the store answers: the types every store returns and the API serialises.
+
+use serde::Serialize;
+use time::{Date, Month, OffsetDateTime};
+
+/// The width of a series' buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resolution {
+    Hour,
+    Day,
+    Month,
+}
+
+impl Resolution {
+    /// All of them, finest first.
+    pub const ALL: [Resolution; 3] = [Resolution::Hour, Resolution::Day, Resolution::Month];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::Hour => "hour",
+            Resolution::Day => "day",
+            Resolution::Month => "month",
+        }
+    }
+
+    /// The stored code (kept stable: it is in the database).
+    pub fn code(self) -> i64 {
+        match self {
+            Resolution::Hour => 0,
+            Resolution::Day => 1,
+            Resolution::Month => 2,
+        }
+    }
+
+    /// The start of the bucket `ts` falls in (Unix seconds, UTC).
+    pub fn bucket(self, ts: i64) -> i64 {
+        match self {
+            Resolution::Hour => ts.div_euclid(3600) * 3600,
+            Resolution::Day => ts.div_euclid(86_400) * 86_400,
+            Resolution::Month => month_start(ts),
+        }
+    }
+
+    /// The resolution that keeps a chart over `span` seconds readable (at most ~1500 points).
+    pub fn for_span(span: i64) -> Resolution {
+        if span <= 62 * 86_400 {
+            Resolution::Hour
+        } else if span <= 4 * 366 * 86_400 {
+            Resolution::Day
+        } else {
+            Resolution::Month
+        }
+    }
+}
+
+impl std::str::FromStr for Resolution {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Resolution, ()> {
+        match s {
+            "hour" => Ok(Resolution::Hour),
+            "day" => Ok(Resolution::Day),
+            "month" => Ok(Resolution::Month),
+            _ => Err(()),
+        }
+    }
+}
+
+/// The first second of the UTC month `ts` is in.
+pub fn month_start(ts: i64) -> i64 {
+    let t = OffsetDateTime::from_unix_timestamp(ts).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    Date::from_calendar_date(t.year(), t.month(), 1)
+        .unwrap_or(Date::MIN)
+        .midnight()
+        .assume_utc()
+        .unix_timestamp()
+}
+
+/// The first second of the month after the one `ts` is in.
+pub fn next_month(ts: i64) -> i64 {
+    let t =
+        OffsetDateTime::from_unix_timestamp(month_start(ts)).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let (year, month) = if t.month() == Month::December {
+        (t.year() + 1, Month::January)
+    } else {
+        (t.year(), t.month().next())
+    };
+    Date::from_calendar_date(year, month, 1)
+        .unwrap_or(Date::MAX)
+        .midnight()
+        .assume_utc()
+        .unix_timestamp()
+}
+
+/// A network-wide metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkMetric {
+    /// Nodes reported by communities whose data was fresh.
+    Nodes,
+    /// Nodes including values the collector carried forward.
+    NodesWithStale,
+    /// Communities with fresh data.
+    Communities,
+    /// Communities whose entry was carried forward.
+    StaleCommunities,
+}
+
+impl NetworkMetric {
+    pub const ALL: [NetworkMetric; 4] = [
+        NetworkMetric::Nodes,
+        NetworkMetric::NodesWithStale,
+        NetworkMetric::Communities,
+        NetworkMetric::StaleCommunities,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NetworkMetric::Nodes => "nodes",
+            NetworkMetric::NodesWithStale => "nodes_with_stale",
+            NetworkMetric::Communities => "communities",
+            NetworkMetric::StaleCommunities => "stale_communities",
+        }
+    }
+}
+
+impl std::str::FromStr for NetworkMetric {
+    type Err = ();
+    fn from_str(s: &str) -> Result<NetworkMetric, ()> {
+        NetworkMetric::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// One bucket of a series. `value` is the mean over the bucket's snapshots; `None` when the
+/// bucket has no fresh value (only carried-forward data, or no number reported).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Point {
+    /// Start of the bucket, Unix seconds.
+    pub t: i64,
+    pub value: Option<f64>,
+    /// Some of the bucket's data was carried forward by the collector.
+    pub stale: bool,
+}
+
+/// A time series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Series {
+    pub metric: String,
+    pub resolution: Resolution,
+    pub points: Vec<Point>,
+}
+
+/// A community as listed (its latest state).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommunitySummary {
+    pub key: String,
+    pub name: String,
+    /// Nodes in its latest entry.
+    pub nodes: Option<i64>,
+    /// Its latest entry was carried forward.
+    pub stale: bool,
+    pub routing: Vec<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub api: Option<String>,
+    /// First and latest snapshot it appears in (Unix seconds).
+    pub first_seen: i64,
+    pub last_seen: i64,
+}
+
+/// A community with its latest entry as the collector stored it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CommunityDetail {
+    #[serde(flatten)]
+    pub summary: CommunitySummary,
+    /// Snapshots it appears in, and how many of them were carried forward.
+    pub snapshots: i64,
+    pub stale_snapshots: i64,
+    /// The latest entry, every field as it came.
+    pub latest: serde_json::Value,
+}
+
+/// One line of a top list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Ranked {
+    pub key: String,
+    pub name: String,
+    pub nodes: i64,
+    pub stale: bool,
+}
+
+/// The largest communities at one snapshot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Top {
+    /// The snapshot used: the latest at or before the time asked for.
+    pub snapshot: i64,
+    pub communities: Vec<Ranked>,
+}
+
+/// Communities per routing protocol over time.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoutingSeries {
+    pub resolution: Resolution,
+    /// Bucket starts, shared by every protocol.
+    pub t: Vec<i64>,
+    /// Protocols in the order of the colour table, each with one mean count per bucket.
+    pub protocols: Vec<ProtocolSeries>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProtocolSeries {
+    pub protocol: String,
+    /// How the protocol is shown (`B.A.T.M.A.N. advanced`).
+    pub label: String,
+    /// From the one colour table ([`crate::colors`]).
+    pub color: String,
+    pub values: Vec<f64>,
+}
+
+/// Mean nodes by hour of day (UTC, 0–23) or weekday (Monday = 0).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Profile {
+    /// The community, or `None` for the whole network.
+    pub community: Option<String>,
+    pub values: Vec<Option<f64>>,
+}
+
+/// What the store holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Extent {
+    pub snapshots: i64,
+    pub communities: i64,
+    pub community_snapshots: i64,
+    /// First and last snapshot (Unix seconds), when there is any.
+    pub first: Option<i64>,
+    pub last: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_start_where_they_should() {
+        let t = 1_458_759_661; // 2016-03-23T19:01:01Z
+        assert_eq!(Resolution::Hour.bucket(t), 1_458_759_600);
+        assert_eq!(Resolution::Day.bucket(t), 1_458_691_200);
+        assert_eq!(Resolution::Month.bucket(t), 1_456_790_400); // 2016-03-01
+        assert_eq!(next_month(t), 1_459_468_800); // 2016-04-01
+        assert_eq!(next_month(1_481_000_000), 1_483_228_800); // December → January
+    }
+}

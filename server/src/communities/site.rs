@@ -1,0 +1,74 @@
+//! `portico serve --profile communities`: the public site. No login (everything is public and
+//! read-only), the JSON API, and the security headers every response gets.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use axum::Router;
+use axum::routing::get;
+use http::{HeaderValue, header};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use super::api::{self, Store};
+use crate::cli::{GlobalArgs, ServeArgs};
+
+/// The whole communities application.
+pub fn app(store: Store) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/communities", get(api::list))
+        .route("/api/v1/communities/{key}", get(api::community))
+        .route("/api/v1/communities/{key}/series", get(api::community_series))
+        .route("/api/v1/network/series", get(api::network_series))
+        .route("/api/v1/top", get(api::top))
+        .route("/api/v1/routing/series", get(api::routing_series))
+        .route("/api/v1/hours-of-day", get(api::hours_of_day))
+        .route("/api/v1/weekdays", get(api::weekdays))
+        .route("/api/{*rest}", axum::routing::any(crate::http::api_not_found))
+        .with_state(store)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, crate::http::REQUEST_TIMEOUT))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+/// Serves the communities site until SIGTERM/SIGINT.
+///
+/// # Errors
+/// No store in the data directory, or the address cannot be bound.
+pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
+    super::cli::sqlite_only(global)?;
+    let dir = super::cli::data_dir(global);
+    // Fail at start, not on the first request, when there is no store.
+    communities::sqlite::Reader::open(&dir).map_err(|e| {
+        anyhow::anyhow!(
+            "no communities store in {} ({e}); run `portico communities import` first",
+            dir.display()
+        )
+    })?;
+    let listen = args
+        .listen
+        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 80)));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen).await?;
+        let local = listener.local_addr()?;
+        tracing::info!(%local, data = %dir.display(), "serving the communities site");
+        println!("portico: listening on http://{local}/");
+        axum::serve(listener, app(Store::new(dir)))
+            .with_graceful_shutdown(crate::serve::shutdown_signal())
+            .await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}

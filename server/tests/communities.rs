@@ -1,0 +1,300 @@
+//! `portico communities import|synth` and `serve --profile communities`, run as the binary:
+//! an import killed with SIGKILL and run again ends exactly where an uninterrupted one does,
+//! and the API answers every endpoint (JSON and CSV), refusing bad parameters by name.
+
+mod common;
+
+use std::path::Path;
+use std::process::Stdio;
+
+use common::{get, portico, shared, start, wait_for};
+
+fn fixture() -> std::path::PathBuf {
+    shared().join("fixtures/freifunk/20160323-19.01.01-ffSummarizedDir.json")
+}
+
+fn synth_files(out: &Path, days: &str) {
+    let status = portico()
+        .args([
+            "communities",
+            "synth",
+            "--years",
+            days,
+            "--seed",
+            "3",
+            "--communities",
+            "300",
+            "--out",
+        ])
+        .arg(out)
+        .arg("--from")
+        .arg(fixture())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+fn import(data: &Path, files: &Path) -> std::process::Output {
+    portico()
+        .args(["communities", "import", "--threads", "1", "--data"])
+        .arg(data)
+        .arg(files)
+        .output()
+        .unwrap()
+}
+
+fn snapshots(data: &Path) -> i64 {
+    communities::sqlite::Reader::open(data).map_or(0, |r| r.extent().map_or(0, |e| e.snapshots))
+}
+
+#[test]
+fn an_import_killed_midway_finishes_exactly_on_the_second_run() {
+    let files = tempfile::tempdir().unwrap();
+    synth_files(files.path(), "1");
+    let whole = tempfile::tempdir().unwrap();
+    let out = import(whole.path(), files.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let expected = communities::sqlite::Reader::open(whole.path())
+        .unwrap()
+        .digest()
+        .unwrap();
+    assert_eq!(snapshots(whole.path()), 365);
+
+    // Kill the second import once some snapshots are in, and before all of them are.
+    let killed = tempfile::tempdir().unwrap();
+    let mut child = portico()
+        .args(["communities", "import", "--threads", "1", "--data"])
+        .arg(killed.path())
+        .arg(files.path())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("the first snapshots of the import", || {
+        (snapshots(killed.path()) > 0).then_some(())
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap()),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    child.wait().unwrap();
+    let at_kill = snapshots(killed.path());
+    assert!(
+        at_kill < 365,
+        "the import finished before it was killed ({at_kill} snapshots)"
+    );
+
+    let out = import(killed.path(), files.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("already in the store: {at_kill} snapshots")),
+        "{stderr}"
+    );
+    let resumed = communities::sqlite::Reader::open(killed.path())
+        .unwrap()
+        .digest()
+        .unwrap();
+    assert_eq!(resumed, expected);
+}
+
+#[test]
+fn a_broken_file_is_named_with_its_reason_and_the_rest_is_imported() {
+    let files = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture(),
+        files.path().join("20160323-19.01.01-ffSummarizedDir.json"),
+    )
+    .unwrap();
+    std::fs::write(
+        files
+            .path()
+            .join("20160324-19.01.01-ffSummarizedDir.json.gz"),
+        b"not gzip",
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let out = import(data.path(), files.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("imported 1 snapshots"), "{stderr}");
+    assert!(
+        stderr.contains("broken ")
+            && stderr.contains("20160324-19.01.01-ffSummarizedDir.json.gz: cannot read"),
+        "{stderr}"
+    );
+}
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+#[test]
+fn the_api_answers_every_endpoint_and_names_bad_parameters() {
+    let data = tempfile::tempdir().unwrap();
+    let status = portico()
+        .args([
+            "communities",
+            "synth",
+            "--years",
+            "1",
+            "--seed",
+            "5",
+            "--communities",
+            "300",
+            "--into-store",
+            "--data",
+        ])
+        .arg(data.path())
+        .arg("--from")
+        .arg(fixture())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut cmd = portico();
+    cmd.args([
+        "serve",
+        "--profile",
+        "communities",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+    ])
+    .arg(data.path());
+    let server = start(cmd);
+    let addr = server.addr.unwrap();
+
+    let (code, _, body) = get(addr, "/api/v1/communities");
+    assert_eq!(code, 200);
+    let list = json(&body);
+    let first = list["communities"][0]["key"].as_str().unwrap().to_owned();
+    assert_eq!(list["communities"].as_array().unwrap().len(), 300);
+
+    let (code, _, body) = get(addr, &format!("/api/v1/communities/{first}"));
+    assert_eq!(code, 200);
+    assert_eq!(
+        json(&body)["latest"]["name"],
+        list["communities"][0]["name"]
+    );
+
+    let (code, _, body) = get(
+        addr,
+        &format!(
+            "/api/v1/communities/{first}/series?metric=nodes&from=2014-03-01&to=2014-03-31T23:59:59Z&resolution=day"
+        ),
+    );
+    assert_eq!(code, 200);
+    let series = json(&body);
+    assert_eq!(series["resolution"], "day");
+    assert!(series["points"].as_array().unwrap().len() <= 31);
+
+    let (code, _, body) = get(
+        addr,
+        "/api/v1/network/series?metric=communities&resolution=month",
+    );
+    assert_eq!(code, 200);
+    assert_eq!(json(&body)["points"].as_array().unwrap().len(), 12);
+
+    let (code, _, body) = get(addr, "/api/v1/top?metric=nodes&at=2014-06-01T00:00:00Z&n=5");
+    assert_eq!(code, 200);
+    let top = json(&body);
+    assert_eq!(top["communities"].as_array().unwrap().len(), 5);
+    assert!(top["snapshot"].as_i64().unwrap() <= 1_401_580_800);
+
+    let (code, _, body) = get(addr, "/api/v1/routing/series?resolution=month");
+    assert_eq!(code, 200);
+    let routing = json(&body);
+    assert_eq!(routing["protocols"][0]["protocol"], "batman-adv");
+    assert_eq!(routing["protocols"][0]["color"], "#332288");
+
+    for path in [
+        "/api/v1/hours-of-day",
+        &format!("/api/v1/hours-of-day?community={first}"),
+    ] {
+        let (code, _, body) = get(addr, path);
+        assert_eq!(code, 200, "{path}");
+        let values = json(&body)["values"].as_array().unwrap().clone();
+        assert_eq!(values.len(), 24);
+    }
+    let (code, _, body) = get(addr, "/api/v1/weekdays");
+    assert_eq!(code, 200);
+    assert_eq!(json(&body)["values"].as_array().unwrap().len(), 7);
+
+    every_series_comes_as_csv(addr, &first);
+    bad_parameters_are_named(addr);
+    drop(server);
+}
+
+fn every_series_comes_as_csv(addr: std::net::SocketAddr, first: &str) {
+    // CSV for every series.
+    for path in [
+        "/api/v1/communities?format=csv".to_owned(),
+        format!("/api/v1/communities/{first}/series?format=csv"),
+        "/api/v1/network/series?format=csv".to_owned(),
+        "/api/v1/top?format=csv".to_owned(),
+        "/api/v1/routing/series?format=csv".to_owned(),
+        "/api/v1/hours-of-day?format=csv".to_owned(),
+        "/api/v1/weekdays?format=csv".to_owned(),
+    ] {
+        let (code, head, body) = get(addr, &path);
+        assert_eq!(code, 200, "{path}");
+        assert!(
+            head.to_lowercase().contains("content-type: text/csv"),
+            "{path}: {head}"
+        );
+        assert!(body.lines().count() > 1, "{path}: {body}");
+    }
+}
+
+/// 400 naming the parameter; unknown communities 404 in the caller's language; all documented.
+fn bad_parameters_are_named(addr: std::net::SocketAddr) {
+    for (path, field) in [
+        ("/api/v1/network/series?resolution=week", "resolution"),
+        ("/api/v1/network/series?metric=bananas", "metric"),
+        ("/api/v1/network/series?from=yesterday", "from"),
+        ("/api/v1/network/series?from=2015-01-01&to=2014-01-01", "to"),
+        ("/api/v1/top?n=1000", "n"),
+        ("/api/v1/top?at=1999-01-01T00:00:00Z", "at"),
+        ("/api/v1/top?metric=routers", "metric"),
+        ("/api/v1/weekdays?format=xml", "format"),
+    ] {
+        let (code, _, body) = get(addr, path);
+        assert_eq!(code, 400, "{path}: {body}");
+        let error = json(&body)["error"].clone();
+        assert_eq!(error["code"], "bad_parameter", "{path}");
+        assert_eq!(error["field"], field, "{path}");
+    }
+    let (code, _, body) = common::http(
+        addr,
+        &format!(
+            "GET /api/v1/communities/atlantis HTTP/1.1\r\nHost: {addr}\r\nAccept-Language: de\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(code, 404);
+    assert_eq!(
+        json(&body)["error"]["message"],
+        "Es gibt keine Community „atlantis“."
+    );
+
+    let (code, _, body) = get(addr, "/api/v1/openapi.json");
+    assert_eq!(code, 200);
+    let doc = json(&body);
+    for path in [
+        "/api/v1/communities",
+        "/api/v1/communities/{key}",
+        "/api/v1/communities/{key}/series",
+        "/api/v1/network/series",
+        "/api/v1/top",
+        "/api/v1/routing/series",
+        "/api/v1/hours-of-day",
+        "/api/v1/weekdays",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is documented");
+    }
+}
