@@ -109,6 +109,8 @@ run_tests() {
   fuzz uci_parse "$PORTICO_SHARED/fixtures/uci"
   say "fuzzing the qaul BLE decoders for ${FUZZ_SECONDS:-60} s"
   fuzz qaul_ble_decode "$PORTICO_SHARED/protocols"
+  say "fuzzing the Freifunk summary-file reader for ${FUZZ_SECONDS:-60} s"
+  fuzz communities_parse "$PORTICO_SHARED/fixtures/freifunk"
   say "browser tests (Chromium in the lab's client namespace)"
   (cd e2e && PORTICO_BIN="$(portico_bin)" node --test --test-concurrency=1 --test-timeout=600000 tests/)
   after=$(host_snapshot)

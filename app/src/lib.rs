@@ -6,7 +6,11 @@
 //! server functions return. Components never invent data: a capability that does not exist
 //! yet shows [`pages::NotAvailable`].
 
+#![recursion_limit = "256"]
+
 pub mod bluetooth;
+pub mod charts;
+pub mod communities;
 pub mod config;
 pub mod i18n;
 pub mod pages;
@@ -24,7 +28,7 @@ use i18n::Lang;
 
 /// What the server knows about this request that every page needs, identical on the
 /// server and in the browser (it travels in `<meta name="portico-context">`).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct PageContext {
     /// The language this page is rendered in.
     pub lang: Lang,
@@ -42,6 +46,22 @@ pub struct PageContext {
     pub vouchers: Option<portal::VoucherAdminView>,
     /// What BlueZ offers, on the Bluetooth page.
     pub bluetooth: Option<bluetooth::BluetoothView>,
+    /// The communities site's page data (only in `serve --profile communities`).
+    pub communities: Option<communities::SiteView>,
+}
+
+impl PageContext {
+    /// The component tree this page renders: the router UI, the communities site, or an embed.
+    fn root(&self) -> AnyView {
+        match &self.communities {
+            None => view! { <App /> }.into_any(),
+            Some(communities::SiteView {
+                page: communities::SitePage::Embed(_),
+                ..
+            }) => view! { <communities::EmbedApp /> }.into_any(),
+            Some(_) => view! { <communities::CommunitiesApp /> }.into_any(),
+        }
+    }
 }
 
 /// The state of applying configuration, as the server reports it (API, SSE, page context).
@@ -135,7 +155,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 {hydrate.then(|| view! { <HydrationScripts options /> })}
             </head>
             <body>
-                <App />
+                {page.root()}
             </body>
         </html>
     }
@@ -319,7 +339,7 @@ fn follow_apply(seconds: RwSignal<Option<u64>>, outcome: RwSignal<Option<String>
 
 /// Language switcher: a plain form (POST /lang) that works without JavaScript.
 #[component]
-fn LanguageSwitcher() -> impl IntoView {
+pub(crate) fn LanguageSwitcher() -> impl IntoView {
     let current = lang();
     let location = leptos_router::hooks::use_location();
     let next = move || location.pathname.get();
@@ -358,6 +378,6 @@ pub fn hydrate() {
         .unwrap_or_default();
     leptos::mount::hydrate_body(move || {
         provide_context(page.clone());
-        view! { <App /> }
+        page.root()
     });
 }

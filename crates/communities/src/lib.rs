@@ -9,10 +9,15 @@
 //! - [`colors`]: the one colour table every chart uses.
 
 pub mod colors;
+#[cfg(feature = "store")]
 pub mod import;
 pub mod model;
+#[cfg(feature = "store")]
 pub mod prepare;
 pub mod query;
+#[cfg(feature = "store")]
 pub mod source;
+#[cfg(feature = "store")]
 pub mod sqlite;
+#[cfg(feature = "store")]
 pub mod synth;

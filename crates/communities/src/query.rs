@@ -1,10 +1,9 @@
 //! What the store answers: the types every store returns and the API serialises.
 
-use serde::Serialize;
-use time::{Date, Month, OffsetDateTime};
+use serde::{Deserialize, Serialize};
 
 /// The width of a series' buckets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Resolution {
     Hour,
@@ -42,11 +41,11 @@ impl Resolution {
         }
     }
 
-    /// The resolution that keeps a chart over `span` seconds readable (at most ~1500 points).
+    /// The resolution that keeps a chart over `span` seconds readable (at most ~400 points).
     pub fn for_span(span: i64) -> Resolution {
-        if span <= 62 * 86_400 {
+        if span <= 16 * 86_400 {
             Resolution::Hour
-        } else if span <= 4 * 366 * 86_400 {
+        } else if span <= 400 * 86_400 {
             Resolution::Day
         } else {
             Resolution::Month
@@ -66,34 +65,47 @@ impl std::str::FromStr for Resolution {
     }
 }
 
+/// Unix seconds → (year, month, day), UTC (Howard Hinnant's `civil_from_days`).
+pub fn civil(ts: i64) -> (i64, i64, i64) {
+    let z = ts.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// (year, month, day), UTC → the Unix second it starts (`days_from_civil`).
+pub fn midnight(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    (era * 146_097 + doe - 719_468) * 86_400
+}
+
 /// The first second of the UTC month `ts` is in.
 pub fn month_start(ts: i64) -> i64 {
-    let t = OffsetDateTime::from_unix_timestamp(ts).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    Date::from_calendar_date(t.year(), t.month(), 1)
-        .unwrap_or(Date::MIN)
-        .midnight()
-        .assume_utc()
-        .unix_timestamp()
+    let (y, m, _) = civil(ts);
+    midnight(y, m, 1)
 }
 
 /// The first second of the month after the one `ts` is in.
 pub fn next_month(ts: i64) -> i64 {
-    let t =
-        OffsetDateTime::from_unix_timestamp(month_start(ts)).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    let (year, month) = if t.month() == Month::December {
-        (t.year() + 1, Month::January)
+    let (y, m, _) = civil(ts);
+    if m == 12 {
+        midnight(y + 1, 1, 1)
     } else {
-        (t.year(), t.month().next())
-    };
-    Date::from_calendar_date(year, month, 1)
-        .unwrap_or(Date::MAX)
-        .midnight()
-        .assume_utc()
-        .unix_timestamp()
+        midnight(y, m + 1, 1)
+    }
 }
 
 /// A network-wide metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NetworkMetric {
     /// Nodes reported by communities whose data was fresh.
@@ -136,7 +148,7 @@ impl std::str::FromStr for NetworkMetric {
 
 /// One bucket of a series. `value` is the mean over the bucket's snapshots; `None` when the
 /// bucket has no fresh value (only carried-forward data, or no number reported).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Point {
     /// Start of the bucket, Unix seconds.
     pub t: i64,
@@ -146,7 +158,7 @@ pub struct Point {
 }
 
 /// A time series.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Series {
     pub metric: String,
     pub resolution: Resolution,
@@ -154,7 +166,7 @@ pub struct Series {
 }
 
 /// A community as listed (its latest state).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommunitySummary {
     pub key: String,
     pub name: String,
@@ -174,7 +186,7 @@ pub struct CommunitySummary {
 }
 
 /// A community with its latest entry as the collector stored it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommunityDetail {
     #[serde(flatten)]
     pub summary: CommunitySummary,
@@ -186,7 +198,7 @@ pub struct CommunityDetail {
 }
 
 /// One line of a top list.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ranked {
     pub key: String,
     pub name: String,
@@ -195,7 +207,7 @@ pub struct Ranked {
 }
 
 /// The largest communities at one snapshot.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Top {
     /// The snapshot used: the latest at or before the time asked for.
     pub snapshot: i64,
@@ -203,7 +215,7 @@ pub struct Top {
 }
 
 /// Communities per routing protocol over time.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RoutingSeries {
     pub resolution: Resolution,
     /// Bucket starts, shared by every protocol.
@@ -212,7 +224,7 @@ pub struct RoutingSeries {
     pub protocols: Vec<ProtocolSeries>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProtocolSeries {
     pub protocol: String,
     /// How the protocol is shown (`B.A.T.M.A.N. advanced`).
@@ -223,7 +235,7 @@ pub struct ProtocolSeries {
 }
 
 /// Mean nodes by hour of day (UTC, 0–23) or weekday (Monday = 0).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Profile {
     /// The community, or `None` for the whole network.
     pub community: Option<String>,
@@ -231,7 +243,7 @@ pub struct Profile {
 }
 
 /// What the store holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Extent {
     pub snapshots: i64,
     pub communities: i64,
@@ -253,5 +265,11 @@ mod tests {
         assert_eq!(Resolution::Month.bucket(t), 1_456_790_400); // 2016-03-01
         assert_eq!(next_month(t), 1_459_468_800); // 2016-04-01
         assert_eq!(next_month(1_481_000_000), 1_483_228_800); // December → January
+        assert_eq!(civil(t), (2016, 3, 23));
+        assert_eq!(midnight(2016, 3, 23), 1_458_691_200);
+        for day in (-800_000..800_000).step_by(997) {
+            let (y, m, d) = civil(day * 86_400);
+            assert_eq!(midnight(y, m, d), day * 86_400);
+        }
     }
 }

@@ -33,25 +33,34 @@ impl Store {
         }
     }
 
+    /// Runs a query here, with a pooled reader (for callers already off the async runtime, or
+    /// queries of a few milliseconds).
+    ///
+    /// # Errors
+    /// Store failures.
+    pub fn blocking<T>(
+        &self,
+        f: impl FnOnce(&Reader) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let reader = match self.idle.lock().map(|mut idle| idle.pop()) {
+            Ok(Some(reader)) => reader,
+            _ => Reader::open(&self.dir)?,
+        };
+        let result = f(&reader);
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(reader);
+        }
+        result
+    }
+
     /// Runs a query on a blocking thread with a pooled reader.
-    async fn query<T: Send + 'static>(
+    pub(super) async fn query<T: Send + 'static>(
         &self,
         lang: Lang,
         f: impl FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, AppError> {
         let store = self.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let reader = match store.idle.lock().map(|mut idle| idle.pop()) {
-                Ok(Some(reader)) => reader,
-                _ => Reader::open(&store.dir)?,
-            };
-            let result = f(&reader);
-            if let Ok(mut idle) = store.idle.lock() {
-                idle.push(reader);
-            }
-            result
-        })
-        .await;
+        let result = tokio::task::spawn_blocking(move || store.blocking(f)).await;
         match result {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(AppError::internal(&e, lang)),

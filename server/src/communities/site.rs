@@ -4,17 +4,55 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
+use app::communities::CommunitiesSource;
 use axum::Router;
-use axum::routing::get;
+use axum::extract::{FromRef, Request};
+use axum::response::IntoResponse as _;
+use axum::routing::{get, post};
 use http::{HeaderValue, header};
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::api::{self, Store};
 use crate::cli::{GlobalArgs, ServeArgs};
+use crate::http::{assets, forms, gate};
 
-/// The whole communities application.
+/// What the communities site's handlers share.
+#[derive(Clone, FromRef)]
+pub struct SiteState {
+    pub leptos: LeptosOptions,
+    pub store: Store,
+}
+
+/// The whole communities application: pages, embeds, the JSON API, assets.
 pub fn app(store: Store) -> Router {
+    let state = SiteState {
+        leptos: crate::http::leptos_options(),
+        store: store.clone(),
+    };
+    let source: Arc<dyn CommunitiesSource> = Arc::new(store.clone());
+    let context = move || provide_context(source.clone());
+    let server_fns = {
+        let context = context.clone();
+        move |req: Request| {
+            let context = context.clone();
+            async move {
+                handle_server_fns_with_context(context, req)
+                    .await
+                    .into_response()
+            }
+        }
+    };
+    let routes = generate_route_list(app::communities::CommunitiesApp);
+    let options = state.leptos.clone();
     Router::new()
+        .route("/pkg/{file}", get(assets::serve))
+        .route("/lang", post(forms::set_language))
+        .route("/api/fn/{*name}", post(server_fns))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/communities", get(api::list))
@@ -26,7 +64,12 @@ pub fn app(store: Store) -> Router {
         .route("/api/v1/hours-of-day", get(api::hours_of_day))
         .route("/api/v1/weekdays", get(api::weekdays))
         .route("/api/{*rest}", axum::routing::any(crate::http::api_not_found))
-        .with_state(store)
+        .leptos_routes_with_context(&state, routes, context, move || app::shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<SiteState, _>(|| (), app::shell))
+        .layer(axum::middleware::from_fn_with_state(store, super::pages::page_context))
+        .layer(axum::middleware::from_fn(gate::cross_origin_protection))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(crate::http::BODY_LIMIT))
+        .with_state(state)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),

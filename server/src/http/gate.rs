@@ -132,6 +132,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         wizard: None,
         vouchers: None,
         bluetooth: None,
+        communities: None,
     });
     req.extensions_mut().insert(super::assets::manifest());
     if is_public(&path) {

@@ -3,12 +3,12 @@
 //! `app(state).oneshot(request)`.
 
 mod api;
-mod assets;
+pub(crate) mod assets;
 mod ble;
 mod config_source;
 mod error;
-mod forms;
-mod gate;
+pub(crate) mod forms;
+pub(crate) mod gate;
 mod status;
 mod vouchers;
 pub mod wizard;

@@ -1,0 +1,677 @@
+//! Portico's chart components (design.md, Charts): SVG drawn by Rust, the same code on the
+//! server (pages and the `.svg` embeds) and in the browser (tooltips, keyboard, zoom).
+//!
+//! Every chart has a text alternative (a table under a disclosure), a legend when it shows
+//! more than one series, and is usable with the keyboard: the plot takes focus, the arrow
+//! keys move a cursor whose values are shown and announced, `+`/`-` ask the page to zoom.
+
+use leptos::prelude::*;
+
+/// Chart width and height in SVG units; the SVG scales to its container's width.
+pub const WIDTH: f64 = 480.0;
+pub const HEIGHT: f64 = 260.0;
+const LEFT: f64 = 50.0;
+const RIGHT: f64 = 12.0;
+const TOP: f64 = 12.0;
+const BOTTOM: f64 = 28.0;
+
+/// The charts' styles inside a standalone SVG (`/embed/<chart>.svg`); the pages get the
+/// same rules from the stylesheet.
+pub const SVG_STYLE: &str = ".grid{stroke:#d9d9d9;stroke-width:1}.axis{stroke:#555;stroke-width:1}\
+.tick,.bar-label,.bar-value,.legend-label{font:12px sans-serif;fill:#333}.line{stroke-width:2}\
+.area{fill-opacity:.85;stroke-width:.5}.stale-mark{fill:#b00}\
+.country{fill:#eee;stroke:#999;stroke-width:.5;vector-effect:non-scaling-stroke}\
+.site{fill-opacity:.55;stroke:#fff;stroke-width:1}.site.stale{fill-opacity:.15;stroke:#b00;stroke-dasharray:2 2}\
+.bar.noted{fill-opacity:.45}";
+
+/// A legend drawn inside an SVG (for the `.svg` embeds), four entries a row, starting at `top`.
+/// Returns the elements and the height they take.
+pub fn svg_legend(lines: &[Line], top: f64) -> (impl IntoView + use<>, f64) {
+    let per_row = 4;
+    let width = (WIDTH - LEFT) / 4.0;
+    let items = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            #[allow(clippy::cast_precision_loss, reason = "a few entries")]
+            let (x, y) = (
+                LEFT + width * (i % per_row) as f64,
+                top + 18.0 * (i / per_row) as f64,
+            );
+            view! {
+                <rect x=x y=y + 2.0 width="12" height="12" fill=l.color.clone() />
+                <text class="legend-label" x=x + 16.0 y=y + 12.0>{truncate(&l.label, 22)}</text>
+            }
+        })
+        .collect_view();
+    #[allow(clippy::cast_precision_loss, reason = "a few entries")]
+    let height = 18.0 * lines.len().div_ceil(per_row) as f64 + 6.0;
+    (items, height)
+}
+
+/// One coloured series over shared times.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line {
+    pub label: String,
+    pub color: String,
+    pub values: Vec<Option<f64>>,
+}
+
+/// A time chart's data: bucket starts (Unix seconds) and series over them.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct TimeData {
+    pub t: Vec<i64>,
+    pub lines: Vec<Line>,
+    /// Stack the series (areas) instead of drawing lines.
+    pub stacked: bool,
+    /// How a time is shown (depends on the resolution).
+    pub time_format: TimeFormat,
+    /// Points whose data was partly carried forward, marked on the chart.
+    pub stale: Vec<bool>,
+}
+
+/// How times are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TimeFormat {
+    Hour,
+    #[default]
+    Day,
+    Month,
+}
+
+impl TimeFormat {
+    pub fn format(self, ts: i64) -> String {
+        let (y, m, d) = civil(ts);
+        match self {
+            TimeFormat::Month => format!("{y:04}-{m:02}"),
+            TimeFormat::Day => format!("{y:04}-{m:02}-{d:02}"),
+            TimeFormat::Hour => format!(
+                "{y:04}-{m:02}-{d:02} {:02}:00",
+                ts.rem_euclid(86_400) / 3600
+            ),
+        }
+    }
+}
+
+pub use communities::query::civil;
+
+/// A count for people (grouped by thousands).
+pub fn format_count(n: i64) -> String {
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "counts shown are far below 2^52"
+    )]
+    let v = n as f64;
+    format_number(v)
+}
+
+/// A number for people: whole numbers grouped by thousands, else one decimal.
+pub fn format_number(v: f64) -> String {
+    if !v.is_finite() {
+        return String::new();
+    }
+    let rounded = (v * 10.0).round() / 10.0;
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "chart values are far below i64::MAX"
+    )]
+    let whole = rounded.trunc() as i64;
+    let digits = whole.unsigned_abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push('\u{202f}');
+        }
+        grouped.push(c);
+    }
+    let sign = if rounded < 0.0 { "-" } else { "" };
+    let fraction = (rounded.fract().abs() * 10.0).round();
+    if fraction == 0.0 {
+        format!("{sign}{grouped}")
+    } else {
+        format!("{sign}{grouped}.{fraction}")
+    }
+}
+
+/// Round tick steps (1, 2, 5 × 10^n) covering `0..=max` in about `count` steps.
+pub fn ticks(max: f64, count: usize) -> Vec<f64> {
+    if max <= 0.0 || !max.is_finite() {
+        return vec![0.0, 1.0];
+    }
+    #[allow(clippy::cast_precision_loss, reason = "a handful of ticks")]
+    let raw = max / count.max(1) as f64;
+    let magnitude = 10_f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw)
+        .unwrap_or(raw);
+    let mut out = Vec::new();
+    let mut v = 0.0;
+    while v < max + step * 0.999 {
+        out.push(v);
+        v += step;
+    }
+    out
+}
+
+/// Where times fall on the x axis.
+fn x_scale(t: &[i64]) -> impl Fn(usize) -> f64 + Clone + use<> {
+    let (first, last) = (
+        t.first().copied().unwrap_or(0),
+        t.last().copied().unwrap_or(1),
+    );
+    let span = (last - first).max(1);
+    let times = t.to_vec();
+    move |i| {
+        #[allow(clippy::cast_precision_loss, reason = "Unix seconds map to pixels")]
+        let f = (times.get(i).copied().unwrap_or(first) - first) as f64 / span as f64;
+        if times.len() == 1 {
+            LEFT + (WIDTH - LEFT - RIGHT) / 2.0
+        } else {
+            LEFT + f * (WIDTH - LEFT - RIGHT)
+        }
+    }
+}
+
+/// The tops of each series (stacked: cumulative).
+fn tops(data: &TimeData) -> Vec<Vec<Option<f64>>> {
+    if !data.stacked {
+        return data.lines.iter().map(|l| l.values.clone()).collect();
+    }
+    let mut sum = vec![0.0; data.t.len()];
+    data.lines
+        .iter()
+        .map(|l| {
+            l.values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    sum[i] += v.unwrap_or(0.0);
+                    Some(sum[i])
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Indexes of the x-axis labels: about six, at round dates when the span allows.
+fn x_labels(t: &[i64]) -> Vec<usize> {
+    let n = t.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    let step = n.div_ceil(6).max(1);
+    (0..n).step_by(step).collect()
+}
+
+/// A time chart: lines or stacked areas, axes, cursor with values, legend, table.
+#[component]
+pub fn TimeChart(
+    /// The data; a signal so the page can zoom and refetch.
+    data: Signal<TimeData>,
+    /// The chart's accessible name.
+    title: String,
+    /// What the values are (axis and table header).
+    unit: String,
+    /// Called with +1 (zoom in around the cursor's time) or -1 (zoom out).
+    #[prop(optional)]
+    on_zoom: Option<Callback<(i32, Option<i64>)>>,
+) -> impl IntoView {
+    let cursor = RwSignal::new(None::<usize>);
+    // A new data set moves the cursor back into range.
+    Effect::new(move |_| {
+        let n = data.with(|d| d.t.len());
+        if cursor.get_untracked().is_some_and(|c| c >= n) {
+            cursor.set(None);
+        }
+    });
+    let on_key = keys(data, cursor, on_zoom);
+    let on_pointer = move |ev: leptos::ev::PointerEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast as _;
+            let Some(target) = ev
+                .current_target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            else {
+                return;
+            };
+            let rect = target.get_bounding_client_rect();
+            if rect.width() <= 0.0 {
+                return;
+            }
+            let x = (f64::from(ev.client_x()) - rect.left()) / rect.width() * WIDTH;
+            let index = data.with_untracked(|d| {
+                let scale = x_scale(&d.t);
+                (0..d.t.len())
+                    .min_by(|a, b| (scale(*a) - x).abs().total_cmp(&(scale(*b) - x).abs()))
+            });
+            cursor.set(index);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    let readout = move || {
+        let c = cursor.get()?;
+        data.with(|d| {
+            let t = *d.t.get(c)?;
+            let mut parts = vec![d.time_format.format(t)];
+            for line in &d.lines {
+                let v = line.values.get(c).copied().flatten();
+                parts.push(format!(
+                    "{}: {}",
+                    line.label,
+                    v.map_or_else(|| "–".into(), format_number)
+                ));
+            }
+            if d.stale.get(c).copied().unwrap_or(false) {
+                parts.push(crate::t("charts-stale-note"));
+            }
+            Some(parts)
+        })
+    };
+    view! {
+        <figure class="chart">
+            <svg
+                class="plot"
+                viewBox=format!("0 0 {WIDTH} {HEIGHT}")
+                role="img"
+                aria-label=title
+                tabindex="0"
+                on:keydown=on_key
+                on:pointermove=on_pointer
+                on:pointerleave=move |_| cursor.set(None)
+            >
+                {move || data.with(|d| plot(d, cursor.get()))}
+            </svg>
+            <p class="readout" aria-live="polite">
+                {move || readout().map(|parts| {
+                    parts.into_iter().map(|p| view! { <span>{p}</span> }).collect_view()
+                })}
+            </p>
+            {move || data.with(|d| (d.lines.len() > 1).then(|| legend(&d.lines)))}
+            <details class="table-alt">
+                <summary>{crate::t("charts-table")}</summary>
+                {move || data.with(|d| table(d, &unit))}
+            </details>
+        </figure>
+    }
+}
+
+/// The chart's keyboard: arrows, Page Up/Down, Home/End move the cursor; `+`/`-` zoom; Escape
+/// hides the cursor.
+fn keys(
+    data: Signal<TimeData>,
+    cursor: RwSignal<Option<usize>>,
+    on_zoom: Option<Callback<(i32, Option<i64>)>>,
+) -> impl Fn(leptos::ev::KeyboardEvent) + Copy + 'static {
+    move |ev: leptos::ev::KeyboardEvent| {
+        let n = data.with_untracked(|d| d.t.len());
+        if n == 0 {
+            return;
+        }
+        let current = cursor.get_untracked();
+        let next = match ev.key().as_str() {
+            "ArrowRight" => Some(current.map_or(0, |c| (c + 1).min(n - 1))),
+            "ArrowLeft" => Some(current.map_or(n - 1, |c| c.saturating_sub(1))),
+            "PageUp" => Some(current.map_or(0, |c| (c + n.div_ceil(10)).min(n - 1))),
+            "PageDown" => Some(current.map_or(n - 1, |c| c.saturating_sub(n.div_ceil(10)))),
+            "Home" => Some(0),
+            "End" => Some(n - 1),
+            "+" | "=" | "-" => {
+                if let Some(zoom) = on_zoom {
+                    let at = current.and_then(|c| data.with_untracked(|d| d.t.get(c).copied()));
+                    zoom.run((if ev.key() == "-" { -1 } else { 1 }, at));
+                    ev.prevent_default();
+                }
+                None
+            }
+            "Escape" => {
+                cursor.set(None);
+                None
+            }
+            _ => None,
+        };
+        if let Some(next) = next {
+            ev.prevent_default();
+            cursor.set(Some(next));
+        }
+    }
+}
+
+/// An area between `top` and `below` (stacked series).
+fn area_path(
+    top: &[Option<f64>],
+    below: &[f64],
+    x: &impl Fn(usize) -> f64,
+    y: &impl Fn(f64) -> f64,
+) -> String {
+    use std::fmt::Write as _;
+    let mut path = String::new();
+    for (i, v) in top.iter().enumerate() {
+        let _ = write!(
+            path,
+            "{}{:.1},{:.1}",
+            if i == 0 { "M" } else { "L" },
+            x(i),
+            y(v.unwrap_or(0.0))
+        );
+    }
+    for (i, b) in below.iter().enumerate().rev() {
+        let _ = write!(path, "L{:.1},{:.1}", x(i), y(*b));
+    }
+    path.push('Z');
+    path
+}
+
+/// A line through the values, lifting the pen over gaps (`None`).
+fn line_path(values: &[Option<f64>], x: &impl Fn(usize) -> f64, y: &impl Fn(f64) -> f64) -> String {
+    use std::fmt::Write as _;
+    let mut path = String::new();
+    let mut pen_down = false;
+    for (i, v) in values.iter().enumerate() {
+        match v {
+            Some(v) => {
+                let _ = write!(
+                    path,
+                    "{}{:.1},{:.1}",
+                    if pen_down { "L" } else { "M" },
+                    x(i),
+                    y(*v)
+                );
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    path
+}
+
+/// The SVG content of a time chart (also the server's `.svg` embeds).
+pub fn plot(d: &TimeData, cursor: Option<usize>) -> impl IntoView + use<> {
+    let x = x_scale(&d.t);
+    let tops = tops(d);
+    let max = tops
+        .iter()
+        .flatten()
+        .flatten()
+        .copied()
+        .fold(0.0_f64, f64::max);
+    let y_ticks = ticks(max, 4);
+    let y_max = y_ticks.last().copied().unwrap_or(1.0).max(1.0);
+    let y = move |v: f64| TOP + (1.0 - v / y_max) * (HEIGHT - TOP - BOTTOM);
+    let grid = y_ticks
+        .iter()
+        .map(|v| {
+            let py = y(*v);
+            view! {
+                <line class="grid" x1=LEFT x2=WIDTH - RIGHT y1=py y2=py />
+                <text class="tick" x=LEFT - 6.0 y=py + 4.0 text-anchor="end">{format_number(*v)}</text>
+            }
+        })
+        .collect_view();
+    let x_ticks = x_labels(&d.t)
+        .into_iter()
+        .map(|i| {
+            let px = x(i);
+            let label = d.time_format.format(d.t[i]);
+            view! { <text class="tick" x=px y=HEIGHT - 8.0 text-anchor="middle">{label}</text> }
+        })
+        .collect_view();
+    let shapes = tops
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(k, top)| {
+            let color = d.lines[k].color.clone();
+            if d.stacked {
+                let below: Vec<f64> = if k == 0 {
+                    vec![0.0; d.t.len()]
+                } else {
+                    tops[k - 1].iter().map(|v| v.unwrap_or(0.0)).collect()
+                };
+                let path = area_path(top, &below, &x, &y);
+                view! { <path class="area" d=path fill=color.clone() stroke=color /> }.into_any()
+            } else {
+                let path = line_path(top, &x, &y);
+                // A single point draws as a dot.
+                let dot = (top.len() == 1).then(|| {
+                    top[0].map(|v| view! { <circle cx=x(0) cy=y(v) r="4" fill=color.clone() /> })
+                });
+                view! { <path class="line" d=path stroke=color.clone() fill="none" /> {dot} }
+                    .into_any()
+            }
+        })
+        .collect_view();
+    let stale_marks = d
+        .stale
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| **s)
+        .map(|(i, _)| view! { <rect class="stale-mark" x=x(i) - 1.0 y=HEIGHT - BOTTOM width="2" height="4" /> })
+        .collect_view();
+    let cursor_view = cursor.filter(|c| *c < d.t.len()).map(|c| {
+        let px = x(c);
+        let dots = tops
+            .iter()
+            .zip(&d.lines)
+            .filter_map(|(top, line)| {
+                top.get(c)
+                    .copied()
+                    .flatten()
+                    .map(|v| (v, line.color.clone()))
+            })
+            .map(
+                |(v, color)| view! { <circle class="cursor-dot" cx=px cy=y(v) r="4" fill=color /> },
+            )
+            .collect_view();
+        view! { <line class="cursor" x1=px x2=px y1=TOP y2=HEIGHT - BOTTOM /> {dots} }
+    });
+    view! {
+        {grid}
+        <line class="axis" x1=LEFT x2=WIDTH - RIGHT y1=HEIGHT - BOTTOM y2=HEIGHT - BOTTOM />
+        {x_ticks}
+        {shapes}
+        {stale_marks}
+        {cursor_view}
+    }
+}
+
+/// Swatches and labels, in the series' order.
+pub fn legend(lines: &[Line]) -> impl IntoView + use<> {
+    let items = lines
+        .iter()
+        .map(|l| {
+            // An SVG swatch: the colour is a presentation attribute, which the pages' CSP
+            // (no inline styles) allows.
+            view! {
+                <li>
+                    <svg class="swatch" viewBox="0 0 14 14" width="14" height="14" aria-hidden="true">
+                        <rect width="14" height="14" rx="3" fill=l.color.clone() />
+                    </svg>
+                    {l.label.clone()}
+                </li>
+            }
+        })
+        .collect_view();
+    view! { <ul class="legend">{items}</ul> }
+}
+
+fn table(d: &TimeData, unit: &str) -> impl IntoView + use<> {
+    let header = d
+        .lines
+        .iter()
+        .map(|l| view! { <th scope="col">{l.label.clone()}</th> })
+        .collect_view();
+    let rows = d
+        .t
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let cells = d
+                .lines
+                .iter()
+                .map(|l| view! { <td>{l.values.get(i).copied().flatten().map(format_number).unwrap_or_default()}</td> })
+                .collect_view();
+            let stale = d.stale.get(i).copied().unwrap_or(false).then(|| crate::t("charts-stale"));
+            view! { <tr><th scope="row">{d.time_format.format(*t)} {stale.map(|s| format!(" ({s})"))}</th>{cells}</tr> }
+        })
+        .collect_view();
+    view! {
+        <div class="scroll">
+            <table>
+                <caption>{unit.to_owned()}</caption>
+                <thead><tr><th scope="col">{crate::t("charts-time")}</th>{header}</tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// One bar.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bar {
+    pub label: String,
+    pub value: f64,
+    pub color: String,
+    /// Shown after the value (e.g. "stale").
+    pub note: Option<String>,
+    /// Where the bar's label links to.
+    pub href: Option<String>,
+}
+
+/// Horizontal bars with their labels and values written out (top lists).
+pub fn hbars(bars: &[Bar], label: &str) -> impl IntoView + use<> {
+    let max = bars
+        .iter()
+        .map(|b| b.value)
+        .fold(0.0_f64, f64::max)
+        .max(1.0);
+    let row = 28.0;
+    #[allow(clippy::cast_precision_loss, reason = "a few bars")]
+    let height = row * bars.len() as f64 + 8.0;
+    let label_width = 150.0;
+    let items = bars
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            #[allow(clippy::cast_precision_loss, reason = "a few bars")]
+            let top = 4.0 + row * i as f64;
+            let width = (b.value / max) * (WIDTH - label_width - 80.0);
+            let value = format!("{}{}", format_number(b.value), b.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
+            let title = format!("{}: {value}", b.label);
+            let label = truncate(&b.label, 22);
+            let text = match &b.href {
+                Some(href) => view! { <a href=href.clone()><text class="bar-label" x=label_width - 6.0 y=top + 18.0 text-anchor="end">{label}</text></a> }.into_any(),
+                None => view! { <text class="bar-label" x=label_width - 6.0 y=top + 18.0 text-anchor="end">{label}</text> }.into_any(),
+            };
+            let class = if b.note.is_some() { "bar noted" } else { "bar" };
+            view! {
+                <g>
+                    <title>{title}</title>
+                    {text}
+                    <rect class=class x=label_width y=top + 4.0 width=width.max(1.0) height=row - 8.0 fill=b.color.clone() />
+                    <text class="bar-value" x=label_width + width.max(1.0) + 6.0 y=top + 18.0>{value}</text>
+                </g>
+            }
+        })
+        .collect_view();
+    // A group, not an image: the names are links.
+    view! { <svg class="plot" viewBox=format!("0 0 {WIDTH} {height}") role="group" aria-label=label.to_owned()>{items}</svg> }
+}
+
+/// Vertical bars with labels under them (hours of day, weekdays).
+pub fn vbars(bars: &[Bar], label: &str) -> impl IntoView + use<> {
+    let max = bars.iter().map(|b| b.value).fold(0.0_f64, f64::max);
+    let y_ticks = ticks(max, 4);
+    let y_max = y_ticks.last().copied().unwrap_or(1.0).max(1.0);
+    let y = move |v: f64| TOP + (1.0 - v / y_max) * (HEIGHT - TOP - BOTTOM);
+    #[allow(clippy::cast_precision_loss, reason = "a few bars")]
+    let slot = (WIDTH - LEFT - RIGHT) / bars.len().max(1) as f64;
+    let grid = y_ticks
+        .iter()
+        .map(|v| {
+            let py = y(*v);
+            view! {
+                <line class="grid" x1=LEFT x2=WIDTH - RIGHT y1=py y2=py />
+                <text class="tick" x=LEFT - 6.0 y=py + 4.0 text-anchor="end">{format_number(*v)}</text>
+            }
+        })
+        .collect_view();
+    let every = if bars.len() > 12 { 3 } else { 1 };
+    let items = bars
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            #[allow(clippy::cast_precision_loss, reason = "a few bars")]
+            let left = LEFT + slot * i as f64;
+            let top = y(b.value);
+            let title = format!("{}: {}", b.label, format_number(b.value));
+            let label = (i % every == 0).then(|| {
+                view! { <text class="tick" x=left + slot / 2.0 y=HEIGHT - 8.0 text-anchor="middle">{b.label.clone()}</text> }
+            });
+            view! {
+                <g>
+                    <title>{title}</title>
+                    <rect class="bar" x=left + slot * 0.1 y=top width=slot * 0.8 height=(HEIGHT - BOTTOM - top).max(0.0) fill=b.color.clone() />
+                    {label}
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg class="plot" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label.to_owned()>
+            {grid}
+            <line class="axis" x1=LEFT x2=WIDTH - RIGHT y1=HEIGHT - BOTTOM y2=HEIGHT - BOTTOM />
+            {items}
+        </svg>
+    }
+}
+
+/// A table of bars (the text alternative of bar charts).
+pub fn bar_table(bars: &[Bar], what: &str, unit: &str) -> impl IntoView + use<> {
+    let rows = bars
+        .iter()
+        .map(|b| {
+            let note = b.note.as_ref().map(|n| format!(" ({n})"));
+            view! { <tr><th scope="row">{b.label.clone()}</th><td>{format_number(b.value)}{note}</td></tr> }
+        })
+        .collect_view();
+    view! {
+        <details class="table-alt">
+            <summary>{crate::t("charts-table")}</summary>
+            <div class="scroll">
+                <table>
+                    <thead><tr><th scope="col">{what.to_owned()}</th><th scope="col">{unit.to_owned()}</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </details>
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_dates_and_ticks_read_well() {
+        assert_eq!(format_number(29_770.0), "29\u{202f}770");
+        assert_eq!(format_number(12.34), "12.3");
+        assert_eq!(format_number(-1_500.0), "-1\u{202f}500");
+        assert_eq!(civil(1_458_759_661), (2016, 3, 23));
+        assert_eq!(TimeFormat::Hour.format(1_458_759_661), "2016-03-23 19:00");
+        assert_eq!(ticks(29_770.0, 4), [0.0, 10_000.0, 20_000.0, 30_000.0]);
+        assert_eq!(ticks(0.0, 4), [0.0, 1.0]);
+    }
+}

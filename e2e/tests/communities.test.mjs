@@ -1,0 +1,178 @@
+// The communities site in a real Chromium at phone size: overview (top-10 at a date, growth,
+// routing with its legend, map, hours of day), stable colours across page loads, keyboard
+// and zoom on the hydrated charts, a community page, the same controls without JavaScript,
+// and the embeds. Portico and Chromium share a network namespace of their own that has only
+// loopback (design.md, rule 3: the browser never runs in the host namespace).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, chmodSync, rmSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+import { BIN, SHOTS, sizes, a11y, waitFor } from './lab.mjs';
+
+const checkA11y = a11y('communities');
+const SHARED = process.env.PORTICO_SHARED ?? resolve('../../shared');
+const SNAPSHOT = join(SHARED, 'fixtures/freifunk/20160323-19.01.01-ffSummarizedDir.json');
+const NS = `comm-e2e${process.pid}`;
+const SITE = 'http://127.0.0.1:8099';
+
+let dir, server, browser;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'portico-communities-e2e-'));
+  const data = join(dir, 'data');
+  // Two years of daily history, then the real snapshot on top of it.
+  execFileSync(BIN, ['communities', 'synth', '--from', SNAPSHOT, '--years', '2', '--seed', '9', '--communities', '320',
+    '--start', '2014-06-01', '--into-store', '--data', data], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(BIN, ['communities', 'import', '--data', data, SNAPSHOT], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync('ip', ['netns', 'add', NS]);
+  execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+  server = spawn('ip', ['netns', 'exec', NS, BIN, 'serve', '--profile', 'communities', '--listen', '127.0.0.1:8099', '--data', data],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
+  const wrapper = join(dir, 'chromium-in-ns');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${NS} /usr/bin/chromium "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  browser = await chromium.launch({
+    executablePath: wrapper,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-sync', '--disable-quic'],
+  });
+  mkdirSync(SHOTS, { recursive: true });
+  const probe = await browser.newPage();
+  await waitFor('the communities site', async () => (await probe.goto(`${SITE}/healthz`)).ok());
+  await probe.close();
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  try { execFileSync('ip', ['netns', 'del', NS]); } catch { /* already gone */ }
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A GET from inside the page (Node itself cannot reach the namespace). */
+const fetchIn = (page, path) => page.evaluate(async (p) => {
+  const r = await fetch(p);
+  return { type: r.headers.get('content-type'), body: await r.text() };
+}, path);
+
+/** The hydrated growth chart answers the keyboard: End shows the last point's values. */
+async function waitForHydration(page) {
+  const plot = page.locator('#growth-h ~ figure svg.plot');
+  await waitFor('hydration', async () => {
+    await plot.focus();
+    await page.keyboard.press('End');
+    return (await page.locator('#growth-h ~ figure .readout').innerText()).trim().length > 0;
+  });
+}
+
+/** The routing legend as [label, colour] pairs, and the colours of the areas drawn. */
+async function routingColours(page) {
+  const legend = await page.locator('#routing-h ~ figure .legend li').evaluateAll((items) => items.map((li) => [
+    li.textContent.trim(), li.querySelector('.swatch rect').getAttribute('fill')]));
+  const areas = await page.locator('#routing-h ~ figure svg path.area').evaluateAll((paths) => paths.map((p) => p.getAttribute('fill')));
+  return { legend, areas };
+}
+
+test('overview at phone size: top-10, legend, stable colours, keyboard and zoom', async () => {
+  const context = await browser.newContext({ viewport: sizes.phone, locale: 'en-US' });
+  const page = await context.newPage();
+  await page.goto(`${SITE}/`);
+  await page.getByRole('heading', { name: 'Largest communities' }).waitFor();
+  // The real snapshot is the latest: its top-10 by name, with the largest first.
+  const bars = page.locator('#top-h ~ svg .bar-label');
+  assert.equal(await bars.count(), 10);
+  assert.equal(await bars.first().textContent(), 'Freifunk Muensterland');
+  await waitForHydration(page);
+  const first = await routingColours(page);
+  assert.ok(first.legend.length >= 4, `legend: ${JSON.stringify(first.legend)}`);
+  assert.equal(first.legend[0][0], 'B.A.T.M.A.N. advanced');
+  // The server's colour table, the same in the API.
+  const api = JSON.parse((await fetchIn(page, '/api/v1/routing/series?resolution=month')).body);
+  assert.equal(api.protocols[0].color, '#332288');
+  assert.deepEqual(first.legend, api.protocols.map((p) => [p.label, p.color]), 'the legend shows the server\'s colours');
+  assert.deepEqual(new Set(first.areas), new Set(api.protocols.map((p) => p.color)), 'the areas are drawn in them');
+  // Nothing on the page is wider than the phone.
+  assert.equal(await page.evaluate(() => document.documentElement.scrollWidth), sizes.phone.width);
+  await checkA11y(page, 'overview (phone)');
+  await page.screenshot({ path: `${SHOTS}/communities-phone-overview.png`, fullPage: true });
+
+  await page.reload();
+  await waitForHydration(page);
+  assert.deepEqual(await routingColours(page), first, 'same colours after a reload');
+
+  // Zoom without leaving the page: the period buttons and + refetch through server functions.
+  const url = page.url();
+  const labels = () => page.locator('#growth-h ~ figure svg text.tick').allTextContents();
+  const before = await labels();
+  await page.getByRole('button', { name: '1 year' }).click();
+  await waitFor('the growth chart to zoom to a year', async () => JSON.stringify(await labels()) !== JSON.stringify(before));
+  assert.equal(page.url(), url);
+  const year = await labels();
+  await page.locator('#growth-h ~ figure svg.plot').focus();
+  await page.keyboard.press('+');
+  await waitFor('the growth chart to zoom in', async () => JSON.stringify(await labels()) !== JSON.stringify(year));
+
+  // Another date for the top-10.
+  await page.fill('#top-h ~ form input[name=at]', '2015-01-15');
+  await page.locator('#top-h ~ form').getByRole('button', { name: 'Show' }).click();
+  await page.getByText(/Snapshot of 2015-01-15/).waitFor();
+  assert.notEqual(await bars.first().textContent(), 'Freifunk Muensterland');
+
+  // The map shows the communities, each a link to its page.
+  assert.ok(await page.locator('#map-h ~ svg a circle').count() > 250);
+  const embed = page.locator('#routing-h ~ details.embed-code');
+  await embed.locator('summary').click();
+  const code = await embed.locator('textarea').inputValue();
+  assert.match(code, /<iframe src="http:\/\/127\.0\.0\.1:8099\/embed\/routing\?from=\d+&to=\d+"/);
+  assert.match(code, /<img src="http:\/\/127\.0\.0\.1:8099\/embed\/routing\.svg\?from=/);
+  await context.close();
+});
+
+test('a community page at phone size', async () => {
+  const context = await browser.newContext({ viewport: sizes.phone, locale: 'en-US' });
+  const page = await context.newPage();
+  await page.goto(`${SITE}/`);
+  await page.locator('#top-h ~ svg a').first().click();
+  await page.waitForURL(/\/community\/muensterland$/);
+  await page.getByRole('heading', { name: 'Freifunk Muensterland' }).waitFor();
+  await page.getByText('Nodes (latest)').waitFor();
+  assert.ok(await page.locator('#series-h ~ figure svg path.line').count() >= 1);
+  await checkA11y(page, 'community (phone)');
+  await page.screenshot({ path: `${SHOTS}/communities-phone-community.png`, fullPage: true });
+  await context.close();
+});
+
+test('without JavaScript the controls are forms the server answers', async () => {
+  const context = await browser.newContext({ viewport: sizes.phone, locale: 'en-US', javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto(`${SITE}/`);
+  const rows = page.locator('#growth-h ~ figure table tbody tr');
+  const all = await rows.count();
+  await page.getByRole('button', { name: '3 months' }).click();
+  await page.waitForURL(/period=3m/);
+  const quarter = await rows.count();
+  assert.ok(quarter > 80 && quarter !== all, `3 months at day resolution: ${quarter} rows (was ${all})`);
+  await page.screenshot({ path: `${SHOTS}/communities-phone-nojs.png`, fullPage: true });
+  await context.close();
+});
+
+test('embeds: a minimal page for an iframe and a standalone SVG', async () => {
+  const page = await browser.newPage({ viewport: { width: 640, height: 480 } });
+  await page.goto(`${SITE}/embed/routing?period=all`);
+  assert.ok(await page.locator('.legend li').count() >= 4);
+  assert.equal(await page.locator('header').count(), 0);
+  await page.screenshot({ path: `${SHOTS}/communities-embed-routing.png` });
+  const svg = await fetchIn(page, '/embed/routing.svg?period=all');
+  assert.equal(svg.type, 'image/svg+xml; charset=utf-8');
+  assert.match(svg.body, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.doesNotMatch(svg.body, /<script/);
+  // Shown as an image (no script, nothing external): it must render with a size.
+  await page.setContent(`<img id="chart" src="${SITE}/embed/routing.svg">`);
+  await waitFor('the SVG image', async () => page.locator('#chart').evaluate((img) => img.complete && img.naturalWidth > 0));
+  await page.goto(`${SITE}/embed/map.svg`);
+  await page.screenshot({ path: `${SHOTS}/communities-embed-map-svg.png` });
+  await page.close();
+});
