@@ -183,6 +183,22 @@ fn the_api_answers_every_endpoint_and_names_bad_parameters() {
         list["communities"][0]["name"]
     );
 
+    // Any field of any snapshot: the entry as it was at a time.
+    let (code, _, body) = get(
+        addr,
+        &format!("/api/v1/communities/{first}/entry?at=2014-07-01T12:00:00Z"),
+    );
+    assert_eq!(code, 200, "{body}");
+    let entry = json(&body);
+    assert!(entry["snapshot"].as_i64().unwrap() <= 1_404_216_000);
+    assert!(
+        entry["entry"]["mtime"]
+            .as_str()
+            .unwrap()
+            .starts_with("2014-0"),
+        "{entry}"
+    );
+
     let (code, _, body) = get(
         addr,
         &format!(
@@ -289,6 +305,7 @@ fn bad_parameters_are_named(addr: std::net::SocketAddr) {
         "/api/v1/communities",
         "/api/v1/communities/{key}",
         "/api/v1/communities/{key}/series",
+        "/api/v1/communities/{key}/entry",
         "/api/v1/network/series",
         "/api/v1/top",
         "/api/v1/routing/series",

@@ -267,6 +267,31 @@ pub(super) async fn community(
     }
 }
 
+/// `GET /api/v1/communities/{key}/entry?at=RFC3339`: the community's entry at the latest
+/// snapshot at or before `at` (default: its latest), every field as published.
+pub(super) async fn entry(
+    State(store): State<Store>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+    params: Params,
+) -> Result<Response, AppError> {
+    let lang = request_lang(&headers);
+    let at = time_param(&params, "at", lang)?.unwrap_or(i64::MAX);
+    let k = key.clone();
+    let Some((snapshot, entry)) = store.query(lang, move |r| r.entry_at(&k, at)).await? else {
+        let k = key.clone();
+        return Err(match store.query(lang, move |r| r.community(&k)).await? {
+            Some(_) => bad(
+                "at",
+                "a time at or after the community's first snapshot",
+                lang,
+            ),
+            None => unknown(&key, lang),
+        });
+    };
+    Ok(Json(json!({ "snapshot": snapshot, "entry": entry })).into_response())
+}
+
 /// `GET /api/v1/communities/{key}/series?metric=nodes&from=&to=&resolution=`
 pub(super) async fn community_series(
     State(store): State<Store>,

@@ -58,6 +58,7 @@ pub fn app(store: Store) -> Router {
         .route("/api/v1/communities", get(api::list))
         .route("/api/v1/communities/{key}", get(api::community))
         .route("/api/v1/communities/{key}/series", get(api::community_series))
+        .route("/api/v1/communities/{key}/entry", get(api::entry))
         .route("/api/v1/network/series", get(api::network_series))
         .route("/api/v1/top", get(api::top))
         .route("/api/v1/routing/series", get(api::routing_series))
