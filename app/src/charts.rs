@@ -340,6 +340,24 @@ fn keys(
     }
 }
 
+/// The value axis for values up to `max`: where a value falls, and the grid with its labels.
+fn y_axis(max: f64) -> (impl Fn(f64) -> f64 + Copy + use<>, impl IntoView + use<>) {
+    let y_ticks = ticks(max, 4);
+    let y_max = y_ticks.last().copied().unwrap_or(1.0).max(1.0);
+    let y = move |v: f64| TOP + (1.0 - v / y_max) * (HEIGHT - TOP - BOTTOM);
+    let grid = y_ticks
+        .iter()
+        .map(|v| {
+            let py = y(*v);
+            view! {
+                <line class="grid" x1=LEFT x2=WIDTH - RIGHT y1=py y2=py />
+                <text class="tick" x=LEFT - 6.0 y=py + 4.0 text-anchor="end">{format_number(*v)}</text>
+            }
+        })
+        .collect_view();
+    (y, grid)
+}
+
 /// An area between `top` and `below` (stacked series).
 fn area_path(
     top: &[Option<f64>],
@@ -398,19 +416,7 @@ pub fn plot(d: &TimeData, cursor: Option<usize>) -> impl IntoView + use<> {
         .flatten()
         .copied()
         .fold(0.0_f64, f64::max);
-    let y_ticks = ticks(max, 4);
-    let y_max = y_ticks.last().copied().unwrap_or(1.0).max(1.0);
-    let y = move |v: f64| TOP + (1.0 - v / y_max) * (HEIGHT - TOP - BOTTOM);
-    let grid = y_ticks
-        .iter()
-        .map(|v| {
-            let py = y(*v);
-            view! {
-                <line class="grid" x1=LEFT x2=WIDTH - RIGHT y1=py y2=py />
-                <text class="tick" x=LEFT - 6.0 y=py + 4.0 text-anchor="end">{format_number(*v)}</text>
-            }
-        })
-        .collect_view();
+    let (y, grid) = y_axis(max);
     let x_ticks = x_labels(&d.t)
         .into_iter()
         .map(|i| {
@@ -584,21 +590,9 @@ pub fn hbars(bars: &[Bar], label: &str) -> impl IntoView + use<> {
 /// Vertical bars with labels under them (hours of day, weekdays).
 pub fn vbars(bars: &[Bar], label: &str) -> impl IntoView + use<> {
     let max = bars.iter().map(|b| b.value).fold(0.0_f64, f64::max);
-    let y_ticks = ticks(max, 4);
-    let y_max = y_ticks.last().copied().unwrap_or(1.0).max(1.0);
-    let y = move |v: f64| TOP + (1.0 - v / y_max) * (HEIGHT - TOP - BOTTOM);
+    let (y, grid) = y_axis(max);
     #[allow(clippy::cast_precision_loss, reason = "a few bars")]
     let slot = (WIDTH - LEFT - RIGHT) / bars.len().max(1) as f64;
-    let grid = y_ticks
-        .iter()
-        .map(|v| {
-            let py = y(*v);
-            view! {
-                <line class="grid" x1=LEFT x2=WIDTH - RIGHT y1=py y2=py />
-                <text class="tick" x=LEFT - 6.0 y=py + 4.0 text-anchor="end">{format_number(*v)}</text>
-            }
-        })
-        .collect_view();
     let every = if bars.len() > 12 { 3 } else { 1 };
     let items = bars
         .iter()

@@ -10,6 +10,7 @@
 
 pub mod bluetooth;
 pub mod charts;
+#[cfg(feature = "communities")]
 pub mod communities;
 pub mod config;
 pub mod i18n;
@@ -46,12 +47,21 @@ pub struct PageContext {
     pub vouchers: Option<portal::VoucherAdminView>,
     /// What BlueZ offers, on the Bluetooth page.
     pub bluetooth: Option<bluetooth::BluetoothView>,
-    /// The communities site's page data (only in `serve --profile communities`).
+    /// The communities site's page data (only in `serve --profile communities`; the router's
+    /// bundle is built without it and ignores the field).
+    #[cfg(feature = "communities")]
     pub communities: Option<communities::SiteView>,
 }
 
 impl PageContext {
+    /// The component tree this page renders (this bundle has only the router UI).
+    #[cfg(not(feature = "communities"))]
+    fn root(&self) -> AnyView {
+        view! { <App /> }.into_any()
+    }
+
     /// The component tree this page renders: the router UI, the communities site, or an embed.
+    #[cfg(feature = "communities")]
     fn root(&self) -> AnyView {
         match &self.communities {
             None => view! { <App /> }.into_any(),
@@ -95,6 +105,9 @@ pub struct AssetNames {
     pub app: String,
     /// The stylesheet's file name.
     pub css: String,
+    /// Stem of the communities site's bundle (the router's plus the communities pages).
+    #[serde(default)]
+    pub communities: String,
 }
 
 /// The message `key` in the page's language.

@@ -49,13 +49,10 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
-fn build() -> anyhow::Result<()> {
-    let ws = workspace();
-    let site = ws.join("target/site");
-    let pkg = site.join("pkg");
-    let staging = site.join("staging");
+/// Builds one hydration bundle (the app with `features`), returns its JS glue and WASM.
+fn bundle(ws: &Path, staging: &Path, features: &str) -> anyhow::Result<(Vec<u8>, Vec<u8>)> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    run(Command::new(&cargo).current_dir(&ws).args([
+    run(Command::new(&cargo).current_dir(ws).args([
         "build",
         "-p",
         "app",
@@ -64,13 +61,13 @@ fn build() -> anyhow::Result<()> {
         "wasm32-unknown-unknown",
         "--no-default-features",
         "--features",
-        "hydrate",
+        features,
         "--profile",
         "wasm-release",
     ]))?;
-    let wasm_in = target_dir(&ws).join("wasm32-unknown-unknown/wasm-release/app.wasm");
-    let _ = std::fs::remove_dir_all(&staging);
-    std::fs::create_dir_all(&staging)?;
+    let wasm_in = target_dir(ws).join("wasm32-unknown-unknown/wasm-release/app.wasm");
+    let _ = std::fs::remove_dir_all(staging);
+    std::fs::create_dir_all(staging)?;
     run(Command::new("wasm-bindgen")
         .args([
             "--target",
@@ -80,7 +77,7 @@ fn build() -> anyhow::Result<()> {
             "portico",
             "--out-dir",
         ])
-        .arg(&staging)
+        .arg(staging)
         .arg(&wasm_in))?;
     let wasm_opt = ws.join("e2e/node_modules/.bin/wasm-opt");
     let bg = staging.join("portico_bg.wasm");
@@ -96,34 +93,52 @@ fn build() -> anyhow::Result<()> {
         .arg(&bg)
         .arg(&bg))
     .context("wasm-opt from npm binaryen (run the setup: xtask/dev.sh)")?;
-
     let js = std::fs::read(staging.join("portico.js"))?;
     let wasm = std::fs::read(&bg)?;
-    let css = std::fs::read(ws.join("style/portico.css"))?;
+    std::fs::remove_dir_all(staging)?;
+    Ok((js, wasm))
+}
+
+/// `<name>-<hash>`: the stem of a bundle's files, from the hash of both.
+fn stem(name: &str, js: &[u8], wasm: &[u8]) -> String {
     let mut hasher = sha2::Sha256::new();
-    for part in [&js, &wasm] {
+    for part in [js, wasm] {
         hasher.update(part);
     }
-    let app_hash = hex(&hasher.finalize()[..8]);
-    let css_hash = hex(&sha2::Sha256::digest(&css)[..8]);
-    let app_stem = format!("portico-{app_hash}");
-    let css_name = format!("portico-{css_hash}.css");
+    format!("{name}-{}", hex(&hasher.finalize()[..8]))
+}
+
+/// Two bundles: the router's, and the communities site's (the router's app plus the
+/// communities pages, so the router never carries them).
+fn build() -> anyhow::Result<()> {
+    let ws = workspace();
+    let site = ws.join("target/site");
+    let pkg = site.join("pkg");
+    let staging = site.join("staging");
+    let (js, wasm) = bundle(&ws, &staging, "hydrate")?;
+    let (site_js, site_wasm) = bundle(&ws, &staging, "hydrate,communities")?;
+    let css = std::fs::read(ws.join("style/portico.css"))?;
+    let app_stem = stem("portico", &js, &wasm);
+    let site_stem = stem("communities", &site_js, &site_wasm);
+    let css_name = format!("portico-{}.css", hex(&sha2::Sha256::digest(&css)[..8]));
 
     let _ = std::fs::remove_dir_all(&pkg);
     std::fs::create_dir_all(&pkg)?;
     for (name, bytes) in [
         (format!("{app_stem}.js"), &js),
         (format!("{app_stem}_bg.wasm"), &wasm),
+        (format!("{site_stem}.js"), &site_js),
+        (format!("{site_stem}_bg.wasm"), &site_wasm),
         (css_name.clone(), &css),
     ] {
         write_compressed(&pkg.join(&name), bytes)?;
     }
-    let manifest = serde_json::json!({ "app": app_stem, "css": css_name });
+    let manifest =
+        serde_json::json!({ "app": app_stem, "css": css_name, "communities": site_stem });
     std::fs::write(
         site.join("manifest.json"),
         serde_json::to_vec_pretty(&manifest)?,
     )?;
-    std::fs::remove_dir_all(&staging)?;
     println!("site built: {}", pkg.display());
     sizes()
 }

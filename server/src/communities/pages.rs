@@ -327,7 +327,10 @@ pub async fn page_context(State(store): State<Store>, mut req: Request, next: Ne
         })
     );
     req.extensions_mut().insert(page);
-    req.extensions_mut().insert(crate::http::assets::manifest());
+    // This site hydrates with the bundle that has the communities pages.
+    let mut assets = crate::http::assets::manifest();
+    assets.app = std::mem::take(&mut assets.communities);
+    req.extensions_mut().insert(assets);
     let mut response = next.run(req).await;
     if missing {
         *response.status_mut() = StatusCode::NOT_FOUND;
