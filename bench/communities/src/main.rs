@@ -43,21 +43,24 @@ fn import_against_parsing(
     threads: usize,
 ) -> anyhow::Result<()> {
     let files = tempfile::tempdir()?;
-    // January 2020: one month of hourly files, ~400 communities each.
+    // The last 31 days of six years of hourly history: by then (nearly) all 400 communities
+    // have appeared.
     let synth = Synth::new(
         base,
         Options {
-            years: 1,
+            years: 6,
             hourly: true,
             seed: 11,
             communities: 400,
-            start: 1_577_836_800,
+            start: 1_388_534_400,
         },
     );
     let month = 31 * 24;
-    let mut bytes = 0;
-    for i in 0..month {
-        let json = serde_json::to_vec(&synth.snapshot(i))?;
+    let (mut bytes, mut entries) = (0, 0);
+    for i in synth.len() - month..synth.len() {
+        let snapshot = synth.snapshot(i);
+        entries += snapshot.len();
+        let json = serde_json::to_vec(&snapshot)?;
         bytes += json.len();
         std::fs::write(files.path().join(file_name(synth.ts(i))), json)?;
     }
@@ -98,7 +101,8 @@ fn import_against_parsing(
     #[allow(clippy::cast_precision_loss, reason = "rates for people")]
     let (mb, n) = (bytes as f64 / 1e6, month as f64);
     println!(
-        "import: one month hourly = {month} files, {mb:.0} MB JSON, {threads} threads, median of 3"
+        "import: one month hourly = {month} files, {} community entries a file, {mb:.0} MB JSON, {threads} threads, median of 3",
+        entries / month
     );
     println!(
         "  serde_json parse only: {:.2} s ({:.0} files/s, {:.0} MB/s)",
@@ -217,7 +221,11 @@ fn measure_endpoints(addr: SocketAddr, data: &Path) -> anyhow::Result<()> {
     let reader = Reader::open(data)?;
     let extent = reader.extent()?;
     let (first, last) = (extent.first.unwrap_or(0), extent.last.unwrap_or(0));
-    let keys: Vec<String> = reader.communities()?.into_iter().map(|c| c.key).collect();
+    let keys: Vec<String> = reader
+        .communities()?
+        .into_iter()
+        .map(|c| encode(&c.key))
+        .collect();
     let day = |k: usize| first + i64::try_from(k).unwrap_or(0) * 86_400 % (last - first).max(1);
     let cases: Vec<(&str, RequestPath<'_>)> = vec![
         ("/healthz (baseline)", Box::new(|_| "/healthz".into())),
@@ -336,6 +344,19 @@ fn measure_endpoints(addr: SocketAddr, data: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Percent-encodes a path segment or query value (keys may hold spaces).
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }
 
 fn rfc(ts: i64) -> String {

@@ -491,6 +491,18 @@ impl Reader {
         Ok(Reader { conn })
     }
 
+    /// The first and last snapshot's time, and the number of communities: cheap (the ends of
+    /// the primary key), for every request; [`Reader::extent`] also counts entries (a scan).
+    ///
+    /// # Errors
+    /// Database failures.
+    pub fn span(&self) -> Result<(Option<i64>, Option<i64>, i64), StoreError> {
+        Ok(self.conn.prepare_cached(
+            "SELECT (SELECT min(ts) FROM snapshots), (SELECT max(ts) FROM snapshots), (SELECT count(*) FROM communities)",
+        )?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?)
+    }
+
     /// What the store holds.
     ///
     /// # Errors

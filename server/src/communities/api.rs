@@ -214,8 +214,8 @@ fn series_response(series: Series, name: &str, csv_wanted: bool) -> Response {
 }
 
 async fn extent(store: &Store, lang: Lang) -> Result<(Option<i64>, Option<i64>), AppError> {
-    let e = store.query(lang, Reader::extent).await?;
-    Ok((e.first, e.last))
+    let (first, last, _) = store.query(lang, Reader::span).await?;
+    Ok((first, last))
 }
 
 /// `GET /api/v1/communities`

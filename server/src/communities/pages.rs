@@ -112,8 +112,8 @@ pub fn site_view(
     query: &Query,
     origin: String,
 ) -> Result<Option<SiteView>, StoreError> {
-    let extent = r.extent()?;
-    let (first, last) = (extent.first.unwrap_or(0), extent.last.unwrap_or(0));
+    let (first, last, communities) = r.span()?;
+    let (first, last) = (first.unwrap_or(0), last.unwrap_or(0));
     let page = if path == "/" {
         let w = window(query, first, last);
         let m = metric(query);
@@ -145,7 +145,7 @@ pub fn site_view(
         origin,
         first,
         last,
-        communities: extent.communities,
+        communities,
         page,
     }))
 }
