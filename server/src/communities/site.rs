@@ -8,13 +8,12 @@ use std::sync::Arc;
 
 use app::communities::CommunitiesSource;
 use axum::Router;
-use axum::extract::{FromRef, Request};
-use axum::response::IntoResponse as _;
+use axum::extract::FromRef;
 use axum::routing::{get, post};
 use http::{HeaderValue, header};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use leptos_axum::LeptosRoutes;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::api::{self, Store};
@@ -36,18 +35,8 @@ pub fn app(store: Store) -> Router {
     };
     let source: Arc<dyn CommunitiesSource> = Arc::new(store.clone());
     let context = move || provide_context(source.clone());
-    let server_fns = {
-        let context = context.clone();
-        move |req: Request| {
-            let context = context.clone();
-            async move {
-                handle_server_fns_with_context(context, req)
-                    .await
-                    .into_response()
-            }
-        }
-    };
-    let routes = generate_route_list(app::communities::CommunitiesApp);
+    let server_fns = crate::http::server_fn_handler(context.clone());
+    let routes = crate::http::route_lists().communities.clone();
     let options = state.leptos.clone();
     Router::new()
         .route("/pkg/{file}", get(assets::serve))
@@ -71,6 +60,8 @@ pub fn app(store: Store) -> Router {
         .layer(axum::middleware::from_fn(gate::cross_origin_protection))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(crate::http::BODY_LIMIT))
         .with_state(state)
+        // Inside the header layers: a request that timed out is answered with them too.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, crate::http::REQUEST_TIMEOUT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
@@ -81,7 +72,6 @@ pub fn app(store: Store) -> Router {
             HeaderValue::from_static("*"),
         ))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, crate::http::REQUEST_TIMEOUT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 

@@ -13,7 +13,8 @@ mod status;
 mod vouchers;
 pub mod wizard;
 
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -23,7 +24,9 @@ use axum::routing::{get, post};
 use http::{HeaderValue, header};
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use leptos_axum::{
+    AxumRouteListing, LeptosRoutes, generate_route_list, handle_server_fns_with_context,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use assets::manifest;
@@ -105,6 +108,41 @@ pub const UPLOAD_LIMIT: usize = 512 * 1024 + 16 * 1024;
 /// A request that takes longer is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The route lists of the Leptos apps this binary serves.
+pub(crate) struct RouteLists {
+    pub router: Vec<AxumRouteListing>,
+    pub communities: Vec<AxumRouteListing>,
+}
+
+/// Both apps' route lists, generated once per process and together: generating one stops every
+/// resource in the process from loading while it runs (leptos_server's process-wide
+/// `SuppressResourceLoad`), so a page rendered meanwhile would wait forever (leptos#4773).
+pub(crate) fn route_lists() -> &'static RouteLists {
+    static LISTS: OnceLock<RouteLists> = OnceLock::new();
+    LISTS.get_or_init(|| RouteLists {
+        router: generate_route_list(app::App),
+        communities: generate_route_list(app::communities::CommunitiesApp),
+    })
+}
+
+/// The handler of `/api/fn/*`: Leptos server functions, with `context` provided to each.
+pub(crate) fn server_fn_handler(
+    context: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl Fn(Request) -> Pin<Box<dyn Future<Output = axum::response::Response> + Send>>
++ Clone
++ Send
++ Sync
++ 'static {
+    move |req: Request| {
+        let context = context.clone();
+        Box::pin(async move {
+            handle_server_fns_with_context(context, req)
+                .await
+                .into_response()
+        })
+    }
+}
+
 /// The whole HTTP application.
 pub fn app(state: AppState) -> Router {
     let status_source = status::source(&state);
@@ -116,19 +154,9 @@ pub fn app(state: AppState) -> Router {
             provide_context(config_source.clone());
         }
     };
-    let routes = generate_route_list(app::App);
+    let routes = route_lists().router.clone();
     let leptos_options = state.leptos.clone();
-    let server_fns = {
-        let context = context.clone();
-        move |req: Request| {
-            let context = context.clone();
-            async move {
-                handle_server_fns_with_context(context, req)
-                    .await
-                    .into_response()
-            }
-        }
-    };
+    let server_fns = server_fn_handler(context.clone());
     // Uploads get a larger body limit than everything else (layers added before a merge stay
     // with their own routes).
     let uploads = Router::new()
@@ -174,6 +202,8 @@ pub fn app(state: AppState) -> Router {
         .merge(pages)
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate::gate))
         .layer(axum::middleware::from_fn(gate::cross_origin_protection))
+        // Inside the header layers: a request that timed out is answered with them too.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"),
@@ -184,7 +214,6 @@ pub fn app(state: AppState) -> Router {
         // plain HTTP (where it sends no `Sec-Fetch-Site`), and cross-origin protection refuses them.
         .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

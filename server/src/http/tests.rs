@@ -583,6 +583,7 @@ async fn pages_carry_security_headers_and_a_nonce_csp() {
             .unwrap(),
     )
     .await;
+    assert_eq!(resp.status(), StatusCode::OK);
     let h = resp.headers().clone();
     assert_eq!(h[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     assert_eq!(h[header::X_FRAME_OPTIONS], "DENY");
