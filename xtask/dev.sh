@@ -102,6 +102,11 @@ run_tests() {
   say "format";  cargo fmt --all --check
   say "bundle";  cargo xtask build
   say "clippy";  cargo clippy --workspace --all-targets -- -D warnings
+  say "the router build (no MongoDB driver in it)"
+  cargo clippy -p portico --no-default-features -- -D warnings
+  if cargo tree -p portico --no-default-features -e normal --prefix none | grep -q '^mongodb '; then
+    echo "the router build pulls in the MongoDB driver" >&2; exit 1
+  fi
   say "unit, HTTP, integration and lab tests"
   cargo build -p portico
   cargo test --workspace

@@ -7,6 +7,8 @@ mod common;
 use std::path::Path;
 use std::process::Stdio;
 
+use communities::store::Read as _;
+
 use common::{get, portico, shared, start, wait_for};
 
 fn fixture() -> std::path::PathBuf {
@@ -128,6 +130,42 @@ fn a_broken_file_is_named_with_its_reason_and_the_rest_is_imported() {
             && stderr.contains("20160324-19.01.01-ffSummarizedDir.json.gz: cannot read"),
         "{stderr}"
     );
+}
+
+/// `--mongodb-uri` selects the MongoDB store: with no server there (a loopback port nobody
+/// listens on) import and serve stop with a message that names the store and keeps the URI's
+/// password to itself.
+#[test]
+fn an_unreachable_mongodb_is_named_without_its_password() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let uri = format!(
+        "mongodb://portico:s3cret-pw@127.0.0.1:{port}/history?serverSelectionTimeoutMS=300"
+    );
+    for args in [
+        vec!["communities", "import"],
+        vec![
+            "serve",
+            "--profile",
+            "communities",
+            "--listen",
+            "127.0.0.1:0",
+        ],
+    ] {
+        let mut command = portico();
+        command.args(&args).arg("--mongodb-uri").arg(&uri);
+        if args[0] == "communities" {
+            command.arg(fixture());
+        }
+        let out = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?}: {stderr}");
+        assert!(stderr.contains("MongoDB"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("s3cret-pw"), "{args:?}: {stderr}");
+    }
 }
 
 fn json(body: &str) -> serde_json::Value {

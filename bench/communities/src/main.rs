@@ -19,6 +19,7 @@ use anyhow::{Context as _, bail};
 use communities::import::{Quiet, import};
 use communities::source::file_name;
 use communities::sqlite::{Reader, SqliteStore};
+use communities::store::Read as _;
 use communities::synth::{Options, Synth};
 
 fn main() -> anyhow::Result<()> {

@@ -11,7 +11,7 @@ use std::sync::mpsc;
 
 use crate::prepare::{Prepared, prepare};
 use crate::source::{self, Passed, SourceFile};
-use crate::sqlite::{SqliteStore, StoreError};
+use crate::store::{Sink, StoreError};
 
 /// Told how the import goes (the command line draws a progress bar with it).
 pub trait Progress: Sync {
@@ -63,7 +63,7 @@ const BATCH_ENTRIES: usize = 16_384;
 /// # Errors
 /// Only store failures stop an import; broken files are reported in [`Report::broken`].
 pub fn import(
-    store: &mut SqliteStore,
+    store: &mut dyn Sink,
     paths: &[PathBuf],
     threads: usize,
     progress: &dyn Progress,
@@ -142,7 +142,7 @@ fn read_and_prepare(file: &SourceFile) -> Result<Vec<Prepared>, String> {
 /// # Errors
 /// Store failures.
 pub fn write_all(
-    store: &mut SqliteStore,
+    store: &mut dyn Sink,
     snapshots: impl Iterator<Item = Prepared>,
     progress: &dyn Progress,
 ) -> Result<Report, StoreError> {
@@ -177,7 +177,7 @@ impl Batch {
         self.snapshots.len() >= BATCH_SNAPSHOTS || self.entries >= BATCH_ENTRIES
     }
 
-    fn write(&mut self, store: &mut SqliteStore, report: &mut Report) -> Result<(), StoreError> {
+    fn write(&mut self, store: &mut dyn Sink, report: &mut Report) -> Result<(), StoreError> {
         if self.snapshots.is_empty() {
             return Ok(());
         }

@@ -3,7 +3,8 @@
 //! - [`model`]: one community entry, read tolerantly across every schema version.
 //! - [`source`]: history files (`.json`, `.json.gz`, `.json.tar.gz`) → snapshots.
 //! - [`prepare`]: the parallel half of an import (documents made canonical and hashed).
-//! - [`sqlite`]: the embedded store with its rollups and queries.
+//! - [`store`]: what every store offers ([`store::Sink`] for imports, [`store::Read`] for
+//!   queries); [`sqlite`] is the embedded one, [`mongo`] (feature `mongodb`) the one at scale.
 //! - [`import`]: the whole import: parallel, idempotent, resumable, with progress.
 //! - [`synth`]: realistic history generated from one real snapshot.
 //! - [`colors`]: the one colour table every chart uses.
@@ -12,12 +13,18 @@ pub mod colors;
 #[cfg(feature = "store")]
 pub mod import;
 pub mod model;
+#[cfg(feature = "mongodb")]
+pub mod mongo;
 #[cfg(feature = "store")]
 pub mod prepare;
 pub mod query;
 #[cfg(feature = "store")]
+mod rollup;
+#[cfg(feature = "store")]
 pub mod source;
 #[cfg(feature = "store")]
 pub mod sqlite;
+#[cfg(feature = "store")]
+pub mod store;
 #[cfg(feature = "store")]
 pub mod synth;

@@ -111,6 +111,26 @@ fn prepare_entry(entry: Entry) -> PreparedEntry {
     }
 }
 
+/// A document as stored: deflated.
+///
+/// # Errors
+/// Never in practice (writing to memory).
+pub fn deflate(doc: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write as _;
+    let mut deflate =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    deflate.write_all(doc)?;
+    deflate.finish()
+}
+
+/// A stored document read back (empty when the body is damaged).
+pub fn inflate(body: &[u8]) -> Vec<u8> {
+    use std::io::Read as _;
+    let mut out = Vec::new();
+    let _ = flate2::read::DeflateDecoder::new(body).read_to_end(&mut out);
+    out
+}
+
 /// The entry as it was in the file, from its stored parts.
 pub fn restore(
     doc: &[u8],

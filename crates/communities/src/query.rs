@@ -126,6 +126,16 @@ impl NetworkMetric {
         NetworkMetric::StaleCommunities,
     ];
 
+    /// The network rollup's field (column) that sums it.
+    pub fn rollup_field(self) -> &'static str {
+        match self {
+            NetworkMetric::Nodes => "nodes",
+            NetworkMetric::NodesWithStale => "nodes_all",
+            NetworkMetric::Communities => "fresh",
+            NetworkMetric::StaleCommunities => "stale",
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             NetworkMetric::Nodes => "nodes",

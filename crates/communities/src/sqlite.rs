@@ -20,18 +20,18 @@
 //! A batch of snapshots is one transaction: a killed import leaves whole snapshots or none,
 //! and a snapshot already present is skipped, so importing again finishes the job exactly.
 
-use std::collections::{HashMap, HashSet};
-use std::io::{Read as _, Write as _};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::colors;
-use crate::prepare::{Prepared, restore};
+use crate::prepare::{Prepared, deflate, inflate, restore};
 use crate::query::{
-    CommunityDetail, CommunitySummary, Extent, NetworkMetric, Point, Profile, ProtocolSeries,
-    Ranked, Resolution, RoutingSeries, Series, Top, month_start,
+    CommunityDetail, CommunitySummary, Extent, NetworkMetric, Point, Profile, Ranked, Resolution,
+    RoutingSeries, Series, Top, month_start,
 };
+use crate::rollup::{self, Sums, Totals, mean};
+use crate::store::{Read, Sink};
 
 /// The database file in a data directory.
 pub const FILE: &str = "communities.db";
@@ -71,27 +71,7 @@ CREATE TABLE IF NOT EXISTS hours(
     PRIMARY KEY(community, month, hour)) WITHOUT ROWID;
 ";
 
-/// Store failures.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error("database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-    #[error(
-        "the store at {path} has schema version {found}; this Portico reads version {SCHEMA_VERSION}"
-    )]
-    Version { path: PathBuf, found: i64 },
-}
-
-/// What one [`SqliteStore::write`] did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Written {
-    pub snapshots: usize,
-    /// Snapshots whose time was already in the store.
-    pub already_present: usize,
-    pub entries: usize,
-}
+pub use crate::store::{Range, StoreError, Written};
 
 /// The SQLite store. One writer at a time; readers open their own.
 pub struct SqliteStore {
@@ -125,7 +105,13 @@ impl SqliteStore {
                 conn.execute("INSERT INTO meta VALUES ('schema', ?1)", [SCHEMA_VERSION])?;
             }
             Some(SCHEMA_VERSION) => {}
-            Some(found) => return Err(StoreError::Version { path, found }),
+            Some(found) => {
+                return Err(StoreError::Version {
+                    path,
+                    found,
+                    expected: SCHEMA_VERSION,
+                });
+            }
         }
         Ok(SqliteStore {
             conn,
@@ -138,32 +124,6 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Whether a snapshot taken at `ts` is already in the store.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn contains(&self, ts: i64) -> Result<bool, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM snapshots WHERE ts = ?1")?
-            .exists([ts])?)
-    }
-
-    /// Writes a batch of snapshots in one transaction, with every rollup. Snapshots already
-    /// present (by time) are skipped.
-    ///
-    /// # Errors
-    /// Database failures; then nothing of the batch is written.
-    pub fn write(&mut self, batch: &[Prepared]) -> Result<Written, StoreError> {
-        let result = self.write_batch(batch);
-        if result.is_err() {
-            // Ids handed out in the rolled-back transaction must not be remembered.
-            self.docs.clear();
-            self.ids.clear();
-        }
-        result
     }
 
     fn write_batch(&mut self, batch: &[Prepared]) -> Result<Written, StoreError> {
@@ -231,12 +191,7 @@ impl SqliteStore {
                     e.api
                 ])?;
                 totals.add(e);
-                sums.community(community, snapshot.ts, e);
-                if !e.stale {
-                    for protocol in &e.routing {
-                        sums.routing(snapshot.ts, protocol);
-                    }
-                }
+                sums.community(&community, snapshot.ts, e);
                 written.entries += 1;
             }
             tx.prepare_cached("INSERT INTO snapshots VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
@@ -251,7 +206,7 @@ impl SqliteStore {
             sums.network(snapshot.ts, &totals);
             written.snapshots += 1;
         }
-        sums.flush(&tx)?;
+        flush(sums, &tx)?;
         tx.commit()?;
         Ok(written)
     }
@@ -262,6 +217,30 @@ impl SqliteStore {
     /// When the file cannot be opened.
     pub fn reader(&self) -> Result<Reader, StoreError> {
         Reader::open_file(&self.path)
+    }
+}
+
+impl Sink for SqliteStore {
+    fn contains(&self, ts: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM snapshots WHERE ts = ?1")?
+            .exists([ts])?)
+    }
+
+    /// Writes a batch of snapshots in one transaction, with every rollup. Snapshots already
+    /// present (by time) are skipped.
+    ///
+    /// # Errors
+    /// Database failures; then nothing of the batch is written.
+    fn write(&mut self, batch: &[Prepared]) -> Result<Written, StoreError> {
+        let result = self.write_batch(batch);
+        if result.is_err() {
+            // Ids handed out in the rolled-back transaction must not be remembered.
+            self.docs.clear();
+            self.ids.clear();
+        }
+        result
     }
 }
 
@@ -289,10 +268,7 @@ fn doc_id(tx: &Connection, hash: u128, doc: &[u8]) -> Result<i64, StoreError> {
     {
         return Ok(id);
     }
-    let mut deflate =
-        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
-    deflate.write_all(doc)?;
-    let body = deflate.finish()?;
+    let body = deflate(doc)?;
     tx.prepare_cached("INSERT INTO docs(hash, body) VALUES (?1, ?2)")?
         .execute(params![&hash[..], body])?;
     Ok(tx.last_insert_rowid())
@@ -318,158 +294,43 @@ fn lastchange_text(v: rusqlite::types::Value) -> Option<String> {
     }
 }
 
-fn inflate(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let _ = flate2::read::DeflateDecoder::new(body).read_to_end(&mut out);
-    out
-}
-
-/// One snapshot's network totals.
-#[derive(Debug, Default, Clone, Copy)]
-struct Totals {
-    entries: i64,
-    fresh: i64,
-    nodes: i64,
-    nodes_all: i64,
-}
-
-impl Totals {
-    fn add(&mut self, e: &crate::prepare::PreparedEntry) {
-        self.entries += 1;
-        let nodes = e.nodes.unwrap_or(0);
-        self.nodes_all += nodes;
-        if !e.stale {
-            self.fresh += 1;
-            self.nodes += nodes;
-        }
+/// Adds a batch's sums to the rollup tables.
+fn flush(sums: Sums<i64>, tx: &Connection) -> Result<(), StoreError> {
+    let mut net = tx.prepare_cached(
+        "INSERT INTO net VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET
+            n = n + excluded.n, nodes = nodes + excluded.nodes, nodes_all = nodes_all + excluded.nodes_all,
+            fresh = fresh + excluded.fresh, stale = stale + excluded.stale",
+    )?;
+    for ((res, bucket), s) in sums.net {
+        net.execute(params![res, bucket, s[0], s[1], s[2], s[3], s[4]])?;
     }
-}
-
-/// A batch's rollup additions, gathered in memory and written once per key.
-#[derive(Default)]
-struct Sums {
-    seen: HashSet<i64>,
-    /// (res, bucket) → [n, nodes, nodes_all, fresh, stale]
-    net: HashMap<(i64, i64), [i64; 5]>,
-    /// (community, res, bucket) → [n, n_nodes, nodes, n_stale]
-    series: HashMap<(i64, i64, i64), [i64; 4]>,
-    /// (res, bucket, protocol) → count
-    routing: HashMap<(i64, i64, String), i64>,
-    /// (community, month, hour) → [n, nodes]
-    hours: HashMap<(i64, i64, i64), [i64; 2]>,
-}
-
-fn hour_of_day(ts: i64) -> i64 {
-    ts.rem_euclid(86_400) / 3600
-}
-
-impl Sums {
-    fn network(&mut self, ts: i64, t: &Totals) {
-        for res in Resolution::ALL {
-            let s = self.net.entry((res.code(), res.bucket(ts))).or_default();
-            s[0] += 1;
-            s[1] += t.nodes;
-            s[2] += t.nodes_all;
-            s[3] += t.fresh;
-            s[4] += t.entries - t.fresh;
-        }
-        let h = self
-            .hours
-            .entry((0, month_start(ts), hour_of_day(ts)))
-            .or_default();
-        h[0] += 1;
-        h[1] += t.nodes;
+    let mut series = tx.prepare_cached(
+        "INSERT INTO series VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET
+            n = n + excluded.n, n_nodes = n_nodes + excluded.n_nodes, nodes = nodes + excluded.nodes,
+            n_stale = n_stale + excluded.n_stale",
+    )?;
+    for ((community, res, bucket), s) in sums.series {
+        series.execute(params![community, res, bucket, s[0], s[1], s[2], s[3]])?;
     }
-
-    fn community(&mut self, community: i64, ts: i64, e: &crate::prepare::PreparedEntry) {
-        let fresh_nodes = e.nodes.filter(|_| !e.stale);
-        for res in [Resolution::Day, Resolution::Month] {
-            let s = self
-                .series
-                .entry((community, res.code(), res.bucket(ts)))
-                .or_default();
-            s[0] += 1;
-            if let Some(n) = fresh_nodes {
-                s[1] += 1;
-                s[2] += n;
-            }
-            s[3] += i64::from(e.stale);
-        }
-        if let Some(n) = fresh_nodes {
-            let h = self
-                .hours
-                .entry((community, month_start(ts), hour_of_day(ts)))
-                .or_default();
-            h[0] += 1;
-            h[1] += n;
-        }
+    let mut routing = tx.prepare_cached(
+        "INSERT INTO routing VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET count = count + excluded.count",
+    )?;
+    for ((res, bucket, protocol), count) in sums.routing {
+        routing.execute(params![res, bucket, protocol, count])?;
     }
-
-    fn routing(&mut self, ts: i64, protocol: &str) {
-        for res in Resolution::ALL {
-            *self
-                .routing
-                .entry((res.code(), res.bucket(ts), protocol.to_owned()))
-                .or_default() += 1;
-        }
+    let mut hours = tx.prepare_cached(
+        "INSERT INTO hours VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET
+            n = n + excluded.n, nodes = nodes + excluded.nodes",
+    )?;
+    for ((community, month, hour), s) in sums.hours {
+        hours.execute(params![community.unwrap_or(0), month, hour, s[0], s[1]])?;
     }
-
-    fn flush(self, tx: &Connection) -> Result<(), StoreError> {
-        let mut net = tx.prepare_cached(
-            "INSERT INTO net VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET
-                n = n + excluded.n, nodes = nodes + excluded.nodes, nodes_all = nodes_all + excluded.nodes_all,
-                fresh = fresh + excluded.fresh, stale = stale + excluded.stale",
-        )?;
-        for ((res, bucket), s) in self.net {
-            net.execute(params![res, bucket, s[0], s[1], s[2], s[3], s[4]])?;
-        }
-        let mut series = tx.prepare_cached(
-            "INSERT INTO series VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO UPDATE SET
-                n = n + excluded.n, n_nodes = n_nodes + excluded.n_nodes, nodes = nodes + excluded.nodes,
-                n_stale = n_stale + excluded.n_stale",
-        )?;
-        for ((community, res, bucket), s) in self.series {
-            series.execute(params![community, res, bucket, s[0], s[1], s[2], s[3]])?;
-        }
-        let mut routing = tx.prepare_cached(
-            "INSERT INTO routing VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO UPDATE SET count = count + excluded.count",
-        )?;
-        for ((res, bucket, protocol), count) in self.routing {
-            routing.execute(params![res, bucket, protocol, count])?;
-        }
-        let mut hours = tx.prepare_cached(
-            "INSERT INTO hours VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET
-                n = n + excluded.n, nodes = nodes + excluded.nodes",
-        )?;
-        for ((community, month, hour), s) in self.hours {
-            hours.execute(params![community, month, hour, s[0], s[1]])?;
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// Read-only queries. Cheap to open; one per thread.
 pub struct Reader {
     conn: Connection,
-}
-
-/// A time range, inclusive of both ends (Unix seconds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Range {
-    pub from: i64,
-    pub to: i64,
-}
-
-impl Range {
-    pub const ALL: Range = Range {
-        from: i64::MIN,
-        to: i64::MAX,
-    };
-}
-
-#[allow(clippy::cast_precision_loss, reason = "node sums stay far below 2^52")]
-fn mean(sum: i64, n: i64) -> Option<f64> {
-    (n > 0).then(|| sum as f64 / n as f64)
 }
 
 impl Reader {
@@ -491,23 +352,77 @@ impl Reader {
         Ok(Reader { conn })
     }
 
-    /// The first and last snapshot's time, and the number of communities: cheap (the ends of
-    /// the primary key), for every request; [`Reader::extent`] also counts entries (a scan).
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn span(&self) -> Result<(Option<i64>, Option<i64>, i64), StoreError> {
+    fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<CommunitySummary> {
+        let key: String = r.get("key")?;
+        let routing: String = r.get("routing")?;
+        Ok(CommunitySummary {
+            name: r
+                .get::<_, Option<String>>("name")?
+                .unwrap_or_else(|| key.clone()),
+            key,
+            nodes: r.get("nodes")?,
+            stale: r.get("stale")?,
+            routing: routing
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            lat: r.get("lat")?,
+            lon: r.get("lon")?,
+            city: r.get("city")?,
+            country: r.get("country")?,
+            api: r.get("api")?,
+            first_seen: r.get("first_ts")?,
+            last_seen: r.get("last_ts")?,
+        })
+    }
+
+    fn community_row(&self, key: &str) -> Result<Option<(i64, CommunitySummary)>, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT * FROM communities WHERE key = ?1")?
+            .query_row([key], |r| Ok((r.get("id")?, Reader::summary(r)?)))
+            .optional()?)
+    }
+
+    fn entry(&self, community: i64, ts: i64) -> Result<Option<serde_json::Value>, StoreError> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT d.body, o.mtime + o.ts * 1000000, o.lastchange, o.nodes, o.nodes_in_column
+                 FROM obs o JOIN docs d ON d.id = o.doc WHERE o.community = ?1 AND o.ts = ?2",
+            )?
+            .query_row(params![community, ts], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get(1)?,
+                    lastchange_text(r.get(2)?),
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
+            })
+            .optional()?;
+        Ok(row.map(|(body, mtime, lastchange, nodes, in_column)| {
+            serde_json::Value::Object(restore(
+                &inflate(&body),
+                mtime,
+                lastchange,
+                nodes,
+                in_column,
+            ))
+        }))
+    }
+}
+
+impl Read for Reader {
+    fn span(&self) -> Result<(Option<i64>, Option<i64>, i64), StoreError> {
         Ok(self.conn.prepare_cached(
             "SELECT (SELECT min(ts) FROM snapshots), (SELECT max(ts) FROM snapshots), (SELECT count(*) FROM communities)",
         )?
         .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?)
     }
 
-    /// What the store holds.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn extent(&self) -> Result<Extent, StoreError> {
+    fn extent(&self) -> Result<Extent, StoreError> {
         let (snapshots, first, last): (i64, Option<i64>, Option<i64>) = self.conn.query_row(
             "SELECT count(*), min(ts), max(ts) FROM snapshots",
             [],
@@ -530,13 +445,7 @@ impl Reader {
         })
     }
 
-    /// A hash of everything the store holds, with community keys and document hashes in place
-    /// of row ids: two stores that hold the same history have the same digest, whatever
-    /// order, batches or interruptions their imports went through.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn digest(&self) -> Result<String, StoreError> {
+    fn digest(&self) -> Result<String, StoreError> {
         const CANONICAL: [&str; 7] = [
             "SELECT * FROM snapshots ORDER BY ts",
             "SELECT key, first_ts, last_ts, name, nodes, stale, routing, lat, lon, city, country, api FROM communities ORDER BY key",
@@ -569,36 +478,7 @@ impl Reader {
         Ok(format!("{:032x}", hasher.digest128()))
     }
 
-    fn summary(r: &rusqlite::Row<'_>) -> rusqlite::Result<CommunitySummary> {
-        let key: String = r.get("key")?;
-        let routing: String = r.get("routing")?;
-        Ok(CommunitySummary {
-            name: r
-                .get::<_, Option<String>>("name")?
-                .unwrap_or_else(|| key.clone()),
-            key,
-            nodes: r.get("nodes")?,
-            stale: r.get("stale")?,
-            routing: routing
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            lat: r.get("lat")?,
-            lon: r.get("lon")?,
-            city: r.get("city")?,
-            country: r.get("country")?,
-            api: r.get("api")?,
-            first_seen: r.get("first_ts")?,
-            last_seen: r.get("last_ts")?,
-        })
-    }
-
-    /// Every community with its latest state, largest first.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn communities(&self) -> Result<Vec<CommunitySummary>, StoreError> {
+    fn communities(&self) -> Result<Vec<CommunitySummary>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT * FROM communities ORDER BY nodes IS NULL, nodes DESC, key")?;
@@ -606,19 +486,7 @@ impl Reader {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn community_row(&self, key: &str) -> Result<Option<(i64, CommunitySummary)>, StoreError> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT * FROM communities WHERE key = ?1")?
-            .query_row([key], |r| Ok((r.get("id")?, Reader::summary(r)?)))
-            .optional()?)
-    }
-
-    /// One community with its latest entry; `None` when the key is unknown.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn community(&self, key: &str) -> Result<Option<CommunityDetail>, StoreError> {
+    fn community(&self, key: &str) -> Result<Option<CommunityDetail>, StoreError> {
         let Some((id, summary)) = self.community_row(key)? else {
             return Ok(None);
         };
@@ -638,43 +506,7 @@ impl Reader {
         }))
     }
 
-    fn entry(&self, community: i64, ts: i64) -> Result<Option<serde_json::Value>, StoreError> {
-        let row = self
-            .conn
-            .prepare_cached(
-                "SELECT d.body, o.mtime + o.ts * 1000000, o.lastchange, o.nodes, o.nodes_in_column
-                 FROM obs o JOIN docs d ON d.id = o.doc WHERE o.community = ?1 AND o.ts = ?2",
-            )?
-            .query_row(params![community, ts], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get(1)?,
-                    lastchange_text(r.get(2)?),
-                    r.get(3)?,
-                    r.get(4)?,
-                ))
-            })
-            .optional()?;
-        Ok(row.map(|(body, mtime, lastchange, nodes, in_column)| {
-            serde_json::Value::Object(restore(
-                &inflate(&body),
-                mtime,
-                lastchange,
-                nodes,
-                in_column,
-            ))
-        }))
-    }
-
-    /// A community's entry at the latest snapshot at or before `at`, every field as it came.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn entry_at(
-        &self,
-        key: &str,
-        at: i64,
-    ) -> Result<Option<(i64, serde_json::Value)>, StoreError> {
+    fn entry_at(&self, key: &str, at: i64) -> Result<Option<(i64, serde_json::Value)>, StoreError> {
         let Some((id, _)) = self.community_row(key)? else {
             return Ok(None);
         };
@@ -688,11 +520,7 @@ impl Reader {
         Ok(self.entry(id, ts)?.map(|e| (ts, e)))
     }
 
-    /// A community's node series; `None` when the key is unknown.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn community_series(
+    fn community_series(
         &self,
         key: &str,
         range: Range,
@@ -706,33 +534,9 @@ impl Reader {
                 "SELECT ts, nodes, stale FROM obs WHERE community = ?1 AND ts BETWEEN ?2 AND ?3 ORDER BY ts",
             )?;
             let rows = stmt.query_map(params![id, range.from, range.to], |r| {
-                let stale: bool = r.get(2)?;
-                let nodes: Option<i64> = r.get(1)?;
-                Ok((r.get::<_, i64>(0)?, nodes.filter(|_| !stale), stale))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })?;
-            // Several snapshots in one hour become one point, their mean.
-            let mut points: Vec<(i64, i64, i64, bool)> = Vec::new();
-            for row in rows {
-                let (ts, nodes, stale) = row?;
-                let t = Resolution::Hour.bucket(ts);
-                let (sum, n) = nodes.map_or((0, 0), |v| (v, 1));
-                match points.last_mut() {
-                    Some(p) if p.0 == t => {
-                        p.1 += sum;
-                        p.2 += n;
-                        p.3 |= stale;
-                    }
-                    _ => points.push((t, sum, n, stale)),
-                }
-            }
-            points
-                .into_iter()
-                .map(|(t, sum, n, stale)| Point {
-                    t,
-                    value: mean(sum, n),
-                    stale,
-                })
-                .collect()
+            rollup::hour_points(rows.collect::<Result<Vec<_>, _>>()?)
         } else {
             let mut stmt = self.conn.prepare_cached(
                 "SELECT bucket, nodes, n_nodes, n_stale FROM series
@@ -757,22 +561,13 @@ impl Reader {
         }))
     }
 
-    /// A network-wide series.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn network_series(
+    fn network_series(
         &self,
         metric: NetworkMetric,
         range: Range,
         res: Resolution,
     ) -> Result<Series, StoreError> {
-        let column = match metric {
-            NetworkMetric::Nodes => "nodes",
-            NetworkMetric::NodesWithStale => "nodes_all",
-            NetworkMetric::Communities => "fresh",
-            NetworkMetric::StaleCommunities => "stale",
-        };
+        let column = metric.rollup_field();
         let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT bucket, {column}, n, stale FROM net WHERE res = ?1 AND bucket BETWEEN ?2 AND ?3 ORDER BY bucket"
         ))?;
@@ -793,12 +588,7 @@ impl Reader {
         })
     }
 
-    /// The `n` largest communities by nodes at the latest snapshot at or before `at`;
-    /// `None` when there is no snapshot that early.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn top(&self, at: i64, n: usize) -> Result<Option<Top>, StoreError> {
+    fn top(&self, at: i64, n: usize) -> Result<Option<Top>, StoreError> {
         let snapshot: Option<i64> = self
             .conn
             .prepare_cached("SELECT max(ts) FROM snapshots WHERE ts <= ?1")?
@@ -830,72 +620,28 @@ impl Reader {
         }))
     }
 
-    /// Communities per routing protocol (mean over each bucket's snapshots, fresh data only),
-    /// protocols in the colour table's order.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn routing_series(
-        &self,
-        range: Range,
-        res: Resolution,
-    ) -> Result<RoutingSeries, StoreError> {
+    fn routing_series(&self, range: Range, res: Resolution) -> Result<RoutingSeries, StoreError> {
         let (from, to) = (res.bucket(range.from.max(0)), range.to);
-        let mut t = Vec::new();
-        let mut n = Vec::new();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT bucket, n FROM net WHERE res = ?1 AND bucket BETWEEN ?2 AND ?3 ORDER BY bucket",
-        )?;
-        for row in stmt.query_map(params![res.code(), from, to], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
-        })? {
-            let (bucket, count) = row?;
-            t.push(bucket);
-            n.push(count);
-        }
-        let index: HashMap<i64, usize> = t.iter().enumerate().map(|(i, b)| (*b, i)).collect();
-        let mut by_protocol: HashMap<String, Vec<f64>> = HashMap::new();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT bucket, protocol, count FROM routing WHERE res = ?1 AND bucket BETWEEN ?2 AND ?3",
-        )?;
-        for row in stmt.query_map(params![res.code(), from, to], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })? {
-            let (bucket, protocol, count) = row?;
-            if let Some(&i) = index.get(&bucket) {
-                let values = by_protocol
-                    .entry(protocol)
-                    .or_insert_with(|| vec![0.0; t.len()]);
-                values[i] = mean(count, n[i]).unwrap_or(0.0);
-            }
-        }
-        let mut protocols: Vec<ProtocolSeries> = by_protocol
-            .into_iter()
-            .map(|(protocol, values)| ProtocolSeries {
-                label: crate::model::routing_label(&protocol).to_owned(),
-                color: colors::color(&protocol),
-                protocol,
-                values,
-            })
-            .collect();
-        protocols.sort_by(|a, b| colors::order(&a.protocol, &b.protocol));
-        Ok(RoutingSeries {
-            resolution: res,
-            t,
-            protocols,
-        })
+        let buckets = self
+            .conn
+            .prepare_cached(
+                "SELECT bucket, n FROM net WHERE res = ?1 AND bucket BETWEEN ?2 AND ?3 ORDER BY bucket",
+            )?
+            .query_map(params![res.code(), from, to], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let counts = self
+            .conn
+            .prepare_cached(
+                "SELECT bucket, protocol, count FROM routing WHERE res = ?1 AND bucket BETWEEN ?2 AND ?3",
+            )?
+            .query_map(params![res.code(), from, to], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rollup::routing_series(res, buckets, counts))
     }
 
-    /// Mean nodes by hour of day (UTC), for a community or (`None`) the network; months from
-    /// the one `range.from` is in to the one `range.to` is in. `Ok(None)` for an unknown key.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn hours_of_day(
+    fn hours_of_day(
         &self,
         community: Option<&str>,
         range: Range,
@@ -907,76 +653,46 @@ impl Reader {
                 None => return Ok(None),
             },
         };
-        let mut sums = [(0_i64, 0_i64); 24];
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT hour, sum(nodes), sum(n) FROM hours WHERE community = ?1 AND month BETWEEN ?2 AND ?3 GROUP BY hour",
-        )?;
-        for row in stmt.query_map(params![id, month_start(range.from.max(0)), range.to], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })? {
-            let (hour, nodes, n) = row?;
-            if let Some(slot) = usize::try_from(hour).ok().and_then(|h| sums.get_mut(h)) {
-                *slot = (nodes, n);
-            }
-        }
-        Ok(Some(Profile {
-            community: community.map(str::to_owned),
-            values: sums.iter().map(|&(nodes, n)| mean(nodes, n)).collect(),
-        }))
+        let rows = self
+            .conn
+            .prepare_cached(
+                "SELECT hour, sum(nodes), sum(n) FROM hours WHERE community = ?1 AND month BETWEEN ?2 AND ?3 GROUP BY hour",
+            )?
+            .query_map(params![id, month_start(range.from.max(0)), range.to], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(rollup::hours_profile(community, rows)))
     }
 
-    /// Mean nodes by weekday (Monday first), from the daily rollups. `Ok(None)` for an
-    /// unknown key.
-    ///
-    /// # Errors
-    /// Database failures.
-    pub fn weekdays(
+    fn weekdays(
         &self,
         community: Option<&str>,
         range: Range,
     ) -> Result<Option<Profile>, StoreError> {
-        let mut sums = [(0_i64, 0_i64); 7];
         let (from, to) = (Resolution::Day.bucket(range.from.max(0)), range.to);
-        let mut add = |day: i64, nodes: i64, n: i64| {
-            // 1970-01-01 was a Thursday (3 with Monday = 0).
-            let weekday = usize::try_from((day.div_euclid(86_400) + 3).rem_euclid(7)).unwrap_or(0);
-            sums[weekday].0 += nodes;
-            sums[weekday].1 += n;
-        };
-        match community {
-            None => {
-                let mut stmt = self.conn.prepare_cached(
+        let rows = match community {
+            None => self
+                .conn
+                .prepare_cached(
                     "SELECT bucket, nodes, n FROM net WHERE res = 1 AND bucket BETWEEN ?1 AND ?2",
-                )?;
-                for row in
-                    stmt.query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                {
-                    let (day, nodes, n) = row?;
-                    add(day, nodes, n);
-                }
-            }
+                )?
+                .query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?,
             Some(key) => {
                 let Some((id, _)) = self.community_row(key)? else {
                     return Ok(None);
                 };
-                let mut stmt = self.conn.prepare_cached(
-                    "SELECT bucket, nodes, n_nodes FROM series WHERE community = ?1 AND res = 1 AND bucket BETWEEN ?2 AND ?3",
-                )?;
-                for row in stmt.query_map(params![id, from, to], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })? {
-                    let (day, nodes, n) = row?;
-                    add(day, nodes, n);
-                }
+                self.conn
+                    .prepare_cached(
+                        "SELECT bucket, nodes, n_nodes FROM series WHERE community = ?1 AND res = 1 AND bucket BETWEEN ?2 AND ?3",
+                    )?
+                    .query_map(params![id, from, to], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?
             }
-        }
-        Ok(Some(Profile {
-            community: community.map(str::to_owned),
-            values: sums.iter().map(|&(nodes, n)| mean(nodes, n)).collect(),
-        }))
+        };
+        Ok(Some(rollup::weekday_profile(community, rows)))
     }
 }

@@ -1,7 +1,12 @@
-//! The store against the real snapshot (checked by an independent computation in Python's
+//! The stores against the real snapshot (checked by an independent computation in Python's
 //! json module), every packing, broken files, and the equivalences the importer promises:
 //! importing twice, or synthetic history through files versus straight into the store, ends
 //! in the same store.
+//!
+//! One suite for both stores: every test runs against SQLite, and against MongoDB when
+//! `PORTICO_TEST_MONGODB_URI` names a server (a replica set, MongoDB 7.0 or later; each test
+//! uses a database of its own and drops it). Without it the MongoDB half says it was skipped:
+//! no server can be installed here, and nothing stands in for one.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,8 +16,87 @@ use communities::import::{Quiet, import, write_all};
 use communities::prepare::prepare;
 use communities::query::{NetworkMetric, Resolution};
 use communities::source::{file_name, from_map};
-use communities::sqlite::{Range, Reader, SqliteStore};
+use communities::sqlite::{Reader, SqliteStore};
+use communities::store::{Range, Read, Sink};
 use communities::synth::{Options, Synth};
+
+/// Says so past the test harness's capture (written to stderr itself, not with `eprintln!`).
+fn skipped(test: &str, why: &str) {
+    let _ = writeln!(std::io::stderr(), "{test}: MongoDB half skipped: {why}");
+}
+
+/// One test's store: SQLite in a temporary directory, or a MongoDB database of its own.
+enum TestStore {
+    Sqlite(tempfile::TempDir),
+    #[cfg(feature = "mongodb")]
+    Mongo {
+        uri: String,
+        database: String,
+    },
+}
+
+impl TestStore {
+    /// SQLite, and MongoDB when the environment names a server.
+    fn all(test: &str) -> Vec<TestStore> {
+        let mut stores = vec![TestStore::Sqlite(tempfile::tempdir().unwrap())];
+        match std::env::var("PORTICO_TEST_MONGODB_URI") {
+            #[cfg(feature = "mongodb")]
+            Ok(uri) => {
+                let database = format!("portico_test_{test}_{}", std::process::id());
+                let database: String = database.chars().take(60).collect();
+                // Left over from an interrupted run: start empty.
+                communities::mongo::MongoStore::open_database(&uri, Some(&database))
+                    .unwrap()
+                    .drop_database()
+                    .unwrap();
+                stores.push(TestStore::Mongo { uri, database });
+            }
+            #[cfg(not(feature = "mongodb"))]
+            Ok(_) => skipped(test, "built without the `mongodb` feature"),
+            Err(_) => skipped(test, "PORTICO_TEST_MONGODB_URI is not set (no server here)"),
+        }
+        stores
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            TestStore::Sqlite(_) => "SQLite",
+            #[cfg(feature = "mongodb")]
+            TestStore::Mongo { .. } => "MongoDB",
+        }
+    }
+
+    fn sink(&self) -> Box<dyn Sink> {
+        match self {
+            TestStore::Sqlite(dir) => Box::new(SqliteStore::open(dir.path()).unwrap()),
+            #[cfg(feature = "mongodb")]
+            TestStore::Mongo { uri, database } => Box::new(
+                communities::mongo::MongoStore::open_database(uri, Some(database)).unwrap(),
+            ),
+        }
+    }
+
+    fn reader(&self) -> Box<dyn Read> {
+        match self {
+            TestStore::Sqlite(dir) => Box::new(Reader::open(dir.path()).unwrap()),
+            #[cfg(feature = "mongodb")]
+            TestStore::Mongo { uri, database } => Box::new(
+                communities::mongo::MongoStore::open_database(uri, Some(database)).unwrap(),
+            ),
+        }
+    }
+}
+
+#[cfg(feature = "mongodb")]
+impl Drop for TestStore {
+    fn drop(&mut self) {
+        if let TestStore::Mongo { uri, database } = self
+            && let Ok(store) = communities::mongo::MongoStore::open_database(uri, Some(database))
+        {
+            let _ = store.drop_database();
+        }
+    }
+}
 
 /// `PORTICO_SHARED`, else the `shared` folder beside the clone (walking up from here).
 fn shared() -> PathBuf {
@@ -63,12 +147,17 @@ print(json.dumps({
 
 #[test]
 fn the_real_snapshot_gives_the_top_ten_and_totals_python_computes() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = SqliteStore::open(dir.path()).unwrap();
-    let report = import(&mut store, &[fixture()], 2, &Quiet).unwrap();
-    assert_eq!((report.imported, report.broken.len()), (1, 0));
     let expected = python_answer();
-    let reader = Reader::open(dir.path()).unwrap();
+    for store in TestStore::all("real_snapshot") {
+        real_snapshot(&store, &expected);
+    }
+}
+
+fn real_snapshot(store: &TestStore, expected: &serde_json::Value) {
+    let name = store.name();
+    let report = import(store.sink().as_mut(), &[fixture()], 2, &Quiet).unwrap();
+    assert_eq!((report.imported, report.broken.len()), (1, 0), "{name}");
+    let reader = store.reader();
     let top = reader.top(i64::MAX, 10).unwrap().unwrap();
     assert_eq!(top.snapshot, 1_458_759_661);
     let got: Vec<serde_json::Value> = top
@@ -76,12 +165,12 @@ fn the_real_snapshot_gives_the_top_ten_and_totals_python_computes() {
         .iter()
         .map(|c| serde_json::json!([c.key, c.name, c.nodes]))
         .collect();
-    assert_eq!(serde_json::Value::Array(got), expected["top"]);
+    assert_eq!(serde_json::Value::Array(got), expected["top"], "{name}");
     let nodes = reader
         .network_series(NetworkMetric::Nodes, Range::ALL, Resolution::Month)
         .unwrap();
     assert_eq!(nodes.points.len(), 1);
-    assert_eq!(nodes.points[0].value, expected["nodes"].as_f64());
+    assert_eq!(nodes.points[0].value, expected["nodes"].as_f64(), "{name}");
     let communities = reader
         .network_series(NetworkMetric::Communities, Range::ALL, Resolution::Day)
         .unwrap();
@@ -101,12 +190,12 @@ fn the_real_snapshot_gives_the_top_ten_and_totals_python_computes() {
             .community(key)
             .unwrap()
             .unwrap_or_else(|| panic!("{key} missing"));
-        assert_eq!(&detail.latest, entry, "{key}");
+        assert_eq!(&detail.latest, entry, "{name}: {key}");
     }
     // Routing: the file's 221 batman-adv communities, with their fixed colour first.
     let routing = reader.routing_series(Range::ALL, Resolution::Day).unwrap();
     assert_eq!(routing.protocols[0].protocol, "batman-adv");
-    assert_eq!(routing.protocols[0].values, [221.0]);
+    assert_eq!(routing.protocols[0].values, [221.0], "{name}");
     assert_eq!(
         routing.protocols[0].color,
         communities::colors::color("batman-adv")
@@ -157,9 +246,14 @@ fn importing_again_changes_nothing_and_every_packing_reads_the_same() {
     .unwrap();
     std::fs::write(files.path().join("notes.txt"), b"not a snapshot").unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = SqliteStore::open(dir.path()).unwrap();
-    let first = import(&mut store, &[files.path().to_owned()], 2, &Quiet).unwrap();
+    for store in TestStore::all("packings") {
+        import_twice(&store, files.path());
+    }
+}
+
+fn import_twice(store: &TestStore, files: &Path) {
+    let mut sink = store.sink();
+    let first = import(sink.as_mut(), &[files.to_owned()], 2, &Quiet).unwrap();
     assert_eq!((first.files, first.imported), (4, 3));
     assert_eq!(first.broken.len(), 1);
     assert!(
@@ -173,7 +267,7 @@ fn importing_again_changes_nothing_and_every_packing_reads_the_same() {
         first.broken[0].reason
     );
     assert_eq!(first.passed.len(), 1);
-    let reader = Reader::open(dir.path()).unwrap();
+    let reader = store.reader();
     let before = reader.digest().unwrap();
     let day = reader
         .network_series(NetworkMetric::Nodes, Range::ALL, Resolution::Day)
@@ -184,7 +278,7 @@ fn importing_again_changes_nothing_and_every_packing_reads_the_same() {
         "three packings, one content"
     );
 
-    let again = import(&mut store, &[files.path().to_owned()], 2, &Quiet).unwrap();
+    let again = import(sink.as_mut(), &[files.to_owned()], 2, &Quiet).unwrap();
     assert_eq!((again.imported, again.already_present), (0, 3));
     assert_eq!(reader.digest().unwrap(), before);
 }
@@ -213,24 +307,100 @@ fn synthetic_history_through_files_equals_history_written_straight_into_the_stor
         let path = files.path().join(file_name(synth.ts(i)));
         std::fs::write(path, serde_json::to_vec(&synth.snapshot(i)).unwrap()).unwrap();
     }
-    let via_files = tempfile::tempdir().unwrap();
-    let mut store = SqliteStore::open(via_files.path()).unwrap();
-    let report = import(&mut store, &[files.path().to_owned()], 2, &Quiet).unwrap();
-    assert_eq!(report.imported, 365);
+    let via_files = TestStore::all("synth_files");
+    let direct = TestStore::all("synth_direct");
+    for (via_files, direct) in via_files.iter().zip(&direct) {
+        synth_both_ways(&synth, files.path(), via_files, direct);
+    }
+    // Both stores answer every question the same way.
+    if let [sqlite, mongo] = &via_files[..] {
+        same_answers(sqlite.reader().as_ref(), mongo.reader().as_ref());
+    }
+}
 
-    let direct = tempfile::tempdir().unwrap();
-    let mut store = SqliteStore::open(direct.path()).unwrap();
+fn same_answers(a: &dyn Read, b: &dyn Read) {
+    let ranges = [
+        Range::ALL,
+        Range {
+            from: 1_425_000_000,
+            to: 1_426_000_000,
+        },
+    ];
+    assert_eq!(a.span().unwrap(), b.span().unwrap());
+    assert_eq!(a.extent().unwrap(), b.extent().unwrap());
+    assert_eq!(a.communities().unwrap(), b.communities().unwrap());
+    assert_eq!(
+        a.top(1_430_000_000, 10).unwrap(),
+        b.top(1_430_000_000, 10).unwrap()
+    );
+    for c in a.communities().unwrap().iter().step_by(40) {
+        let key = c.key.as_str();
+        assert_eq!(
+            a.community(key).unwrap(),
+            b.community(key).unwrap(),
+            "{key}"
+        );
+        assert_eq!(
+            a.entry_at(key, 1_430_000_000).unwrap(),
+            b.entry_at(key, 1_430_000_000).unwrap()
+        );
+        for res in Resolution::ALL {
+            for range in ranges {
+                assert_eq!(
+                    a.community_series(key, range, res).unwrap(),
+                    b.community_series(key, range, res).unwrap()
+                );
+            }
+        }
+        assert_eq!(
+            a.hours_of_day(Some(key), Range::ALL).unwrap(),
+            b.hours_of_day(Some(key), Range::ALL).unwrap()
+        );
+        assert_eq!(
+            a.weekdays(Some(key), Range::ALL).unwrap(),
+            b.weekdays(Some(key), Range::ALL).unwrap()
+        );
+    }
+    for res in Resolution::ALL {
+        for range in ranges {
+            for metric in NetworkMetric::ALL {
+                assert_eq!(
+                    a.network_series(metric, range, res).unwrap(),
+                    b.network_series(metric, range, res).unwrap()
+                );
+            }
+            assert_eq!(
+                a.routing_series(range, res).unwrap(),
+                b.routing_series(range, res).unwrap()
+            );
+        }
+    }
+    assert_eq!(
+        a.hours_of_day(None, Range::ALL).unwrap(),
+        b.hours_of_day(None, Range::ALL).unwrap()
+    );
+    assert_eq!(
+        a.weekdays(None, Range::ALL).unwrap(),
+        b.weekdays(None, Range::ALL).unwrap()
+    );
+}
+
+fn synth_both_ways(synth: &Synth, files: &Path, via_files: &TestStore, direct: &TestStore) {
+    let report = import(via_files.sink().as_mut(), &[files.to_owned()], 2, &Quiet).unwrap();
+    assert_eq!(report.imported, 365);
     // In reverse, to show that order does not matter.
     let snapshots = (0..synth.len()).rev().map(|i| {
         let ts = synth.ts(i);
         prepare(from_map(synth.snapshot(i), &file_name(ts), Some(ts)).unwrap())
     });
-    write_all(&mut store, snapshots, &Quiet).unwrap();
-    let (a, b) = (
-        Reader::open(via_files.path()).unwrap(),
-        Reader::open(direct.path()).unwrap(),
+    write_all(direct.sink().as_mut(), snapshots, &Quiet).unwrap();
+    let (a, b) = (via_files.reader(), direct.reader());
+    assert_eq!(
+        a.digest().unwrap(),
+        b.digest().unwrap(),
+        "{}",
+        via_files.name()
     );
-    assert_eq!(a.digest().unwrap(), b.digest().unwrap());
 
     // The history looks like one: communities appear over the year, some fail to fetch, the
     // 0.3.0 schema's string routing is read, and the network grows.

@@ -11,53 +11,89 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use communities::query::{NetworkMetric, Profile, Resolution, Series};
-use communities::sqlite::{Range, Reader, StoreError};
+use communities::sqlite::Reader;
+use communities::store::{Range, Read, StoreError};
 use http::{HeaderMap, StatusCode, header};
 use serde_json::json;
 
 use crate::http::{AppError, request_lang};
 
-/// Readers on the store, reused across requests (opening one costs a file open and a parse of
-/// the schema).
+/// The store the site reads: SQLite readers in `--data`, reused across requests (opening one
+/// costs a file open and a parse of the schema), or MongoDB (the driver pools connections).
 #[derive(Clone)]
 pub struct Store {
-    dir: PathBuf,
-    idle: Arc<Mutex<Vec<Reader>>>,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite {
+        dir: PathBuf,
+        idle: Arc<Mutex<Vec<Reader>>>,
+    },
+    #[cfg(feature = "mongodb")]
+    Mongo(Arc<communities::mongo::MongoStore>),
 }
 
 impl Store {
-    pub fn new(dir: PathBuf) -> Store {
+    /// The SQLite store in a data directory.
+    pub fn sqlite(dir: PathBuf) -> Store {
         Store {
-            dir,
-            idle: Arc::default(),
+            backend: Backend::Sqlite {
+                dir,
+                idle: Arc::default(),
+            },
         }
     }
 
-    /// Runs a query here, with a pooled reader (for callers already off the async runtime, or
-    /// queries of a few milliseconds).
+    /// A MongoDB store.
+    #[cfg(feature = "mongodb")]
+    pub fn mongo(store: communities::mongo::MongoStore) -> Store {
+        Store {
+            backend: Backend::Mongo(Arc::new(store)),
+        }
+    }
+
+    /// Which store, for the log (never the URI: it may hold a password).
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite { dir, .. } => format!("SQLite in {}", dir.display()),
+            #[cfg(feature = "mongodb")]
+            Backend::Mongo(store) => format!("MongoDB database {}", store.database()),
+        }
+    }
+
+    /// Runs a query here (for callers already off the async runtime, or queries of a few
+    /// milliseconds).
     ///
     /// # Errors
     /// Store failures.
     pub fn blocking<T>(
         &self,
-        f: impl FnOnce(&Reader) -> Result<T, StoreError>,
+        f: impl FnOnce(&dyn Read) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let reader = match self.idle.lock().map(|mut idle| idle.pop()) {
-            Ok(Some(reader)) => reader,
-            _ => Reader::open(&self.dir)?,
-        };
-        let result = f(&reader);
-        if let Ok(mut idle) = self.idle.lock() {
-            idle.push(reader);
+        match &self.backend {
+            Backend::Sqlite { dir, idle } => {
+                let reader = match idle.lock().map(|mut idle| idle.pop()) {
+                    Ok(Some(reader)) => reader,
+                    _ => Reader::open(dir)?,
+                };
+                let result = f(&reader);
+                if let Ok(mut idle) = idle.lock() {
+                    idle.push(reader);
+                }
+                result
+            }
+            #[cfg(feature = "mongodb")]
+            Backend::Mongo(store) => f(store.as_ref()),
         }
-        result
     }
 
     /// Runs a query on a blocking thread with a pooled reader.
     pub(super) async fn query<T: Send + 'static>(
         &self,
         lang: Lang,
-        f: impl FnOnce(&Reader) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&dyn Read) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, AppError> {
         let store = self.clone();
         let result = tokio::task::spawn_blocking(move || store.blocking(f)).await;
@@ -214,7 +250,7 @@ fn series_response(series: Series, name: &str, csv_wanted: bool) -> Response {
 }
 
 async fn extent(store: &Store, lang: Lang) -> Result<(Option<i64>, Option<i64>), AppError> {
-    let (first, last, _) = store.query(lang, Reader::span).await?;
+    let (first, last, _) = store.query(lang, |r| r.span()).await?;
     Ok((first, last))
 }
 
@@ -226,7 +262,7 @@ pub(super) async fn list(
 ) -> Result<Response, AppError> {
     let lang = request_lang(&headers);
     let csv_wanted = wants_csv(&params, lang)?;
-    let list = store.query(lang, Reader::communities).await?;
+    let list = store.query(lang, |r| r.communities()).await?;
     if csv_wanted {
         return Ok(csv(
             "communities",
@@ -421,7 +457,7 @@ pub(super) async fn routing_series(
     Ok(Json(series).into_response())
 }
 
-type ProfileQuery = fn(&Reader, Option<&str>, Range) -> Result<Option<Profile>, StoreError>;
+type ProfileQuery = fn(&dyn Read, Option<&str>, Range) -> Result<Option<Profile>, StoreError>;
 
 async fn profile(
     store: Store,
@@ -489,7 +525,7 @@ pub(super) async fn hours_of_day(
         &params,
         "hours-of-day",
         &HOURS,
-        Reader::hours_of_day,
+        |r, c, range| r.hours_of_day(c, range),
     )
     .await
 }
@@ -506,7 +542,7 @@ pub(super) async fn weekdays(
         &params,
         "weekdays",
         &WEEKDAYS,
-        Reader::weekdays,
+        |r, c, range| r.weekdays(c, range),
     )
     .await
 }

@@ -10,9 +10,11 @@ use clap::Subcommand;
 use communities::import::{self, Progress, Report};
 use communities::prepare::prepare;
 use communities::sqlite::SqliteStore;
+use communities::store::Sink;
 use communities::synth::{Options, Synth};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::api::Store;
 use crate::cli::GlobalArgs;
 
 #[derive(Debug, Subcommand)]
@@ -77,17 +79,56 @@ pub fn data_dir(global: &GlobalArgs) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("var/communities"))
 }
 
-/// Refuses `--mongodb-uri` in a build without the MongoDB store.
+/// The store the flags name, to write into: MongoDB with `--mongodb-uri`, else SQLite in
+/// `--data`. (The URI is never printed: it may hold a password.)
 ///
 /// # Errors
-/// Always, when a URI is given.
-pub fn sqlite_only(global: &GlobalArgs) -> anyhow::Result<()> {
-    if global.mongodb_uri.is_some() {
-        anyhow::bail!(
-            "this build has no MongoDB store (cargo feature `communities-mongodb`); leave out --mongodb-uri to use SQLite in --data"
-        );
+/// The store cannot be opened, or `--mongodb-uri` in a build without the MongoDB store.
+pub fn open_sink(global: &GlobalArgs) -> anyhow::Result<Box<dyn Sink>> {
+    if let Some(uri) = &global.mongodb_uri {
+        #[cfg(feature = "mongodb")]
+        return Ok(Box::new(open_mongo(uri)?));
+        #[cfg(not(feature = "mongodb"))]
+        match open_mongo(uri)? {}
     }
-    Ok(())
+    let dir = data_dir(global);
+    let store = SqliteStore::open(&dir)
+        .with_context(|| format!("opening the store in {}", dir.display()))?;
+    Ok(Box::new(store))
+}
+
+/// The store the flags name, to read from (the site).
+///
+/// # Errors
+/// As [`open_sink`]; for SQLite also when nothing was imported into `--data` yet.
+pub fn open_store(global: &GlobalArgs) -> anyhow::Result<Store> {
+    if let Some(uri) = &global.mongodb_uri {
+        #[cfg(feature = "mongodb")]
+        return open_mongo(uri).map(Store::mongo);
+        #[cfg(not(feature = "mongodb"))]
+        match open_mongo(uri)? {}
+    }
+    let dir = data_dir(global);
+    // Fail at start, not on the first request, when there is no store.
+    communities::sqlite::Reader::open(&dir).map_err(|e| {
+        anyhow::anyhow!(
+            "no communities store in {} ({e}); run `portico communities import` first",
+            dir.display()
+        )
+    })?;
+    Ok(Store::sqlite(dir))
+}
+
+#[cfg(feature = "mongodb")]
+fn open_mongo(uri: &str) -> anyhow::Result<communities::mongo::MongoStore> {
+    communities::mongo::MongoStore::open(uri).context("opening the MongoDB store (--mongodb-uri)")
+}
+
+#[cfg(not(feature = "mongodb"))]
+fn open_mongo(_uri: &str) -> anyhow::Result<std::convert::Infallible> {
+    anyhow::bail!(
+        "this build has no MongoDB store (cargo feature `mongodb`); leave out --mongodb-uri to use SQLite in --data"
+    )
 }
 
 /// Runs a `portico communities` command.
@@ -95,19 +136,16 @@ pub fn sqlite_only(global: &GlobalArgs) -> anyhow::Result<()> {
 /// # Errors
 /// Store failures, unreadable snapshot for `synth`, unwritable output.
 pub fn run(global: &GlobalArgs, command: CommunitiesCommand) -> anyhow::Result<ExitCode> {
-    sqlite_only(global)?;
     let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     match command {
         CommunitiesCommand::Import {
             paths,
             threads: workers,
         } => {
-            let dir = data_dir(global);
-            let mut store = SqliteStore::open(&dir)
-                .with_context(|| format!("opening the store in {}", dir.display()))?;
+            let mut store = open_sink(global)?;
             let started = Instant::now();
             let bar = Bar::new("files");
-            let report = import::import(&mut store, &paths, workers.unwrap_or(threads), &bar)?;
+            let report = import::import(store.as_mut(), &paths, workers.unwrap_or(threads), &bar)?;
             Ok(summary(&report, started.elapsed()))
         }
         CommunitiesCommand::Synth {
@@ -138,11 +176,10 @@ pub fn run(global: &GlobalArgs, command: CommunitiesCommand) -> anyhow::Result<E
             );
             let started = Instant::now();
             if into_store {
-                let dir = data_dir(global);
-                let mut store = SqliteStore::open(&dir)?;
+                let mut store = open_sink(global)?;
                 let bar = Bar::new("snapshots");
                 bar.start(synth.len() as u64);
-                let report = synth_into_store(&synth, &mut store, threads, &bar)?;
+                let report = synth_into_store(&synth, store.as_mut(), threads, &bar)?;
                 Ok(summary(&report, started.elapsed()))
             } else {
                 let out = out.context("--out or --into-store")?;
@@ -162,7 +199,7 @@ pub fn run(global: &GlobalArgs, command: CommunitiesCommand) -> anyhow::Result<E
 /// Generates and prepares snapshots on every core; one writer stores them.
 fn synth_into_store(
     synth: &Synth,
-    store: &mut SqliteStore,
+    store: &mut dyn Sink,
     threads: usize,
     bar: &Bar,
 ) -> anyhow::Result<Report> {

@@ -14,7 +14,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use communities::query::{NetworkMetric, RoutingSeries, Series, Top};
-use communities::sqlite::{Range, Reader, StoreError};
+use communities::store::{Range, Read, StoreError};
 use http::{HeaderValue, StatusCode, header};
 
 use super::api::{Store, parse_time};
@@ -107,7 +107,7 @@ fn top_at(query: &Query) -> Option<i64> {
 /// # Errors
 /// Store failures.
 pub fn site_view(
-    r: &Reader,
+    r: &dyn Read,
     path: &str,
     query: &Query,
     origin: String,
@@ -158,7 +158,7 @@ fn empty_profile(n: usize) -> communities::query::Profile {
 }
 
 fn community_page(
-    r: &Reader,
+    r: &dyn Read,
     key: &str,
     query: &Query,
     first: i64,
@@ -200,7 +200,7 @@ fn community_page(
 }
 
 fn embed(
-    r: &Reader,
+    r: &dyn Read,
     name: &str,
     query: &Query,
     first: i64,

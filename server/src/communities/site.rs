@@ -80,15 +80,7 @@ pub fn app(store: Store) -> Router {
 /// # Errors
 /// No store in the data directory, or the address cannot be bound.
 pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    super::cli::sqlite_only(global)?;
-    let dir = super::cli::data_dir(global);
-    // Fail at start, not on the first request, when there is no store.
-    communities::sqlite::Reader::open(&dir).map_err(|e| {
-        anyhow::anyhow!(
-            "no communities store in {} ({e}); run `portico communities import` first",
-            dir.display()
-        )
-    })?;
+    let store = super::cli::open_store(global)?;
     let listen = args
         .listen
         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 80)));
@@ -98,9 +90,9 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let local = listener.local_addr()?;
-        tracing::info!(%local, data = %dir.display(), "serving the communities site");
+        tracing::info!(%local, store = %store.describe(), "serving the communities site");
         println!("portico: listening on http://{local}/");
-        axum::serve(listener, app(Store::new(dir)))
+        axum::serve(listener, app(store))
             .with_graceful_shutdown(crate::serve::shutdown_signal())
             .await?;
         Ok(ExitCode::SUCCESS)
