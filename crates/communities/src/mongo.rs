@@ -246,6 +246,21 @@ fn check_reply(reply: &Document, duplicates_ok: bool) -> Result<(), StoreError> 
     Ok(())
 }
 
+/// A JSON value with every object's keys in order.
+fn sorted(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            serde_json::Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        serde_json::Value::Array(items) => {
+            serde_json::Value::Array(items.into_iter().map(sorted).collect())
+        }
+        other => other,
+    }
+}
+
 /// An integer field, whichever width the server chose.
 fn int(d: &Document, key: &str) -> Option<i64> {
     match d.get(key)? {
@@ -329,8 +344,9 @@ impl Sink for MongoStore {
         // Documents and observations: idempotent, outside the transaction (a time-series
         // collection takes no part in one).
         let mut new_docs = Vec::new();
+        let mut hashes = HashSet::new();
         for e in todo.iter().flat_map(|s| &s.entries) {
-            if !self.docs.contains(&e.hash) && !new_docs.iter().any(|(h, _)| *h == e.hash) {
+            if !self.docs.contains(&e.hash) && hashes.insert(e.hash) {
                 new_docs.push((e.hash, deflate(&e.doc)?));
             }
         }
@@ -360,7 +376,7 @@ impl Sink for MongoStore {
         transaction.extend(commands::increment_rollups(&sums));
         transaction.push(commands::insert_snapshots(&totals));
         self.in_transaction(&transaction)?;
-        self.docs.extend(new_docs.iter().map(|(h, _)| *h));
+        self.docs.extend(hashes);
         Ok(written)
     }
 }
@@ -476,7 +492,9 @@ impl Read for MongoStore {
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
         for command in commands::canonical_dump() {
             for d in self.cursor(command)? {
-                let json = Bson::Document(d).into_relaxed_extjson().to_string();
+                // Keys sorted: a time-series collection hands fields back in the order its
+                // bucket first saw them, which depends on the order of the inserts.
+                let json = sorted(Bson::Document(d).into_relaxed_extjson()).to_string();
                 hasher.update(json.as_bytes());
                 hasher.update(b"\n");
             }
@@ -1269,6 +1287,13 @@ mod tests {
         assert_eq!((first, last), (1_458_759_661, 1_458_763_261));
         assert_eq!(e.name.as_deref(), Some("Eins neu"));
         assert_eq!(latest["c1"].0, 1_458_759_661);
+    }
+
+    #[test]
+    fn the_digest_reads_documents_with_their_keys_in_order() {
+        let a = serde_json::json!({"t": 1, "c": "x", "s": [{"b": 1, "a": 2}]});
+        let b = serde_json::json!({"c": "x", "s": [{"a": 2, "b": 1}], "t": 1});
+        assert_eq!(sorted(a).to_string(), sorted(b).to_string());
     }
 
     #[test]
