@@ -20,16 +20,6 @@ pub mod serve;
 pub mod state;
 pub mod wizard;
 
-/// The shared fixtures folder for unit tests (`PORTICO_SHARED`, else `../shared` beside the
-/// workspace).
+/// The shared fixtures folder for unit tests.
 #[cfg(test)]
-pub(crate) fn test_shared() -> std::path::PathBuf {
-    if let Some(dir) = std::env::var_os("PORTICO_SHARED") {
-        return dir.into();
-    }
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|d| d.join("../shared"))
-        .find(|d| d.join("fixtures").is_dir())
-        .expect("the shared folder (set PORTICO_SHARED)")
-}
+pub(crate) use testdata::shared as test_shared;

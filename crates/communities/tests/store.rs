@@ -19,6 +19,7 @@ use communities::source::{file_name, from_map};
 use communities::sqlite::{Reader, SqliteStore};
 use communities::store::{Range, Read, Sink};
 use communities::synth::{Options, Synth};
+use testdata::shared;
 
 /// Says so past the test harness's capture (written to stderr itself, not with `eprintln!`).
 fn skipped(test: &str, why: &str) {
@@ -96,18 +97,6 @@ impl Drop for TestStore {
             let _ = store.drop_database();
         }
     }
-}
-
-/// `PORTICO_SHARED`, else the `shared` folder beside the clone (walking up from here).
-fn shared() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PORTICO_SHARED") {
-        return PathBuf::from(dir);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|dir| dir.join("../shared"))
-        .find(|candidate| candidate.join("fixtures").exists())
-        .expect("shared folder not found: set PORTICO_SHARED")
 }
 
 fn fixture() -> PathBuf {

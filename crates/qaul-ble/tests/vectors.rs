@@ -4,19 +4,7 @@
 use qaul_ble::chunk::{self, ChunkHeader, FirstHeader, LargeIndicator};
 use qaul_ble::flc::{self, Flc};
 use qaul_ble::legacy;
-
-fn shared() -> std::path::PathBuf {
-    if let Ok(dir) = std::env::var("PORTICO_SHARED") {
-        return dir.into();
-    }
-    let mut dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        if dir.join("../shared/protocols").exists() {
-            return dir.join("../shared");
-        }
-        assert!(dir.pop(), "shared folder not found: set PORTICO_SHARED");
-    }
-}
+use testdata::shared;
 
 fn vectors() -> String {
     std::fs::read_to_string(shared().join("protocols/qaul-ble-vectors.txt")).expect("vectors")

@@ -9,15 +9,8 @@
 //! Run with `bench/uci.sh` (or `cargo bench -p uci --bench parse`).
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-fn shared() -> PathBuf {
-    std::env::var_os("PORTICO_SHARED").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-        PathBuf::from,
-    )
-}
+use testdata::shared;
 
 /// Median time of `f` over enough runs to fill about half a second.
 fn time(mut f: impl FnMut()) -> Duration {

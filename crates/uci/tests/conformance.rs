@@ -6,17 +6,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-
-fn shared() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PORTICO_SHARED") {
-        return PathBuf::from(dir);
-    }
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .ancestors()
-        .map(|dir| dir.join("../shared"))
-        .find(|dir| dir.join("fixtures").is_dir())
-        .expect("the shared folder beside the workspace (or PORTICO_SHARED)")
-}
+use testdata::shared;
 
 struct Run {
     code: i32,

@@ -1,26 +1,12 @@
 //! Typed views are lossless: on every real config in the fixtures, an edit through a view changes
 //! exactly the one option it means — every other section, option, list and their order stay.
 
-use std::path::{Path, PathBuf};
-
+use testdata::shared;
 use uci::views::{
     Device, DhcpPool, Forwarding, Interface, Ntp, PorticoMain, Redirect, Rule, System, Target,
     WifiDevice, WifiIface, WireguardPeer, Zone,
 };
 use uci::{Package, Section};
-
-fn shared() -> PathBuf {
-    std::env::var_os("PORTICO_SHARED").map_or_else(
-        || {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .ancestors()
-                .map(|d| d.join("../shared"))
-                .find(|d| d.join("fixtures").is_dir())
-                .expect("the shared folder (set PORTICO_SHARED)")
-        },
-        PathBuf::from,
-    )
-}
 
 /// One typical edit per known section type: the option it touches, and the edit.
 fn edit(section: &mut Section) -> Option<&'static str> {

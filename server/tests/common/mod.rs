@@ -121,16 +121,5 @@ pub fn router_addresses(lab: &netlab::Lab) -> String {
 }
 
 /// The shared folder beside the clone (`PORTICO_SHARED` overrides): fixtures and protocols.
-pub fn shared() -> std::path::PathBuf {
-    if let Ok(dir) = std::env::var("PORTICO_SHARED") {
-        return std::path::PathBuf::from(dir);
-    }
-    let mut dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    loop {
-        let candidate = dir.join("../shared");
-        if candidate.join("fixtures").exists() {
-            return candidate;
-        }
-        assert!(dir.pop(), "shared folder not found: set PORTICO_SHARED");
-    }
-}
+#[allow(unused_imports, reason = "not every test binary reads fixtures")]
+pub use testdata::shared;
