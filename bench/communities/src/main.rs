@@ -193,7 +193,10 @@ fn api_latency(portico: &Path, data: &Path) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let mut bytes = 0_u64;
     for entry in std::fs::read_dir(data)?.filter_map(Result::ok) {
-        bytes += std::io::copy(&mut std::fs::File::open(entry.path())?, &mut std::io::sink())?;
+        bytes += std::io::copy(
+            &mut std::fs::File::open(entry.path())?,
+            &mut std::io::sink(),
+        )?;
     }
     #[allow(clippy::cast_precision_loss, reason = "sizes for people")]
     let mb = bytes as f64 / 1e6;
