@@ -85,7 +85,7 @@ impl Store {
                 result
             }
             #[cfg(feature = "mongodb")]
-            Backend::Mongo(store) => f(store.as_ref()),
+            Backend::Mongo(store) => off_runtime(|| f(store.as_ref())),
         }
     }
 
@@ -102,6 +102,19 @@ impl Store {
             Ok(Err(e)) => Err(AppError::internal(&e, lang)),
             Err(e) => Err(AppError::internal(&e, lang)),
         }
+    }
+}
+
+/// Runs `f`, which blocks on a runtime of its own (the MongoDB driver's sync calls): called
+/// from a task on one of our multi-threaded runtimes (a server function), the worker first
+/// steps aside, since a runtime cannot be blocked on from inside another.
+#[cfg(feature = "mongodb")]
+fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
     }
 }
 
@@ -553,4 +566,26 @@ pub(super) async fn openapi() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "application/json")],
         include_str!("openapi.json"),
     )
+}
+
+#[cfg(all(test, feature = "mongodb"))]
+mod tests {
+    /// The driver's sync calls from inside a server function: without stepping aside, its
+    /// `block_on` panics ("Cannot start a runtime from within a runtime"). No server here:
+    /// connecting to a closed loopback port has to come back as an error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_mongodb_driver_can_be_called_from_a_task() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let uri = format!("mongodb://127.0.0.1:{port}/?serverSelectionTimeoutMS=100");
+        let result = tokio::spawn(async move {
+            super::off_runtime(|| communities::mongo::MongoStore::open(&uri).map(drop))
+        })
+        .await
+        .expect("no panic");
+        assert!(result.is_err());
+    }
 }
