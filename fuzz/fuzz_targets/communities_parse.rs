@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let originals: Vec<_> = snapshot.entries.iter().map(|e| e.raw.clone()).collect();
     for (entry, original) in prepare(snapshot).entries.into_iter().zip(originals) {
-        let back = restore(&entry.doc, entry.mtime, entry.lastchange, entry.nodes, entry.nodes_in_column);
+        let back = restore(&entry.doc, entry.mtime, entry.lastchange, entry.facts.nodes, entry.nodes_in_column);
         assert_eq!(back, original);
     }
 });

@@ -6,10 +6,10 @@
 
 use serde_json::{Map, Value};
 
-/// One community at one snapshot, with the fields the rollups use pulled out and the whole
-/// entry kept as it came.
+/// What Portico reads out of one community entry: the fields the rollups, the latest state and
+/// the lists use.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
+pub struct Facts {
     /// The key in the summary file (`"berlin"`).
     pub key: String,
     pub name: Option<String>,
@@ -25,6 +25,12 @@ pub struct Entry {
     pub country: Option<String>,
     /// The schema version the community declared (`"0.4.8"`).
     pub api: Option<String>,
+}
+
+/// One community at one snapshot: its facts, and the whole entry kept as it came.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub facts: Facts,
     /// The entry exactly as in the file, unknown fields included.
     pub raw: Map<String, Value>,
 }
@@ -58,23 +64,25 @@ impl Entry {
                 .map(str::to_owned)
         };
         Some(Entry {
-            key: key.to_owned(),
-            name: text(raw.get("name")),
-            nodes: state.and_then(|s| s.get("nodes")).and_then(node_count),
-            stale: raw.contains_key("etime") || raw.contains_key("error"),
-            routing: routing(raw.get("techDetails").and_then(|t| t.get("routing"))),
-            lat,
-            lon,
-            city: text(location.and_then(|l| l.get("city"))),
-            country: text(location.and_then(|l| l.get("country"))),
-            api: text(raw.get("api")),
+            facts: Facts {
+                key: key.to_owned(),
+                name: text(raw.get("name")),
+                nodes: state.and_then(|s| s.get("nodes")).and_then(node_count),
+                stale: raw.contains_key("etime") || raw.contains_key("error"),
+                routing: routing(raw.get("techDetails").and_then(|t| t.get("routing"))),
+                lat,
+                lon,
+                city: text(location.and_then(|l| l.get("city"))),
+                country: text(location.and_then(|l| l.get("country"))),
+                api: text(raw.get("api")),
+            },
             raw,
         })
     }
 
     /// The name to show: the community's own, else its key.
     pub fn display_name(&self) -> &str {
-        self.name.as_deref().unwrap_or(&self.key)
+        self.facts.name.as_deref().unwrap_or(&self.facts.key)
     }
 }
 
@@ -191,30 +199,30 @@ mod tests {
         }
         assert_eq!(normalise_routing(" "), None);
         let e = Entry::parse("x", json!({"techDetails": {"routing": "OLSR"}})).unwrap();
-        assert_eq!(e.routing, ["olsr"]);
+        assert_eq!(e.facts.routing, ["olsr"]);
         let e = Entry::parse(
             "x",
             json!({"techDetails": {"routing": ["BATMAN", "batman-adv", "", "Babel"]}}),
         )
         .unwrap();
-        assert_eq!(e.routing, ["babel", "batman-adv"]);
+        assert_eq!(e.facts.routing, ["babel", "batman-adv"]);
     }
 
     #[test]
     fn location_comes_from_either_place_and_nodes_only_when_a_count() {
         let old = Entry::parse("a", json!({"location": {"lat": 52.5, "lon": "13.4"}})).unwrap();
-        assert_eq!((old.lat, old.lon), (Some(52.5), Some(13.4)));
+        assert_eq!((old.facts.lat, old.facts.lon), (Some(52.5), Some(13.4)));
         let new = Entry::parse(
             "b",
             json!({"location": {"geoCode": {"lat": 48.1, "lon": 11.6}, "city": "München"}}),
         )
         .unwrap();
         assert_eq!(
-            (new.lat, new.lon, new.city.as_deref()),
+            (new.facts.lat, new.facts.lon, new.facts.city.as_deref()),
             (Some(48.1), Some(11.6), Some("München"))
         );
         let placeholder = Entry::parse("c", json!({"location": {"lat": 0, "lon": 0}})).unwrap();
-        assert_eq!(placeholder.lat, None);
+        assert_eq!(placeholder.facts.lat, None);
         for (nodes, read) in [
             (json!(42), Some(42)),
             (json!("17"), Some(17)),
@@ -225,7 +233,7 @@ mod tests {
             (json!(null), None),
         ] {
             let e = Entry::parse("d", json!({"state": {"nodes": nodes}})).unwrap();
-            assert_eq!(e.nodes, read, "{nodes}");
+            assert_eq!(e.facts.nodes, read, "{nodes}");
         }
         assert!(Entry::parse("e", json!([1, 2])).is_none());
     }
@@ -237,7 +245,7 @@ mod tests {
             json!({"name": "F", "etime": "2020-01-01 00:00:00", "error": "timeout", "futureField": {"x": 1}}),
         )
         .unwrap();
-        assert!(e.stale);
+        assert!(e.facts.stale);
         assert_eq!(e.raw["futureField"], json!({"x": 1}));
     }
 }

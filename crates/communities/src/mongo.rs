@@ -304,7 +304,7 @@ fn latest_states<'a>(batch: &[&'a Prepared]) -> BTreeMap<&'a str, (i64, i64, &'a
     for snapshot in batch {
         for e in &snapshot.entries {
             latest
-                .entry(e.key.as_str())
+                .entry(e.facts.key.as_str())
                 .and_modify(|(first, last, entry)| {
                     *first = (*first).min(snapshot.ts);
                     if snapshot.ts >= *last {
@@ -365,7 +365,7 @@ impl Sink for MongoStore {
             let mut t = Totals::default();
             for e in &s.entries {
                 t.add(e);
-                sums.community(&e.key, s.ts, e);
+                sums.community(&e.facts.key, s.ts, e);
                 written.entries += 1;
             }
             sums.network(s.ts, &t);
@@ -838,12 +838,12 @@ pub(crate) mod commands {
     fn observation_doc(ts: i64, e: &PreparedEntry) -> Document {
         let mut d = doc! {
             "t": date(ts),
-            "c": &e.key,
-            "stale": e.stale,
+            "c": &e.facts.key,
+            "stale": e.facts.stale,
             "in_column": e.nodes_in_column,
             "doc": hash(e.hash),
         };
-        if let Some(n) = e.nodes {
+        if let Some(n) = e.facts.nodes {
             d.insert("nodes", n);
         }
         if let Some(us) = e.mtime {
@@ -887,15 +887,15 @@ pub(crate) mod commands {
                         "q": { "_id": *key, "last_ts": { "$lte": *last } },
                         "u": { "$set": {
                             "last_ts": *last,
-                            "name": option(e.name.clone()),
-                            "nodes": option(e.nodes),
-                            "stale": e.stale,
-                            "routing": e.routing.clone(),
-                            "lat": option(e.lat),
-                            "lon": option(e.lon),
-                            "city": option(e.city.clone()),
-                            "country": option(e.country.clone()),
-                            "api": option(e.api.clone()),
+                            "name": option(e.facts.name.clone()),
+                            "nodes": option(e.facts.nodes),
+                            "stale": e.facts.stale,
+                            "routing": e.facts.routing.clone(),
+                            "lat": option(e.facts.lat),
+                            "lon": option(e.facts.lon),
+                            "city": option(e.facts.city.clone()),
+                            "country": option(e.facts.country.clone()),
+                            "api": option(e.facts.api.clone()),
                         } },
                     },
                 ]
@@ -1235,7 +1235,7 @@ mod tests {
             let mut t = Totals::default();
             for e in &s.entries {
                 t.add(e);
-                sums.community(&e.key, s.ts, e);
+                sums.community(&e.facts.key, s.ts, e);
             }
             sums.network(s.ts, &t);
             totals.push((*s, t));
@@ -1285,7 +1285,7 @@ mod tests {
         let latest = latest_states(&todo);
         let (first, last, e) = latest["c0"];
         assert_eq!((first, last), (1_458_759_661, 1_458_763_261));
-        assert_eq!(e.name.as_deref(), Some("Eins neu"));
+        assert_eq!(e.facts.name.as_deref(), Some("Eins neu"));
         assert_eq!(latest["c1"].0, 1_458_759_661);
     }
 

@@ -5,22 +5,13 @@
 
 use serde_json::{Map, Value};
 
-use crate::model::Entry;
+use crate::model::{Entry, Facts};
 use crate::source::{Snapshot, format_mtime, parse_mtime};
 
 /// An entry ready for any store.
 #[derive(Debug, Clone)]
 pub struct PreparedEntry {
-    pub key: String,
-    pub name: Option<String>,
-    pub nodes: Option<i64>,
-    pub stale: bool,
-    pub routing: Vec<String>,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-    pub city: Option<String>,
-    pub country: Option<String>,
-    pub api: Option<String>,
+    pub facts: Facts,
     /// `mtime` in Unix microseconds, when it was in the collector's format (then it is not in
     /// `doc`).
     pub mtime: Option<i64>,
@@ -54,19 +45,7 @@ pub fn prepare(snapshot: Snapshot) -> Prepared {
 }
 
 fn prepare_entry(entry: Entry) -> PreparedEntry {
-    let Entry {
-        key,
-        name,
-        nodes,
-        stale,
-        routing,
-        lat,
-        lon,
-        city,
-        country,
-        api,
-        mut raw,
-    } = entry;
+    let Entry { facts, mut raw } = entry;
     let mtime = match raw.get("mtime") {
         Some(Value::String(s)) => parse_mtime(s).filter(|us| format_mtime(*us) == *s),
         _ => None,
@@ -84,7 +63,7 @@ fn prepare_entry(entry: Entry) -> PreparedEntry {
         }
         if let Some(Value::Number(n)) = state.get("nodes")
             && n.as_i64().is_some()
-            && n.as_i64() == nodes
+            && n.as_i64() == facts.nodes
         {
             state.remove("nodes");
             nodes_in_column = true;
@@ -93,16 +72,7 @@ fn prepare_entry(entry: Entry) -> PreparedEntry {
     let doc = serde_json::to_vec(&raw).unwrap_or_default();
     let hash = xxhash_rust::xxh3::xxh3_128(&doc);
     PreparedEntry {
-        key,
-        name,
-        nodes,
-        stale,
-        routing,
-        lat,
-        lon,
-        city,
-        country,
-        api,
+        facts,
         mtime,
         lastchange,
         nodes_in_column,
@@ -180,7 +150,13 @@ mod tests {
             doc,
             json!({"name": "Freifunk X", "state": {"focus": ["a"]}, "unknown": [1, {"b": 2}]})
         );
-        let back = restore(&p.doc, p.mtime, p.lastchange, p.nodes, p.nodes_in_column);
+        let back = restore(
+            &p.doc,
+            p.mtime,
+            p.lastchange,
+            p.facts.nodes,
+            p.nodes_in_column,
+        );
         assert_eq!(Value::Object(back), raw);
     }
 
@@ -197,7 +173,7 @@ mod tests {
                 &p.doc,
                 p.mtime,
                 p.lastchange.clone(),
-                p.nodes,
+                p.facts.nodes,
                 p.nodes_in_column,
             );
             assert_eq!(Value::Object(back), raw);

@@ -21,9 +21,9 @@ pub(crate) struct Totals {
 impl Totals {
     pub fn add(&mut self, e: &PreparedEntry) {
         self.entries += 1;
-        let nodes = e.nodes.unwrap_or(0);
+        let nodes = e.facts.nodes.unwrap_or(0);
         self.nodes_all += nodes;
-        if !e.stale {
+        if !e.facts.stale {
             self.fresh += 1;
             self.nodes += nodes;
         }
@@ -81,7 +81,7 @@ impl<C: Hash + Eq + Clone> Sums<C> {
 
     /// Counts one community's entry in a snapshot, with the routing protocols it uses.
     pub fn community(&mut self, community: &C, ts: i64, e: &PreparedEntry) {
-        let fresh_nodes = e.nodes.filter(|_| !e.stale);
+        let fresh_nodes = e.facts.nodes.filter(|_| !e.facts.stale);
         for res in [Resolution::Day, Resolution::Month] {
             let s = self
                 .series
@@ -92,7 +92,7 @@ impl<C: Hash + Eq + Clone> Sums<C> {
                 s[1] += 1;
                 s[2] += n;
             }
-            s[3] += i64::from(e.stale);
+            s[3] += i64::from(e.facts.stale);
         }
         if let Some(n) = fresh_nodes {
             let h = self
@@ -102,8 +102,8 @@ impl<C: Hash + Eq + Clone> Sums<C> {
             h[0] += 1;
             h[1] += n;
         }
-        if !e.stale {
-            for protocol in &e.routing {
+        if !e.facts.stale {
+            for protocol in &e.facts.routing {
                 for res in Resolution::ALL {
                     *self
                         .routing

@@ -140,11 +140,11 @@ impl SqliteStore {
             }
             let mut totals = Totals::default();
             for e in &snapshot.entries {
-                let community = if let Some(&id) = self.ids.get(&e.key) {
+                let community = if let Some(&id) = self.ids.get(&e.facts.key) {
                     id
                 } else {
-                    let id = community_id(&tx, &e.key, snapshot.ts)?;
-                    self.ids.insert(e.key.clone(), id);
+                    let id = community_id(&tx, &e.facts.key, snapshot.ts)?;
+                    self.ids.insert(e.facts.key.clone(), id);
                     id
                 };
                 let doc = if let Some(&id) = self.docs.get(&e.hash) {
@@ -161,8 +161,8 @@ impl SqliteStore {
                 .execute(params![
                     community,
                     snapshot.ts,
-                    e.nodes,
-                    e.stale,
+                    e.facts.nodes,
+                    e.facts.stale,
                     e.mtime.map(|us| us - snapshot.ts * 1_000_000),
                     lastchange_column(e.lastchange.as_deref()),
                     e.nodes_in_column,
@@ -180,15 +180,15 @@ impl SqliteStore {
                 .execute(params![
                     community,
                     snapshot.ts,
-                    e.name,
-                    e.nodes,
-                    e.stale,
-                    e.routing.join(","),
-                    e.lat,
-                    e.lon,
-                    e.city,
-                    e.country,
-                    e.api
+                    e.facts.name,
+                    e.facts.nodes,
+                    e.facts.stale,
+                    e.facts.routing.join(","),
+                    e.facts.lat,
+                    e.facts.lon,
+                    e.facts.city,
+                    e.facts.country,
+                    e.facts.api
                 ])?;
                 totals.add(e);
                 sums.community(&community, snapshot.ts, e);

@@ -236,7 +236,7 @@ impl Synth {
 
 fn routing(plan: &Plan, t: f64) -> Vec<String> {
     let mut names: Vec<String> = Entry::parse("", Value::Object(plan.base.clone()))
-        .map(|e| e.routing)
+        .map(|e| e.facts.routing)
         .unwrap_or_default();
     if names.is_empty() {
         names.push("batman-adv".into());
@@ -347,7 +347,7 @@ fn plan(key: String, base: Map<String, Value>, start: f64, end: f64, rng: &mut C
         * rng.random_range(1.0..1.6);
     let reports = reported.is_some() || rng.random_bool(0.3);
     let olsr = Entry::parse("", Value::Object(base.clone()))
-        .is_some_and(|e| e.routing.iter().any(|r| r == "olsr"));
+        .is_some_and(|e| e.facts.routing.iter().any(|r| r == "olsr"));
     // About two failure episodes a year.
     #[allow(
         clippy::cast_possible_truncation,
