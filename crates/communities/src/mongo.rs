@@ -318,6 +318,26 @@ fn latest_states<'a>(batch: &[&'a Prepared]) -> BTreeMap<&'a str, (i64, i64, &'a
     latest
 }
 
+/// The transaction that counts a batch of new snapshots: the communities' latest state, every
+/// rollup's additions, and the snapshot records last.
+fn counting_commands(todo: &[&Prepared]) -> Vec<Document> {
+    let mut sums = Sums::<String>::default();
+    let mut totals = Vec::new();
+    for s in todo {
+        let mut t = Totals::default();
+        for e in &s.entries {
+            t.add(e);
+            sums.community(&e.facts.key, s.ts, e);
+        }
+        sums.network(s.ts, &t);
+        totals.push((*s, t));
+    }
+    let mut commands = commands::update_communities(&latest_states(todo));
+    commands.extend(commands::increment_rollups(&sums));
+    commands.push(commands::insert_snapshots(&totals));
+    commands
+}
+
 impl Sink for MongoStore {
     fn contains(&self, ts: i64) -> Result<bool, StoreError> {
         Ok(!self.present(&[ts])?.is_empty())
@@ -359,22 +379,9 @@ impl Sink for MongoStore {
             self.command(command)?;
         }
         // Then everything that counts, at once.
-        let mut sums = Sums::<String>::default();
-        let mut totals = Vec::new();
-        for s in &todo {
-            let mut t = Totals::default();
-            for e in &s.entries {
-                t.add(e);
-                sums.community(&e.facts.key, s.ts, e);
-                written.entries += 1;
-            }
-            sums.network(s.ts, &t);
-            totals.push((*s, t));
-            written.snapshots += 1;
-        }
-        let mut transaction = commands::update_communities(&latest_states(&todo));
-        transaction.extend(commands::increment_rollups(&sums));
-        transaction.push(commands::insert_snapshots(&totals));
+        let transaction = counting_commands(&todo);
+        written.snapshots = todo.len();
+        written.entries = todo.iter().map(|s| s.entries.len()).sum();
         self.in_transaction(&transaction)?;
         self.docs.extend(hashes);
         Ok(written)
@@ -1229,20 +1236,7 @@ mod tests {
         all.extend(commands::insert_docs(&docs));
         all.push(commands::delete_obs(&[1_458_759_661, 1_458_763_261]));
         all.extend(commands::insert_obs(&todo));
-        let mut sums = Sums::<String>::default();
-        let mut totals = Vec::new();
-        for s in &todo {
-            let mut t = Totals::default();
-            for e in &s.entries {
-                t.add(e);
-                sums.community(&e.facts.key, s.ts, e);
-            }
-            sums.network(s.ts, &t);
-            totals.push((*s, t));
-        }
-        all.extend(commands::update_communities(&latest_states(&todo)));
-        all.extend(commands::increment_rollups(&sums));
-        all.push(commands::insert_snapshots(&totals));
+        all.extend(counting_commands(&todo));
         insta::assert_snapshot!(pretty(&all));
     }
 
