@@ -13,6 +13,7 @@ pub mod detect;
 pub mod http;
 pub mod kernel;
 pub mod lab;
+pub mod offload;
 pub mod openvpn;
 pub mod platform;
 pub mod portal;
