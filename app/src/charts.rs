@@ -73,6 +73,8 @@ pub struct TimeData {
 /// How times are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum TimeFormat {
+    /// `HH:MM:SS` (UTC), for live views over minutes.
+    Clock,
     Hour,
     #[default]
     Day,
@@ -83,6 +85,10 @@ impl TimeFormat {
     pub fn format(self, ts: i64) -> String {
         let (y, m, d) = civil(ts);
         match self {
+            TimeFormat::Clock => {
+                let s = ts.rem_euclid(86_400);
+                format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+            }
             TimeFormat::Month => format!("{y:04}-{m:02}"),
             TimeFormat::Day => format!("{y:04}-{m:02}-{d:02}"),
             TimeFormat::Hour => format!(
@@ -665,6 +671,7 @@ mod tests {
         assert_eq!(format_number(-1_500.0), "-1\u{202f}500");
         assert_eq!(civil(1_458_759_661), (2016, 3, 23));
         assert_eq!(TimeFormat::Hour.format(1_458_759_661), "2016-03-23 19:00");
+        assert_eq!(TimeFormat::Clock.format(1_458_759_661), "19:01:01");
         assert_eq!(ticks(29_770.0, 4), [0.0, 10_000.0, 20_000.0, 30_000.0]);
         assert_eq!(ticks(0.0, 4), [0.0, 1.0]);
     }

@@ -14,6 +14,7 @@ pub mod charts;
 pub mod communities;
 pub mod config;
 pub mod i18n;
+pub mod offload;
 pub mod pages;
 pub mod portal;
 pub mod status;
@@ -47,6 +48,8 @@ pub struct PageContext {
     pub vouchers: Option<portal::VoucherAdminView>,
     /// What BlueZ offers, on the Bluetooth page.
     pub bluetooth: Option<bluetooth::BluetoothView>,
+    /// The firewall offload, on its dashboard.
+    pub offload: Option<offload::OffloadView>,
     /// The communities site's page data (only in `serve --profile communities`; the router's
     /// bundle is built without it and ignores the field).
     #[cfg(feature = "communities")]
@@ -209,7 +212,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("/setup/:step") view=wizard::page::WizardPage />
                     <Route ssr=SsrMode::Async path=path!("/confirm") view=wizard::page::ConfirmPage />
                     <Route ssr=SsrMode::Async path=path!("/portal") view=portal::PortalAdmin />
-                    <Route ssr=SsrMode::Async path=path!("/offload") view=|| view! { <pages::NotAvailable feature="feature-offload" /> } />
+                    <Route ssr=SsrMode::Async path=path!("/offload") view=offload::OffloadPage />
                     <Route ssr=SsrMode::Async path=path!("/bluetooth") view=bluetooth::BluetoothPage />
                     <Route ssr=SsrMode::Async path=path!("/ports") view=|| view! { <pages::NotAvailable feature="feature-ports" /> } />
                 </Routes>

@@ -3,6 +3,7 @@
 // with JavaScript disabled. Screenshots go to target/e2e/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, firstBoot } from './lab.mjs';
 
 const checkA11y = a11y('app');
@@ -60,14 +61,14 @@ for (const [name, viewport] of Object.entries(sizes)) {
     await openMenuIfFolded(page);
     await page.getByRole('link', { name: 'Offload' }).click();
     await page.waitForURL(`${ROUTER}/offload`);
-    await page.getByRole('heading', { name: 'Not available yet' }).waitFor();
-    await checkA11y(page, `not available (${name})`);
+    await page.getByRole('heading', { name: 'Firewall offload' }).waitFor();
+    await checkA11y(page, `offload dashboard (${name})`);
 
     // The switcher is a plain form; the choice sticks across pages.
     await page.selectOption('#lang-select', 'de');
     await page.getByRole('button', { name: 'Change' }).click();
     await page.waitForURL(`${ROUTER}/offload`);
-    await page.getByRole('heading', { name: 'Noch nicht verfügbar' }).waitFor();
+    await page.getByRole('heading', { name: 'Firewall-Beschleunigung' }).waitFor();
     assert.equal(await page.locator('html').getAttribute('lang'), 'de');
     await page.goto(`${ROUTER}/`);
     await page.getByText('Portico-Version').waitFor();
@@ -135,4 +136,35 @@ test('a checked apply shows a live countdown on every page; revert restores (pho
   assert.equal(await hostname(), before, 'the old configuration is back');
   assert.equal((await api('/api/v1/config/apply')).json.pending, false);
   await context.close();
+});
+
+test('the offload dashboard follows a transfer live (phone size)', async () => {
+  const context = await lab.browser.newContext({ viewport: sizes.phone, locale: 'en-US' });
+  const page = await context.newPage();
+  await page.goto(`${ROUTER}/login`);
+  await page.fill('#password', PASSWORD);
+  await page.locator('form.card button[type=submit]').click();
+  await page.waitForURL(`${ROUTER}/`);
+  // A UDP stream from the client to the isp's echo port, for a minute.
+  const sender = spawn('ip', ['netns', 'exec', `client-${lab.suffix}`, process.execPath, '-e', `
+    const s = require('node:dgram').createSocket('udp4');
+    const t = setInterval(() => s.send(Buffer.alloc(200, 66), 7, '100.64.0.1'), 5);
+    setTimeout(() => { clearInterval(t); s.close(); }, 60000);`], { stdio: 'ignore' });
+  try {
+    await page.goto(`${ROUTER}/offload`);
+    await page.getByRole('heading', { name: 'Firewall offload' }).waitFor();
+    await page.locator('p[data-running="1"]').waitFor();
+    // The flow appears and its counters move without a reload (Server-Sent Events).
+    const row = page.locator('tr[data-state=offloaded]', { hasText: '100.64.0.1:7' }).first();
+    await row.waitFor({ timeout: 60_000 });
+    const fast = page.locator('dd[data-counter=fast_packets]');
+    const first = await fast.textContent();
+    await waitFor('the fast-path counter to move live', async () => (await fast.textContent()) !== first);
+    await page.locator('figure svg, svg').first().waitFor();
+    await checkA11y(page, 'offload dashboard with flows (phone)');
+    await page.screenshot({ path: `${SHOTS}/phone-offload-live.png`, fullPage: true });
+  } finally {
+    sender.kill();
+    await context.close();
+  }
 });

@@ -301,6 +301,125 @@ pub fn load_ble(root: &Path) -> anyhow::Result<(BleSection, Vec<Warning>)> {
     Ok((ble, warnings))
 }
 
+/// The `config offload 'offload'` section: the eBPF fast path for established flows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OffloadSection {
+    /// `option enabled` — `0` leaves every packet to the stack.
+    pub enabled: bool,
+    /// `option hook` — `xdp` (native, generic as fallback) or `tc`.
+    pub hook: crate::offload::Hook,
+    /// `option interfaces` (space-separated) or `list interface`: the layer 3 devices whose
+    /// traffic is offloaded (`br-lan wan`); the fast path attaches to their ports.
+    pub interfaces: Vec<String>,
+    /// `option flows` — flow map entries (one per direction of a connection).
+    pub flows: u32,
+    /// `option watchdog_seconds` — without a heartbeat from Portico for this long, every
+    /// packet goes to the stack.
+    pub watchdog: Duration,
+}
+
+impl Default for OffloadSection {
+    fn default() -> Self {
+        OffloadSection {
+            enabled: true,
+            hook: crate::offload::Hook::Xdp,
+            interfaces: Vec::new(),
+            flows: 16_384,
+            watchdog: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Every key `config offload 'offload'` may hold.
+pub const OFFLOAD_KEYS: [&str; 6] = [
+    "enabled",
+    "hook",
+    "interfaces",
+    "interface",
+    "flows",
+    "watchdog_seconds",
+];
+
+/// The offload settings from `<root>/etc/config/portico`.
+///
+/// # Errors
+/// When the file exists but cannot be read or parsed.
+pub fn load_offload(root: &Path) -> anyhow::Result<(OffloadSection, Vec<Warning>)> {
+    Ok(offload_from_package(&read_package(root)?))
+}
+
+/// The offload section of a parsed `portico` package.
+pub fn offload_from_package(package: &uci::Package) -> (OffloadSection, Vec<Warning>) {
+    let mut offload = OffloadSection::default();
+    let mut warnings = Vec::new();
+    let Some(section) = package
+        .sections
+        .iter()
+        .find(|s| s.kind == "offload" && s.name == "offload")
+    else {
+        return (offload, warnings);
+    };
+    for option in &section.options {
+        let at = format!("portico.offload.{}", option.name);
+        let values: Vec<String> = match &option.value {
+            uci::Value::List(items) => items.iter().map(ToString::to_string).collect(),
+            uci::Value::Single(v) => vec![v.to_string()],
+        };
+        let value = values.first().cloned().unwrap_or_default();
+        let mut bad = |what: &str| {
+            warnings.push(Warning {
+                at: at.clone(),
+                message: format!("{what}; the default is used"),
+            });
+        };
+        match option.name.as_str() {
+            "enabled" => match value.as_str() {
+                "1" | "on" | "yes" | "true" => offload.enabled = true,
+                "0" | "off" | "no" | "false" => offload.enabled = false,
+                _ => bad("not 0 or 1"),
+            },
+            "hook" => match value.as_str() {
+                "xdp" => offload.hook = crate::offload::Hook::Xdp,
+                "tc" => offload.hook = crate::offload::Hook::Tc,
+                _ => bad("not xdp or tc"),
+            },
+            "interfaces" | "interface" => {
+                let names: Vec<String> = values
+                    .iter()
+                    .flat_map(|v| v.split_whitespace())
+                    .map(ToOwned::to_owned)
+                    .collect();
+                if names.iter().all(|n| is_interface_name(n)) {
+                    offload.interfaces.extend(names);
+                } else {
+                    bad("not interface names (at most 15 of a-z, 0-9, . - _)");
+                }
+            }
+            "flows" => match value.parse::<u32>() {
+                Ok(n) if (64..=1_048_576).contains(&n) => offload.flows = n,
+                _ => bad("not a number from 64 to 1048576"),
+            },
+            "watchdog_seconds" => match value.parse::<u64>() {
+                Ok(n) if (1..=600).contains(&n) => offload.watchdog = Duration::from_secs(n),
+                _ => bad("not a number of seconds from 1 to 600"),
+            },
+            _ => warnings.push(Warning {
+                at,
+                message: format!("unknown key ignored (known: {})", OFFLOAD_KEYS.join(", ")),
+            }),
+        }
+    }
+    (offload, warnings)
+}
+
+/// A Linux interface name: 1 to 15 bytes of letters, digits, `.`, `-`, `_`.
+pub fn is_interface_name(name: &str) -> bool {
+    (1..=15).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
 /// A setting in `/etc/config/portico` that Portico did not use.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Warning {
@@ -341,10 +460,10 @@ pub fn from_package(package: &uci::Package) -> (MainSection, Vec<Warning>) {
         // Each capability reads its own section (`portal_from_package`, ...).
         if (section.kind == "portal" && section.name == "portal")
             || (section.kind == "ble" && section.name == "ble")
+            || (section.kind == "offload" && section.name == "offload")
         {
             continue;
         }
-        // Later capabilities add theirs (offload, ble, ...).
         if section.kind != "portico" || section.name != "main" {
             warnings.push(Warning {
                 at: format!("portico.{}", section.name),

@@ -88,6 +88,8 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     let (main, mut warnings) = config::load(&root)?;
     let (portal_settings, portal_warnings) = config::load_portal(&root)?;
     warnings.extend(portal_warnings);
+    let (offload_settings, offload_warnings) = config::load_offload(&root)?;
+    warnings.extend(offload_warnings);
     for w in &warnings {
         tracing::warn!(file = %config::portico_config_path(&root).display(), at = %w.at, "{}", w.message);
     }
@@ -119,18 +121,26 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
             listen.port(),
             platform.network_functions_available(),
         )?;
+        let network_functions = platform.network_functions_available();
         let applier = Applier::start(platform.clone(), db, main.apply_timeout)?;
         let mut state = AppState::new(platform, auth, applier, lan_side)?;
         state.connection_test_url = main.connection_test_url.clone();
         state.portal = Some(portal);
         state.portal_port = portal_listen.port();
         state.ble = Some(crate::ble::start(&root)?);
+        let offload = Arc::new(crate::offload::Service::start(
+            &offload_settings,
+            network_functions,
+        ));
+        state.offload = Some(offload.clone());
         axum::serve(
             listener,
             app(state).into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+        // The last reference: the offload's thread stops and the programs are detached.
+        drop(offload);
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })

@@ -132,6 +132,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         wizard: None,
         vouchers: None,
         bluetooth: None,
+        offload: None,
         communities: None,
     });
     req.extensions_mut().insert(super::assets::manifest());
@@ -183,6 +184,12 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         view.link = state.ble.as_ref().map(|ble| ble.view());
         if let Some(page) = req.extensions_mut().get_mut::<PageContext>() {
             page.bluetooth = Some(view);
+        }
+    }
+    if path == "/offload" && req.method() == Method::GET {
+        let view = offload_view(&state);
+        if let Some(page) = req.extensions_mut().get_mut::<PageContext>() {
+            page.offload = Some(view);
         }
     }
     if path == "/portal" && req.method() == Method::GET {
@@ -246,4 +253,15 @@ pub fn assets(req: &Request) -> AssetNames {
         .get::<AssetNames>()
         .cloned()
         .unwrap_or_default()
+}
+
+/// The offload dashboard's data (a server without the service says so).
+fn offload_view(state: &AppState) -> app::offload::OffloadView {
+    state.offload.as_ref().map_or_else(
+        || app::offload::OffloadView {
+            problem: "not started by this server".into(),
+            ..Default::default()
+        },
+        |o| o.snapshot(),
+    )
 }

@@ -9,6 +9,7 @@ mod config_source;
 mod error;
 pub(crate) mod forms;
 pub(crate) mod gate;
+mod offload;
 mod status;
 mod vouchers;
 pub mod wizard;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub portal_port: u16,
     /// The qaul Bluetooth LE link, when this Portico runs one.
     pub ble: Option<Arc<crate::ble::Ble>>,
+    /// The firewall offload (running, or why not).
+    pub offload: Option<Arc<crate::offload::Service>>,
 }
 
 impl AppState {
@@ -87,6 +90,7 @@ impl AppState {
             vouchers,
             portal: None,
             ble: None,
+            offload: None,
             portal_port: crate::config::MainSection::default().portal_listen.port(),
         })
     }
@@ -178,6 +182,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/ble/peers", get(ble::peers))
         .route("/api/v1/ble/send", post(ble::send))
         .route("/api/v1/ble/events", get(ble::events))
+        .route("/api/v1/offload", get(offload::snapshot))
+        .route("/api/v1/offload/events", get(offload::events))
         .route("/api/fn/{*name}", post(server_fns))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/config", get(api::list))

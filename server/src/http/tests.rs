@@ -537,16 +537,16 @@ async fn language_from_header_cookie_and_switcher() {
     };
     let html = body(send(&f, page("de-DE,de;q=0.9", "")).await).await;
     assert!(
-        html.contains("<html lang=\"de\"") && html.contains("Noch nicht verfügbar"),
+        html.contains("<html lang=\"de\"") && html.contains("Firewall-Beschleunigung"),
         "{html}"
     );
     let html = body(send(&f, page("de-DE", "; portico_lang=en")).await).await;
-    assert!(html.contains("<html lang=\"en\"") && html.contains("Not available yet"));
+    assert!(html.contains("<html lang=\"en\"") && html.contains("Firewall offload"));
     for (accept, tag, heading) in [
-        ("es-ES", "es", "Aún no disponible"),
-        ("fr-CA,fr;q=0.9", "fr", "Pas encore disponible"),
-        ("pt-BR", "pt-BR", "Ainda não disponível"),
-        ("it", "it", "Non ancora disponibile"),
+        ("es-ES", "es", "Aceleración del cortafuegos"),
+        ("fr-CA,fr;q=0.9", "fr", "Accélération du pare-feu"),
+        ("pt-BR", "pt-BR", "Aceleração do firewall"),
+        ("it", "it", "Accelerazione del firewall"),
     ] {
         let html = body(send(&f, page(accept, "")).await).await;
         assert!(
@@ -556,7 +556,7 @@ async fn language_from_header_cookie_and_switcher() {
     }
     let html = body(send(&f, page("en", "; portico_lang=pt-BR")).await).await;
     assert!(
-        html.contains("Ainda não disponível"),
+        html.contains("Aceleração do firewall"),
         "the cookie names pt-BR"
     );
     let resp = send(&f, form("/lang", "lang=de&next=%2Fportal")).await;

@@ -3,5 +3,6 @@
 //! interfaces, so it is safe to call anywhere, but it only sees its own namespace.
 
 pub mod conntrack;
+pub mod links;
 pub mod neighbours;
 pub mod netlink;

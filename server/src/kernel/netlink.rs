@@ -47,6 +47,62 @@ impl Socket {
         Ok(Socket { fd, seq: 1 })
     }
 
+    /// Opens a socket that receives the multicast `groups` (a bitmask: group n is bit n-1)
+    /// of a protocol: conntrack or routing events. Its receive buffer is raised so a burst of
+    /// events does not overflow it (root may; otherwise the default stands).
+    ///
+    /// # Errors
+    /// When the kernel refuses the socket or the groups.
+    pub fn subscribe(protocol: SockProtocol, groups: u32) -> io::Result<Socket> {
+        let fd = socket(
+            AddressFamily::Netlink,
+            SockType::Raw,
+            SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+            protocol,
+        )?;
+        let size = 4 * 1024 * 1024;
+        if setsockopt(&fd, sockopt::RcvBufForce, &size).is_err() {
+            let _ = setsockopt(&fd, sockopt::RcvBuf, &size);
+        }
+        bind(fd.as_raw_fd(), &NetlinkAddr::new(0, groups))?;
+        Ok(Socket { fd, seq: 1 })
+    }
+
+    /// The messages of one datagram, or none when nothing is waiting (a subscribed socket is
+    /// non-blocking). An `ENOBUFS` error means events were lost: the caller resynchronises.
+    ///
+    /// # Errors
+    /// A socket error other than "nothing to read".
+    pub fn receive_events(&mut self) -> io::Result<Vec<Message>> {
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = match recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+            Ok(n) => n,
+            Err(nix::errno::Errno::EAGAIN) => return Ok(Vec::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = Vec::new();
+        let mut rest = &buf[..n];
+        while rest.len() >= HEADER_LEN {
+            let len = u32_at(rest, 0) as usize;
+            if len < HEADER_LEN || len > rest.len() {
+                break;
+            }
+            let kind = u16::from_ne_bytes([rest[4], rest[5]]);
+            out.push(Message {
+                kind,
+                body: rest[HEADER_LEN..len].to_vec(),
+            });
+            rest = &rest[align(len).min(rest.len())..];
+        }
+        Ok(out)
+    }
+
+    /// The socket's descriptor, to wait on with poll.
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd as _;
+        self.fd.as_fd()
+    }
+
     fn send(&mut self, kind: u16, flags: u16, payload: &[u8]) -> io::Result<u32> {
         self.seq = self.seq.wrapping_add(1);
         let len = u32::try_from(HEADER_LEN + payload.len())
@@ -73,6 +129,44 @@ impl Socket {
             out.push(m);
         })?;
         Ok(out)
+    }
+
+    /// Sends a request that the kernel answers with one message (a get): the message, or
+    /// `None` when the kernel answered `ENOENT`.
+    ///
+    /// # Errors
+    /// A socket error or another error the kernel answered with.
+    pub fn get(&mut self, kind: u16, payload: &[u8]) -> io::Result<Option<Message>> {
+        let seq = self.send(kind, NLM_F_REQUEST, payload)?;
+        // The answer is one message (ctnetlink marks it multi-part yet sends no DONE).
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = recv(self.fd.as_raw_fd(), &mut buf, MsgFlags::empty())?;
+            let mut rest = &buf[..n];
+            while rest.len() >= HEADER_LEN {
+                let len = (u32_at(rest, 0) as usize).clamp(HEADER_LEN, rest.len());
+                let kind = u16::from_ne_bytes([rest[4], rest[5]]);
+                let msg_seq = u32_at(rest, 8);
+                let body = &rest[HEADER_LEN..len];
+                rest = &rest[align(len).min(rest.len())..];
+                if msg_seq != seq {
+                    continue;
+                }
+                if kind == NLMSG_ERROR {
+                    let errno = body
+                        .get(..4)
+                        .map_or(0, |b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]));
+                    return match -errno {
+                        0 | nix::libc::ENOENT => Ok(None),
+                        e => Err(io::Error::from_raw_os_error(e)),
+                    };
+                }
+                return Ok(Some(Message {
+                    kind,
+                    body: body.to_vec(),
+                }));
+            }
+        }
     }
 
     /// Sends a request that the kernel acknowledges; returns the kernel's errno (0 = done).

@@ -70,6 +70,16 @@ pub enum Mode {
     Tc,
 }
 
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Native => "native",
+            Mode::Generic => "generic",
+            Mode::Tc => "tc",
+        }
+    }
+}
+
 /// The loaded programs and their maps.
 pub struct FastPath {
     ebpf: Ebpf,
@@ -233,6 +243,20 @@ impl FastPath {
             watchdog: sum(abi::counter_CNT_WATCHDOG),
             finished: sum(abi::counter_CNT_FINISHED),
         }
+    }
+
+    /// The programs' average run time per packet in nanoseconds, from the kernel's BPF
+    /// statistics (only counted while some process holds `BPF_ENABLE_STATS` open).
+    pub fn ns_per_packet(&self) -> Option<f64> {
+        let (mut time, mut count) = (0u128, 0u64);
+        for name in [XDP, TC] {
+            if let Some(info) = self.ebpf.program(name).and_then(|p| p.info().ok()) {
+                time += info.run_time().as_nanos();
+                count += info.run_count();
+            }
+        }
+        #[allow(clippy::cast_precision_loss, reason = "a rounded average for display")]
+        (count > 0).then(|| time as f64 / count as f64)
     }
 
     /// The flow map's size.

@@ -3,12 +3,64 @@
 //!
 //! - `bpf/offload.c` + `bpf/offload.h`: the programs and their map types (the build script
 //!   compiles them and generates [`abi`] from the header);
-//! - [`fastpath`]: loading, attaching, the maps.
+//! - [`fastpath`]: loading, attaching, the maps;
+//! - [`manager`]: the flow manager thread (conntrack, link and nftables events) and the
+//!   snapshot the dashboard shows.
 
 pub mod abi;
 pub mod fastpath;
+pub mod manager;
 
 pub use fastpath::{Counters, FastPath, FastPathError, Hook, Mode};
+pub use manager::{Offload, Snapshot};
 
 #[cfg(test)]
 mod tests;
+
+/// The offload as the server runs it: the manager when it runs, or why it does not.
+pub struct Service {
+    running: Option<Offload>,
+    stopped: Snapshot,
+}
+
+impl Service {
+    /// Starts the offload if it is switched on, configured and possible here; otherwise
+    /// keeps the reason for the dashboard.
+    pub fn start(settings: &crate::config::OffloadSection, network_functions: bool) -> Service {
+        let why_not = if !settings.enabled {
+            Some("switched off (option enabled '0' in /etc/config/portico)".to_owned())
+        } else if !network_functions {
+            Some("network functions are disabled in the host's network namespace".to_owned())
+        } else if settings.interfaces.is_empty() {
+            Some("no interfaces configured (option interfaces in /etc/config/portico)".to_owned())
+        } else {
+            None
+        };
+        if let Some(problem) = why_not {
+            return Service {
+                running: None,
+                stopped: manager::stopped(settings, problem),
+            };
+        }
+        match Offload::start(settings) {
+            Ok(offload) => Service {
+                running: Some(offload),
+                stopped: Snapshot::default(),
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "offload not started");
+                Service {
+                    running: None,
+                    stopped: manager::stopped(settings, format!("{e:#}")),
+                }
+            }
+        }
+    }
+
+    /// The dashboard's data.
+    pub fn snapshot(&self) -> Snapshot {
+        self.running
+            .as_ref()
+            .map_or_else(|| self.stopped.clone(), Offload::snapshot)
+    }
+}

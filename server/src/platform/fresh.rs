@@ -394,13 +394,27 @@ const FIREWALL: &[Row] = &[
 ];
 
 /// Portico's own settings, with the defaults spelled out so people see what they can change.
-const PORTICO: &[Row] = &[(
-    "portico",
-    Some("main"),
-    &[
-        ("listen", "0.0.0.0:80"),
-        ("portal_listen", "0.0.0.0:8080"),
-        ("lan_device", "br-lan"),
-        ("session_idle_minutes", "30"),
-    ],
-)];
+const PORTICO: &[Row] = &[
+    (
+        "portico",
+        Some("main"),
+        &[
+            ("listen", "0.0.0.0:80"),
+            ("portal_listen", "0.0.0.0:8080"),
+            ("lan_device", "br-lan"),
+            ("session_idle_minutes", "30"),
+        ],
+    ),
+    (
+        "offload",
+        Some("offload"),
+        &[
+            ("enabled", "1"),
+            ("hook", "xdp"),
+            ("+interface", "br-lan"),
+            ("+interface", "eth1"),
+            ("flows", "16384"),
+            ("watchdog_seconds", "5"),
+        ],
+    ),
+];

@@ -1,0 +1,266 @@
+//! `/offload`: the firewall offload's dashboard — where the fast path is attached, how full
+//! its flow map is, fast-path versus slow-path packets as a live chart, the kernel's cost per
+//! packet, redirect errors, and the flows themselves. Live through Server-Sent Events from
+//! `/api/v1/offload/events`; without JavaScript the page shows the state as of loading.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::charts::{Line, TimeChart, TimeData, TimeFormat, format_count};
+use crate::{PageContext, lang, t};
+
+/// The offload as the dashboard, the API and the event stream show it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OffloadView {
+    pub running: bool,
+    /// Why the offload is not running (empty while it runs).
+    pub problem: String,
+    /// `xdp` or `tc`.
+    pub hook: String,
+    pub attached: Vec<Attachment>,
+    /// Flow map entries (one per direction) and how many are in use.
+    pub capacity: u32,
+    pub used: u64,
+    pub counters: CounterRow,
+    /// Fast-path and slow-path packets per second, oldest first.
+    pub history: Vec<RatePoint>,
+    /// The programs' average run time per packet (kernel BPF statistics).
+    pub ns_per_packet: Option<f64>,
+    pub flows: Vec<FlowRow>,
+    /// Flow directions offloaded since start.
+    pub offloaded_total: u64,
+    /// Flow map flushes after firewall changes.
+    pub flushes: u64,
+}
+
+/// An interface the fast path is attached to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub name: String,
+    /// `native`, `generic` (XDP) or `tc`.
+    pub mode: String,
+}
+
+/// The fast path's global counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterRow {
+    pub fast_packets: u64,
+    pub fast_bytes: u64,
+    pub slow_packets: u64,
+    pub redirect_errors: u64,
+    pub map_full: u64,
+    pub watchdog: u64,
+    pub finished: u64,
+}
+
+/// Packets in one second.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RatePoint {
+    /// Unix time, seconds.
+    pub t: i64,
+    pub fast: u64,
+    pub slow: u64,
+}
+
+/// One direction of a flow.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowRow {
+    /// `tcp` or `udp`.
+    pub proto: String,
+    pub src: String,
+    pub dst: String,
+    pub in_if: String,
+    pub out_if: String,
+    /// `SNAT 100.64.0.2:50000`, `DNAT …` or empty.
+    pub nat: String,
+    /// `seen`, `offloaded` or `finished`.
+    pub state: String,
+    pub age_secs: u64,
+    pub idle_secs: u64,
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// Where the page's live data comes from.
+pub const OFFLOAD_EVENTS: &str = "/api/v1/offload/events";
+
+/// The fast path's colour and the stack's, in every chart and legend.
+const FAST: &str = "#332288";
+const SLOW: &str = "#cc6677";
+
+/// `/offload`.
+#[component]
+pub fn OffloadPage() -> impl IntoView {
+    let page = use_context::<PageContext>().unwrap_or_default();
+    let Some(view) = page.offload else {
+        return view! { <p class="error" role="alert">{t("error-internal")}</p> }.into_any();
+    };
+    let state = RwSignal::new(view);
+    #[cfg(feature = "hydrate")]
+    follow(state);
+    view! {
+        <h1>{t("offload-title")}</h1>
+        {move || status(&state.get())}
+        <section aria-labelledby="offload-rates">
+            <h2 id="offload-rates">{t("offload-rates")}</h2>
+            <TimeChart data=Signal::derive(move || rates(&state.get())) title=t("offload-rates") unit=t("offload-packets-per-second") />
+        </section>
+        {move || facts(&state.get())}
+        <section aria-labelledby="offload-flows">
+            <h2 id="offload-flows">{t("offload-flows")}</h2>
+            <div aria-live="polite">{move || flows(&state.get().flows)}</div>
+        </section>
+    }
+    .into_any()
+}
+
+fn status(v: &OffloadView) -> impl IntoView + use<> {
+    let lang = lang();
+    if v.running {
+        let attached = v
+            .attached
+            .iter()
+            .map(|a| format!("{} ({})", a.name, a.mode))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let text = lang.tr_args(
+            "offload-running",
+            &[
+                ("hook", v.hook.clone().into()),
+                ("interfaces", attached.into()),
+            ],
+        );
+        view! { <p class="notice" role="status" data-running="1">{text}</p> }.into_any()
+    } else {
+        let text = lang.tr_args("offload-stopped", &[("reason", v.problem.clone().into())]);
+        view! { <p class="notice" role="status" data-running="0">{text}</p> }.into_any()
+    }
+}
+
+/// The chart's data: packets per second on each path.
+fn rates(v: &OffloadView) -> TimeData {
+    #[allow(clippy::cast_precision_loss, reason = "packet rates, drawn")]
+    let series = |f: fn(&RatePoint) -> u64| v.history.iter().map(|p| Some(f(p) as f64)).collect();
+    TimeData {
+        t: v.history.iter().map(|p| p.t).collect(),
+        lines: vec![
+            Line {
+                label: t("offload-fast-path"),
+                color: FAST.into(),
+                values: series(|p| p.fast),
+            },
+            Line {
+                label: t("offload-slow-path"),
+                color: SLOW.into(),
+                values: series(|p| p.slow),
+            },
+        ],
+        stacked: false,
+        time_format: TimeFormat::Clock,
+        stale: Vec::new(),
+    }
+}
+
+fn count(n: u64) -> String {
+    format_count(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+fn facts(v: &OffloadView) -> impl IntoView + use<> {
+    let lang = lang();
+    let c = v.counters;
+    let fill = lang.tr_args(
+        "offload-map-fill",
+        &[
+            ("used", count(v.used).into()),
+            ("capacity", count(u64::from(v.capacity)).into()),
+        ],
+    );
+    let cost = v.ns_per_packet.map_or_else(
+        || t("offload-unknown"),
+        |ns| lang.tr_args("offload-ns", &[("ns", format!("{ns:.0}").into())]),
+    );
+    view! {
+        <dl class="facts">
+            <dt>{t("offload-map")}</dt>
+            <dd>
+                <meter min="0" max=v.capacity.to_string() value=v.used.to_string()>{fill.clone()}</meter>
+                " " {fill}
+            </dd>
+            <dt>{t("offload-fast-packets")}</dt><dd data-counter="fast_packets">{count(c.fast_packets)}</dd>
+            <dt>{t("offload-slow-packets")}</dt><dd data-counter="slow_packets">{count(c.slow_packets)}</dd>
+            <dt>{t("offload-cost")}</dt><dd>{cost}</dd>
+            <dt>{t("offload-redirect-errors")}</dt><dd data-counter="redirect_errors">{count(c.redirect_errors)}</dd>
+            <dt>{t("offload-watchdog")}</dt><dd data-counter="watchdog">{count(c.watchdog)}</dd>
+            <dt>{t("offload-map-full")}</dt><dd data-counter="map_full">{count(c.map_full)}</dd>
+            <dt>{t("offload-flushes")}</dt><dd>{count(v.flushes)}</dd>
+        </dl>
+    }
+}
+
+fn flows(rows: &[FlowRow]) -> impl IntoView + use<> {
+    if rows.is_empty() {
+        return view! { <p>{t("offload-no-flows")}</p> }.into_any();
+    }
+    let lang = lang();
+    let body = rows
+        .iter()
+        .map(|f| {
+            let state = t(&format!("offload-state-{}", f.state));
+            let age = lang.tr_args("offload-seconds", &[("seconds", f.age_secs.into())]);
+            view! {
+                <tr data-state=f.state.clone()>
+                    <th scope="row">{f.proto.to_uppercase()} " " {f.src.clone()} " → " {f.dst.clone()}</th>
+                    <td>{f.in_if.clone()} " → " {f.out_if.clone()}</td>
+                    <td>{f.nat.clone()}</td>
+                    <td>{state}</td>
+                    <td>{age}</td>
+                    <td>{count(f.packets)}</td>
+                    <td>{count(f.bytes)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="scroll">
+            <table class="flows">
+                <thead>
+                    <tr>
+                        <th scope="col">{t("offload-flow")}</th>
+                        <th scope="col">{t("offload-interfaces")}</th>
+                        <th scope="col">{t("offload-nat")}</th>
+                        <th scope="col">{t("offload-state")}</th>
+                        <th scope="col">{t("offload-age")}</th>
+                        <th scope="col">{t("offload-packets")}</th>
+                        <th scope="col">{t("offload-bytes")}</th>
+                    </tr>
+                </thead>
+                <tbody>{body}</tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// Follows the event stream: one `offload` event a second.
+#[cfg(feature = "hydrate")]
+fn follow(state: RwSignal<OffloadView>) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+
+    let Ok(source) = web_sys::EventSource::new(OFFLOAD_EVENTS) else {
+        return;
+    };
+    let on_event =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            if let Some(v) = event
+                .data()
+                .as_string()
+                .and_then(|d| serde_json::from_str::<OffloadView>(&d).ok())
+            {
+                state.set(v);
+            }
+        });
+    let _ = source.add_event_listener_with_callback("offload", on_event.as_ref().unchecked_ref());
+    // The stream lives as long as the page.
+    on_event.forget();
+}

@@ -1,0 +1,810 @@
+//! The flow manager: user space of the fast path, driven by events rather than polling.
+//!
+//! One thread in the router's namespace waits (poll) on
+//! - conntrack events: a TCP connection reaching ESTABLISHED, or a UDP flow getting its
+//!   conntrack entry, is offloaded with the NAT conntrack chose; leaving ESTABLISHED or
+//!   disappearing removes it;
+//! - the fast path's ring buffer: a flow the fast path saw for the first time (with the
+//!   interface, VLAN and PPPoE session it arrived on, which conntrack does not know) is
+//!   matched to its conntrack entry, asked for directly when no event told us yet (flows older
+//!   than Portico);
+//! - link events: the device maps follow bridges and ports, new ports get the program, a link
+//!   without carrier loses its flows;
+//! - nftables events: a firewall reload flushes the flow map (flows come back through the
+//!   stack and conntrack under the new rules);
+//! - a one-second tick: the watchdog's heartbeat, rates for the dashboard, and every few
+//!   seconds the idle scan (flows idle past their conntrack timeout go; conntrack entries of
+//!   busy offloaded flows get their timeout refreshed, since their packets no longer pass
+//!   the stack).
+//!
+//! Next hops are not kept here: the fast path asks the kernel's FIB on every packet, so a
+//! route or neighbour change applies to the next packet.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsFd as _, BorrowedFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use super::abi::{self, EgressValue, FlowKey, FlowValue, IngressKey};
+use super::fastpath::{Counters, FastPath, monotonic_ns};
+use crate::config::OffloadSection;
+use crate::kernel::conntrack::{self, Entry, Tuple};
+use crate::kernel::links::{self, Link};
+use crate::kernel::netlink::Socket;
+
+/// How long the dashboard's rate history reaches back, in one-second points.
+const HISTORY: usize = 300;
+/// How often the idle scan runs.
+const SCAN_EVERY: Duration = Duration::from_secs(5);
+/// A flow the fast path saw but conntrack never confirmed is forgotten after this.
+const SEEN_TTL: Duration = Duration::from_secs(60);
+/// A finished flow (FIN or RST seen) is removed after this if no event removed it first.
+const FINISHED_TTL: Duration = Duration::from_secs(10);
+
+pub use app::offload::{Attachment, CounterRow, FlowRow, OffloadView as Snapshot, RatePoint};
+
+/// A running offload. Dropping it stops the thread, which detaches the programs.
+pub struct Offload {
+    snapshot: Arc<Mutex<Snapshot>>,
+    stop: OwnedFd,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Offload {
+    /// Loads and attaches the fast path and starts the manager thread (in the calling
+    /// thread's network namespace).
+    ///
+    /// # Errors
+    /// When the programs cannot be loaded or attached, or netlink cannot be reached.
+    pub fn start(settings: &OffloadSection) -> anyhow::Result<Offload> {
+        netlab::refuse_host_namespace("attach the offload's BPF programs")?;
+        let fast = FastPath::load(settings.flows)?;
+        let (stop_read, stop_write) = nix::unistd::pipe()?;
+        let snapshot = Arc::new(Mutex::new(Snapshot {
+            hook: settings.hook.name().into(),
+            capacity: settings.flows,
+            ..Snapshot::default()
+        }));
+        let mut manager = Manager::new(fast, settings.clone(), snapshot.clone())?;
+        manager.sync_links()?;
+        manager.resync_conntrack();
+        manager.heartbeat();
+        let thread = std::thread::Builder::new()
+            .name("offload".into())
+            .spawn(move || manager.run(&stop_read))?;
+        Ok(Offload {
+            snapshot,
+            stop: stop_write,
+            thread: Some(thread),
+        })
+    }
+
+    /// The latest state, for the dashboard.
+    pub fn snapshot(&self) -> Snapshot {
+        self.snapshot.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Offload {
+    fn drop(&mut self) {
+        let _ = nix::unistd::write(&self.stop, b"x");
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The offload's snapshot when it is not running, and why.
+pub fn stopped(settings: &OffloadSection, problem: String) -> Snapshot {
+    Snapshot {
+        problem,
+        hook: settings.hook.name().into(),
+        capacity: settings.flows,
+        ..Snapshot::default()
+    }
+}
+
+struct Manager {
+    fast: FastPath,
+    settings: OffloadSection,
+    snapshot: Arc<Mutex<Snapshot>>,
+    ct_events: conntrack::Events,
+    link_events: links::Events,
+    nft_events: Socket,
+    /// Conntrack entries that may be offloaded, by both of their tuples.
+    conns: HashMap<Tuple, Entry>,
+    /// Flow keys the fast path recorded, by their tuple.
+    keys: HashMap<Tuple, HashSet<FlowKey>>,
+    /// Interface names by index (for the dashboard).
+    names: HashMap<u32, String>,
+    /// Packets of each offloaded flow at the last conntrack refresh.
+    refreshed: HashMap<FlowKey, u64>,
+    last_scan: Instant,
+    last_counters: Counters,
+    history: VecDeque<RatePoint>,
+    offloaded_total: u64,
+    flushes: u64,
+    stats: Option<OwnedFd>,
+}
+
+/// `NFNLGRP_NFTABLES` (group 7).
+const GROUP_NFTABLES: u32 = 1 << 6;
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+
+impl Manager {
+    fn new(
+        fast: FastPath,
+        settings: OffloadSection,
+        snapshot: Arc<Mutex<Snapshot>>,
+    ) -> anyhow::Result<Manager> {
+        let stats = aya::sys::enable_stats(aya::sys::Stats::RunTime).ok();
+        let mut m = Manager {
+            fast,
+            settings,
+            snapshot,
+            ct_events: conntrack::Events::subscribe()?,
+            link_events: links::Events::subscribe()?,
+            nft_events: Socket::subscribe(
+                nix::sys::socket::SockProtocol::NetlinkNetFilter,
+                GROUP_NFTABLES,
+            )?,
+            conns: HashMap::new(),
+            keys: HashMap::new(),
+            names: HashMap::new(),
+            refreshed: HashMap::new(),
+            last_scan: Instant::now(),
+            last_counters: Counters::default(),
+            history: VecDeque::new(),
+            offloaded_total: 0,
+            flushes: 0,
+            stats,
+        };
+        if let Err(e) = m.fast.watch_redirect_errors() {
+            tracing::info!(error = %e, "failed XDP redirects are not counted (tracefs missing?)");
+        }
+        Ok(m)
+    }
+
+    fn run(mut self, stop: &OwnedFd) {
+        let mut next_tick = Instant::now() + Duration::from_secs(1);
+        loop {
+            let wait = next_tick.saturating_duration_since(Instant::now());
+            let ready = {
+                let fds: [BorrowedFd<'_>; 5] = [
+                    stop.as_fd(),
+                    self.ct_events.fd(),
+                    self.link_events.fd(),
+                    self.nft_events.fd(),
+                    self.fast.seen_fd(),
+                ];
+                let mut polls: Vec<PollFd<'_>> = fds
+                    .iter()
+                    .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
+                    .collect();
+                let timeout = PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX);
+                match poll(&mut polls, timeout) {
+                    Ok(_) => polls
+                        .iter()
+                        .map(|p| p.revents().is_some_and(|r| !r.is_empty()))
+                        .collect::<Vec<_>>(),
+                    Err(nix::errno::Errno::EINTR) => vec![false; 5],
+                    Err(e) => {
+                        tracing::error!(error = %e, "offload: poll failed; stopping");
+                        return;
+                    }
+                }
+            };
+            if ready[0] {
+                tracing::info!("offload: stopping, detaching the fast path");
+                return; // dropping self.fast detaches
+            }
+            if ready[1] {
+                self.conntrack_events();
+            }
+            if ready[2] {
+                self.link_changes();
+            }
+            if ready[3] {
+                self.ruleset_changes();
+            }
+            if ready[4] {
+                for key in self.fast.take_seen() {
+                    self.seen(key);
+                }
+            }
+            if Instant::now() >= next_tick {
+                next_tick += Duration::from_secs(1);
+                if next_tick < Instant::now() {
+                    next_tick = Instant::now() + Duration::from_secs(1);
+                }
+                self.tick();
+            }
+        }
+    }
+
+    fn heartbeat(&mut self) {
+        if let Err(e) = self.fast.heartbeat(self.settings.watchdog) {
+            tracing::warn!(error = %e, "offload: heartbeat not written");
+        }
+    }
+
+    // ----- conntrack -----
+
+    fn conntrack_events(&mut self) {
+        loop {
+            match self.ct_events.receive() {
+                Ok(events) if events.is_empty() => return,
+                Ok(events) => {
+                    for event in events {
+                        match event {
+                            conntrack::Event::Changed(e) => self.entry_changed(e),
+                            conntrack::Event::Destroyed(e) => self.entry_gone(&e),
+                        }
+                    }
+                }
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => {
+                    tracing::warn!("offload: conntrack events were lost; reading the table again");
+                    self.resync_conntrack();
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "offload: conntrack events");
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Reads the whole conntrack table (at start and after lost events).
+    fn resync_conntrack(&mut self) {
+        match conntrack::dump() {
+            Ok(entries) => {
+                let live: HashSet<Tuple> = entries.iter().flat_map(|e| [e.orig, e.reply]).collect();
+                let gone: Vec<Entry> = self
+                    .conns
+                    .values()
+                    .filter(|e| !live.contains(&e.orig))
+                    .cloned()
+                    .collect();
+                for e in gone {
+                    self.entry_gone(&e);
+                }
+                for e in entries {
+                    self.entry_changed(e);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "offload: conntrack table not readable"),
+        }
+    }
+
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "events hand over their entries"
+    )]
+    fn entry_changed(&mut self, entry: Entry) {
+        if !offloadable(&entry) {
+            if self.conns.contains_key(&entry.orig) {
+                self.entry_gone(&entry);
+            }
+            return;
+        }
+        if entry.orig.proto == 6
+            && !self.conns.contains_key(&entry.orig)
+            && let Err(e) = conntrack::be_liberal(&entry.orig)
+        {
+            tracing::warn!(error = %e, "offload: conntrack window tracking not relaxed");
+        }
+        self.conns.insert(entry.orig, entry.clone());
+        self.conns.insert(entry.reply, entry.clone());
+        for tuple in [entry.orig, entry.reply] {
+            let keys: Vec<FlowKey> = self
+                .keys
+                .get(&tuple)
+                .map(|k| k.iter().copied().collect())
+                .unwrap_or_default();
+            for key in keys {
+                self.install(&key, &entry);
+            }
+        }
+    }
+
+    fn entry_gone(&mut self, entry: &Entry) {
+        for tuple in [entry.orig, entry.reply] {
+            self.conns.remove(&tuple);
+            for key in self.keys.remove(&tuple).unwrap_or_default() {
+                self.fast.remove_flow(&key);
+                self.refreshed.remove(&key);
+            }
+        }
+    }
+
+    /// A flow the fast path saw for the first time.
+    fn seen(&mut self, key: FlowKey) {
+        let Some(tuple) = tuple_of(&key) else {
+            return;
+        };
+        self.keys.entry(tuple).or_default().insert(key);
+        if let Some(entry) = self.conns.get(&tuple).cloned() {
+            self.install(&key, &entry);
+            return;
+        }
+        // No event yet: the flow may predate us, or its entry may still be unconfirmed (then
+        // the event follows).
+        match conntrack::get(&tuple) {
+            Ok(Some(entry)) if offloadable(&entry) => self.entry_changed(entry),
+            Ok(_) => {}
+            Err(e) => tracing::debug!(error = %e, "offload: conntrack get"),
+        }
+    }
+
+    /// Fills a flow entry from its conntrack entry: the NAT for the key's direction.
+    fn install(&mut self, key: &FlowKey, entry: &Entry) {
+        let Some(tuple) = tuple_of(key) else {
+            return;
+        };
+        let other = if tuple == entry.orig {
+            entry.reply
+        } else if tuple == entry.reply {
+            entry.orig
+        } else {
+            return;
+        };
+        let mut value = self.fast.flow(key).unwrap_or_default();
+        if value.state == abi::flow_state_FLOW_OFFLOADED {
+            return;
+        }
+        // The packet leaves as the other direction's tuple reversed.
+        let source = (other.dst, other.dport);
+        let destination = (other.src, other.sport);
+        value.nat = 0;
+        value.nat_src = [0; 4];
+        value.nat_dst = [0; 4];
+        value.nat_sport = 0;
+        value.nat_dport = 0;
+        if source != (tuple.src, tuple.sport) {
+            value.nat |= abi::nat_flags_NAT_SRC;
+            value.nat_src = words(source.0);
+            value.nat_sport = source.1.to_be();
+        }
+        if destination != (tuple.dst, tuple.dport) {
+            value.nat |= abi::nat_flags_NAT_DST;
+            value.nat_dst = words(destination.0);
+            value.nat_dport = destination.1.to_be();
+        }
+        value.state = abi::flow_state_FLOW_OFFLOADED;
+        value.created_ns = monotonic_ns();
+        match self.fast.set_flow(key, &value) {
+            Ok(()) => {
+                self.offloaded_total += 1;
+                self.refreshed.insert(*key, value.packets);
+                tracing::debug!(?tuple, "offloaded");
+            }
+            Err(e) => tracing::warn!(error = %e, "offload: flow not written"),
+        }
+    }
+
+    // ----- links and rules -----
+
+    fn link_changes(&mut self) {
+        let mut down = Vec::new();
+        let mut changed = false;
+        loop {
+            match self.link_events.receive() {
+                Ok(events) if events.is_empty() => break,
+                Ok(events) => {
+                    changed = true;
+                    for e in events {
+                        match e {
+                            links::Event::Changed(l) if !l.running => down.push(l.index),
+                            links::Event::Removed(l) => down.push(l.index),
+                            links::Event::Changed(_) => {}
+                        }
+                    }
+                }
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => changed = true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "offload: link events");
+                    break;
+                }
+            }
+        }
+        if !down.is_empty() {
+            self.remove_flows_of(&down);
+        }
+        if changed && let Err(e) = self.sync_links() {
+            tracing::warn!(error = %e, "offload: device maps not updated");
+        }
+    }
+
+    /// Removes every flow that arrived on or last left by one of `links`.
+    fn remove_flows_of(&mut self, links: &[u32]) {
+        for (key, value) in self.fast.flows() {
+            if links.contains(&key.ifindex) || links.contains(&value.out_ifindex) {
+                self.fast.remove_flow(&key);
+                self.refreshed.remove(&key);
+                if let Some(t) = tuple_of(&key) {
+                    self.keys.remove(&t);
+                }
+                tracing::info!(
+                    ifindex = key.ifindex,
+                    "offload: link down, flow back to the stack"
+                );
+            }
+        }
+    }
+
+    /// Rebuilds the ingress and egress maps from the links and attaches to new ports.
+    fn sync_links(&mut self) -> anyhow::Result<()> {
+        let all = links::list()?;
+        self.names = all.iter().map(|l| (l.index, l.name.clone())).collect();
+        let plan = plan_devices(&all, &self.settings.interfaces);
+        for k in self.fast.ingress_entries() {
+            if !plan.ingress.iter().any(|(p, _)| p == &k) {
+                self.fast.remove_ingress(&k);
+            }
+        }
+        for k in self.fast.egress_entries() {
+            if !plan.egress.iter().any(|(p, _)| *p == k) {
+                self.fast.remove_egress(k);
+            }
+        }
+        for (k, l3) in &plan.ingress {
+            self.fast.set_ingress(k, *l3)?;
+        }
+        for (l3, e) in &plan.egress {
+            self.fast.set_egress(*l3, e)?;
+        }
+        for port in plan.ports {
+            if !self.fast.attached().contains_key(&port) {
+                match self.fast.attach(port, self.settings.hook) {
+                    Ok(mode) => {
+                        tracing::info!(
+                            port = self.names.get(&port).map_or("?", String::as_str),
+                            ?mode,
+                            "offload: attached"
+                        );
+                    }
+                    Err(e) => tracing::warn!(port, error = %e, "offload: not attached"),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn ruleset_changes(&mut self) {
+        let mut reload = false;
+        loop {
+            match self.nft_events.receive_events() {
+                Ok(msgs) if msgs.is_empty() => break,
+                Ok(msgs) => {
+                    // Tables, chains and rules (not set elements: the portal adds those).
+                    reload |= msgs.iter().any(|m| {
+                        m.kind >> 8 == NFNL_SUBSYS_NFTABLES
+                            && matches!(m.kind & 0xff, 0 | 2 | 3 | 5 | 6 | 8)
+                    });
+                }
+                Err(e) if e.raw_os_error() == Some(nix::libc::ENOBUFS) => reload = true,
+                Err(_) => break,
+            }
+        }
+        if reload {
+            self.flush();
+        }
+    }
+
+    /// Empties the flow map: every flow goes through the stack (and the new rules) again.
+    fn flush(&mut self) {
+        for (key, _) in self.fast.flows() {
+            self.fast.remove_flow(&key);
+        }
+        self.keys.clear();
+        self.refreshed.clear();
+        self.flushes += 1;
+        tracing::info!("offload: firewall changed, flow map flushed");
+    }
+
+    // ----- the tick -----
+
+    fn tick(&mut self) {
+        self.heartbeat();
+        let counters = self.fast.counters();
+        let point = RatePoint {
+            t: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+            fast: counters
+                .fast_packets
+                .saturating_sub(self.last_counters.fast_packets),
+            slow: counters
+                .slow_packets
+                .saturating_sub(self.last_counters.slow_packets),
+        };
+        self.last_counters = counters;
+        self.history.push_back(point);
+        while self.history.len() > HISTORY {
+            self.history.pop_front();
+        }
+        let flows = self.fast.flows();
+        if self.last_scan.elapsed() >= SCAN_EVERY {
+            self.last_scan = Instant::now();
+            self.scan(&flows);
+        }
+        self.publish(counters, &flows);
+    }
+
+    /// Idle expiry and conntrack refresh.
+    fn scan(&mut self, flows: &[(FlowKey, FlowValue)]) {
+        let now = monotonic_ns();
+        let tcp = sysctl_secs("nf_conntrack_tcp_timeout_established", 432_000);
+        let udp = sysctl_secs("nf_conntrack_udp_timeout_stream", 120);
+        let mut refreshed_conns = HashSet::new();
+        for (key, value) in flows {
+            let idle =
+                Duration::from_nanos(now.saturating_sub(value.last_ns.max(value.created_ns)));
+            let gone = match value.state {
+                abi::flow_state_FLOW_SEEN => idle > SEEN_TTL,
+                abi::flow_state_FLOW_FINISHED => idle > FINISHED_TTL,
+                _ => idle > Duration::from_secs(u64::from(if key.proto == 6 { tcp } else { udp })),
+            };
+            if gone {
+                self.fast.remove_flow(key);
+                self.refreshed.remove(key);
+                if let Some(t) = tuple_of(key)
+                    && let Some(set) = self.keys.get_mut(&t)
+                {
+                    set.remove(key);
+                }
+                continue;
+            }
+            if value.state != abi::flow_state_FLOW_OFFLOADED {
+                continue;
+            }
+            let before = self.refreshed.get(key).copied().unwrap_or(0);
+            if value.packets > before {
+                self.refreshed.insert(*key, value.packets);
+                let Some(entry) = tuple_of(key).and_then(|t| self.conns.get(&t)) else {
+                    continue;
+                };
+                if refreshed_conns.insert(entry.orig) {
+                    let timeout = if key.proto == 6 { tcp } else { udp };
+                    if let Err(e) = conntrack::refresh(&entry.orig, timeout) {
+                        tracing::debug!(error = %e, "offload: conntrack refresh");
+                    }
+                }
+            }
+        }
+    }
+
+    fn publish(&mut self, counters: Counters, flows: &[(FlowKey, FlowValue)]) {
+        let now = monotonic_ns();
+        let name = |i: u32| self.names.get(&i).cloned().unwrap_or_else(|| i.to_string());
+        let mut views: Vec<FlowRow> = flows
+            .iter()
+            .filter_map(|(k, v)| {
+                let t = tuple_of(k)?;
+                Some(FlowRow {
+                    proto: if k.proto == 6 { "tcp" } else { "udp" }.into(),
+                    src: endpoint(t.src, t.sport),
+                    dst: endpoint(t.dst, t.dport),
+                    in_if: name(k.ifindex),
+                    out_if: if v.out_ifindex == 0 {
+                        String::new()
+                    } else {
+                        name(v.out_ifindex)
+                    },
+                    nat: nat_text(v),
+                    state: match v.state {
+                        abi::flow_state_FLOW_OFFLOADED => "offloaded",
+                        abi::flow_state_FLOW_FINISHED => "finished",
+                        _ => "seen",
+                    }
+                    .into(),
+                    age_secs: now.saturating_sub(v.created_ns) / 1_000_000_000,
+                    idle_secs: now.saturating_sub(v.last_ns.max(v.created_ns)) / 1_000_000_000,
+                    packets: v.packets,
+                    bytes: v.bytes,
+                })
+            })
+            .collect();
+        views.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.src.cmp(&b.src)));
+        let mut attached: Vec<Attachment> = self
+            .fast
+            .attached()
+            .iter()
+            .map(|(i, mode)| Attachment {
+                name: name(*i),
+                mode: mode.name().into(),
+            })
+            .collect();
+        attached.sort_by(|a, b| a.name.cmp(&b.name));
+        let snapshot = Snapshot {
+            running: true,
+            problem: String::new(),
+            hook: self.settings.hook.name().into(),
+            attached,
+            capacity: self.fast.capacity(),
+            used: flows.len() as u64,
+            counters: CounterRow {
+                fast_packets: counters.fast_packets,
+                fast_bytes: counters.fast_bytes,
+                slow_packets: counters.slow_packets,
+                redirect_errors: counters.redirect_errors,
+                map_full: counters.map_full,
+                watchdog: counters.watchdog,
+                finished: counters.finished,
+            },
+            history: self.history.iter().copied().collect(),
+            ns_per_packet: self.stats.as_ref().and(self.fast.ns_per_packet()),
+            flows: views,
+            offloaded_total: self.offloaded_total,
+            flushes: self.flushes,
+        };
+        if let Ok(mut s) = self.snapshot.lock() {
+            *s = snapshot;
+        }
+    }
+}
+
+/// TCP once established, UDP once conntrack has confirmed it; never under a helper.
+fn offloadable(entry: &Entry) -> bool {
+    if entry.helper
+        || entry.status & conntrack::STATUS_CONFIRMED == 0
+        || entry.status & conntrack::STATUS_DYING != 0
+        || entry.orig.src.is_ipv4() != entry.reply.src.is_ipv4()
+    {
+        return false;
+    }
+    match entry.orig.proto {
+        6 => entry.tcp_state == Some(conntrack::TCP_ESTABLISHED),
+        17 => true,
+        _ => false,
+    }
+}
+
+fn tuple_of(key: &FlowKey) -> Option<Tuple> {
+    let addr = |w: &[u32; 4]| -> IpAddr {
+        if key.family == 4 {
+            IpAddr::V4(Ipv4Addr::from(w[0].to_ne_bytes()))
+        } else {
+            let mut b = [0u8; 16];
+            for (i, word) in w.iter().enumerate() {
+                b[4 * i..4 * i + 4].copy_from_slice(&word.to_ne_bytes());
+            }
+            IpAddr::V6(Ipv6Addr::from(b))
+        }
+    };
+    if key.family != 4 && key.family != 6 {
+        return None;
+    }
+    Some(Tuple {
+        src: addr(&key.src),
+        dst: addr(&key.dst),
+        proto: key.proto,
+        sport: u16::from_be(key.sport),
+        dport: u16::from_be(key.dport),
+    })
+}
+
+/// An address as the map stores it (network order words).
+pub fn words(ip: IpAddr) -> [u32; 4] {
+    let mut w = [0u32; 4];
+    match ip {
+        IpAddr::V4(a) => w[0] = u32::from_ne_bytes(a.octets()),
+        IpAddr::V6(a) => {
+            for (i, c) in a.octets().as_chunks::<4>().0.iter().enumerate() {
+                w[i] = u32::from_ne_bytes(*c);
+            }
+        }
+    }
+    w
+}
+
+fn endpoint(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+fn nat_text(v: &FlowValue) -> String {
+    let family4 = v.nat_src[1..] == [0; 3] && v.nat_dst[1..] == [0; 3];
+    let ip = |w: &[u32; 4]| -> IpAddr {
+        if family4 {
+            IpAddr::V4(Ipv4Addr::from(w[0].to_ne_bytes()))
+        } else {
+            let mut b = [0u8; 16];
+            for (i, word) in w.iter().enumerate() {
+                b[4 * i..4 * i + 4].copy_from_slice(&word.to_ne_bytes());
+            }
+            IpAddr::V6(Ipv6Addr::from(b))
+        }
+    };
+    let mut parts = Vec::new();
+    if v.nat & abi::nat_flags_NAT_SRC != 0 {
+        parts.push(format!(
+            "SNAT {}",
+            endpoint(ip(&v.nat_src), u16::from_be(v.nat_sport))
+        ));
+    }
+    if v.nat & abi::nat_flags_NAT_DST != 0 {
+        parts.push(format!(
+            "DNAT {}",
+            endpoint(ip(&v.nat_dst), u16::from_be(v.nat_dport))
+        ));
+    }
+    parts.join(", ")
+}
+
+fn sysctl_secs(name: &str, default: u32) -> u32 {
+    std::fs::read_to_string(format!("/proc/sys/net/netfilter/{name}"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(default)
+}
+
+/// The device maps for the configured layer 3 devices.
+#[derive(Debug, Default, PartialEq)]
+pub struct DevicePlan {
+    pub ingress: Vec<(IngressKey, u32)>,
+    pub egress: Vec<(u32, EgressValue)>,
+    /// Where the program is attached: the devices frames really arrive on.
+    pub ports: Vec<u32>,
+}
+
+/// A bridge's ports, a VLAN device's parent (with its tag), or the device itself.
+pub fn plan_devices(links: &[Link], names: &[String]) -> DevicePlan {
+    let mut plan = DevicePlan::default();
+    for name in names {
+        let Some(l3) = links.iter().find(|l| &l.name == name) else {
+            continue;
+        };
+        let mut egress = EgressValue {
+            ifindex: l3.index,
+            ..EgressValue::default()
+        };
+        match (l3.kind.as_deref(), l3.parent, l3.vlan_id) {
+            (Some("bridge"), _, _) => {
+                egress.flags = abi::egress_flags_EGRESS_BRIDGE;
+                for port in links.iter().filter(|p| p.master == Some(l3.index)) {
+                    let key = IngressKey {
+                        ifindex: port.index,
+                        vlan: 0,
+                        pppoe: 0,
+                    };
+                    plan.ingress.push((key, l3.index));
+                    plan.ports.push(port.index);
+                }
+            }
+            (Some("vlan"), Some(parent), Some(vid)) => {
+                egress.ifindex = parent;
+                egress.vlan = vid;
+                plan.ingress.push((
+                    IngressKey {
+                        ifindex: parent,
+                        vlan: vid,
+                        pppoe: 0,
+                    },
+                    l3.index,
+                ));
+                plan.ports.push(parent);
+            }
+            _ => {
+                plan.ingress.push((
+                    IngressKey {
+                        ifindex: l3.index,
+                        vlan: 0,
+                        pppoe: 0,
+                    },
+                    l3.index,
+                ));
+                plan.ports.push(l3.index);
+            }
+        }
+        plan.egress.push((l3.index, egress));
+    }
+    plan.ports.sort_unstable();
+    plan.ports.dedup();
+    plan
+}
