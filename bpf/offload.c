@@ -238,6 +238,31 @@ static __always_inline int parse(void *data, void *data_end, __u32 pkt_len, __u1
 	return 0;
 }
 
+/* The kernel's route for the packet as it will leave (addresses and ports after NAT): the
+ * egress device and the next hop's MAC addresses, MTU checked against the packet. */
+static __always_inline long route(void *ctx, struct plan *p, __u32 l3_ifindex,
+				  struct bpf_fib_lookup *fib)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->l4_protocol = p->key.proto;
+	fib->sport = p->new_sport;
+	fib->dport = p->new_dport;
+	fib->tot_len = p->l3_len;
+	fib->ifindex = l3_ifindex;
+	if (p->key.family == 4) {
+		fib->family = AF_INET;
+		fib->tos = p->tos;
+		fib->ipv4_src = p->new_src[0];
+		fib->ipv4_dst = p->new_dst[0];
+	} else {
+		fib->family = AF_INET6;
+		fib->flowinfo = p->flowinfo;
+		__builtin_memcpy(fib->ipv6_src, p->new_src, 16);
+		__builtin_memcpy(fib->ipv6_dst, p->new_dst, 16);
+	}
+	return bpf_fib_lookup(ctx, fib, sizeof(*fib), 0);
+}
+
 /* Records a flow nobody has decided about yet. */
 static __always_inline void record_seen(struct plan *p, __u64 now)
 {
@@ -287,6 +312,7 @@ static __always_inline int decide(void *ctx, void *data, void *data_end, __u32 p
 		}
 	}
 
+	struct bpf_fib_lookup fib;
 	struct flow_value *v = bpf_map_lookup_elem(&flows, &p->key);
 	if (!v) {
 		record_seen(p, now);
@@ -307,26 +333,9 @@ static __always_inline int decide(void *ctx, void *data, void *data_end, __u32 p
 	p->new_sport = (v->nat & NAT_SRC) ? v->nat_sport : p->key.sport;
 	p->new_dport = (v->nat & NAT_DST) ? v->nat_dport : p->key.dport;
 
-	struct bpf_fib_lookup fib = {};
-	fib.l4_protocol = p->key.proto;
-	fib.sport = p->new_sport;
-	fib.dport = p->new_dport;
-	fib.tot_len = p->l3_len;
-	fib.ifindex = in->l3_ifindex;
-	if (p->key.family == 4) {
-		fib.family = AF_INET;
-		fib.tos = p->tos;
-		fib.ipv4_src = p->new_src[0];
-		fib.ipv4_dst = p->new_dst[0];
-	} else {
-		fib.family = AF_INET6;
-		fib.flowinfo = p->flowinfo;
-		__builtin_memcpy(fib.ipv6_src, p->new_src, 16);
-		__builtin_memcpy(fib.ipv6_dst, p->new_dst, 16);
-	}
 	/* Route, neighbour and MTU in one: anything but success is the stack's (it resolves the
 	 * neighbour, sends "fragmentation needed", drops what has no route). */
-	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS)
+	if (route(ctx, p, in->l3_ifindex, &fib) != BPF_FIB_LKUP_RET_SUCCESS)
 		return -1;
 
 	__u32 l3_out = fib.ifindex;

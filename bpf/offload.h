@@ -18,6 +18,9 @@ enum flow_state {
 	FLOW_OFFLOADED = 1,
 	/* A TCP FIN or RST went by: packets go to the stack until user space removes it. */
 	FLOW_FINISHED = 2,
+	/* Traffic to or from the router itself (user space found out): the stack's, and not
+	 * announced again. */
+	FLOW_LOCAL = 3,
 };
 
 /* Which side of the packet user space's NAT rewrites. */

@@ -251,8 +251,8 @@ fn Nav() -> impl IntoView {
                 {links
                     .into_iter()
                     .map(|(href, key)| {
-                        // The wizard's and the vouchers' state come with their page from the server: a full load.
-                        if matches!(href, "/setup" | "/portal" | "/bluetooth") {
+                        // These pages' state comes with the page from the server: a full load.
+                        if matches!(href, "/setup" | "/portal" | "/bluetooth" | "/offload") {
                             view! { <li><a href=href rel="external">{t(key)}</a></li> }.into_any()
                         } else {
                             view! { <li><A href=href>{t(key)}</A></li> }.into_any()

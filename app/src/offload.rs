@@ -197,13 +197,24 @@ fn facts(v: &OffloadView) -> impl IntoView + use<> {
     }
 }
 
+/// Rows shown at most (the busiest first); the API has them all.
+const SHOWN: usize = 50;
+
 fn flows(rows: &[FlowRow]) -> impl IntoView + use<> {
     if rows.is_empty() {
         return view! { <p>{t("offload-no-flows")}</p> }.into_any();
     }
     let lang = lang();
+    let more = (rows.len() > SHOWN).then(|| {
+        let text = lang.tr_args(
+            "offload-more-flows",
+            &[("count", (rows.len() - SHOWN).into())],
+        );
+        view! { <p>{text}</p> }
+    });
     let body = rows
         .iter()
+        .take(SHOWN)
         .map(|f| {
             let state = t(&format!("offload-state-{}", f.state));
             let age = lang.tr_args("offload-seconds", &[("seconds", f.age_secs.into())]);
@@ -213,15 +224,16 @@ fn flows(rows: &[FlowRow]) -> impl IntoView + use<> {
                     <td>{f.in_if.clone()} " → " {f.out_if.clone()}</td>
                     <td>{f.nat.clone()}</td>
                     <td>{state}</td>
-                    <td>{age}</td>
-                    <td>{count(f.packets)}</td>
-                    <td>{count(f.bytes)}</td>
+                    <td class="num">{age}</td>
+                    <td class="num">{count(f.packets)}</td>
+                    <td class="num">{count(f.bytes)}</td>
                 </tr>
             }
         })
         .collect_view();
     view! {
-        <div class="scroll">
+        // Focusable so the keyboard can scroll it sideways.
+        <div class="table-scroll" tabindex="0" role="region" aria-label=t("offload-flows")>
             <table class="flows">
                 <thead>
                     <tr>
@@ -237,6 +249,7 @@ fn flows(rows: &[FlowRow]) -> impl IntoView + use<> {
                 <tbody>{body}</tbody>
             </table>
         </div>
+        {more}
     }
     .into_any()
 }

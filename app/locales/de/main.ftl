@@ -455,3 +455,4 @@ offload-seconds = { $seconds } s
 offload-state-seen = gesehen, wartet auf Conntrack
 offload-state-offloaded = beschleunigt
 offload-state-finished = beendet (zurück an den Stapel)
+offload-more-flows = … und { $count } weitere (alle: /api/v1/offload)

@@ -455,3 +455,4 @@ offload-seconds = { $seconds } s
 offload-state-seen = seen, waiting for conntrack
 offload-state-offloaded = offloaded
 offload-state-finished = finished (back to the stack)
+offload-more-flows = … and { $count } more (all of them: /api/v1/offload)

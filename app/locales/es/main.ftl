@@ -455,3 +455,4 @@ offload-seconds = { $seconds } s
 offload-state-seen = visto, esperando a conntrack
 offload-state-offloaded = acelerado
 offload-state-finished = terminado (de vuelta a la pila)
+offload-more-flows = … y { $count } más (todos: /api/v1/offload)

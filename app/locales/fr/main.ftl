@@ -455,3 +455,4 @@ offload-seconds = { $seconds } s
 offload-state-seen = vu, en attente de conntrack
 offload-state-offloaded = accéléré
 offload-state-finished = terminé (rendu à la pile)
+offload-more-flows = … et { $count } de plus (tous : /api/v1/offload)

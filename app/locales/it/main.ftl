@@ -455,3 +455,4 @@ offload-seconds = { $seconds } s
 offload-state-seen = visto, in attesa di conntrack
 offload-state-offloaded = accelerato
 offload-state-finished = terminato (restituito allo stack)
+offload-more-flows = … e altri { $count } (tutti: /api/v1/offload)

@@ -455,3 +455,4 @@ offload-seconds = { $seconds } s
 offload-state-seen = visto, aguardando o conntrack
 offload-state-offloaded = acelerado
 offload-state-finished = encerrado (de volta à pilha)
+offload-more-flows = … e mais { $count } (todos: /api/v1/offload)

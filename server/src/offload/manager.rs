@@ -120,6 +120,8 @@ struct Manager {
     keys: HashMap<Tuple, HashSet<FlowKey>>,
     /// Interface names by index (for the dashboard).
     names: HashMap<u32, String>,
+    /// The router's own addresses (refreshed every tick): their traffic is the stack's.
+    local: HashSet<IpAddr>,
     /// Packets of each offloaded flow at the last conntrack refresh.
     refreshed: HashMap<FlowKey, u64>,
     last_scan: Instant,
@@ -154,6 +156,7 @@ impl Manager {
             conns: HashMap::new(),
             keys: HashMap::new(),
             names: HashMap::new(),
+            local: local_addresses(),
             refreshed: HashMap::new(),
             last_scan: Instant::now(),
             last_counters: Counters::default(),
@@ -279,11 +282,36 @@ impl Manager {
         }
     }
 
+    /// Traffic to or from the router itself (not forwarded): the stack's.
+    fn is_local(&self, entry: &Entry) -> bool {
+        let to_router = self.local.contains(&entry.orig.dst) && entry.reply.src == entry.orig.dst;
+        let from_router = self.local.contains(&entry.orig.src) && entry.reply.dst == entry.orig.src;
+        to_router || from_router
+    }
+
+    /// Marks a recorded flow as the router's own, so the fast path stops announcing it.
+    fn mark_local(&mut self, key: &FlowKey) {
+        if let Some(mut v) = self.fast.flow(key)
+            && v.state == abi::flow_state_FLOW_SEEN
+        {
+            v.state = abi::flow_state_FLOW_LOCAL;
+            let _ = self.fast.set_flow(key, &v);
+        }
+    }
+
     #[allow(
         clippy::needless_pass_by_value,
         reason = "events hand over their entries"
     )]
     fn entry_changed(&mut self, entry: Entry) {
+        if self.is_local(&entry) {
+            for tuple in [entry.orig, entry.reply] {
+                for key in self.keys.remove(&tuple).unwrap_or_default() {
+                    self.mark_local(&key);
+                }
+            }
+            return;
+        }
         if !offloadable(&entry) {
             if self.conns.contains_key(&entry.orig) {
                 self.entry_gone(&entry);
@@ -333,7 +361,9 @@ impl Manager {
         // No event yet: the flow may predate us, or its entry may still be unconfirmed (then
         // the event follows).
         match conntrack::get(&tuple) {
-            Ok(Some(entry)) if offloadable(&entry) => self.entry_changed(entry),
+            Ok(Some(entry)) if self.is_local(&entry) || offloadable(&entry) => {
+                self.entry_changed(entry);
+            }
             Ok(_) => {}
             Err(e) => tracing::debug!(error = %e, "offload: conntrack get"),
         }
@@ -509,6 +539,7 @@ impl Manager {
 
     fn tick(&mut self) {
         self.heartbeat();
+        self.local = local_addresses();
         let counters = self.fast.counters();
         let point = RatePoint {
             t: std::time::SystemTime::now()
@@ -544,7 +575,7 @@ impl Manager {
             let idle =
                 Duration::from_nanos(now.saturating_sub(value.last_ns.max(value.created_ns)));
             let gone = match value.state {
-                abi::flow_state_FLOW_SEEN => idle > SEEN_TTL,
+                abi::flow_state_FLOW_SEEN | abi::flow_state_FLOW_LOCAL => idle > SEEN_TTL,
                 abi::flow_state_FLOW_FINISHED => idle > FINISHED_TTL,
                 _ => idle > Duration::from_secs(u64::from(if key.proto == 6 { tcp } else { udp })),
             };
@@ -582,6 +613,7 @@ impl Manager {
         let name = |i: u32| self.names.get(&i).cloned().unwrap_or_else(|| i.to_string());
         let mut views: Vec<FlowRow> = flows
             .iter()
+            .filter(|(_, v)| v.state != abi::flow_state_FLOW_LOCAL)
             .filter_map(|(k, v)| {
                 let t = tuple_of(k)?;
                 Some(FlowRow {
@@ -735,6 +767,23 @@ fn nat_text(v: &FlowValue) -> String {
         ));
     }
     parts.join(", ")
+}
+
+/// Every address of this namespace's interfaces.
+fn local_addresses() -> HashSet<IpAddr> {
+    nix::ifaddrs::getifaddrs()
+        .map(|all| {
+            all.filter_map(|a| {
+                let addr = a.address?;
+                if let Some(v4) = addr.as_sockaddr_in() {
+                    Some(IpAddr::V4(v4.ip()))
+                } else {
+                    addr.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+                }
+            })
+            .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn sysctl_secs(name: &str, default: u32) -> u32 {

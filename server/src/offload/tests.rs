@@ -566,6 +566,13 @@ fn unknown_flows_are_recorded_for_user_space_and_fin_hands_back_to_the_stack() {
         assert_passed(&mut rig, Hook::Xdp, &input, "still unknown");
         assert_eq!(rig.fast.take_seen(), vec![], "not announced twice");
 
+        // Marked as the router's own traffic by user space: passed and not announced again.
+        let mut local = seen;
+        local.state = abi::flow_state_FLOW_LOCAL;
+        rig.fast.set_flow(&k, &local).unwrap();
+        assert_passed(&mut rig, Hook::Xdp, &input, "local");
+        assert_eq!(rig.fast.take_seen(), vec![]);
+
         // Offloaded, then a FIN: marked finished, and from then on everything is the stack's.
         let to = (c.tuples().1.src, c.tuples().1.sport);
         rig.fast.set_flow(&k, &offloaded(true, to)).unwrap();
