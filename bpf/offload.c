@@ -483,6 +483,8 @@ static __always_inline void account(struct plan *p, __u64 segs)
 	__sync_fetch_and_add(&v->packets, segs);
 	__sync_fetch_and_add(&v->bytes, p->l3_len);
 	v->last_ns = bpf_ktime_get_ns();
+	if (!v->first_fast_ns)
+		v->first_fast_ns = v->last_ns;
 	v->out_ifindex = p->out_ifindex;
 	count(CNT_FAST_PACKETS, segs);
 	count(CNT_FAST_BYTES, p->l3_len);

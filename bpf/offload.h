@@ -53,8 +53,10 @@ struct flow_value {
 	__u32 out_ifindex; /* the interface the last fast-path frame left by (written by BPF) */
 	__u64 packets;     /* forwarded by the fast path */
 	__u64 bytes;       /* IP bytes forwarded by the fast path */
-	__u64 created_ns;  /* CLOCK_MONOTONIC: first seen by BPF or offloaded by user space */
+	__u64 created_ns;  /* CLOCK_MONOTONIC: the flow's first packet (or its offload by user
+	                    * space, for a flow the fast path never saw unknown) */
 	__u64 last_ns;     /* CLOCK_MONOTONIC: last fast-path packet */
+	__u64 first_fast_ns; /* CLOCK_MONOTONIC: first fast-path packet */
 };
 
 /* Which layer-3 device a frame belongs to: a plain port maps to itself, a bridge port to its

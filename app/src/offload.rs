@@ -63,7 +63,7 @@ pub struct RatePoint {
 }
 
 /// One direction of a flow.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FlowRow {
     /// `tcp` or `udp`.
     pub proto: String,
@@ -79,6 +79,8 @@ pub struct FlowRow {
     pub idle_secs: u64,
     pub packets: u64,
     pub bytes: u64,
+    /// From the flow's first packet to its first fast-path packet.
+    pub offload_delay_ms: Option<f64>,
 }
 
 /// Where the page's live data comes from.

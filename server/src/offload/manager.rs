@@ -404,7 +404,9 @@ impl Manager {
             value.nat_dport = destination.1.to_be();
         }
         value.state = abi::flow_state_FLOW_OFFLOADED;
-        value.created_ns = monotonic_ns();
+        if value.created_ns == 0 {
+            value.created_ns = monotonic_ns();
+        }
         match self.fast.set_flow(key, &value) {
             Ok(()) => {
                 self.offloaded_total += 1;
@@ -637,6 +639,9 @@ impl Manager {
                     idle_secs: now.saturating_sub(v.last_ns.max(v.created_ns)) / 1_000_000_000,
                     packets: v.packets,
                     bytes: v.bytes,
+                    #[allow(clippy::cast_precision_loss, reason = "milliseconds, displayed")]
+                    offload_delay_ms: (v.first_fast_ns > v.created_ns)
+                        .then(|| (v.first_fast_ns - v.created_ns) as f64 / 1e6),
                 })
             })
             .collect();

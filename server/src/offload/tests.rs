@@ -385,6 +385,7 @@ fn offloaded_flows_leave_rewritten_with_checksums_as_if_built_anew() {
                                 let v = rig.fast.flow(&k).unwrap();
                                 assert_eq!(v.packets, 1, "{what}");
                                 assert_eq!(v.bytes, ip_len, "{what}");
+                                assert!(v.first_fast_ns > 0 && v.first_fast_ns == v.last_ns, "{what}");
                                 let l3_out = if snat { rig.wan } else { rig.lan };
                                 assert_eq!(v.out_ifindex, l3_out, "{what}");
                                 rig.fast.remove_flow(&k);
