@@ -2,9 +2,11 @@
 //! LAN bridge port and two WAN links, masquerade as fw4 would do it) ─ isp (the traffic sink,
 //! run by this test inside the isp namespace so it can say which source address it saw).
 //! One story: a UDP flow goes through the fast path (its counters grow) and the isp sees the
-//! router's WAN address; a route change mid-flow moves it to the other WAN link; a TCP FIN
-//! hands its flow back to the stack; a frozen Portico trips the watchdog and a killed one
-//! detaches, and the traffic keeps flowing through the stack. Needs root (CI runs as root).
+//! router's WAN address; a route change mid-flow moves it to the other WAN link; a firewall
+//! change flushes the map and the flow returns; the link going down sends it back; a TCP FIN
+//! hands its flow back to the stack; an idle flow goes after its conntrack timeout; a frozen
+//! Portico trips the watchdog and a killed one detaches, and the traffic keeps flowing through
+//! the stack. Needs root (CI runs as root).
 
 mod common;
 
@@ -130,7 +132,8 @@ fn established_flows_take_the_fast_path_and_the_stack_takes_over_when_needed() {
              ip route add {SINK}/32 via 100.64.0.1 dev eth1 && \
              nft add table inet labnat && \
              nft add chain inet labnat post '{{ type nat hook postrouting priority srcnat; }}' && \
-             nft add rule inet labnat post oifname '{{ eth1, eth2 }}' masquerade"
+             nft add rule inet labnat post oifname '{{ eth1, eth2 }}' masquerade && \
+             sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=20"
         ),
     );
     sh(
@@ -248,10 +251,11 @@ fn established_flows_take_the_fast_path_and_the_stack_takes_over_when_needed() {
         }
     });
 
-    // The client: a UDP packet every 5 ms, counting the echoes.
+    // The client: a UDP packet every 5 ms while `sending`, counting the echoes.
     let echoes = Arc::new(AtomicU64::new(0));
+    let sending = Arc::new(AtomicBool::new(true));
     {
-        let (echoes, stop) = (echoes.clone(), stop.clone());
+        let (echoes, stop, sending) = (echoes.clone(), stop.clone(), sending.clone());
         in_ns(lab, NodeRole::Client, move || {
             let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
             socket.connect((SINK, UDP_PORT)).unwrap();
@@ -260,7 +264,9 @@ fn established_flows_take_the_fast_path_and_the_stack_takes_over_when_needed() {
                 .unwrap();
             let mut buf = [0u8; 2048];
             while !stop.load(Ordering::Relaxed) {
-                let _ = socket.send(&[0x42; 200]);
+                if sending.load(Ordering::Relaxed) {
+                    let _ = socket.send(&[0x42; 200]);
+                }
                 while socket.recv(&mut buf).is_ok() {
                     echoes.fetch_add(1, Ordering::Relaxed);
                 }
@@ -335,6 +341,34 @@ fn established_flows_take_the_fast_path_and_the_stack_takes_over_when_needed() {
             .then_some(())
     });
 
+    // 2b. A firewall change flushes the map; the flow comes back through conntrack.
+    let flushes = offload(lab, jar)["flushes"].as_u64().unwrap_or(0);
+    sh(
+        lab,
+        NodeRole::Router,
+        "nft add table inet probe && nft delete table inet probe",
+    );
+    wait_for("the flush, then the flow offloaded again", || {
+        let v = offload(lab, jar);
+        let back = flows_to(&v, "udp", UDP_PORT)
+            .iter()
+            .filter(|f| f["state"] == "offloaded")
+            .count();
+        (v["flushes"].as_u64() > Some(flushes) && back == 2).then_some(())
+    });
+
+    // 2c. The link it leaves by goes down: its flows are removed, and the flow, routed over
+    //     eth1 again, is offloaded anew there.
+    let installs = offload(lab, jar)["offloaded_total"].as_u64().unwrap_or(0);
+    sh(lab, NodeRole::Router, "ip link set eth2 down");
+    wait_for("the flow re-offloaded over eth1", || {
+        let v = offload(lab, jar);
+        let over_eth1 = flows_to(&v, "udp", UDP_PORT)
+            .iter()
+            .any(|f| f["out_if"] == "eth1" && f["state"] == "offloaded");
+        (over_eth1 && v["offloaded_total"].as_u64() > Some(installs)).then_some(())
+    });
+
     // 3. TCP: offloaded once established; the FIN hands it back to the stack.
     let mut tcp = in_ns(lab, NodeRole::Client, || {
         TcpStream::connect(SocketAddr::new(SINK.parse().unwrap(), TCP_PORT)).unwrap()
@@ -394,7 +428,16 @@ fn established_flows_take_the_fast_path_and_the_stack_takes_over_when_needed() {
         v["counters"]
     );
 
-    // 5. Portico killed: the programs go with it; the stack forwards.
+    // 5. Idle: the flow goes once conntrack's timeout (20 s here) has passed without packets.
+    sending.store(false, Ordering::Relaxed);
+    wait_for("the idle UDP flow removed", || {
+        flows_to(&offload(lab, jar), "udp", UDP_PORT)
+            .is_empty()
+            .then_some(())
+    });
+    sending.store(true, Ordering::Relaxed);
+
+    // 6. Portico killed: the programs go with it; the stack forwards.
     server.child.kill().unwrap();
     server.child.wait().unwrap();
     let at_kill = echoes.load(Ordering::Relaxed);

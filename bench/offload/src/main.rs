@@ -71,9 +71,9 @@ fn main() -> anyhow::Result<()> {
         lab,
         NodeRole::Router,
         "nft add table inet fw && \
-         nft add chain inet fw fwd '{ type filter hook forward priority filter; policy drop; }' && \
-         nft add rule inet fw fwd ct state established,related accept && \
-         nft add rule inet fw fwd iifname br-lan oifname eth1 accept && \
+         nft add chain inet fw forward_chain '{ type filter hook forward priority filter; policy drop; }' && \
+         nft add rule inet fw forward_chain ct state established,related accept && \
+         nft add rule inet fw forward_chain iifname br-lan oifname eth1 accept && \
          nft add chain inet fw post '{ type nat hook postrouting priority srcnat; }' && \
          nft add rule inet fw post oifname eth1 masquerade",
     )?;

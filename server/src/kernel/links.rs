@@ -29,6 +29,8 @@ const GROUP_LINK: u32 = 1;
 pub struct Link {
     pub index: u32,
     pub name: String,
+    /// The link type (`ARPHRD_*`: 1 Ethernet, 512 PPP, 772 loopback).
+    pub arphrd: u16,
     /// Administratively up and with carrier.
     pub running: bool,
     pub mac: Option<[u8; 6]>,
@@ -46,6 +48,7 @@ impl Link {
         if body.len() < IFINFOMSG_LEN {
             return None;
         }
+        let arphrd = u16::from_ne_bytes(body[2..4].try_into().ok()?);
         let index = u32::from_ne_bytes(body[4..8].try_into().ok()?);
         let flags = u32::from_ne_bytes(body[8..12].try_into().ok()?);
         let attrs = &body[IFINFOMSG_LEN..];
@@ -75,6 +78,7 @@ impl Link {
         Some(Link {
             index,
             name,
+            arphrd,
             running: flags & (IFF_UP | IFF_RUNNING) == IFF_UP | IFF_RUNNING,
             mac: netlink::attr(attrs, IFLA_ADDRESS).and_then(|b| <[u8; 6]>::try_from(b).ok()),
             master: u32_attr(IFLA_MASTER),
@@ -179,6 +183,7 @@ mod tests {
             assert_eq!(br.kind.as_deref(), Some("bridge"));
             assert_eq!(p0.master, Some(br.index));
             assert_eq!(p1.kind.as_deref(), Some("veth"));
+            assert_eq!(p1.arphrd, 1, "Ethernet");
             assert_eq!(p0.mac.map(|m| m[0] & 1), Some(0), "a unicast MAC");
             assert!(p0.running && p1.running);
 

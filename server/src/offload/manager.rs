@@ -471,7 +471,10 @@ impl Manager {
     fn sync_links(&mut self) -> anyhow::Result<()> {
         let all = links::list()?;
         self.names = all.iter().map(|l| (l.index, l.name.clone())).collect();
-        let plan = plan_devices(&all, &self.settings.interfaces);
+        let sessions = std::fs::read_to_string("/proc/net/pppoe")
+            .map(|t| pppoe_sessions(&t))
+            .unwrap_or_default();
+        let plan = plan_devices(&all, &self.settings.interfaces, &sessions);
         for k in self.fast.ingress_entries() {
             if !plan.ingress.iter().any(|(p, _)| p == &k) {
                 self.fast.remove_ingress(&k);
@@ -807,8 +810,46 @@ pub struct DevicePlan {
     pub ports: Vec<u32>,
 }
 
-/// A bridge's ports, a VLAN device's parent (with its tag), or the device itself.
-pub fn plan_devices(links: &[Link], names: &[String]) -> DevicePlan {
+/// One PPPoE session of the kernel's PPPoE driver (`/proc/net/pppoe`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PppoeSession {
+    /// As the kernel prints it: the session id's bytes in network order read as a native
+    /// integer, which is exactly the fast path's key.
+    pub id: u16,
+    pub peer: [u8; 6],
+    /// The Ethernet device the session runs on.
+    pub device: String,
+}
+
+/// Parses `/proc/net/pppoe` (`Id Address Device`, the id as `%08X`).
+pub fn pppoe_sessions(text: &str) -> Vec<PppoeSession> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let id = u16::from_str_radix(words.next()?, 16).ok()?;
+            let mut peer = [0u8; 6];
+            let mac: Vec<u8> = words
+                .next()?
+                .split(':')
+                .filter_map(|b| u8::from_str_radix(b, 16).ok())
+                .collect();
+            peer.copy_from_slice(mac.get(..6)?);
+            Some(PppoeSession {
+                id,
+                peer,
+                device: words.next()?.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// `ARPHRD_PPP`.
+const ARPHRD_PPP: u16 = 512;
+
+/// A bridge's ports, a VLAN device's parent (with its tag), a PPPoE device's Ethernet device
+/// (with its session, when the kernel runs exactly one), or the device itself.
+pub fn plan_devices(links: &[Link], names: &[String], sessions: &[PppoeSession]) -> DevicePlan {
     let mut plan = DevicePlan::default();
     for name in names {
         let Some(l3) = links.iter().find(|l| &l.name == name) else {
@@ -830,6 +871,25 @@ pub fn plan_devices(links: &[Link], names: &[String]) -> DevicePlan {
                     plan.ingress.push((key, l3.index));
                     plan.ports.push(port.index);
                 }
+            }
+            _ if l3.arphrd == ARPHRD_PPP => {
+                // pppd does not say which ppp device a session belongs to: only a single
+                // session is unambiguous; otherwise the stack keeps the PPPoE traffic.
+                let [session] = sessions else { continue };
+                let Some(lower) = links.iter().find(|l| l.name == session.device) else {
+                    continue;
+                };
+                egress.ifindex = lower.index;
+                egress.pppoe = session.id;
+                egress.peer_mac = session.peer;
+                egress.own_mac = lower.mac.unwrap_or_default();
+                let key = IngressKey {
+                    ifindex: lower.index,
+                    vlan: 0,
+                    pppoe: session.id,
+                };
+                plan.ingress.push((key, l3.index));
+                plan.ports.push(lower.index);
             }
             (Some("vlan"), Some(parent), Some(vid)) => {
                 egress.ifindex = parent;
@@ -861,4 +921,211 @@ pub fn plan_devices(links: &[Link], names: &[String]) -> DevicePlan {
     plan.ports.sort_unstable();
     plan.ports.dedup();
     plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(index: u32, name: &str, kind: Option<&str>) -> Link {
+        Link {
+            index,
+            name: name.into(),
+            running: true,
+            mac: Some([2, 0, 0, 0, 0, u8::try_from(index).unwrap()]),
+            master: None,
+            kind: kind.map(Into::into),
+            parent: None,
+            vlan_id: None,
+            arphrd: 1,
+        }
+    }
+
+    #[test]
+    fn devices_map_bridge_ports_vlan_parents_and_plain_links() {
+        let bridge = link(10, "br-lan", Some("bridge"));
+        let port_a = Link {
+            master: Some(10),
+            ..link(2, "lan1", None)
+        };
+        let port_b = Link {
+            master: Some(10),
+            ..link(3, "lan2", None)
+        };
+        let wan = link(4, "eth1", None);
+        let vlan = Link {
+            parent: Some(4),
+            vlan_id: Some(7),
+            ..link(11, "eth1.7", Some("vlan"))
+        };
+        let unrelated = link(5, "eth9", None);
+        let links = [bridge, port_a, port_b, wan, vlan, unrelated];
+        let names = ["br-lan", "eth1.7", "eth1", "missing0"].map(String::from);
+        let plan = plan_devices(&links, &names, &[]);
+
+        let ingress = |ifindex, vlan| {
+            plan.ingress
+                .iter()
+                .find(|(k, _)| k.ifindex == ifindex && k.vlan == vlan)
+                .map(|(_, l3)| *l3)
+        };
+        assert_eq!(
+            ingress(2, 0),
+            Some(10),
+            "a bridge port belongs to the bridge"
+        );
+        assert_eq!(ingress(3, 0), Some(10));
+        assert_eq!(ingress(4, 7), Some(11), "tag 7 on eth1 belongs to eth1.7");
+        assert_eq!(ingress(4, 0), Some(4), "untagged eth1 is eth1");
+        assert_eq!(ingress(5, 0), None, "not configured");
+
+        let egress = |l3| plan.egress.iter().find(|(i, _)| *i == l3).map(|(_, e)| *e);
+        let bridge = egress(10).unwrap();
+        assert_eq!(
+            bridge.flags,
+            abi::egress_flags_EGRESS_BRIDGE,
+            "the port comes from the fdb"
+        );
+        let vlan = egress(11).unwrap();
+        assert_eq!(
+            (vlan.ifindex, vlan.vlan),
+            (4, 7),
+            "out of the parent with the tag"
+        );
+        assert_eq!(egress(4).unwrap().ifindex, 4);
+        assert_eq!(
+            plan.ports,
+            [2, 3, 4],
+            "attached where frames arrive, once each"
+        );
+    }
+
+    #[test]
+    fn a_single_pppoe_session_maps_its_ppp_device_onto_the_ethernet_device() {
+        // As the kernel prints it on a little-endian machine for session 0x1234.
+        let text = "Id       Address              Device\n00003412 00:11:22:33:44:55     eth1\n";
+        let sessions = pppoe_sessions(text);
+        assert_eq!(
+            sessions,
+            [PppoeSession {
+                id: 0x3412,
+                peer: [0, 0x11, 0x22, 0x33, 0x44, 0x55],
+                device: "eth1".into()
+            }]
+        );
+        assert_eq!(
+            0x3412u16.to_ne_bytes(),
+            [0x12, 0x34],
+            "the key holds the wire's bytes"
+        );
+        let eth1 = link(4, "eth1", None);
+        let ppp = Link {
+            arphrd: ARPHRD_PPP,
+            mac: None,
+            ..link(12, "pppoe-wan", None)
+        };
+        let links = [eth1, ppp];
+        let plan = plan_devices(&links, &["pppoe-wan".into()], &sessions);
+        assert_eq!(
+            plan.ingress,
+            [(
+                IngressKey {
+                    ifindex: 4,
+                    vlan: 0,
+                    pppoe: 0x3412
+                },
+                12
+            )]
+        );
+        let (l3, e) = plan.egress[0];
+        assert_eq!(
+            (l3, e.ifindex, e.pppoe, e.peer_mac),
+            (12, 4, 0x3412, sessions[0].peer)
+        );
+        assert_eq!(e.own_mac, links[0].mac.unwrap());
+        assert_eq!(plan.ports, [4]);
+        let two = [
+            sessions[0].clone(),
+            PppoeSession {
+                id: 1,
+                ..sessions[0].clone()
+            },
+        ];
+        assert_eq!(
+            plan_devices(&links, &["pppoe-wan".into()], &two),
+            DevicePlan::default()
+        );
+    }
+
+    #[test]
+    fn the_nat_of_each_direction_comes_from_the_other_directions_tuple() {
+        let entry = Entry {
+            orig: Tuple {
+                src: "192.168.1.100".parse().unwrap(),
+                dst: "198.51.100.7".parse().unwrap(),
+                proto: 17,
+                sport: 40000,
+                dport: 53,
+            },
+            reply: Tuple {
+                src: "198.51.100.7".parse().unwrap(),
+                dst: "100.64.0.2".parse().unwrap(),
+                proto: 17,
+                sport: 53,
+                dport: 50000,
+            },
+            status: conntrack::STATUS_CONFIRMED,
+            tcp_state: None,
+            timeout: Some(30),
+            helper: false,
+            packets: None,
+        };
+        assert!(offloadable(&entry));
+        assert!(
+            !offloadable(&Entry {
+                helper: true,
+                ..entry.clone()
+            }),
+            "helpers watch the stack"
+        );
+        assert!(
+            !offloadable(&Entry {
+                status: 0,
+                ..entry.clone()
+            }),
+            "unconfirmed"
+        );
+        let tcp = |state| Entry {
+            orig: Tuple {
+                proto: 6,
+                ..entry.orig
+            },
+            reply: Tuple {
+                proto: 6,
+                ..entry.reply
+            },
+            tcp_state: Some(state),
+            ..entry.clone()
+        };
+        assert!(offloadable(&tcp(conntrack::TCP_ESTABLISHED)));
+        assert!(!offloadable(&tcp(2)), "SYN_RECV is not established yet");
+
+        let v = FlowValue {
+            nat: abi::nat_flags_NAT_SRC,
+            nat_src: words("100.64.0.2".parse().unwrap()),
+            nat_sport: 50000u16.to_be(),
+            ..FlowValue::default()
+        };
+        assert_eq!(nat_text(&v), "SNAT 100.64.0.2:50000");
+        let key = FlowKey {
+            family: 4,
+            proto: 17,
+            sport: 40000u16.to_be(),
+            dport: 53u16.to_be(),
+            src: words(entry.orig.src),
+            dst: words(entry.orig.dst),
+            ..FlowKey::default()
+        };
+        assert_eq!(tuple_of(&key), Some(entry.orig));
+    }
 }
