@@ -133,18 +133,33 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
             network_functions,
         ));
         state.offload = Some(offload.clone());
-        axum::serve(
+        // On SIGTERM, requests in flight may finish; live views (Server-Sent Events) never
+        // do, so after a grace period the remaining connections are closed.
+        let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+        let server = axum::serve(
             listener,
             app(state).into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stopping_tx.send(true);
+        });
+        tokio::select! {
+            result = std::future::IntoFuture::into_future(server) => result?,
+            () = async {
+                let _ = stopping.changed().await;
+                tokio::time::sleep(SHUTDOWN_GRACE).await;
+            } => tracing::info!("closing the connections still open (live views)"),
+        }
         // The last reference: the offload's thread stops and the programs are detached.
         drop(offload);
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
 }
+
+/// How long a stopping server waits for open connections.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 pub(crate) async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};

@@ -5,8 +5,8 @@
 //! router's WAN address; a route change mid-flow moves it to the other WAN link; a firewall
 //! change flushes the map and the flow returns; the link going down sends it back; a TCP FIN
 //! hands its flow back to the stack; an idle flow goes after its conntrack timeout; a frozen
-//! Portico trips the watchdog and a killed one detaches, and the traffic keeps flowing through
-//! the stack. Needs root (CI runs as root).
+//! Portico trips the watchdog and a stopped one (SIGTERM, with a live view open) detaches, and
+//! the traffic keeps flowing through the stack. Needs root (CI runs as root).
 
 mod common;
 
@@ -437,9 +437,31 @@ fn established_flows_take_the_fast_path_and_the_stack_takes_over_when_needed() {
     });
     sending.store(true, Ordering::Relaxed);
 
-    // 6. Portico killed: the programs go with it; the stack forwards.
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
+    // 6. Portico stopped (SIGTERM) while a dashboard follows the live view: it exits, the
+    //    programs go with it, the stack forwards.
+    let mut live = lab
+        .command(NodeRole::Client, "curl")
+        .args([
+            "-s",
+            "-N",
+            "-b",
+            jar,
+            "http://192.168.1.1/api/v1/offload/events",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    wait_for("Portico to exit on SIGTERM", || {
+        server
+            .child
+            .try_wait()
+            .unwrap()
+            .map(|status| assert!(status.success()))
+    });
+    let _ = live.kill();
+    let _ = live.wait();
     let at_kill = echoes.load(Ordering::Relaxed);
     wait_for("echoes after Portico was killed", || {
         (echoes.load(Ordering::Relaxed) > at_kill + 100).then_some(())
