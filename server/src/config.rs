@@ -145,10 +145,9 @@ pub fn portal_from_package(package: &uci::Package) -> (PortalSection, Vec<Warnin
         };
         let value = items.first().cloned().unwrap_or_default();
         match option.name.as_str() {
-            "enabled" => match value.as_str() {
-                "1" | "on" | "yes" | "true" => portal.enabled = true,
-                "0" | "off" | "no" | "false" => portal.enabled = false,
-                _ => warnings.push(bad("not 0 or 1")),
+            "enabled" => match parse_switch(&value) {
+                Some(on) => portal.enabled = on,
+                None => warnings.push(bad("not 0 or 1")),
             },
             "interface" => interfaces.extend(items),
             "title" => portal.title = value,
@@ -275,10 +274,9 @@ pub fn load_ble(root: &Path) -> anyhow::Result<(BleSection, Vec<Warning>)> {
             });
         };
         match option.name.as_str() {
-            "enabled" => match value.as_str() {
-                "1" | "on" | "yes" | "true" => ble.enabled = true,
-                "0" | "off" | "no" | "false" => ble.enabled = false,
-                _ => bad("not 0 or 1"),
+            "enabled" => match parse_switch(&value) {
+                Some(on) => ble.enabled = on,
+                None => bad("not 0 or 1"),
             },
             "adapter" if value.chars().all(|c| c.is_ascii_alphanumeric()) => ble.adapter = value,
             "adapter" => bad("not an adapter name like hci0"),
@@ -373,10 +371,9 @@ pub fn offload_from_package(package: &uci::Package) -> (OffloadSection, Vec<Warn
             });
         };
         match option.name.as_str() {
-            "enabled" => match value.as_str() {
-                "1" | "on" | "yes" | "true" => offload.enabled = true,
-                "0" | "off" | "no" | "false" => offload.enabled = false,
-                _ => bad("not 0 or 1"),
+            "enabled" => match parse_switch(&value) {
+                Some(on) => offload.enabled = on,
+                None => bad("not 0 or 1"),
             },
             "hook" => match value.as_str() {
                 "xdp" => offload.hook = crate::offload::Hook::Xdp,
@@ -410,6 +407,15 @@ pub fn offload_from_package(package: &uci::Package) -> (OffloadSection, Vec<Warn
         }
     }
     (offload, warnings)
+}
+
+/// A UCI boolean as OpenWrt reads it (`1`/`on`/`yes`/`true`, `0`/`off`/`no`/`false`).
+fn parse_switch(value: &str) -> Option<bool> {
+    match value {
+        "1" | "on" | "yes" | "true" => Some(true),
+        "0" | "off" | "no" | "false" => Some(false),
+        _ => None,
+    }
 }
 
 /// A Linux interface name: 1 to 15 bytes of letters, digits, `.`, `-`, `_`.

@@ -74,17 +74,7 @@ fn lan_address_change_rolls_back_unless_confirmed_from_the_new_address() {
     let network = root.join("etc/config/network");
     let original = std::fs::read(&network).unwrap();
 
-    // The admin password, set the headless way (`portico wizard apply` with only a password).
-    let answers = dir.path().join("answers.json");
-    std::fs::write(&answers, r#"{"password": "Correct-Horse-Battery-9"}"#).unwrap();
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_portico"))
-        .arg("--root")
-        .arg(root)
-        .args(["wizard", "apply", "--unchecked", "--answers"])
-        .arg(&answers)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::set_admin_password(root);
 
     let mut cmd = lab.command(NodeRole::Router, env!("CARGO_BIN_EXE_portico"));
     cmd.args(["serve", "--listen", "0.0.0.0:80", "--root"])
@@ -96,20 +86,7 @@ fn lan_address_change_rolls_back_unless_confirmed_from_the_new_address() {
 
     let jar = dir.path().join("cookies");
     let jar = jar.to_str().unwrap();
-    let (code, _) = curl(
-        lab,
-        &[
-            "-c",
-            jar,
-            "-H",
-            "Origin: http://192.168.1.1",
-            "--data",
-            "user=root&password=Correct-Horse-Battery-9",
-            "http://192.168.1.1/login",
-        ],
-    )
-    .unwrap();
-    assert_eq!(code, 303);
+    common::log_in(lab, jar);
     let apply = |jar: &str| {
         curl(
             lab,

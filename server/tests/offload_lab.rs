@@ -160,16 +160,7 @@ fn established_flows_take_the_fast_path_and_the_stack_takes_over_when_needed() {
     section.set("interfaces", b"br-lan eth1 eth2");
     section.set("watchdog_seconds", b"2");
     std::fs::write(&config, uci::emit::to_file(&portico)).unwrap();
-    let answers = dir.path().join("answers.json");
-    std::fs::write(&answers, r#"{"password": "Correct-Horse-Battery-9"}"#).unwrap();
-    let status = common::portico()
-        .arg("--root")
-        .arg(root)
-        .args(["wizard", "apply", "--unchecked", "--answers"])
-        .arg(&answers)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::set_admin_password(root);
 
     let mut cmd = lab.command(NodeRole::Router, env!("CARGO_BIN_EXE_portico"));
     cmd.args(["serve", "--listen", "0.0.0.0:80", "--root"])
@@ -180,19 +171,7 @@ fn established_flows_take_the_fast_path_and_the_stack_takes_over_when_needed() {
     });
     let jar = dir.path().join("cookies");
     let jar = jar.to_str().unwrap();
-    let (code, _) = curl(
-        lab,
-        &[
-            "-c",
-            jar,
-            "-H",
-            "Origin: http://192.168.1.1",
-            "--data",
-            "user=root&password=Correct-Horse-Battery-9",
-            "http://192.168.1.1/login",
-        ],
-    );
-    assert_eq!(code, 303);
+    common::log_in(lab, jar);
     let v = wait_for("the fast path attached", || {
         let v = offload(lab, jar);
         (v["running"] == true && v["attached"].as_array().is_some_and(|a| a.len() == 3))

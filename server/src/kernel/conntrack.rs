@@ -117,6 +117,25 @@ impl Tuple {
     }
 }
 
+/// The start of a request about one entry: nfgenmsg and the tuple as direction `kind`
+/// (`CTA_TUPLE_ORIG` or `CTA_TUPLE_REPLY`).
+fn request_for(kind: u16, tuple: &Tuple) -> Vec<u8> {
+    let mut request = vec![tuple.family(), 0, 0, 0];
+    netlink::put_attr(&mut request, kind | netlink::NLA_F_NESTED, &tuple.encode());
+    request
+}
+
+/// Changes the entry whose original direction a request names; a vanished entry is not an
+/// error.
+fn update(request: &[u8]) -> io::Result<()> {
+    let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
+    match socket.request(SUBSYS_CTNETLINK << 8 | MSG_NEW, request)? {
+        0 => Ok(()),
+        errno if errno == nix::libc::ENOENT => Ok(()),
+        errno => Err(io::Error::from_raw_os_error(errno)),
+    }
+}
+
 fn v6(ip: IpAddr) -> Ipv6Addr {
     match ip {
         IpAddr::V6(a) => a,
@@ -229,29 +248,17 @@ impl Events {
 /// When ctnetlink cannot be reached.
 pub fn get(tuple: &Tuple) -> io::Result<Option<Entry>> {
     let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
-    let mut request = vec![tuple.family(), 0, 0, 0];
-    netlink::put_attr(
-        &mut request,
-        CTA_TUPLE_ORIG | netlink::NLA_F_NESTED,
-        &tuple.encode(),
-    );
-    if let Some(entry) = socket
-        .get(SUBSYS_CTNETLINK << 8 | MSG_GET, &request)?
-        .and_then(|m| Entry::parse(&m.body))
-    {
-        return Ok(Some(entry));
+    // The kernel looks the tuple up in the direction the request names: try both.
+    for direction in [CTA_TUPLE_ORIG, CTA_TUPLE_REPLY] {
+        let answer = socket.get(
+            SUBSYS_CTNETLINK << 8 | MSG_GET,
+            &request_for(direction, tuple),
+        )?;
+        if let Some(entry) = answer.and_then(|m| Entry::parse(&m.body)) {
+            return Ok(Some(entry));
+        }
     }
-    // The kernel looks a tuple up in the original direction only when asked this way: try it
-    // as the reply direction too.
-    let mut request = vec![tuple.family(), 0, 0, 0];
-    netlink::put_attr(
-        &mut request,
-        CTA_TUPLE_REPLY | netlink::NLA_F_NESTED,
-        &tuple.encode(),
-    );
-    Ok(socket
-        .get(SUBSYS_CTNETLINK << 8 | MSG_GET, &request)?
-        .and_then(|m| Entry::parse(&m.body)))
+    Ok(None)
 }
 
 /// Every entry of both families.
@@ -278,13 +285,7 @@ pub fn be_liberal(orig: &Tuple) -> io::Result<()> {
     const CTA_PROTOINFO_TCP_FLAGS_ORIGINAL: u16 = 4;
     const CTA_PROTOINFO_TCP_FLAGS_REPLY: u16 = 5;
     const IP_CT_TCP_FLAG_BE_LIBERAL: u8 = 0x08;
-    let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
-    let mut request = vec![orig.family(), 0, 0, 0];
-    netlink::put_attr(
-        &mut request,
-        CTA_TUPLE_ORIG | netlink::NLA_F_NESTED,
-        &orig.encode(),
-    );
+    let mut request = request_for(CTA_TUPLE_ORIG, orig);
     // struct nf_ct_tcp_flags { flags, mask }
     let flags = [IP_CT_TCP_FLAG_BE_LIBERAL, IP_CT_TCP_FLAG_BE_LIBERAL];
     let mut tcp = Vec::new();
@@ -293,11 +294,7 @@ pub fn be_liberal(orig: &Tuple) -> io::Result<()> {
     let mut info = Vec::new();
     netlink::put_attr(&mut info, CTA_PROTOINFO_TCP | netlink::NLA_F_NESTED, &tcp);
     netlink::put_attr(&mut request, CTA_PROTOINFO | netlink::NLA_F_NESTED, &info);
-    match socket.request(SUBSYS_CTNETLINK << 8 | MSG_NEW, &request)? {
-        0 => Ok(()),
-        errno if errno == nix::libc::ENOENT => Ok(()),
-        errno => Err(io::Error::from_raw_os_error(errno)),
-    }
+    update(&request)
 }
 
 /// Sets the timeout of the entry whose original direction is `orig` (keeps an offloaded
@@ -306,34 +303,15 @@ pub fn be_liberal(orig: &Tuple) -> io::Result<()> {
 /// # Errors
 /// When ctnetlink cannot be reached or refuses.
 pub fn refresh(orig: &Tuple, timeout_secs: u32) -> io::Result<()> {
-    let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
-    let mut request = vec![orig.family(), 0, 0, 0];
-    netlink::put_attr(
-        &mut request,
-        CTA_TUPLE_ORIG | netlink::NLA_F_NESTED,
-        &orig.encode(),
-    );
+    let mut request = request_for(CTA_TUPLE_ORIG, orig);
     netlink::put_attr(&mut request, CTA_TIMEOUT, &timeout_secs.to_be_bytes());
-    match socket.request(SUBSYS_CTNETLINK << 8 | MSG_NEW, &request)? {
-        0 => Ok(()),
-        errno if errno == nix::libc::ENOENT => Ok(()),
-        errno => Err(io::Error::from_raw_os_error(errno)),
-    }
+    update(&request)
 }
 
 /// The source address of an entry's original direction.
 fn original_source(body: &[u8]) -> Option<IpAddr> {
-    let attrs = body.get(4..)?;
-    let tuple = netlink::attr(attrs, CTA_TUPLE_ORIG)?;
-    let ip = netlink::attr(tuple, CTA_TUPLE_IP)?;
-    if let Some(v4) = netlink::attr(ip, CTA_IP_V4_SRC) {
-        return <[u8; 4]>::try_from(v4)
-            .ok()
-            .map(|b| IpAddr::V4(Ipv4Addr::from(b)));
-    }
-    netlink::attr(ip, CTA_IP_V6_SRC)
-        .and_then(|b| <[u8; 16]>::try_from(b).ok())
-        .map(|b| IpAddr::V6(Ipv6Addr::from(b)))
+    let tuple = netlink::attr(body.get(4..)?, CTA_TUPLE_ORIG)?;
+    Tuple::decode(tuple).map(|t| t.src)
 }
 
 /// Deletes every conntrack entry whose original direction comes from one of `sources`

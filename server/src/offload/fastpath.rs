@@ -49,17 +49,8 @@ pub enum FastPathError {
     Missing(&'static str),
 }
 
-/// The global counters (summed over CPUs).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct Counters {
-    pub fast_packets: u64,
-    pub fast_bytes: u64,
-    pub slow_packets: u64,
-    pub redirect_errors: u64,
-    pub map_full: u64,
-    pub watchdog: u64,
-    pub finished: u64,
-}
+/// The global counters (summed over CPUs), as the dashboard shows them.
+pub use app::offload::CounterRow as Counters;
 
 /// How the XDP program ended up attached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

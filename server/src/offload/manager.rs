@@ -44,7 +44,7 @@ const SEEN_TTL: Duration = Duration::from_secs(60);
 /// A finished flow (FIN or RST seen) is removed after this if no event removed it first.
 const FINISHED_TTL: Duration = Duration::from_secs(10);
 
-pub use app::offload::{Attachment, CounterRow, FlowRow, OffloadView as Snapshot, RatePoint};
+pub use app::offload::{Attachment, FlowRow, OffloadView as Snapshot, RatePoint};
 
 /// A running offload. Dropping it stops the thread, which detaches the programs.
 pub struct Offload {
@@ -631,7 +631,7 @@ impl Manager {
                     } else {
                         name(v.out_ifindex)
                     },
-                    nat: nat_text(v),
+                    nat: nat_text(v, k.family),
                     state: match v.state {
                         abi::flow_state_FLOW_OFFLOADED => "offloaded",
                         abi::flow_state_FLOW_FINISHED => "finished",
@@ -666,15 +666,7 @@ impl Manager {
             attached,
             capacity: self.fast.capacity(),
             used: flows.len() as u64,
-            counters: CounterRow {
-                fast_packets: counters.fast_packets,
-                fast_bytes: counters.fast_bytes,
-                slow_packets: counters.slow_packets,
-                redirect_errors: counters.redirect_errors,
-                map_full: counters.map_full,
-                watchdog: counters.watchdog,
-                finished: counters.finished,
-            },
+            counters,
             history: self.history.iter().copied().collect(),
             ns_per_packet: self.stats.as_ref().and(self.fast.ns_per_packet()),
             flows: views,
@@ -704,27 +696,29 @@ fn offloadable(entry: &Entry) -> bool {
 }
 
 fn tuple_of(key: &FlowKey) -> Option<Tuple> {
-    let addr = |w: &[u32; 4]| -> IpAddr {
-        if key.family == 4 {
-            IpAddr::V4(Ipv4Addr::from(w[0].to_ne_bytes()))
-        } else {
-            let mut b = [0u8; 16];
-            for (i, word) in w.iter().enumerate() {
-                b[4 * i..4 * i + 4].copy_from_slice(&word.to_ne_bytes());
-            }
-            IpAddr::V6(Ipv6Addr::from(b))
-        }
-    };
     if key.family != 4 && key.family != 6 {
         return None;
     }
     Some(Tuple {
-        src: addr(&key.src),
-        dst: addr(&key.dst),
+        src: address(&key.src, key.family),
+        dst: address(&key.dst, key.family),
         proto: key.proto,
         sport: u16::from_be(key.sport),
         dport: u16::from_be(key.dport),
     })
+}
+
+/// An address from the map's words (the inverse of [`words`]).
+fn address(w: &[u32; 4], family: u8) -> IpAddr {
+    if family == 4 {
+        IpAddr::V4(Ipv4Addr::from(w[0].to_ne_bytes()))
+    } else {
+        let mut b = [0u8; 16];
+        for (i, word) in w.iter().enumerate() {
+            b[4 * i..4 * i + 4].copy_from_slice(&word.to_ne_bytes());
+        }
+        IpAddr::V6(Ipv6Addr::from(b))
+    }
 }
 
 /// An address as the map stores it (network order words).
@@ -748,19 +742,8 @@ fn endpoint(ip: IpAddr, port: u16) -> String {
     }
 }
 
-fn nat_text(v: &FlowValue) -> String {
-    let family4 = v.nat_src[1..] == [0; 3] && v.nat_dst[1..] == [0; 3];
-    let ip = |w: &[u32; 4]| -> IpAddr {
-        if family4 {
-            IpAddr::V4(Ipv4Addr::from(w[0].to_ne_bytes()))
-        } else {
-            let mut b = [0u8; 16];
-            for (i, word) in w.iter().enumerate() {
-                b[4 * i..4 * i + 4].copy_from_slice(&word.to_ne_bytes());
-            }
-            IpAddr::V6(Ipv6Addr::from(b))
-        }
-    };
+fn nat_text(v: &FlowValue, family: u8) -> String {
+    let ip = |w: &[u32; 4]| address(w, family);
     let mut parts = Vec::new();
     if v.nat & abi::nat_flags_NAT_SRC != 0 {
         parts.push(format!(
@@ -1116,7 +1099,7 @@ mod tests {
             nat_sport: 50000u16.to_be(),
             ..FlowValue::default()
         };
-        assert_eq!(nat_text(&v), "SNAT 100.64.0.2:50000");
+        assert_eq!(nat_text(&v, 4), "SNAT 100.64.0.2:50000");
         let key = FlowKey {
             family: 4,
             proto: 17,

@@ -12,6 +12,7 @@ use etherparse::{IpHeaders, PacketBuilder, PacketBuilderStep};
 
 use super::abi::{self, EgressValue, FlowKey, FlowValue, IngressKey};
 use super::fastpath::{FastPath, Hook};
+use super::manager::words;
 
 const XDP_PASS: u32 = 2;
 const XDP_REDIRECT: u32 = 4;
@@ -145,19 +146,6 @@ fn frame(dst: [u8; 6], src: [u8; 6], encap: Encap, ip: &[u8]) -> Vec<u8> {
     }
     f.extend_from_slice(ip);
     f
-}
-
-fn words(ip: IpAddr) -> [u32; 4] {
-    let mut w = [0u32; 4];
-    match ip {
-        IpAddr::V4(a) => w[0] = u32::from_ne_bytes(a.octets()),
-        IpAddr::V6(a) => {
-            for (i, c) in a.octets().chunks(4).enumerate() {
-                w[i] = u32::from_ne_bytes(c.try_into().unwrap());
-            }
-        }
-    }
-    w
 }
 
 fn key(ifindex: u32, encap: Encap, l4: L4, t: Tuple) -> FlowKey {

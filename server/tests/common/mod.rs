@@ -123,3 +123,44 @@ pub fn router_addresses(lab: &netlab::Lab) -> String {
 /// The shared folder beside the clone (`PORTICO_SHARED` overrides): fixtures and protocols.
 #[allow(unused_imports, reason = "not every test binary reads fixtures")]
 pub use testdata::shared;
+
+/// The admin password the lab tests set.
+pub const ADMIN_PASSWORD: &str = "Correct-Horse-Battery-9";
+
+/// Sets the admin password the headless way (`portico wizard apply` with only a password).
+pub fn set_admin_password(root: &std::path::Path) {
+    let answers = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(&answers, format!(r#"{{"password": "{ADMIN_PASSWORD}"}}"#)).unwrap();
+    let status = portico()
+        .arg("--root")
+        .arg(root)
+        .args(["wizard", "apply", "--unchecked", "--answers"])
+        .arg(answers.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Logs in to the lab router's admin UI from the client namespace; the session cookie goes
+/// to the curl cookie jar `jar`.
+pub fn log_in(lab: &netlab::Lab, jar: &str) {
+    let out = lab
+        .command(netlab::NodeRole::Client, "curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-m",
+            "10",
+            "-c",
+            jar,
+        ])
+        .args(["-H", "Origin: http://192.168.1.1", "--data"])
+        .arg(format!("user=root&password={ADMIN_PASSWORD}"))
+        .arg("http://192.168.1.1/login")
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "303", "login");
+}
