@@ -10,6 +10,10 @@
  *     once; MTU checked there too), layer 2 rebuilt (MACs, VLAN tag, PPPoE header) and the
  *     frame redirected out of the egress device;
  *   - a TCP FIN or RST marks the flow finished and goes to the stack with everything after it.
+ * On captive interfaces (the portal is on) a frame takes the fast path only when the device on
+ * that side is authorised: its source MAC coming from there, the next hop's MAC going there,
+ * looked up in the portal map with the access's end on the kernel's monotonic clock. Broadcast,
+ * multicast, link-local, loopback and unspecified addresses are never fast-pathed.
  * Everything this program does not understand goes to the stack unchanged: nothing is written
  * to a frame before every check has passed. If user space stops refreshing the heartbeat in
  * the control map, every frame goes to the stack (the watchdog fails open).
@@ -73,6 +77,14 @@ struct {
 	__type(value, struct control);
 } control SEC(".maps");
 
+/* The portal's authorised devices (offload/gate.rs writes it with the nftables set). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct mac_key);
+	__type(value, struct portal_access);
+} portal SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CNT_MAX);
@@ -125,6 +137,40 @@ static __always_inline void count(__u32 index, __u64 n)
 		*c += n; /* per-CPU: no other writer */
 }
 
+/* Whether an IPv4 address may be a forwarded flow's end: not unspecified (0.0.0.0/8, DHCP's
+ * source), loopback, link-local (169.254/16), multicast or limited broadcast. */
+static __always_inline int ipv4_forwardable(__be32 addr)
+{
+	__u32 a = bpf_ntohl(addr);
+	__u32 first = a >> 24;
+	if (first == 0 || first == 127 || first >= 224)
+		return 0;
+	return (a >> 16) != 0xa9fe;
+}
+
+/* The same for IPv6: not unspecified, loopback, link-local (fe80::/10) or multicast (ff00::/8). */
+static __always_inline int ipv6_forwardable(const struct in6_addr *addr)
+{
+	__u32 w0 = bpf_ntohl(addr->in6_u.u6_addr32[0]);
+	if ((w0 >> 24) == 0xff || (w0 >> 22) == (0xfe80 >> 6))
+		return 0;
+	if (w0 == 0 && addr->in6_u.u6_addr32[1] == 0 && addr->in6_u.u6_addr32[2] == 0) {
+		__u32 w3 = bpf_ntohl(addr->in6_u.u6_addr32[3]);
+		if (w3 <= 1)
+			return 0; /* :: and ::1 */
+	}
+	return 1;
+}
+
+/* Whether the portal lets this device through now. */
+static __always_inline int authorised(const __u8 *mac, __u64 now)
+{
+	struct mac_key k = {};
+	__builtin_memcpy(k.mac, mac, 6);
+	struct portal_access *a = bpf_map_lookup_elem(&portal, &k);
+	return a && (a->until_ns == 0 || now < a->until_ns);
+}
+
 /* Reads the headers up to the ports. Returns 0 when the frame is IPv4/IPv6 TCP/UDP that the
  * fast path may handle, -1 otherwise. `pkt_len` is the frame's whole length (an skb's data may
  * hold only part of it). */
@@ -134,6 +180,8 @@ static __always_inline int parse(void *data, void *data_end, __u32 pkt_len, __u1
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > data_end)
 		return -1;
+	if (eth->h_dest[0] & 1)
+		return -1; /* broadcast or multicast frame: the stack's (DHCP, ND, mDNS ...) */
 	__be16 proto = eth->h_proto;
 	__u32 off = sizeof(*eth);
 	p->key.vlan = meta_vlan;
@@ -175,6 +223,8 @@ static __always_inline int parse(void *data, void *data_end, __u32 pkt_len, __u1
 			return -1;
 		if (ip->frag_off & bpf_htons(0x3fff))
 			return -1; /* a fragment: the stack reassembles */
+		if (!ipv4_forwardable(ip->saddr) || !ipv4_forwardable(ip->daddr))
+			return -1;
 		__u32 ihl = ip->ihl * 4;
 		p->l3_len = bpf_ntohs(ip->tot_len);
 		if (p->l3_len < ihl + 8)
@@ -195,6 +245,8 @@ static __always_inline int parse(void *data, void *data_end, __u32 pkt_len, __u1
 			return -1;
 		/* Extension headers (and jumbograms) go to the stack. */
 		if (ip6->nexthdr != IPPROTO_TCP && ip6->nexthdr != IPPROTO_UDP)
+			return -1;
+		if (!ipv6_forwardable(&ip6->saddr) || !ipv6_forwardable(&ip6->daddr))
 			return -1;
 		p->l3_len = sizeof(*ip6) + bpf_ntohs(ip6->payload_len);
 		p->key.family = 6;
@@ -264,11 +316,13 @@ static __always_inline long route(void *ctx, struct plan *p, __u32 l3_ifindex,
 }
 
 /* Records a flow nobody has decided about yet. */
-static __always_inline void record_seen(struct plan *p, __u64 now)
+static __always_inline void record_seen(struct plan *p, __u64 now, const __u8 *captive_mac)
 {
 	struct flow_value v = {};
 	v.state = FLOW_SEEN;
 	v.created_ns = now;
+	if (captive_mac)
+		__builtin_memcpy(v.mac, captive_mac, 6);
 	long rc = bpf_map_update_elem(&flows, &p->key, &v, BPF_NOEXIST);
 	if (rc == -E2BIG) {
 		count(CNT_MAP_FULL, 1);
@@ -299,13 +353,19 @@ static __always_inline int decide(void *ctx, void *data, void *data_end, __u32 p
 	struct ingress_value *in = bpf_map_lookup_elem(&ingress, &ik);
 	if (!in)
 		return -1;
+	const __u8 *source = ((struct ethhdr *)data)->h_source;
+	int captive = in->flags & INGRESS_CAPTIVE;
+	if (captive && !authorised(source, now)) {
+		count(CNT_PORTAL, 1);
+		return -1;
+	}
 
 	/* Learn where a bridge's stations are, for the way back. */
 	if (in->l3_ifindex != ifindex && !p->key.vlan && !p->key.pppoe) {
 		struct egress_value *bridge = bpf_map_lookup_elem(&egress, &in->l3_ifindex);
 		if (bridge && (bridge->flags & EGRESS_BRIDGE)) {
 			struct fdb_key fk = { .bridge = in->l3_ifindex };
-			__builtin_memcpy(fk.mac, ((struct ethhdr *)data)->h_source, 6);
+			__builtin_memcpy(fk.mac, source, 6);
 			__u32 *port = bpf_map_lookup_elem(&fdb, &fk);
 			if (!port || *port != ifindex)
 				bpf_map_update_elem(&fdb, &fk, &ifindex, BPF_ANY);
@@ -315,7 +375,7 @@ static __always_inline int decide(void *ctx, void *data, void *data_end, __u32 p
 	struct bpf_fib_lookup fib;
 	struct flow_value *v = bpf_map_lookup_elem(&flows, &p->key);
 	if (!v) {
-		record_seen(p, now);
+		record_seen(p, now, captive ? source : 0);
 		return -1;
 	}
 	if (v->state != FLOW_OFFLOADED)
@@ -342,6 +402,10 @@ static __always_inline int decide(void *ctx, void *data, void *data_end, __u32 p
 	struct egress_value *e = bpf_map_lookup_elem(&egress, &l3_out);
 	if (!e)
 		return -1;
+	if ((e->flags & EGRESS_CAPTIVE) && !authorised(fib.dmac, now)) {
+		count(CNT_PORTAL, 1);
+		return -1;
+	}
 	p->out_ifindex = e->ifindex;
 	if (e->flags & EGRESS_BRIDGE) {
 		struct fdb_key fk = { .bridge = l3_out };

@@ -57,6 +57,10 @@ struct flow_value {
 	                    * space, for a flow the fast path never saw unknown) */
 	__u64 last_ns;     /* CLOCK_MONOTONIC: last fast-path packet */
 	__u64 first_fast_ns; /* CLOCK_MONOTONIC: first fast-path packet */
+	__u8 mac[6];         /* the captive-side device the flow belongs to (all zero when the
+	                      * flow did not arrive on a captive interface); recorded by BPF for
+	                      * the direction from that device, copied to the other by user space */
+	__u16 pad2;
 };
 
 /* Which layer-3 device a frame belongs to: a plain port maps to itself, a bridge port to its
@@ -68,13 +72,23 @@ struct ingress_key {
 	__u16 pppoe;
 };
 
+enum ingress_flags {
+	/* The layer-3 device is captive (the portal is on): a frame is fast-pathed only when its
+	 * source MAC is in the portal map. */
+	INGRESS_CAPTIVE = 1,
+};
+
 struct ingress_value {
 	__u32 l3_ifindex;
+	__u32 flags; /* enum ingress_flags */
 };
 
 enum egress_flags {
 	/* The layer-3 device is a bridge: the port comes from the fdb map. */
 	EGRESS_BRIDGE = 1,
+	/* The layer-3 device is captive: a frame is fast-pathed into it only when the next hop's
+	 * MAC is in the portal map. */
+	EGRESS_CAPTIVE = 2,
 };
 
 /* How to send out of a layer-3 device (keyed by its ifindex). */
@@ -94,6 +108,17 @@ struct fdb_key {
 	__u16 pad;
 };
 
+/* The portal's authorised devices, mirrored from its nftables set in the same step (user space,
+ * offload/gate.rs, writes it; the fast path reads it on captive interfaces). */
+struct mac_key {
+	__u8 mac[6];
+	__u16 pad;
+};
+
+struct portal_access {
+	__u64 until_ns; /* CLOCK_MONOTONIC end of access (the nft element's timeout); 0 = none */
+};
+
 /* Written by user space; entry 0 of the control array. */
 struct control {
 	__u64 heartbeat_ns; /* CLOCK_MONOTONIC of user space's last refresh */
@@ -110,7 +135,8 @@ enum counter {
 	CNT_MAP_FULL = 4,
 	CNT_WATCHDOG = 5,
 	CNT_FINISHED = 6,
-	CNT_MAX = 7,
+	CNT_PORTAL = 7, /* frames left to the stack because their device is not authorised */
+	CNT_MAX = 8,
 };
 
 #endif

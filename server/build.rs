@@ -63,9 +63,9 @@ fn bpf(dir: &Path, out: &Path) {
     bindgen::Builder::default()
         .header(header.to_string_lossy())
         .allowlist_type(
-            "flow_key|flow_value|ingress_key|ingress_value|egress_value|fdb_key|control",
+            "flow_key|flow_value|ingress_key|ingress_value|egress_value|fdb_key|control|mac_key|portal_access",
         )
-        .allowlist_type("flow_state|nat_flags|egress_flags|counter")
+        .allowlist_type("flow_state|nat_flags|ingress_flags|egress_flags|counter")
         .derive_default(true)
         .derive_eq(true)
         .derive_hash(true)

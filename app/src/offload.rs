@@ -51,6 +51,9 @@ pub struct CounterRow {
     pub map_full: u64,
     pub watchdog: u64,
     pub finished: u64,
+    /// Frames left to the stack because the captive portal has not authorised their device.
+    #[serde(default)]
+    pub portal: u64,
 }
 
 /// Packets in one second.
@@ -194,6 +197,7 @@ fn facts(v: &OffloadView) -> impl IntoView + use<> {
             <dt>{t("offload-redirect-errors")}</dt><dd data-counter="redirect_errors">{count(c.redirect_errors)}</dd>
             <dt>{t("offload-watchdog")}</dt><dd data-counter="watchdog">{count(c.watchdog)}</dd>
             <dt>{t("offload-map-full")}</dt><dd data-counter="map_full">{count(c.map_full)}</dd>
+            <dt>{t("offload-portal")}</dt><dd data-counter="portal">{count(c.portal)}</dd>
             <dt>{t("offload-flushes")}</dt><dd>{count(v.flushes)}</dd>
         </dl>
     }

@@ -187,13 +187,14 @@ fn hash_password(password: &str) -> Result<String, Error> {
         .map_err(|e| Error::Hash(e.to_string()))
 }
 
-/// Per-client guessing back-off (admin logins, portal codes): after `free` failures, each
+/// Per-client guessing back-off (admin logins by address, portal codes by device MAC): after
+/// `free` failures, each
 /// further failure doubles the wait (`base`, 2×`base`, 4×`base` … up to 15 min). A client
 /// that has not failed for a minute (and is not waiting) starts afresh; a success clears it.
 /// The default is the admin login's: 3 free attempts, then 1 s, 2 s, 4 s …
 #[derive(Clone)]
-pub struct LoginLimiter {
-    clients: Arc<Mutex<HashMap<IpAddr, Failures>>>,
+pub struct LoginLimiter<K = IpAddr> {
+    clients: Arc<Mutex<HashMap<K, Failures>>>,
     free: u32,
     base: Duration,
 }
@@ -213,10 +214,13 @@ struct Failures {
 
 impl LoginLimiter {
     pub const FREE_ATTEMPTS: u32 = 3;
+}
+
+impl<K: std::hash::Hash + Eq + Clone> LoginLimiter<K> {
     const FORGET_AFTER: Duration = Duration::from_secs(60);
 
     /// `free` failures without waiting, then waits from `base` doubling.
-    pub fn new(free: u32, base: Duration) -> LoginLimiter {
+    pub fn new(free: u32, base: Duration) -> LoginLimiter<K> {
         LoginLimiter {
             clients: Arc::default(),
             free,
@@ -226,7 +230,7 @@ impl LoginLimiter {
 
     /// The portal's: `per_minute` free guesses a minute, then waits that keep to that rate
     /// and double (60 s / `per_minute`, twice that, …).
-    pub fn per_minute(per_minute: u32) -> LoginLimiter {
+    pub fn per_minute(per_minute: u32) -> LoginLimiter<K> {
         let per_minute = per_minute.max(1);
         LoginLimiter::new(per_minute, Self::FORGET_AFTER / per_minute)
     }
@@ -238,35 +242,35 @@ impl LoginLimiter {
     ///
     /// # Errors
     /// The time left to wait.
-    pub fn check(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+    pub fn check(&self, client: &K, now: Instant) -> Result<(), Duration> {
         let clients = self
             .clients
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match clients.get(&client) {
+        match clients.get(client) {
             Some(f) if f.blocked_until > now => Err(f.blocked_until - now),
             _ => Ok(()),
         }
     }
 
     /// Records a failed login; returns the wait now imposed (zero while attempts are free).
-    pub fn fail(&self, client: IpAddr, now: Instant) -> Duration {
+    pub fn fail(&self, client: &K, now: Instant) -> Duration {
         let mut clients = self
             .clients
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if clients.len() >= Self::MAX_CLIENTS && !clients.contains_key(&client) {
+        if clients.len() >= Self::MAX_CLIENTS && !clients.contains_key(client) {
             clients.retain(|_, f| f.blocked_until > now);
             if clients.len() >= Self::MAX_CLIENTS
                 && let Some(oldest) = clients
                     .iter()
                     .min_by_key(|(_, f)| f.blocked_until)
-                    .map(|(ip, _)| *ip)
+                    .map(|(key, _)| key.clone())
             {
                 clients.remove(&oldest);
             }
         }
-        let entry = clients.entry(client).or_insert(Failures {
+        let entry = clients.entry(client.clone()).or_insert(Failures {
             count: 0,
             blocked_until: now,
             last: now,
@@ -288,11 +292,11 @@ impl LoginLimiter {
     }
 
     /// Forgets a client after a successful login.
-    pub fn succeed(&self, client: IpAddr) {
+    pub fn succeed(&self, client: &K) {
         self.clients
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&client);
+            .remove(client);
     }
 }
 
@@ -365,20 +369,20 @@ mod tests {
         let ip: IpAddr = "192.168.1.100".parse().unwrap();
         let t0 = Instant::now();
         for _ in 0..LoginLimiter::FREE_ATTEMPTS {
-            assert_eq!(limiter.fail(ip, t0), Duration::ZERO);
+            assert_eq!(limiter.fail(&ip, t0), Duration::ZERO);
         }
-        assert!(limiter.check(ip, t0).is_ok());
-        assert_eq!(limiter.fail(ip, t0), Duration::from_secs(1));
-        assert_eq!(limiter.fail(ip, t0), Duration::from_secs(2));
-        assert_eq!(limiter.check(ip, t0), Err(Duration::from_secs(2)));
-        assert!(limiter.check(ip, t0 + Duration::from_secs(3)).is_ok());
+        assert!(limiter.check(&ip, t0).is_ok());
+        assert_eq!(limiter.fail(&ip, t0), Duration::from_secs(1));
+        assert_eq!(limiter.fail(&ip, t0), Duration::from_secs(2));
+        assert_eq!(limiter.check(&ip, t0), Err(Duration::from_secs(2)));
+        assert!(limiter.check(&ip, t0 + Duration::from_secs(3)).is_ok());
         let other: IpAddr = "192.168.1.101".parse().unwrap();
         assert!(
-            limiter.check(other, t0).is_ok(),
+            limiter.check(&other, t0).is_ok(),
             "other clients are not affected"
         );
-        limiter.succeed(ip);
-        assert!(limiter.check(ip, t0).is_ok());
+        limiter.succeed(&ip);
+        assert!(limiter.check(&ip, t0).is_ok());
     }
 
     #[test]
@@ -387,13 +391,13 @@ mod tests {
         let ip: IpAddr = "192.168.1.100".parse().unwrap();
         let t0 = Instant::now();
         for _ in 0..5 {
-            assert_eq!(limiter.fail(ip, t0), Duration::ZERO);
+            assert_eq!(limiter.fail(&ip, t0), Duration::ZERO);
         }
-        assert_eq!(limiter.fail(ip, t0), Duration::from_secs(12));
+        assert_eq!(limiter.fail(&ip, t0), Duration::from_secs(12));
         let t1 = t0 + Duration::from_secs(12);
-        assert_eq!(limiter.fail(ip, t1), Duration::from_secs(24));
+        assert_eq!(limiter.fail(&ip, t1), Duration::from_secs(24));
         // A minute without failures after the wait: five free guesses again.
         let t2 = t1 + Duration::from_secs(24 + 60);
-        assert_eq!(limiter.fail(ip, t2), Duration::ZERO);
+        assert_eq!(limiter.fail(&ip, t2), Duration::ZERO);
     }
 }

@@ -113,6 +113,8 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         // The address line is read by tests and scripts.
         println!("portico: listening on http://{local}/");
         let portal_listen = args.portal_listen.unwrap_or(main.portal_listen);
+        // The portal decides who is authorised; the offload's fast path reads it here.
+        let gate = Arc::new(crate::offload::PortalGate::new()?);
         let portal = portal::start(
             &root,
             db.clone(),
@@ -120,6 +122,7 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
             portal_listen,
             listen.port(),
             platform.network_functions_available(),
+            gate.clone(),
         )?;
         let network_functions = platform.network_functions_available();
         let applier = Applier::start(platform.clone(), db, main.apply_timeout)?;
@@ -131,6 +134,7 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         let offload = Arc::new(crate::offload::Service::start(
             &offload_settings,
             network_functions,
+            gate,
         ));
         state.offload = Some(offload.clone());
         // On SIGTERM, requests in flight may finish; live views (Server-Sent Events) never

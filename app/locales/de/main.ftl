@@ -441,6 +441,7 @@ offload-unknown = unbekannt
 offload-redirect-errors = Weiterleitungsfehler
 offload-watchdog = Vom Watchdog durchgelassene Pakete
 offload-map-full = Nicht erfasste Flüsse (Tabelle voll)
+offload-portal = Dem Portal überlassene Pakete (Gerät nicht freigeschaltet)
 offload-flushes = Leerungen nach Firewall-Änderungen
 offload-flows = Flüsse
 offload-no-flows = Gerade keine Flüsse.

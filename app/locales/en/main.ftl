@@ -441,6 +441,7 @@ offload-unknown = unknown
 offload-redirect-errors = Redirect errors
 offload-watchdog = Packets passed by the watchdog
 offload-map-full = Flows not recorded (table full)
+offload-portal = Packets left to the portal (device not authorised)
 offload-flushes = Flushes after firewall changes
 offload-flows = Flows
 offload-no-flows = No flows right now.

@@ -441,6 +441,7 @@ offload-unknown = desconocido
 offload-redirect-errors = Errores de redirección
 offload-watchdog = Paquetes dejados pasar por el vigilante
 offload-map-full = Flujos no registrados (tabla llena)
+offload-portal = Paquetes dejados al portal (dispositivo no autorizado)
 offload-flushes = Vaciados tras cambios del cortafuegos
 offload-flows = Flujos
 offload-no-flows = Ahora no hay flujos.

@@ -441,6 +441,7 @@ offload-unknown = inconnu
 offload-redirect-errors = Erreurs de redirection
 offload-watchdog = Paquets laissés passer par le chien de garde
 offload-map-full = Flux non enregistrés (table pleine)
+offload-portal = Paquets laissés au portail (appareil non autorisé)
 offload-flushes = Vidages après changement du pare-feu
 offload-flows = Flux
 offload-no-flows = Aucun flux pour l’instant.

@@ -441,6 +441,7 @@ offload-unknown = sconosciuto
 offload-redirect-errors = Errori di reindirizzamento
 offload-watchdog = Pacchetti lasciati passare dal watchdog
 offload-map-full = Flussi non registrati (tabella piena)
+offload-portal = Pacchetti lasciati al portale (dispositivo non autorizzato)
 offload-flushes = Svuotamenti dopo modifiche al firewall
 offload-flows = Flussi
 offload-no-flows = Nessun flusso al momento.

@@ -441,6 +441,7 @@ offload-unknown = desconhecido
 offload-redirect-errors = Erros de redirecionamento
 offload-watchdog = Pacotes liberados pelo watchdog
 offload-map-full = Fluxos não registrados (tabela cheia)
+offload-portal = Pacotes deixados ao portal (dispositivo não autorizado)
 offload-flushes = Esvaziamentos após mudanças no firewall
 offload-flows = Fluxos
 offload-no-flows = Nenhum fluxo no momento.

@@ -44,7 +44,7 @@ pub async fn login(
 ) -> Response {
     let lang = request_lang(&headers);
     let client = client_ip(connect.as_ref());
-    if let Err(wait) = state.limiter.check(client, Instant::now()) {
+    if let Err(wait) = state.limiter.check(&client, Instant::now()) {
         return Redirect::to(&format!("/login?error=rate&wait={}", wait.as_secs().max(1)))
             .into_response();
     }
@@ -53,7 +53,7 @@ pub async fn login(
         tokio::task::spawn_blocking(move || auth.verify(&form.user, &form.password)).await;
     match verified {
         Ok(Ok(true)) => {
-            state.limiter.succeed(client);
+            state.limiter.succeed(&client);
             match state.auth.create_session() {
                 Ok(token) => (
                     AppendHeaders([(header::SET_COOKIE, session_cookie(&token))]),
@@ -65,7 +65,7 @@ pub async fn login(
         }
         Ok(Ok(false)) => {
             tracing::info!(%client, "failed login");
-            let wait = state.limiter.fail(client, Instant::now());
+            let wait = state.limiter.fail(&client, Instant::now());
             if wait.is_zero() {
                 Redirect::to("/login?error=failed").into_response()
             } else {

@@ -914,6 +914,7 @@ fn with_portal(f: &mut Fixture) -> Arc<crate::portal::service::Portal> {
         "127.0.0.1:0".parse().unwrap(),
         80,
         false,
+        None,
     ));
     portal
         .configure(crate::config::PortalSection::default())

@@ -21,6 +21,7 @@ const CTA_STATUS: u16 = 3;
 const CTA_PROTOINFO: u16 = 4;
 const CTA_HELP: u16 = 5;
 const CTA_TIMEOUT: u16 = 7;
+const CTA_MARK: u16 = 8;
 const CTA_COUNTERS_ORIG: u16 = 9;
 const CTA_COUNTERS_REPLY: u16 = 10;
 const CTA_ZONE: u16 = 18;
@@ -158,6 +159,8 @@ pub struct Entry {
     pub helper: bool,
     /// Packets seen by the stack in each direction (when `nf_conntrack_acct` is on).
     pub packets: Option<(u64, u64)>,
+    /// The connection's mark (`ct mark`; the portal stamps its device's there).
+    pub mark: u32,
 }
 
 impl Entry {
@@ -187,6 +190,7 @@ impl Entry {
             timeout: be32(CTA_TIMEOUT),
             helper: netlink::attr(attrs, CTA_HELP).is_some(),
             packets: packets(CTA_COUNTERS_ORIG).zip(packets(CTA_COUNTERS_REPLY)),
+            mark: be32(CTA_MARK).unwrap_or(0),
         })
     }
 }
@@ -306,6 +310,37 @@ pub fn refresh(orig: &Tuple, timeout_secs: u32) -> io::Result<()> {
     let mut request = request_for(CTA_TUPLE_ORIG, orig);
     netlink::put_attr(&mut request, CTA_TIMEOUT, &timeout_secs.to_be_bytes());
     update(&request)
+}
+
+/// Deletes the entry whose original direction is `orig`. Returns whether there was one.
+///
+/// # Errors
+/// When ctnetlink cannot be reached or refuses.
+pub fn delete(orig: &Tuple) -> io::Result<bool> {
+    let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
+    match socket.request(
+        SUBSYS_CTNETLINK << 8 | MSG_DELETE,
+        &request_for(CTA_TUPLE_ORIG, orig),
+    )? {
+        0 => Ok(true),
+        errno if errno == nix::libc::ENOENT => Ok(false),
+        errno => Err(io::Error::from_raw_os_error(errno)),
+    }
+}
+
+/// Deletes every entry `doomed` picks (a dump, then a delete per entry by its own tuple) and
+/// returns them; entries that vanished meanwhile are not errors.
+///
+/// # Errors
+/// When ctnetlink cannot be reached.
+pub fn delete_where(doomed: impl Fn(&Entry) -> bool) -> io::Result<Vec<Entry>> {
+    let mut deleted = Vec::new();
+    for entry in dump()?.into_iter().filter(|e| doomed(e)) {
+        if delete(&entry.orig)? {
+            deleted.push(entry);
+        }
+    }
+    Ok(deleted)
 }
 
 /// The source address of an entry's original direction.

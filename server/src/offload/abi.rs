@@ -18,6 +18,8 @@ pub type IngressValue = ingress_value;
 pub type EgressValue = egress_value;
 pub type FdbKey = fdb_key;
 pub type Control = control;
+pub type MacKey = mac_key;
+pub type PortalAccess = portal_access;
 
 // SAFETY (all impls below): `Pod` promises the type is plain old data — `Copy`, no padding the
 // kernel could leave uninitialised in a way Rust would read as invalid, every bit pattern a
@@ -35,4 +37,6 @@ mod pod {
     unsafe impl aya::Pod for super::egress_value {}
     unsafe impl aya::Pod for super::fdb_key {}
     unsafe impl aya::Pod for super::control {}
+    unsafe impl aya::Pod for super::mac_key {}
+    unsafe impl aya::Pod for super::portal_access {}
 }

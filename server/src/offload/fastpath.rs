@@ -45,6 +45,8 @@ pub enum FastPathError {
     Program(&'static str, #[source] aya::programs::ProgramError),
     #[error("BPF map {0}: {1}")]
     Map(&'static str, #[source] aya::maps::MapError),
+    #[error("duplicating a BPF map's descriptor: {0}")]
+    Dup(#[source] std::io::Error),
     #[error("BPF object has no {0}")]
     Missing(&'static str),
 }
@@ -80,6 +82,7 @@ pub struct FastPath {
     control: Array<MapData, Control>,
     counters: PerCpuArray<MapData, u64>,
     seen: RingBuf<MapData>,
+    portal: super::gate::PortalMap,
     capacity: u32,
     attached: StdHashMap<u32, Mode>,
 }
@@ -130,6 +133,7 @@ impl FastPath {
         let mut control: Array<MapData, Control> = map(&mut ebpf, "control", Array::try_from)?;
         let counters = map(&mut ebpf, "counters", PerCpuArray::try_from)?;
         let seen = map(&mut ebpf, "seen", RingBuf::try_from)?;
+        let portal = map(&mut ebpf, "portal", HashMap::try_from)?;
         let initial = Control {
             heartbeat_ns: 0,
             timeout_ns: 0,
@@ -146,6 +150,7 @@ impl FastPath {
             control,
             counters,
             seen,
+            portal,
             capacity,
             attached: StdHashMap::new(),
         })
@@ -233,6 +238,7 @@ impl FastPath {
             map_full: sum(abi::counter_CNT_MAP_FULL),
             watchdog: sum(abi::counter_CNT_WATCHDOG),
             finished: sum(abi::counter_CNT_FINISHED),
+            portal: sum(abi::counter_CNT_PORTAL),
         }
     }
 
@@ -280,14 +286,39 @@ impl FastPath {
         let _ = self.flows.remove(key);
     }
 
-    /// Says which layer 3 device frames on (ifindex, vlan, pppoe) belong to.
+    /// Says which layer 3 device frames on (ifindex, vlan, pppoe) belong to, and whether it
+    /// is captive (`abi::ingress_flags_INGRESS_CAPTIVE`).
     ///
     /// # Errors
     /// When the kernel refuses.
-    pub fn set_ingress(&mut self, key: &IngressKey, l3_ifindex: u32) -> Result<(), FastPathError> {
+    pub fn set_ingress(
+        &mut self,
+        key: &IngressKey,
+        value: IngressValue,
+    ) -> Result<(), FastPathError> {
         self.ingress
-            .insert(key, &IngressValue { l3_ifindex }, 0)
+            .insert(key, &value, 0)
             .map_err(|e| FastPathError::Map("ingress", e))
+    }
+
+    /// A second handle on the `portal` map, for the portal's gate (which writes it from the
+    /// portal's thread).
+    ///
+    /// # Errors
+    /// When the descriptor cannot be duplicated.
+    pub fn portal_map(&self) -> Result<super::gate::PortalMap, FastPathError> {
+        use aya::maps::IterableMap as _;
+        use std::os::fd::AsFd as _;
+        let fd = self
+            .portal
+            .map()
+            .fd()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(FastPathError::Dup)?;
+        let data = MapData::from_fd(fd).map_err(|e| FastPathError::Map("portal", e))?;
+        HashMap::try_from(aya::maps::Map::HashMap(data))
+            .map_err(|e| FastPathError::Map("portal", e))
     }
 
     /// Forgets an ingress entry.

@@ -12,6 +12,9 @@
 //!   without carrier loses its flows;
 //! - nftables events: a firewall reload flushes the flow map (flows come back through the
 //!   stack and conntrack under the new rules);
+//! - the portal's gate (offload/gate.rs): the captive interfaces changed, devices lost access
+//!   (their flows go, found by the MAC the fast path recorded, with their conntrack entries),
+//!   or every flow through a captive interface must be checked again;
 //! - a one-second tick: the watchdog's heartbeat, rates for the dashboard, and every few
 //!   seconds the idle scan (flows idle past their conntrack timeout go; conntrack entries of
 //!   busy offloaded flows get their timeout refreshed, since their packets no longer pass
@@ -28,8 +31,9 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
-use super::abi::{self, EgressValue, FlowKey, FlowValue, IngressKey};
+use super::abi::{self, EgressValue, FlowKey, FlowValue, IngressKey, IngressValue};
 use super::fastpath::{Counters, FastPath, monotonic_ns};
+use super::gate::{Mac, PortalGate};
 use crate::config::OffloadSection;
 use crate::kernel::conntrack::{self, Entry, Tuple};
 use crate::kernel::links::{self, Link};
@@ -59,16 +63,18 @@ impl Offload {
     ///
     /// # Errors
     /// When the programs cannot be loaded or attached, or netlink cannot be reached.
-    pub fn start(settings: &OffloadSection) -> anyhow::Result<Offload> {
+    pub fn start(settings: &OffloadSection, gate: Arc<PortalGate>) -> anyhow::Result<Offload> {
         netlab::refuse_host_namespace("attach the offload's BPF programs")?;
         let fast = FastPath::load(settings.flows)?;
+        gate.plug(fast.portal_map()?);
         let (stop_read, stop_write) = nix::unistd::pipe()?;
         let snapshot = Arc::new(Mutex::new(Snapshot {
             hook: settings.hook.name().into(),
             capacity: settings.flows,
             ..Snapshot::default()
         }));
-        let mut manager = Manager::new(fast, settings.clone(), snapshot.clone())?;
+        let mut manager = Manager::new(fast, settings.clone(), snapshot.clone(), gate)?;
+        manager.portal_work();
         manager.sync_links()?;
         manager.resync_conntrack();
         manager.heartbeat();
@@ -109,6 +115,9 @@ pub fn stopped(settings: &OffloadSection, problem: String) -> Snapshot {
 
 struct Manager {
     fast: FastPath,
+    gate: Arc<PortalGate>,
+    /// Ports whose frames belong to a captive layer 3 device (the portal is on).
+    captive_ports: HashSet<u32>,
     settings: OffloadSection,
     snapshot: Arc<Mutex<Snapshot>>,
     ct_events: conntrack::Events,
@@ -141,10 +150,13 @@ impl Manager {
         fast: FastPath,
         settings: OffloadSection,
         snapshot: Arc<Mutex<Snapshot>>,
+        gate: Arc<PortalGate>,
     ) -> anyhow::Result<Manager> {
         let stats = aya::sys::enable_stats(aya::sys::Stats::RunTime).ok();
         let mut m = Manager {
             fast,
+            gate,
+            captive_ports: HashSet::new(),
             settings,
             snapshot,
             ct_events: conntrack::Events::subscribe()?,
@@ -156,7 +168,7 @@ impl Manager {
             conns: HashMap::new(),
             keys: HashMap::new(),
             names: HashMap::new(),
-            local: local_addresses(),
+            local: crate::kernel::addresses::local(),
             refreshed: HashMap::new(),
             last_scan: Instant::now(),
             last_counters: Counters::default(),
@@ -176,12 +188,13 @@ impl Manager {
         loop {
             let wait = next_tick.saturating_duration_since(Instant::now());
             let ready = {
-                let fds: [BorrowedFd<'_>; 5] = [
+                let fds: [BorrowedFd<'_>; 6] = [
                     stop.as_fd(),
                     self.ct_events.fd(),
                     self.link_events.fd(),
                     self.nft_events.fd(),
                     self.fast.seen_fd(),
+                    self.gate.wake_fd(),
                 ];
                 let mut polls: Vec<PollFd<'_>> = fds
                     .iter()
@@ -193,7 +206,7 @@ impl Manager {
                         .iter()
                         .map(|p| p.revents().is_some_and(|r| !r.is_empty()))
                         .collect::<Vec<_>>(),
-                    Err(nix::errno::Errno::EINTR) => vec![false; 5],
+                    Err(nix::errno::Errno::EINTR) => vec![false; 6],
                     Err(e) => {
                         tracing::error!(error = %e, "offload: poll failed; stopping");
                         return;
@@ -202,7 +215,11 @@ impl Manager {
             };
             if ready[0] {
                 tracing::info!("offload: stopping, detaching the fast path");
+                self.gate.unplug();
                 return; // dropping self.fast detaches
+            }
+            if ready[5] {
+                self.portal_work();
             }
             if ready[1] {
                 self.conntrack_events();
@@ -369,7 +386,31 @@ impl Manager {
         }
     }
 
-    /// Fills a flow entry from its conntrack entry: the NAT for the key's direction.
+    /// The captive-side device of a conntrack entry, as the fast path recorded it on one of
+    /// the entry's flows (`None` when no flow of it arrived on a captive port).
+    fn device_of(&self, entry: &Entry) -> Option<Mac> {
+        [entry.orig, entry.reply]
+            .iter()
+            .filter_map(|t| self.keys.get(t))
+            .flatten()
+            .filter(|k| self.captive_ports.contains(&k.ifindex))
+            .filter_map(|k| self.fast.flow(k))
+            .map(|v| v.mac)
+            .find(|mac| *mac != [0; 6])
+    }
+
+    /// Whether an entry passes through a captive interface.
+    fn captive_entry(&self, entry: &Entry) -> bool {
+        [entry.orig, entry.reply]
+            .iter()
+            .filter_map(|t| self.keys.get(t))
+            .flatten()
+            .any(|k| self.captive_ports.contains(&k.ifindex))
+    }
+
+    /// Fills a flow entry from its conntrack entry: the NAT for the key's direction. A flow
+    /// through a captive interface is offloaded only for an authorised device (the fast path
+    /// checks again on every packet).
     fn install(&mut self, key: &FlowKey, entry: &Entry) {
         let Some(tuple) = tuple_of(key) else {
             return;
@@ -384,6 +425,16 @@ impl Manager {
         let mut value = self.fast.flow(key).unwrap_or_default();
         if value.state == abi::flow_state_FLOW_OFFLOADED {
             return;
+        }
+        let device = self.device_of(entry);
+        if self.gate.portal_on() && self.captive_entry(entry) {
+            match device {
+                Some(mac) if self.gate.authorised(mac) => {}
+                _ => return,
+            }
+        }
+        if let Some(mac) = device {
+            value.mac = mac;
         }
         // The packet leaves as the other direction's tuple reversed.
         let source = (other.dst, other.dport);
@@ -474,7 +525,14 @@ impl Manager {
         let sessions = std::fs::read_to_string("/proc/net/pppoe")
             .map(|t| pppoe_sessions(&t))
             .unwrap_or_default();
-        let plan = plan_devices(&all, &self.settings.interfaces, &sessions);
+        let captive = self.gate.captive();
+        let plan = plan_devices(&all, &self.settings.interfaces, &sessions, &captive);
+        self.captive_ports = plan
+            .ingress
+            .iter()
+            .filter(|(_, v)| v.flags & abi::ingress_flags_INGRESS_CAPTIVE != 0)
+            .map(|(k, _)| k.ifindex)
+            .collect();
         for k in self.fast.ingress_entries() {
             if !plan.ingress.iter().any(|(p, _)| p == &k) {
                 self.fast.remove_ingress(&k);
@@ -485,8 +543,8 @@ impl Manager {
                 self.fast.remove_egress(k);
             }
         }
-        for (k, l3) in &plan.ingress {
-            self.fast.set_ingress(k, *l3)?;
+        for (k, v) in &plan.ingress {
+            self.fast.set_ingress(k, *v)?;
         }
         for (l3, e) in &plan.egress {
             self.fast.set_egress(*l3, e)?;
@@ -540,11 +598,86 @@ impl Manager {
         tracing::info!("offload: firewall changed, flow map flushed");
     }
 
+    // ----- the portal -----
+
+    /// What the portal's gate left: captive interfaces, revoked devices, a recheck.
+    fn portal_work(&mut self) {
+        let work = self.gate.take_work();
+        if work.links
+            && let Err(e) = self.sync_links()
+        {
+            tracing::warn!(error = %e, "offload: device maps not updated");
+        }
+        if !work.revoked.is_empty() {
+            let flows = self.fast.flows();
+            let doomed: Vec<FlowKey> = flows
+                .iter()
+                .filter(|(_, v)| work.revoked.contains(&v.mac))
+                .map(|(k, _)| *k)
+                .collect();
+            let n = self.drop_flows(&doomed);
+            tracing::info!(
+                devices = work.revoked.len(),
+                flows = n,
+                "offload: access ended, flows removed"
+            );
+        }
+        if work.recheck && self.gate.portal_on() {
+            let flows = self.fast.flows();
+            let doomed: Vec<FlowKey> = flows
+                .iter()
+                .filter(|(k, v)| {
+                    let captive = self.captive_ports.contains(&k.ifindex)
+                        || tuple_of(k)
+                            .and_then(|t| self.conns.get(&t))
+                            .is_some_and(|e| self.captive_entry(e));
+                    captive && (v.mac == [0; 6] || !self.gate.authorised(v.mac))
+                })
+                .map(|(k, _)| *k)
+                .collect();
+            let n = self.drop_flows(&doomed);
+            if n > 0 {
+                tracing::info!(flows = n, "offload: flows of unauthorised devices removed");
+            }
+        }
+    }
+
+    /// Removes these flows, the other direction of each, and their conntrack entries (by the
+    /// flows' own tuples). Returns how many conntrack entries went.
+    fn drop_flows(&mut self, keys: &[FlowKey]) -> usize {
+        let mut entries = Vec::new();
+        for key in keys {
+            self.fast.remove_flow(key);
+            self.refreshed.remove(key);
+            let Some(tuple) = tuple_of(key) else { continue };
+            if let Some(entry) = self.conns.get(&tuple) {
+                entries.push(entry.clone());
+            } else {
+                if let Some(set) = self.keys.get_mut(&tuple) {
+                    set.remove(key);
+                }
+                // Not known as established: ask conntrack (the flow may be older than us).
+                if let Ok(Some(entry)) = conntrack::get(&tuple) {
+                    entries.push(entry);
+                }
+            }
+        }
+        entries.sort_by_key(|e| e.orig);
+        entries.dedup_by_key(|e| e.orig);
+        for entry in &entries {
+            self.entry_gone(entry);
+            if let Err(e) = conntrack::delete(&entry.orig) {
+                tracing::warn!(error = %e, "offload: conntrack entry not deleted");
+            }
+        }
+        entries.len()
+    }
+
     // ----- the tick -----
 
     fn tick(&mut self) {
         self.heartbeat();
-        self.local = local_addresses();
+        self.local = crate::kernel::addresses::local();
         let counters = self.fast.counters();
         let point = RatePoint {
             t: std::time::SystemTime::now()
@@ -679,8 +812,18 @@ impl Manager {
     }
 }
 
-/// TCP once established, UDP once conntrack has confirmed it; never under a helper.
+/// TCP once established, UDP once conntrack has confirmed it; never under a helper, never
+/// for broadcast, multicast, link-local, loopback or unspecified addresses.
 fn offloadable(entry: &Entry) -> bool {
+    let ends = [
+        entry.orig.src,
+        entry.orig.dst,
+        entry.reply.src,
+        entry.reply.dst,
+    ];
+    if !ends.iter().all(|a| forwardable(*a)) {
+        return false;
+    }
     if entry.helper
         || entry.status & conntrack::STATUS_CONFIRMED == 0
         || entry.status & conntrack::STATUS_DYING != 0
@@ -692,6 +835,27 @@ fn offloadable(entry: &Entry) -> bool {
         6 => entry.tcp_state == Some(conntrack::TCP_ESTABLISHED),
         17 => true,
         _ => false,
+    }
+}
+
+/// An address a forwarded flow may have at either end (what the fast path also checks).
+fn forwardable(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => {
+            !(a.is_unspecified()
+                || a.octets()[0] == 0
+                || a.is_loopback()
+                || a.is_link_local()
+                || a.is_multicast()
+                || a.is_broadcast()
+                || a.octets()[0] >= 240)
+        }
+        IpAddr::V6(a) => {
+            !(a.is_unspecified()
+                || a.is_loopback()
+                || a.is_multicast()
+                || a.is_unicast_link_local())
+        }
     }
 }
 
@@ -760,23 +924,6 @@ fn nat_text(v: &FlowValue, family: u8) -> String {
     parts.join(", ")
 }
 
-/// Every address of this namespace's interfaces.
-fn local_addresses() -> HashSet<IpAddr> {
-    nix::ifaddrs::getifaddrs()
-        .map(|all| {
-            all.filter_map(|a| {
-                let addr = a.address?;
-                if let Some(v4) = addr.as_sockaddr_in() {
-                    Some(IpAddr::V4(v4.ip()))
-                } else {
-                    addr.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
-                }
-            })
-            .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn sysctl_secs(name: &str, default: u32) -> u32 {
     std::fs::read_to_string(format!("/proc/sys/net/netfilter/{name}"))
         .ok()
@@ -787,7 +934,7 @@ fn sysctl_secs(name: &str, default: u32) -> u32 {
 /// The device maps for the configured layer 3 devices.
 #[derive(Debug, Default, PartialEq)]
 pub struct DevicePlan {
-    pub ingress: Vec<(IngressKey, u32)>,
+    pub ingress: Vec<(IngressKey, IngressValue)>,
     pub egress: Vec<(u32, EgressValue)>,
     /// Where the program is attached: the devices frames really arrive on.
     pub ports: Vec<u32>,
@@ -831,27 +978,48 @@ pub fn pppoe_sessions(text: &str) -> Vec<PppoeSession> {
 const ARPHRD_PPP: u16 = 512;
 
 /// A bridge's ports, a VLAN device's parent (with its tag), a PPPoE device's Ethernet device
-/// (with its session, when the kernel runs exactly one), or the device itself.
-pub fn plan_devices(links: &[Link], names: &[String], sessions: &[PppoeSession]) -> DevicePlan {
+/// (with its session, when the kernel runs exactly one), or the device itself. Devices named
+/// in `captive` (the portal's) are flagged so the fast path checks the portal.
+pub fn plan_devices(
+    links: &[Link],
+    names: &[String],
+    sessions: &[PppoeSession],
+    captive: &[String],
+) -> DevicePlan {
     let mut plan = DevicePlan::default();
     for name in names {
         let Some(l3) = links.iter().find(|l| &l.name == name) else {
             continue;
         };
+        let is_captive = captive.contains(name);
+        let flags = if is_captive {
+            abi::ingress_flags_INGRESS_CAPTIVE
+        } else {
+            0
+        };
+        let value = IngressValue {
+            l3_ifindex: l3.index,
+            flags,
+        };
         let mut egress = EgressValue {
             ifindex: l3.index,
+            flags: if is_captive {
+                abi::egress_flags_EGRESS_CAPTIVE
+            } else {
+                0
+            },
             ..EgressValue::default()
         };
         match (l3.kind.as_deref(), l3.parent, l3.vlan_id) {
             (Some("bridge"), _, _) => {
-                egress.flags = abi::egress_flags_EGRESS_BRIDGE;
+                egress.flags |= abi::egress_flags_EGRESS_BRIDGE;
                 for port in links.iter().filter(|p| p.master == Some(l3.index)) {
                     let key = IngressKey {
                         ifindex: port.index,
                         vlan: 0,
                         pppoe: 0,
                     };
-                    plan.ingress.push((key, l3.index));
+                    plan.ingress.push((key, value));
                     plan.ports.push(port.index);
                 }
             }
@@ -871,7 +1039,7 @@ pub fn plan_devices(links: &[Link], names: &[String], sessions: &[PppoeSession])
                     vlan: 0,
                     pppoe: session.id,
                 };
-                plan.ingress.push((key, l3.index));
+                plan.ingress.push((key, value));
                 plan.ports.push(lower.index);
             }
             (Some("vlan"), Some(parent), Some(vid)) => {
@@ -883,7 +1051,7 @@ pub fn plan_devices(links: &[Link], names: &[String], sessions: &[PppoeSession])
                         vlan: vid,
                         pppoe: 0,
                     },
-                    l3.index,
+                    value,
                 ));
                 plan.ports.push(parent);
             }
@@ -894,7 +1062,7 @@ pub fn plan_devices(links: &[Link], names: &[String], sessions: &[PppoeSession])
                         vlan: 0,
                         pppoe: 0,
                     },
-                    l3.index,
+                    value,
                 ));
                 plan.ports.push(l3.index);
             }
@@ -944,14 +1112,25 @@ mod tests {
         let unrelated = link(5, "eth9", None);
         let links = [bridge, port_a, port_b, wan, vlan, unrelated];
         let names = ["br-lan", "eth1.7", "eth1", "missing0"].map(String::from);
-        let plan = plan_devices(&links, &names, &[]);
+        let plan = plan_devices(&links, &names, &[], &["br-lan".into()]);
 
         let ingress = |ifindex, vlan| {
             plan.ingress
                 .iter()
                 .find(|(k, _)| k.ifindex == ifindex && k.vlan == vlan)
-                .map(|(_, l3)| *l3)
+                .map(|(_, v)| v.l3_ifindex)
         };
+        let captive = |ifindex| {
+            plan.ingress
+                .iter()
+                .find(|(k, _)| k.ifindex == ifindex)
+                .is_some_and(|(_, v)| v.flags & abi::ingress_flags_INGRESS_CAPTIVE != 0)
+        };
+        assert!(
+            captive(2) && captive(3),
+            "the portal's bridge: its ports are captive"
+        );
+        assert!(!captive(4), "the WAN is not");
         assert_eq!(
             ingress(2, 0),
             Some(10),
@@ -966,9 +1145,10 @@ mod tests {
         let bridge = egress(10).unwrap();
         assert_eq!(
             bridge.flags,
-            abi::egress_flags_EGRESS_BRIDGE,
-            "the port comes from the fdb"
+            abi::egress_flags_EGRESS_BRIDGE | abi::egress_flags_EGRESS_CAPTIVE,
+            "the port comes from the fdb; the next hop is checked against the portal"
         );
+        assert_eq!(egress(4).unwrap().flags, 0);
         let vlan = egress(11).unwrap();
         assert_eq!(
             (vlan.ifindex, vlan.vlan),
@@ -1008,7 +1188,7 @@ mod tests {
             ..link(12, "pppoe-wan", None)
         };
         let links = [eth1, ppp];
-        let plan = plan_devices(&links, &["pppoe-wan".into()], &sessions);
+        let plan = plan_devices(&links, &["pppoe-wan".into()], &sessions, &[]);
         assert_eq!(
             plan.ingress,
             [(
@@ -1017,7 +1197,10 @@ mod tests {
                     vlan: 0,
                     pppoe: 0x3412
                 },
-                12
+                IngressValue {
+                    l3_ifindex: 12,
+                    flags: 0
+                }
             )]
         );
         let (l3, e) = plan.egress[0];
@@ -1035,12 +1218,16 @@ mod tests {
             },
         ];
         assert_eq!(
-            plan_devices(&links, &["pppoe-wan".into()], &two),
+            plan_devices(&links, &["pppoe-wan".into()], &two, &[]),
             DevicePlan::default()
         );
     }
 
     #[test]
+    #[allow(
+        clippy::too_many_lines,
+        reason = "one table of entries, each with its reason"
+    )]
     fn the_nat_of_each_direction_comes_from_the_other_directions_tuple() {
         let entry = Entry {
             orig: Tuple {
@@ -1062,6 +1249,7 @@ mod tests {
             timeout: Some(30),
             helper: false,
             packets: None,
+            mark: 0,
         };
         assert!(offloadable(&entry));
         assert!(
@@ -1091,6 +1279,47 @@ mod tests {
             ..entry.clone()
         };
         assert!(offloadable(&tcp(conntrack::TCP_ESTABLISHED)));
+        // A DHCP client's broadcast has a conntrack entry too: never offloaded.
+        let dhcp = Entry {
+            orig: Tuple {
+                src: "0.0.0.0".parse().unwrap(),
+                dst: "255.255.255.255".parse().unwrap(),
+                proto: 17,
+                sport: 68,
+                dport: 67,
+            },
+            reply: Tuple {
+                src: "255.255.255.255".parse().unwrap(),
+                dst: "0.0.0.0".parse().unwrap(),
+                proto: 17,
+                sport: 67,
+                dport: 68,
+            },
+            ..entry.clone()
+        };
+        assert!(!offloadable(&dhcp), "broadcast");
+        for (src, dst) in [
+            ("fe80::1", "fe80::2"),
+            ("fd00::1", "ff02::1:2"),
+            ("169.254.1.1", "198.51.100.7"),
+            ("192.168.1.100", "224.0.0.251"),
+            ("127.0.0.1", "127.0.0.1"),
+        ] {
+            let odd = Entry {
+                orig: Tuple {
+                    src: src.parse().unwrap(),
+                    dst: dst.parse().unwrap(),
+                    ..entry.orig
+                },
+                reply: Tuple {
+                    src: dst.parse().unwrap(),
+                    dst: src.parse().unwrap(),
+                    ..entry.reply
+                },
+                ..entry.clone()
+            };
+            assert!(!offloadable(&odd), "{src} → {dst}");
+        }
         assert!(!offloadable(&tcp(2)), "SYN_RECV is not established yet");
 
         let v = FlowValue {

@@ -9,9 +9,11 @@
 
 pub mod abi;
 pub mod fastpath;
+pub mod gate;
 pub mod manager;
 
 pub use fastpath::{Counters, FastPath, FastPathError, Hook, Mode};
+pub use gate::PortalGate;
 pub use manager::{Offload, Snapshot};
 
 #[cfg(test)]
@@ -25,8 +27,12 @@ pub struct Service {
 
 impl Service {
     /// Starts the offload if it is switched on, configured and possible here; otherwise
-    /// keeps the reason for the dashboard.
-    pub fn start(settings: &crate::config::OffloadSection, network_functions: bool) -> Service {
+    /// keeps the reason for the dashboard. `gate` carries the portal's decisions.
+    pub fn start(
+        settings: &crate::config::OffloadSection,
+        network_functions: bool,
+        gate: std::sync::Arc<PortalGate>,
+    ) -> Service {
         let why_not = if !settings.enabled {
             Some("switched off (option enabled '0' in /etc/config/portico)".to_owned())
         } else if !network_functions {
@@ -42,7 +48,7 @@ impl Service {
                 stopped: manager::stopped(settings, problem),
             };
         }
-        match Offload::start(settings) {
+        match Offload::start(settings, gate) {
             Ok(offload) => Service {
                 running: Some(offload),
                 stopped: Snapshot::default(),

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use etherparse::{IpHeaders, PacketBuilder, PacketBuilderStep};
 
-use super::abi::{self, EgressValue, FlowKey, FlowValue, IngressKey};
+use super::abi::{
+    self, EgressValue, FlowKey, FlowValue, IngressKey, IngressValue, MacKey, PortalAccess,
+};
 use super::fastpath::{FastPath, Hook};
 use super::manager::words;
 
@@ -195,6 +197,14 @@ fn egress(ifindex: u32, encap: Encap) -> EgressValue {
     }
 }
 
+/// An ingress entry of a device that is not captive.
+fn plain(l3_ifindex: u32) -> IngressValue {
+    IngressValue {
+        l3_ifindex,
+        flags: 0,
+    }
+}
+
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
@@ -286,7 +296,7 @@ impl Rig {
             vlan: c.encap_in.vlan(),
             pppoe: c.encap_in.pppoe().to_be(),
         };
-        self.fast.set_ingress(&ik, l3_in).unwrap();
+        self.fast.set_ingress(&ik, plain(l3_in)).unwrap();
         self.fast
             .set_egress(l3_out, &egress(l3_out, c.encap_out))
             .unwrap();
@@ -595,7 +605,7 @@ fn a_full_flow_map_is_counted_and_everything_still_passes() {
                 vlan: 0,
                 pppoe: 0,
             },
-            lan,
+            plain(lan),
         )
         .unwrap();
         let mut rig = Rig { fast, lan, wan: 0 };
@@ -619,6 +629,165 @@ fn a_full_flow_map_is_counted_and_everything_still_passes() {
     });
 }
 
+/// Issue 16: with the portal on, the fast path forwards a captive device's frames only while
+/// the portal map says it is authorised (its end on the kernel's monotonic clock), both ways,
+/// and records unknown flows only for authorised devices, with their MAC.
+#[test]
+fn the_fast_path_lets_only_authorised_devices_through_captive_interfaces() {
+    let scratch = netlab::Scratch::new().expect("scratch namespace (tests run as root)");
+    scratch.run(|| {
+        let mut rig = Rig::new();
+        let mut portal = rig.fast.portal_map().unwrap();
+        let client = MacKey {
+            mac: CLIENT_MAC,
+            pad: 0,
+        };
+        let now = super::fastpath::monotonic_ns();
+        for hook in [Hook::Xdp, Hook::Tc] {
+            let fast = if hook == Hook::Xdp {
+                XDP_REDIRECT
+            } else {
+                TC_ACT_REDIRECT
+            };
+            // Out of the captive LAN: the frame's source MAC is checked.
+            let c = Case { hook, ..SNAT_UDP4 };
+            let (input, _, k, _) = rig.prepare(&c, b"x");
+            let captive_in = IngressValue {
+                l3_ifindex: rig.lan,
+                flags: abi::ingress_flags_INGRESS_CAPTIVE,
+            };
+            rig.fast
+                .set_ingress(
+                    &IngressKey {
+                        ifindex: LO,
+                        vlan: 0,
+                        pppoe: 0,
+                    },
+                    captive_in,
+                )
+                .unwrap();
+            let _ = portal.remove(&client);
+            let refused = rig.fast.counters().portal;
+            assert_passed(&mut rig, hook, &input, "not authorised");
+            assert!(rig.fast.counters().portal > refused, "counted");
+            let within = PortalAccess {
+                until_ns: now + 3_600_000_000_000,
+            };
+            portal.insert(&client, &within, 0).unwrap();
+            assert_eq!(
+                rig.fast.test_run(hook, &input).unwrap().0,
+                fast,
+                "authorised"
+            );
+            let ended = PortalAccess { until_ns: now - 1 };
+            portal.insert(&client, &ended, 0).unwrap();
+            assert_passed(&mut rig, hook, &input, "access ended");
+            portal
+                .insert(&client, &PortalAccess { until_ns: 0 }, 0)
+                .unwrap();
+            assert_eq!(
+                rig.fast.test_run(hook, &input).unwrap().0,
+                fast,
+                "permanent"
+            );
+
+            // Unknown flows: recorded with the device's MAC only when it is authorised.
+            rig.fast.remove_flow(&k);
+            let _ = portal.remove(&client);
+            assert_passed(&mut rig, hook, &input, "unknown, not authorised");
+            assert!(rig.fast.flow(&k).is_none(), "not recorded");
+            portal.insert(&client, &within, 0).unwrap();
+            assert_passed(&mut rig, hook, &input, "unknown, authorised");
+            assert_eq!(rig.fast.flow(&k).unwrap().mac, CLIENT_MAC);
+            rig.fast.remove_flow(&k);
+
+            // Into the captive LAN: the next hop's MAC (the client's) is checked.
+            let c = Case {
+                hook,
+                snat: false,
+                ..SNAT_UDP4
+            };
+            let (input, _, _, _) = rig.prepare(&c, b"x");
+            let mut lan = egress(rig.lan, Encap::Plain);
+            lan.flags = abi::egress_flags_EGRESS_CAPTIVE;
+            rig.fast.set_egress(rig.lan, &lan).unwrap();
+            assert_eq!(
+                rig.fast.test_run(hook, &input).unwrap().0,
+                fast,
+                "authorised"
+            );
+            portal.insert(&client, &ended, 0).unwrap();
+            assert_passed(&mut rig, hook, &input, "into the LAN, access ended");
+            let _ = portal.remove(&client);
+            assert_passed(&mut rig, hook, &input, "into the LAN, not authorised");
+        }
+    });
+}
+
+/// Issue 16: broadcast, multicast, link-local and unspecified addresses never take the fast
+/// path, even with a flow entry that says offloaded (a DHCP DISCOVER has a conntrack entry).
+#[test]
+fn broadcast_multicast_and_link_local_traffic_stays_with_the_stack() {
+    let scratch = netlab::Scratch::new().expect("scratch namespace (tests run as root)");
+    scratch.run(|| {
+        let mut rig = Rig::new();
+        let cases = [
+            ([0xff; 6], "0.0.0.0", "255.255.255.255", 68, 67),
+            (LAN_MAC, "0.0.0.0", "198.51.100.50", 68, 67),
+            (LAN_MAC, "192.168.1.100", "255.255.255.255", 68, 67),
+            (
+                [1, 0, 0x5e, 0, 0, 0xfb],
+                "192.168.1.100",
+                "224.0.0.251",
+                5353,
+                5353,
+            ),
+            (LAN_MAC, "169.254.9.9", "198.51.100.50", 4000, 53),
+            (LAN_MAC, "192.168.1.100", "127.0.0.1", 4000, 53),
+            ([0x33, 0x33, 0, 1, 0, 2], "fe80::100", "ff02::1:2", 546, 547),
+            (LAN_MAC, "fe80::100", "2001:db8::50", 546, 547),
+            (LAN_MAC, "::", "2001:db8::50", 546, 547),
+        ];
+        for hook in [Hook::Xdp, Hook::Tc] {
+            let c = Case { hook, ..SNAT_UDP4 };
+            rig.prepare(&c, b"x");
+            for (dst_mac, src, dst, sport, dport) in cases {
+                let t = Tuple {
+                    src: ip(src),
+                    dst: ip(dst),
+                    sport,
+                    dport,
+                };
+                let k = key(LO, Encap::Plain, L4::Udp, t);
+                rig.fast
+                    .set_flow(
+                        &k,
+                        &offloaded(
+                            true,
+                            (
+                                ip(if t.src.is_ipv4() {
+                                    "100.64.0.2"
+                                } else {
+                                    "fd71::2"
+                                }),
+                                50000,
+                            ),
+                        ),
+                    )
+                    .unwrap();
+                let f = frame(
+                    dst_mac,
+                    CLIENT_MAC,
+                    Encap::Plain,
+                    &ip_packet(t, 64, L4::Udp, b"dhcp"),
+                );
+                assert_passed(&mut rig, hook, &f, &format!("{src} → {dst}"));
+                rig.fast.remove_flow(&k);
+            }
+        }
+    });
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
     /// Arbitrary bytes after an Ethernet header of each kind never crash the program and never
@@ -633,7 +802,7 @@ proptest::proptest! {
             let (lan, _) = topology();
             let mut fast = FastPath::load(64).unwrap();
             fast.heartbeat(Duration::from_secs(600)).unwrap();
-            fast.set_ingress(&IngressKey { ifindex: LO, vlan: 0, pppoe: 0 }, lan).unwrap();
+            fast.set_ingress(&IngressKey { ifindex: LO, vlan: 0, pppoe: 0 }, plain(lan)).unwrap();
             let mut rig = Rig { fast, lan, wan: 0 };
             let mut f = Vec::from(LAN_MAC);
             f.extend_from_slice(&CLIENT_MAC);

@@ -16,7 +16,8 @@ use crate::state::StateDb;
 
 /// Starts the portal inside `serve`: its settings in force (switched on: its listener, and the
 /// firewall table built from the voucher store when network functions are available;
-/// switched off: no listener and no table) and the watch loop.
+/// switched off: no listener and no table) and the watch loop. `gate` is the firewall
+/// offload's copy of the authorised set, written with the table.
 ///
 /// # Errors
 /// When the store cannot be opened, the kernel refuses the table or the port is taken.
@@ -27,6 +28,7 @@ pub fn start(
     listen: SocketAddr,
     admin_port: u16,
     enforcing: bool,
+    gate: Arc<crate::offload::PortalGate>,
 ) -> anyhow::Result<Arc<service::Portal>> {
     if !enforcing && settings.enabled {
         tracing::warn!(
@@ -39,6 +41,7 @@ pub fn start(
         listen,
         admin_port,
         enforcing,
+        Some(gate),
     ));
     portal.start(settings)?;
     Ok(portal)

@@ -5,6 +5,13 @@
 //! ```text
 //! table inet portico_portal {
 //!   set allowed { type ether_addr; flags timeout; }      # element timeout = time left
+//!   chain source { type filter hook prerouting priority raw - 10; iifname "br-lan" jump source_check }
+//!   chain source_check {                                 # reverse path: no forged sources
+//!     ip saddr 0.0.0.0 udp dport 67 return               # DHCP before an address
+//!     ip6 saddr :: return                                # duplicate address detection, MLD
+//!     ip6 saddr fe80::/10 return                         # neighbour discovery, DHCPv6
+//!     fib saddr . iif oif missing drop
+//!   }
 //!   chain prerouting { type nat hook prerouting priority dstnat - 10; iifname "br-lan" jump to_portal }
 //!   chain to_portal {
 //!     ether saddr @allowed return
@@ -14,7 +21,7 @@
 //!   }
 //!   chain forward { type filter hook forward priority filter - 10; iifname "br-lan" jump gate }
 //!   chain gate {                                         # every packet, so expiry ends flows
-//!     ether saddr @allowed return
+//!     ether saddr @allowed ct mark set @ll,64,32 return  # the device's stamp (low MAC bytes)
 //!     ip daddr 10.9.0.0/16 return
 //!     meta l4proto tcp reject with tcp reset
 //!     reject with icmpx admin-prohibited
@@ -29,7 +36,9 @@
 //!   }
 //! }
 //! ```
-//! Only this table is touched: fw4 (or the dev firewall) keeps its own.
+//! Only this table is touched: fw4 (or the dev firewall) keeps its own. The conntrack mark of
+//! connections from captive interfaces is the portal's: it says which device's they are
+//! ([`device_mark`]), so they can be cut without asking the neighbour table.
 #![allow(
     unsafe_code,
     reason = "libnftnl through nftnl-sys for what nftnl's safe API lacks: named MAC sets with element timeouts, lookup, fib and redirect expressions"
@@ -83,6 +92,12 @@ pub struct Allowed {
     pub timeout: Option<Duration>,
 }
 
+/// The conntrack mark the table stamps on an authorised device's connections: the MAC's low
+/// four bytes, as the kernel reads them from the frame into the mark.
+pub fn device_mark(mac: &[u8; 6]) -> u32 {
+    u32::from_ne_bytes([mac[2], mac[3], mac[4], mac[5]])
+}
+
 /// `aa:bb:cc:dd:ee:ff` as bytes.
 pub fn mac_bytes(mac: &str) -> Option<[u8; 6]> {
     let mut out = [0u8; 6];
@@ -107,6 +122,8 @@ pub fn install(layout: &Layout, allowed: &[Allowed]) -> io::Result<()> {
     let set = MacSet::new(&table, &[]);
     batch.add(&set, MsgType::Add);
 
+    let source_check = regular_chain(c"source_check", &table);
+    let source = base_chain(c"source", &table, Hook::PreRouting, ChainType::Filter, -310);
     let to_portal = regular_chain(c"to_portal", &table);
     let gate = regular_chain(c"gate", &table);
     let gate_in = regular_chain(c"gate_in", &table);
@@ -119,10 +136,19 @@ pub fn install(layout: &Layout, allowed: &[Allowed]) -> io::Result<()> {
     );
     let forward = base_chain(c"forward", &table, Hook::Forward, ChainType::Filter, -10);
     let input = base_chain(c"input", &table, Hook::In, ChainType::Filter, -10);
-    for chain in [&to_portal, &gate, &gate_in, &prerouting, &forward, &input] {
+    for chain in [
+        &source_check,
+        &to_portal,
+        &gate,
+        &gate_in,
+        &source,
+        &prerouting,
+        &forward,
+        &input,
+    ] {
         batch.add(chain, MsgType::Add);
     }
-    let mut rules = Vec::new();
+    let mut rules = source_rules(&source_check);
     // to_portal
     rules.push(allowed_returns(&to_portal));
     rules.extend(garden_returns(&to_portal, &layout.walled_garden));
@@ -138,8 +164,8 @@ pub fn install(layout: &Layout, allowed: &[Allowed]) -> io::Result<()> {
     ));
     rule.add_expr(&Redirect);
     rules.push(rule);
-    // gate
-    rules.push(allowed_returns(&gate));
+    // gate: an authorised device's connections carry its stamp
+    rules.push(allowed_stamps(&gate));
     rules.extend(garden_returns(&gate, &layout.walled_garden));
     rules.extend(rejections(&gate));
     // gate_in
@@ -169,6 +195,7 @@ pub fn install(layout: &Layout, allowed: &[Allowed]) -> io::Result<()> {
         let name = CString::new(name.as_str())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface name"))?;
         for (chain, target) in [
+            (&source, c"source_check"),
             (&prerouting, c"to_portal"),
             (&forward, c"gate"),
             (&input, c"gate_in"),
@@ -279,6 +306,70 @@ fn allowed_returns<'a>(chain: &'a Chain<'a>) -> Rule<'a> {
     rule
 }
 
+/// `ether saddr @allowed ct mark set @ll,64,32 return`
+fn allowed_stamps<'a>(chain: &'a Chain<'a>) -> Rule<'a> {
+    let mut rule = Rule::new(chain);
+    rule.add_expr(&Meta::IifType);
+    rule.add_expr(&Cmp::new(CmpOp::Eq, &libc::ARPHRD_ETHER.to_ne_bytes()[..]));
+    rule.add_expr(&Payload::LinkLayer(LLHeaderField::Saddr));
+    rule.add_expr(&Lookup);
+    // nftnl 0.9 passes these to the kernel as bytes, whatever their names say: bytes 8..12.
+    rule.add_expr(&Payload::LinkLayer(LLHeaderField::Raw {
+        offset_bits: 8,
+        length_bits: 4,
+    }));
+    rule.add_expr(&nftnl::expr::Conntrack::Mark { set: true });
+    rule.add_expr(&Verdict::Return);
+    rule
+}
+
+/// The reverse-path check: a packet from a captive device must come from an address the
+/// router routes to that interface; DHCP's `0.0.0.0`, IPv6's `::` and link-local sources (ND,
+/// DHCPv6) are let through.
+fn source_rules<'a>(chain: &'a Chain<'a>) -> Vec<Rule<'a>> {
+    let mut rules = Vec::new();
+    // ip saddr 0.0.0.0 udp dport 67 return
+    let mut rule = Rule::new(chain);
+    rule.add_expr(&Meta::NfProto);
+    rule.add_expr(&Cmp::new(CmpOp::Eq, proto_byte(libc::NFPROTO_IPV4)));
+    rule.add_expr(&Payload::Network(NetworkHeaderField::Ipv4(
+        nftnl::expr::Ipv4HeaderField::Saddr,
+    )));
+    rule.add_expr(&Cmp::new(CmpOp::Eq, &[0u8; 4][..]));
+    rule.add_expr(&Meta::L4Proto);
+    rule.add_expr(&Cmp::new(CmpOp::Eq, proto_byte(libc::IPPROTO_UDP)));
+    rule.add_expr(&Payload::Transport(TransportHeaderField::Udp(
+        nftnl::expr::UdpHeaderField::Dport,
+    )));
+    rule.add_expr(&Cmp::new(CmpOp::Eq, &67u16.to_be_bytes()[..]));
+    rule.add_expr(&Verdict::Return);
+    rules.push(rule);
+    // ip6 saddr :: return; ip6 saddr fe80::/10 return
+    for (prefix, len) in [
+        ([0u8; 16], 128u8),
+        ([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 10),
+    ] {
+        let mut rule = Rule::new(chain);
+        rule.add_expr(&Meta::NfProto);
+        rule.add_expr(&Cmp::new(CmpOp::Eq, proto_byte(libc::NFPROTO_IPV6)));
+        rule.add_expr(&Payload::Network(NetworkHeaderField::Ipv6(
+            nftnl::expr::Ipv6HeaderField::Saddr,
+        )));
+        let mask = prefix_mask(16, len);
+        rule.add_expr(&Bitwise::new(&mask[..], &[0u8; 16][..]));
+        rule.add_expr(&Cmp::new(CmpOp::Eq, &prefix[..]));
+        rule.add_expr(&Verdict::Return);
+        rules.push(rule);
+    }
+    // fib saddr . iif oif missing drop
+    let mut rule = Rule::new(chain);
+    rule.add_expr(&Fib::saddr_iif_oif());
+    rule.add_expr(&Cmp::new(CmpOp::Eq, 0u32));
+    rule.add_expr(&Verdict::Drop);
+    rules.push(rule);
+    rules
+}
+
 /// `ip daddr NET return` / `ip6 daddr NET return` for each walled-garden entry.
 fn garden_returns<'a>(chain: &'a Chain<'a>, garden: &[(IpAddr, u8)]) -> Vec<Rule<'a>> {
     garden
@@ -376,17 +467,33 @@ impl Expression for Lookup {
     }
 }
 
-/// `fib daddr type` into register 1.
-struct Fib;
+/// A `fib` lookup into register 1: `fib daddr type` or `fib saddr . iif oif`.
+struct Fib {
+    flags: u32,
+    result: u32,
+}
 
 impl Fib {
     fn daddr_type() -> Fib {
-        Fib
+        Fib {
+            flags: FIB_F_DADDR,
+            result: FIB_RESULT_ADDRTYPE,
+        }
+    }
+
+    fn saddr_iif_oif() -> Fib {
+        Fib {
+            flags: FIB_F_SADDR | FIB_F_IIF,
+            result: FIB_RESULT_OIF,
+        }
     }
 }
 
-/// `NFTA_FIB_F_DADDR` and `NFT_FIB_RESULT_ADDRTYPE` (linux/netfilter/nf_tables.h).
+/// `NFTA_FIB_F_*` and `NFT_FIB_RESULT_*` (linux/netfilter/nf_tables.h).
+const FIB_F_SADDR: u32 = 1 << 0;
 const FIB_F_DADDR: u32 = 1 << 1;
+const FIB_F_IIF: u32 = 1 << 3;
+const FIB_RESULT_OIF: u32 = 1;
 const FIB_RESULT_ADDRTYPE: u32 = 3;
 
 impl Expression for Fib {
@@ -396,8 +503,8 @@ impl Expression for Fib {
         unsafe {
             let e = expr.as_ptr();
             sys::nftnl_expr_set_u32(e, sys::NFTNL_EXPR_FIB_DREG as u16, Register::Reg1.to_raw());
-            sys::nftnl_expr_set_u32(e, sys::NFTNL_EXPR_FIB_RESULT as u16, FIB_RESULT_ADDRTYPE);
-            sys::nftnl_expr_set_u32(e, sys::NFTNL_EXPR_FIB_FLAGS as u16, FIB_F_DADDR);
+            sys::nftnl_expr_set_u32(e, sys::NFTNL_EXPR_FIB_RESULT as u16, self.result);
+            sys::nftnl_expr_set_u32(e, sys::NFTNL_EXPR_FIB_FLAGS as u16, self.flags);
         }
         expr
     }

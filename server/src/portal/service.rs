@@ -1,6 +1,13 @@
 //! The running portal: redeems codes for the device behind a connection, keeps the nftables
-//! set equal to the voucher store, flushes a client's conntrack entries when it gets access
-//! and when that ends, and keeps vouchers' time honest when the wall clock jumps.
+//! set equal to the voucher store — and, in the same step, the firewall offload's copy of it
+//! (offload/gate.rs) — cuts a device's connections when it gets access and when that ends,
+//! and keeps vouchers' time honest when the wall clock jumps.
+//!
+//! A device's connections are found without the neighbour table (which a guest can re-point):
+//! the table stamps each authorised device's forwarded connections with the low 32 bits of
+//! its MAC in the conntrack mark, and the offload finds its flows by the MAC the fast path
+//! recorded. Whenever the table is (re)built, connections from the captive networks that no
+//! authorised device stamped are cut.
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, SocketAddr};
@@ -9,7 +16,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::config::PortalSection;
-use crate::kernel::{conntrack, neighbours};
+use crate::kernel::{addresses, conntrack, neighbours};
+use crate::offload::PortalGate;
 use crate::portal::nft::{self, Allowed, Layout};
 use crate::portal::vouchers::{self, Grant, Refusal, Vouchers};
 
@@ -52,7 +60,8 @@ pub enum Access {
 struct Config {
     settings: PortalSection,
     layout: Layout,
-    limiter: crate::auth::LoginLimiter,
+    /// Wrong codes counted per device (MAC), as the settings say.
+    limiter: crate::auth::LoginLimiter<String>,
 }
 
 /// The captive portal service. It runs whether or not the portal is switched on, so the
@@ -71,6 +80,8 @@ pub struct Portal {
     config: RwLock<Config>,
     /// False in the host namespace: pages work, nothing is enforced.
     enforcing: bool,
+    /// The offload's copy of the authorised set (written with the nftables set).
+    gate: Option<Arc<PortalGate>>,
     /// The devices in the set at the last sync and when their access ends.
     known: Mutex<HashMap<String, Option<i64>>>,
     /// The neighbour table as last read, for pages and captive checks (a guest's phone asks
@@ -92,6 +103,7 @@ impl Portal {
         listen: SocketAddr,
         admin_port: u16,
         enforcing: bool,
+        gate: Option<Arc<PortalGate>>,
     ) -> Portal {
         let ports = (listen.port(), admin_port);
         let settings = PortalSection::default();
@@ -108,6 +120,7 @@ impl Portal {
                 layout,
             }),
             enforcing,
+            gate,
             known: Mutex::default(),
             neighbours: Mutex::default(),
         }
@@ -186,7 +199,9 @@ impl Portal {
             let allowed = self.allowed_now()?;
             if self.enforcing {
                 nft::install(&layout, &allowed)?;
+                self.publish(&layout.interfaces, &allowed, true);
                 tracing::info!(devices = allowed.len(), interfaces = ?layout.interfaces, "portal firewall installed");
+                Self::cut_unstamped(&layout.interfaces, &allowed);
             }
         } else {
             self.known
@@ -195,9 +210,44 @@ impl Portal {
                 .clear();
             if self.enforcing {
                 nft::remove()?;
+                if let Some(gate) = &self.gate {
+                    gate.off();
+                }
             }
         }
         Ok(())
+    }
+
+    /// The offload's copy of the set, written right after the set itself.
+    fn publish(&self, interfaces: &[String], allowed: &[Allowed], recheck: bool) {
+        if let Some(gate) = &self.gate {
+            let devices: Vec<_> = allowed.iter().map(|a| (a.mac, a.timeout)).collect();
+            gate.publish(interfaces, &devices, recheck);
+        }
+    }
+
+    /// The table was just built (start, switched on, rebuilt after it went missing):
+    /// forwarded connections from the captive networks that no authorised device stamped were
+    /// made while nothing stood in their way, and are cut.
+    fn cut_unstamped(interfaces: &[String], allowed: &[Allowed]) {
+        let marks: HashSet<u32> = allowed.iter().map(|a| nft::device_mark(&a.mac)).collect();
+        let networks = addresses::networks(interfaces);
+        let local = addresses::local();
+        let result = conntrack::delete_where(|e| {
+            networks.iter().any(|n| n.contains(&e.orig.src))
+                && !local.contains(&e.orig.dst)
+                && !marks.contains(&e.mark)
+        });
+        match result {
+            Ok(cut) if !cut.is_empty() => {
+                tracing::info!(
+                    connections = cut.len(),
+                    "connections made without the portal cut"
+                );
+            }
+            Ok(_) => {}
+            Err(err) => tracing::warn!(%err, "conntrack not readable"),
+        }
     }
 
     /// Starts the portal's listener unless it runs; returns its address.
@@ -282,6 +332,8 @@ impl Portal {
         let allowed = self.allowed_now()?;
         if self.enforcing {
             nft::set_allowed(&allowed)?;
+            let interfaces = self.config().layout.interfaces.clone();
+            self.publish(&interfaces, &allowed, false);
         }
         Ok(())
     }
@@ -361,14 +413,14 @@ impl Portal {
             return Err(Denied::Unavailable);
         }
         let limiter = self.config().limiter.clone();
-        limiter.check(ip, now_mono).map_err(Denied::Wait)?;
         let mac = Self::mac_of(ip).ok_or(Denied::UnknownDevice)?;
+        limiter.check(&mac, now_mono).map_err(Denied::Wait)?;
         let now = vouchers::now();
         let trusted = now >= RELEASE_DATE;
         let grant = match self.vouchers.redeem(code, &mac, now, trusted) {
             Ok(Ok(grant)) => grant,
             Ok(Err(refusal)) => {
-                let wait = limiter.fail(ip, now_mono);
+                let wait = limiter.fail(&mac, now_mono);
                 if refusal == Refusal::Unknown && !wait.is_zero() {
                     return Err(Denied::Wait(wait));
                 }
@@ -379,7 +431,7 @@ impl Portal {
                 return Err(Denied::Unavailable);
             }
         };
-        limiter.succeed(ip);
+        limiter.succeed(&mac);
         if let Err(err) = self.sync() {
             tracing::error!(%err, "portal firewall update");
             return Err(Denied::Unavailable);
@@ -415,21 +467,22 @@ impl Portal {
         }
     }
 
-    /// Deletes the conntrack entries of these devices (every address they use), plus `extra`.
+    /// Cuts the connections of these devices — those the table stamped with their mark, and
+    /// their offloaded flows — plus every connection from `extra` (a device's address right
+    /// now: its connections to the portal before it had access).
     fn flush(&self, macs: &[String], extra: Option<IpAddr>) {
         if !self.enforcing {
             return;
         }
-        let mut sources: HashSet<IpAddr> = extra.into_iter().collect();
-        match neighbours::list() {
-            Ok(list) => sources.extend(
-                list.into_iter()
-                    .filter(|n| macs.contains(&n.mac))
-                    .map(|n| n.ip),
-            ),
-            Err(err) => tracing::warn!(%err, "neighbour table unreadable"),
+        let bytes: Vec<[u8; 6]> = macs.iter().filter_map(|m| nft::mac_bytes(m)).collect();
+        if let Some(gate) = &self.gate {
+            gate.revoke(&bytes);
         }
-        if let Err(err) = conntrack::flush_sources(&sources) {
+        let marks: HashSet<u32> = bytes.iter().map(nft::device_mark).collect();
+        let result = conntrack::delete_where(|e| {
+            marks.contains(&e.mark) || extra.is_some_and(|ip| e.orig.src == ip)
+        });
+        if let Err(err) = result {
             tracing::warn!(%err, "conntrack flush failed");
         }
     }
