@@ -76,6 +76,11 @@ async function guest(javaScriptEnabled, code, name) {
 test('the admin switches the portal on from a phone', async () => {
   await waitFor('the internet to answer (no portal yet)', async () => (await checkStatus()) === 204);
   const { context, page } = await adminPage(sizes.phone);
+  // As it ships: the firewall offload is on, so every guest step below runs with it.
+  await page.goto(`${ROUTER}/api/v1/offload`);
+  const offload = JSON.parse(await page.locator('body').innerText());
+  assert.equal(offload.running, true, JSON.stringify(offload));
+  assert.ok(offload.attached.length > 0, JSON.stringify(offload));
   await page.goto(`${ROUTER}/portal`);
   await page.getByText('The captive portal is switched off').waitFor();
   await page.getByLabel('Ask guests for a voucher').check();

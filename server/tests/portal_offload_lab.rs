@@ -8,7 +8,8 @@
 //! 4. a flow opened while the portal's table is missing does not outlive its return;
 //! 5. an authorised device's flows are offloaded; re-pointing the router's neighbour entry for
 //!    its address to a second MAC before its voucher ends does not keep them alive after it;
-//! 6. a device whose voucher ended while Portico was down (SIGKILL) gets nothing after the
+//! 6. a device removed from the kernel's set by someone else loses its offloaded flow at once;
+//! 7. a device whose voucher ended while Portico was down (SIGKILL) gets nothing after the
 //!    restart.
 //!
 //! The "internet" is this test's UDP echo and TCP sink in the isp namespace (on an address of
@@ -188,7 +189,8 @@ fn sink(lab: &Lab, ports: &[u16]) -> Arc<AtomicU64> {
     received
 }
 
-fn voucher(root: &std::path::Path, duration: &str) -> String {
+/// Creates one voucher with the CLI: (id, code).
+fn voucher(root: &std::path::Path, duration: &str) -> (i64, String) {
     let out = common::portico()
         .arg("--root")
         .arg(root)
@@ -206,7 +208,10 @@ fn voucher(root: &std::path::Path, duration: &str) -> String {
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    first["code"].as_str().unwrap().to_owned()
+    (
+        first["id"].as_i64().unwrap(),
+        first["code"].as_str().unwrap().to_owned(),
+    )
 }
 
 fn redeem(lab: &Lab, code: &str) -> Instant {
@@ -298,7 +303,7 @@ fn story(hook: &str, n: u32) {
         "ip addr add fd70:7274:0:1::100/64 dev lan0 nodad && \
          ip -6 route add default via fd70:7274:0:1::1",
     );
-    let tcp_received = sink(lab, &[5001, 5002, 5003, 5004]);
+    let tcp_received = sink(lab, &[5001, 5002, 5003, 5004, 5005]);
 
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
@@ -352,7 +357,9 @@ fn story(hook: &str, n: u32) {
     for port in [8080, 80] {
         let answer = in_ns(lab, NodeRole::Client, move || {
             let mut stream = TcpStream::connect(("192.168.1.1", port)).unwrap();
-            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
             let mut writer = stream.try_clone().unwrap();
             std::thread::spawn(move || {
                 let mut request = b"GET / HTTP/1.1\r\nHost: 192.168.1.1\r\nX-Big: ".to_vec();
@@ -366,7 +373,10 @@ fn story(hook: &str, n: u32) {
         })
         .join()
         .unwrap();
-        assert!(answer.starts_with("HTTP/1.1 431"), "port {port}: {answer:?}");
+        assert!(
+            answer.starts_with("HTTP/1.1 431"),
+            "port {port}: {answer:?}"
+        );
     }
 
     // 2. DHCP with the offload on: three exchanges in a row, every one answered on the LAN,
@@ -483,7 +493,7 @@ fn story(hook: &str, n: u32) {
     // 5. An authorised device: its flows take the fast path. Before its voucher ends it
     //    re-points the router's neighbour entry for its address to a second MAC (a macvlan
     //    and a gratuitous ARP). Both streams still stop at the end.
-    let code = voucher(&root, "25s");
+    let (_, code) = voucher(&root, "25s");
     let authorised_at = redeem(lab, &code);
     let udp = Flow::start(lab, 5003);
     let tcp = in_ns(lab, NodeRole::Client, || {
@@ -551,13 +561,40 @@ fn story(hook: &str, n: u32) {
         &format!("ip neigh flush {client_ip}"),
     );
 
-    // 6. Authorised again; the flow is offloaded; Portico dies; the voucher ends while it is
-    //    down; after the restart the device gets nothing.
-    let code = voucher(&root, "15s");
-    let authorised_at = redeem(lab, &code);
+    // 6. Someone removes the device from the kernel's set (`nft delete element`): its
+    //    offloaded flow stops at once, as when access ends.
+    let (id, code) = voucher(&root, "2h");
+    redeem(lab, &code);
     let flow = Flow::start(lab, 5004);
-    wait_for("the flow offloaded before the kill", || {
+    wait_for("the flow offloaded", || {
         (offloaded(lab, jar, "udp", 5004) == 2).then_some(())
+    });
+    sh(
+        lab,
+        NodeRole::Router,
+        &format!("nft delete element inet portico_portal allowed '{{ {client_mac} }}'"),
+    );
+    flow.assert_cut("the flow of a device removed from the set");
+    drop(flow);
+    let out = common::portico()
+        .arg("--root")
+        .arg(&root)
+        .args(["vouchers", "invalidate", &id.to_string()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // 7. Authorised again; the flow is offloaded; Portico dies; the voucher ends while it is
+    //    down; after the restart the device gets nothing.
+    let (_, code) = voucher(&root, "15s");
+    let authorised_at = redeem(lab, &code);
+    let flow = Flow::start(lab, 5005);
+    wait_for("the flow offloaded before the kill", || {
+        (offloaded(lab, jar, "udp", 5005) == 2).then_some(())
     });
     server.child.kill().unwrap();
     server.child.wait().unwrap();
@@ -567,7 +604,7 @@ fn story(hook: &str, n: u32) {
     flow.assert_cut("the expired device's flow after the restart");
     let v = offload(lab, jar);
     assert_eq!(v["running"], true, "{v}");
-    assert_eq!(offloaded(lab, jar, "udp", 5004), 0, "{v}");
+    assert_eq!(offloaded(lab, jar, "udp", 5005), 0, "{v}");
     drop(flow);
     drop(server);
 }

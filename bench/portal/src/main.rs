@@ -1,9 +1,12 @@
 //! Captive-portal benchmarks in a namespace lab of their own (`bench/portal.sh`), each against
-//! a baseline measured in the same run:
-//! 1. voucher submitted → first packet forwarded (goal ≤ 100 ms), beside the HTTP answer time;
+//! a baseline measured in the same run, with the firewall offload on (as it ships) and off:
+//! 1. voucher submitted → first packet forwarded (goal ≤ 100 ms), beside the HTTP answer time,
+//!    and with the offload on → the first packet the fast path forwarded (the packets the
+//!    stack forwarded are counted by an nft counter after the portal's gate);
 //! 2. voucher expiry → traffic cut (goal ≤ 1 s), against the second the store says;
 //! 3. the portal page at 200 concurrent connections for 30 s (wrk), errors and requests/s,
-//!    against nginx serving the same bytes from the same namespace;
+//!    against nginx serving the same bytes from the same namespace (offload on only: it does
+//!    not touch the router's own traffic);
 //! 4. forwarding throughput (iperf3) with 10 000 authorised MACs against 10.
 //!
 //! Needs root, `wrk`, `nginx` and `iperf3` (the script installs them).
@@ -28,15 +31,71 @@ fn main() -> anyhow::Result<()> {
         .and_then(|s| s.parse().ok())
         .unwrap_or(30);
     netlab::lab::sweep_stale_test_labs();
-    let mut spec = LabSpec::for_test(90);
+    println!(
+        "# Captive portal benchmarks (Portico {})\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    let on = run(&bin, true, seconds)?;
+    let off = run(&bin, false, seconds)?;
+    println!("## Offload on (the default) and off, side by side\n");
+    println!("| | offload on | offload off |\n|---|---|---|");
+    println!(
+        "| submit → first forwarded packet | {} | {} |",
+        on.first, off.first
+    );
+    println!(
+        "| submit → first fast-path packet | {} | – |",
+        on.first_fast
+    );
+    println!(
+        "| the portal's HTTP answer (baseline) | {} | {} |",
+        on.answer, off.answer
+    );
+    println!(
+        "| expiry → cut (last echo − end) | {} | {} |",
+        on.cut, off.cut
+    );
+    println!(
+        "| iperf3 TCP with {} authorised MACs | {:.2} Gbit/s | {:.2} Gbit/s |",
+        on.set_small, on.small, off.small
+    );
+    println!(
+        "| iperf3 TCP with {} authorised MACs | {:.2} Gbit/s | {:.2} Gbit/s |",
+        on.set_large, on.large, off.large
+    );
+    println!(
+        "| 10 000 / 10 | {:.2} | {:.2} |",
+        on.large / on.small,
+        off.large / off.small
+    );
+    Ok(())
+}
+
+/// What one run measured.
+struct Figures {
+    first: String,
+    first_fast: String,
+    answer: String,
+    cut: String,
+    set_small: usize,
+    small: f64,
+    set_large: usize,
+    large: f64,
+}
+
+/// One lab, one Portico (offload on or off), every measurement.
+fn run(bin: &str, offload: bool, seconds: u64) -> anyhow::Result<Figures> {
+    let mut spec = LabSpec::for_test(if offload { 90 } else { 91 });
     spec.wan_dhcp = true;
-    spec.sink_command = Some(vec![bin.clone(), "lab".into(), "sink".into()]);
+    spec.sink_command = Some(vec![bin.to_owned(), "lab".into(), "sink".into()]);
     let lab = Guard(Lab::up(spec)?);
     let lab = &lab.0;
     sh(
         lab,
         NodeRole::Router,
-        "nft add table inet labnat && nft add chain inet labnat post '{ type nat hook postrouting priority srcnat; }' && nft add rule inet labnat post oifname eth1 masquerade",
+        "nft add table inet labnat && nft add chain inet labnat post '{ type nat hook postrouting priority srcnat; }' && nft add rule inet labnat post oifname eth1 masquerade && \
+         nft add chain inet labnat counted '{ type filter hook forward priority 100; }' && \
+         nft add rule inet labnat counted ip daddr 100.64.0.1 udp dport 7 counter",
     )?;
 
     let dir = tempfile::tempdir()?;
@@ -45,10 +104,16 @@ fn main() -> anyhow::Result<()> {
     let config = root.join("etc/config/portico");
     let mut text = std::fs::read_to_string(&config)?;
     text.push_str("\nconfig portal 'portal'\n\toption enabled '1'\n\tlist interface 'br-lan'\n");
+    if !offload {
+        text = text.replace(
+            "option enabled '1'\n\toption hook",
+            "option enabled '0'\n\toption hook",
+        );
+    }
     std::fs::write(&config, text)?;
     let store = Vouchers::open(StateDb::open(root)?)?;
 
-    let mut server = lab.command(NodeRole::Router, &bin);
+    let mut server = lab.command(NodeRole::Router, bin);
     server
         .args([
             "serve",
@@ -67,15 +132,46 @@ fn main() -> anyhow::Result<()> {
     let client_mac = mac_of(lab, NodeRole::Client, "lan0")?;
 
     println!(
-        "# Captive portal benchmarks (Portico {})\n",
-        env!("CARGO_PKG_VERSION")
+        "# Offload {} ({})\n",
+        if offload { "on" } else { "off" },
+        sh(
+            lab,
+            NodeRole::Router,
+            "ip -d link show eth0 | grep -o 'prog/xdp' || echo 'no program attached'"
+        )?
+        .trim()
     );
-    latency(lab, &store, &client)?;
-    expiry(lab, &store, &client, &client_mac)?;
-    page_load(lab, &store, &client, seconds)?;
-    throughput(lab, &store, &client, &client_mac)?;
+    let (first, first_fast, answer) = latency(lab, &store, &client)?;
+    let cut = expiry(lab, &store, &client, &client_mac)?;
+    if offload {
+        page_load(lab, &store, &client, seconds)?;
+    } else {
+        let (_, code) = one_voucher(&store, Some(3600))?;
+        in_ns(&client, || submit(&code))?;
+    }
+    let (set_small, small, set_large, large) = throughput(lab, &store, &client, &client_mac)?;
     drop(server);
-    Ok(())
+    Ok(Figures {
+        first,
+        first_fast,
+        answer,
+        cut,
+        set_small,
+        small,
+        set_large,
+        large,
+    })
+}
+
+/// Packets of the probe flow the stack forwarded so far (the nft counter after the gate).
+fn stack_forwarded(lab: &Lab) -> anyhow::Result<u64> {
+    let text = sh(lab, NodeRole::Router, "nft list chain inet labnat counted")?;
+    Ok(text
+        .split("packets ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0))
 }
 
 /// Removes the lab when dropped.
@@ -216,12 +312,17 @@ fn stats(mut ms: Vec<f64>) -> String {
 }
 
 /// 1. Submit → first forwarded packet, 20 times; the client is made captive again between runs.
-fn latency(lab: &Lab, store: &Vouchers, client: &str) -> anyhow::Result<()> {
+///
+/// Probes go on for a second after the first echo: the echoed probes beyond the ones the stack
+/// forwarded took the fast path, and the first of them is the first fast-path packet.
+fn latency(lab: &Lab, store: &Vouchers, client: &str) -> anyhow::Result<(String, String, String)> {
     let mut forwarded = Vec::new();
     let mut answered = Vec::new();
+    let mut fast = Vec::new();
     for _ in 0..20 {
         let (id, code) = one_voucher(store, Some(3600))?;
-        let (first_packet, answer) = in_ns(client, || -> anyhow::Result<(f64, f64)> {
+        let stack_before = stack_forwarded(lab)?;
+        let (echoed, answer) = in_ns(client, || -> anyhow::Result<(Vec<f64>, f64)> {
             let socket = UdpSocket::bind("0.0.0.0:0")?;
             socket.connect(ECHO)?;
             let probe = std::thread::scope(|s| {
@@ -233,25 +334,39 @@ fn latency(lab: &Lab, store: &Vouchers, client: &str) -> anyhow::Result<()> {
                     (t0, t0.elapsed(), page)
                 });
                 let mut seq = 0;
-                let first = loop {
+                let mut echoed: Vec<Instant> = Vec::new();
+                loop {
                     seq += 1;
+                    let sent = Instant::now();
                     if echo_once(&socket, seq, Duration::from_millis(1)) {
-                        break Instant::now();
+                        echoed.push(sent);
                     }
-                    if started.elapsed() > Duration::from_secs(10) {
-                        break Instant::now();
+                    let done = echoed
+                        .first()
+                        .is_some_and(|f| f.elapsed() > Duration::from_secs(1));
+                    if done || started.elapsed() > Duration::from_secs(10) {
+                        break;
                     }
-                };
+                }
                 let (t0, answer, page) = poster.join().expect("poster");
-                (first.saturating_duration_since(t0), answer, page)
+                let since: Vec<f64> = echoed
+                    .iter()
+                    .map(|t| t.saturating_duration_since(t0).as_secs_f64() * 1000.0)
+                    .collect();
+                (since, answer, page)
             });
-            let (first, answer, page) = probe;
+            let (echoed, answer, page) = probe;
             if !page.is_ok_and(|p| p.contains("You are online")) {
                 bail!("the voucher was not accepted");
             }
-            Ok((first.as_secs_f64() * 1000.0, answer.as_secs_f64() * 1000.0))
+            Ok((echoed, answer.as_secs_f64() * 1000.0))
         })?;
-        forwarded.push(first_packet);
+        let through_stack =
+            usize::try_from(stack_forwarded(lab)? - stack_before).unwrap_or(usize::MAX);
+        forwarded.push(*echoed.first().context("no echo at all")?);
+        if let Some(first_fast) = echoed.get(through_stack) {
+            fast.push(*first_fast);
+        }
         answered.push(answer);
         // Captive again: invalidated from outside Portico (as the CLI does), noticed by its watch.
         store.invalidate(id)?;
@@ -259,15 +374,17 @@ fn latency(lab: &Lab, store: &Vouchers, client: &str) -> anyhow::Result<()> {
         wait("the client to be captive again", || !set_has(lab, &mac))?;
     }
     println!("## 1. Voucher submitted → first forwarded packet (goal ≤ 100 ms)\n");
-    println!(
-        "- first UDP echo through the router after the POST was sent: {}",
-        stats(forwarded)
-    );
-    println!(
-        "- baseline, the portal's HTTP answer to the same POST: {}\n",
-        stats(answered)
-    );
-    Ok(())
+    let first = stats(forwarded);
+    let answer = stats(answered);
+    let first_fast = if fast.is_empty() {
+        "–".to_owned()
+    } else {
+        stats(fast)
+    };
+    println!("- first UDP echo through the router after the POST was sent: {first}");
+    println!("- first probe the fast path forwarded: {first_fast}");
+    println!("- baseline, the portal's HTTP answer to the same POST: {answer}\n");
+    Ok((first, first_fast, answer))
 }
 
 fn unix_ms() -> i64 {
@@ -277,7 +394,7 @@ fn unix_ms() -> i64 {
 }
 
 /// 2. Expiry → cut: vouchers of 3 s; the last echo is compared with the end the store holds.
-fn expiry(lab: &Lab, store: &Vouchers, client: &str, mac: &str) -> anyhow::Result<()> {
+fn expiry(lab: &Lab, store: &Vouchers, client: &str, mac: &str) -> anyhow::Result<String> {
     let mut late = Vec::new();
     for _ in 0..10 {
         let (id, code) = one_voucher(store, Some(3))?;
@@ -310,11 +427,9 @@ fn expiry(lab: &Lab, store: &Vouchers, client: &str, mac: &str) -> anyhow::Resul
         wait("the set to drop the client", || !set_has(lab, mac))?;
     }
     println!("## 2. Voucher expiry → traffic cut (goal ≤ 1 s)\n");
-    println!(
-        "- last UDP echo minus the voucher's end (negative: before it): {}\n",
-        stats(late)
-    );
-    Ok(())
+    let cut = stats(late);
+    println!("- last UDP echo minus the voucher's end (negative: before it): {cut}\n");
+    Ok(cut)
 }
 
 /// Parses wrk's summary: requests/s, errors (socket errors + non-2xx).
@@ -462,7 +577,12 @@ fn set_size(lab: &Lab) -> usize {
 }
 
 /// 4. Throughput with 10 authorised devices, then 10 000.
-fn throughput(lab: &Lab, store: &Vouchers, client: &str, mac: &str) -> anyhow::Result<()> {
+fn throughput(
+    lab: &Lab,
+    store: &Vouchers,
+    client: &str,
+    mac: &str,
+) -> anyhow::Result<(usize, f64, usize, f64)> {
     // The client is authorised (from step 3); nine other devices make ten.
     let _ = client;
     bind_fakes(store, 9, 0)?;
@@ -481,6 +601,6 @@ fn throughput(lab: &Lab, store: &Vouchers, client: &str, mac: &str) -> anyhow::R
     );
     println!("| authorised MACs in the set | Gbit/s |\n|---|---|");
     println!("| {ten} | {small:.2} |\n| {many} | {large:.2} |");
-    println!("\n10 000 / 10: {:.2}", large / small);
-    Ok(())
+    println!("\n10 000 / 10: {:.2}\n", large / small);
+    Ok((ten, small, many, large))
 }

@@ -251,6 +251,71 @@ pub fn table_exists() -> io::Result<bool> {
     }
 }
 
+/// `NFNL_SUBSYS_NFTABLES`, and the message types of set elements.
+const SUBSYS_NFTABLES: u16 = 10;
+const MSG_NEWSETELEM: u16 = 12;
+const MSG_GETSETELEM: u16 = 13;
+const MSG_DELSETELEM: u16 = 14;
+/// `NFNLGRP_NFTABLES` as a subscription mask (group 7).
+pub const GROUP_NFTABLES: u32 = 1 << 6;
+
+/// The MAC addresses in the kernel's `allowed` set now (what is enforced, whoever wrote it).
+///
+/// # Errors
+/// When the set does not exist or nf_tables cannot be asked.
+pub fn allowed_elements() -> io::Result<std::collections::HashSet<[u8; 6]>> {
+    const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
+    const NFTA_SET_ELEM_LIST_SET: u16 = 2;
+    const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
+    const NFTA_LIST_ELEM: u16 = 1;
+    const NFTA_SET_ELEM_KEY: u16 = 1;
+    const NFTA_DATA_VALUE: u16 = 1;
+    use crate::kernel::netlink::{attr, attrs, put_attr};
+    let mut request = vec![ProtoFamily::Inet as u8, 0, 0, 0];
+    put_attr(
+        &mut request,
+        NFTA_SET_ELEM_LIST_TABLE,
+        TABLE.to_bytes_with_nul(),
+    );
+    put_attr(
+        &mut request,
+        NFTA_SET_ELEM_LIST_SET,
+        SET.to_bytes_with_nul(),
+    );
+    let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
+    let messages = socket.dump(SUBSYS_NFTABLES << 8 | MSG_GETSETELEM, &request)?;
+    let mut macs = std::collections::HashSet::new();
+    for message in &messages {
+        let Some(list) = message
+            .body
+            .get(4..)
+            .and_then(|b| attr(b, NFTA_SET_ELEM_LIST_ELEMENTS))
+        else {
+            continue;
+        };
+        for (kind, element, _) in attrs(list) {
+            let key = attr(element, NFTA_SET_ELEM_KEY).and_then(|k| attr(k, NFTA_DATA_VALUE));
+            if kind == NFTA_LIST_ELEM
+                && let Some(mac) = key.and_then(|k| <[u8; 6]>::try_from(k).ok())
+            {
+                macs.insert(mac);
+            }
+        }
+    }
+    Ok(macs)
+}
+
+/// Whether an nftables event message is about the elements of the portal's table's sets.
+pub fn is_our_set_change(kind: u16, body: &[u8]) -> bool {
+    const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
+    kind >> 8 == SUBSYS_NFTABLES
+        && matches!(kind & 0xff, MSG_NEWSETELEM | MSG_DELSETELEM)
+        && body
+            .get(4..)
+            .and_then(|b| crate::kernel::netlink::attr(b, NFTA_SET_ELEM_LIST_TABLE))
+            .is_some_and(|name| name == TABLE.to_bytes_with_nul())
+}
+
 /// Deletes the table (the portal was switched off).
 ///
 /// # Errors
@@ -739,8 +804,17 @@ mod kernel_tests {
             set_allowed(&many).expect("10 000 elements");
             let count = nft_list().matches("02:aa:").count();
             assert_eq!(count, 10_000);
+            assert_eq!(
+                allowed_elements().unwrap().len(),
+                10_000,
+                "read back over netlink"
+            );
             set_allowed(&many[..1]).expect("one element");
             assert_eq!(nft_list().matches("02:aa:").count(), 1);
+            assert_eq!(
+                allowed_elements().unwrap(),
+                std::collections::HashSet::from([many[0].mac])
+            );
             assert!(table_exists().unwrap());
             remove().expect("remove");
             assert!(!table_exists().unwrap());

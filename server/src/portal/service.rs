@@ -282,7 +282,8 @@ impl Portal {
         Ok(local)
     }
 
-    /// Puts `settings` in force and starts the watch loop.
+    /// Puts `settings` in force and starts the watch loop (and, where the firewall is ours,
+    /// the watch of the set's elements).
     ///
     /// # Errors
     /// As [`Portal::configure`].
@@ -290,35 +291,105 @@ impl Portal {
         self.configure(settings)?;
         let portal = Arc::clone(self);
         tokio::spawn(async move { portal.watch().await });
+        if self.enforcing {
+            let portal = Arc::clone(self);
+            std::thread::Builder::new()
+                .name("portal-set".into())
+                .spawn(move || portal.watch_set())?;
+        }
         Ok(())
+    }
+
+    /// Follows changes of the set's elements made by anyone (`nft delete element …`): a
+    /// device the kernel no longer lets through loses its fast-path flows and connections at
+    /// once, as when its access ends.
+    fn watch_set(&self) {
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let mut events = match crate::kernel::netlink::Socket::subscribe(
+            nix::sys::socket::SockProtocol::NetlinkNetFilter,
+            nft::GROUP_NFTABLES,
+        ) {
+            Ok(socket) => socket,
+            Err(err) => {
+                tracing::warn!(%err, "changes of the portal's set by others are not followed");
+                return;
+            }
+        };
+        loop {
+            let mut fds = [PollFd::new(events.fd(), PollFlags::POLLIN)];
+            if poll(&mut fds, PollTimeout::NONE).is_err() {
+                std::thread::sleep(Duration::from_secs(1));
+                continue;
+            }
+            let mut changed = false;
+            loop {
+                match events.receive_events() {
+                    Ok(msgs) if msgs.is_empty() => break,
+                    Ok(msgs) => {
+                        changed |= msgs.iter().any(|m| nft::is_our_set_change(m.kind, &m.body));
+                    }
+                    Err(_) => {
+                        changed = true;
+                        break;
+                    }
+                }
+            }
+            if changed && self.enabled() {
+                self.follow_kernel_set();
+            }
+        }
+    }
+
+    /// Devices the store authorises but the kernel's set no longer holds: their flows and
+    /// connections are cut, and the offload's copy follows the kernel.
+    fn follow_kernel_set(&self) {
+        let kernel = match nft::allowed_elements() {
+            Ok(set) => set,
+            Err(err) => {
+                tracing::debug!(%err, "the portal's set is not readable");
+                return;
+            }
+        };
+        let known = self
+            .known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let missing: Vec<String> = known
+            .keys()
+            .filter(|mac| nft::mac_bytes(mac).is_some_and(|b| !kernel.contains(&b)))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            devices = missing.len(),
+            "devices were removed from the portal's set by someone else: their connections are cut"
+        );
+        let now_ms = now_millis();
+        let rest: std::collections::HashMap<String, Option<i64>> = known
+            .into_iter()
+            .filter(|(mac, _)| !missing.contains(mac))
+            .collect();
+        let allowed = allowed_list(&rest, now_ms);
+        let interfaces = self.config().layout.interfaces.clone();
+        self.publish(&interfaces, &allowed, false);
+        self.flush(&missing, None);
     }
 
     /// The devices with access now, with the time each has left, and remembers them.
     fn allowed_now(&self) -> anyhow::Result<Vec<Allowed>> {
         let now = vouchers::now();
-        // To the millisecond, so the kernel ends access at the second the store says.
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let now_ms = now_millis();
         let list = self.vouchers.authorised(now)?;
         let mut known = self
             .known
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         known.clear();
-        let mut allowed = Vec::with_capacity(list.len());
-        for (mac, expires) in list {
-            let Some(bytes) = nft::mac_bytes(&mac) else {
-                continue;
-            };
-            allowed.push(Allowed {
-                mac: bytes,
-                timeout: expires
-                    .map(|e| Duration::from_millis(u64::try_from(e * 1000 - now_ms).unwrap_or(0))),
-            });
-            known.insert(mac, expires);
-        }
-        Ok(allowed)
+        known.extend(list);
+        Ok(allowed_list(&known, now_ms))
     }
 
     /// Makes the set equal to the store (nothing while the portal is off).
@@ -577,4 +648,25 @@ impl Portal {
         };
         (mono, wall, new_version)
     }
+}
+
+/// The wall clock to the millisecond, so the kernel ends access at the second the store says.
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// The set's elements for devices and the end of their access (wall clock seconds).
+fn allowed_list(known: &HashMap<String, Option<i64>>, now_ms: i64) -> Vec<Allowed> {
+    known
+        .iter()
+        .filter_map(|(mac, expires)| {
+            Some(Allowed {
+                mac: nft::mac_bytes(mac)?,
+                timeout: expires
+                    .map(|e| Duration::from_millis(u64::try_from(e * 1000 - now_ms).unwrap_or(0))),
+            })
+        })
+        .collect()
 }
