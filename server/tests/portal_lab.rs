@@ -3,7 +3,8 @@
 //! before a voucher, HTTP is redirected to the portal, HTTPS and other TCP are reset (IPv4
 //! and IPv6, names and direct addresses), DNS is answered; the portal form gives access at
 //! once; at expiry an established connection stops; a restart keeps the authorised in and
-//! the expired out, even when the table was lost meanwhile. Needs root (CI runs as root).
+//! the expired out, even when the table was lost meanwhile; guessing is counted per device.
+//! The firewall offload is on, as it ships. Needs root (CI runs as root).
 
 mod common;
 
@@ -164,6 +165,17 @@ fn vouchers_open_the_internet_and_expiry_closes_it() {
     let long = voucher(root, "2h");
 
     let server = serve(lab, root);
+    // As it ships: the firewall offload is on (the fresh root's default) for all of this.
+    wait_for("the offload's program on the LAN port", || {
+        let out = lab
+            .command(NodeRole::Router, "ip")
+            .args(["link", "show", "eth0"])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&out.stdout)
+            .contains("xdp")
+            .then_some(())
+    });
     // DNS is answered before authorisation.
     let out = lab
         .command(NodeRole::Client, "busybox")
@@ -350,4 +362,21 @@ fn vouchers_open_the_internet_and_expiry_closes_it() {
         ],
     );
     assert_eq!(code, 429, "even a right code waits: guessing stays slow");
+    // The count belongs to the device (its MAC), not its address: a new address waits too.
+    sh(
+        lab,
+        NodeRole::Client,
+        "ip addr add 192.168.1.77/24 dev lan0",
+    );
+    let (_, code, page) = curl(
+        lab,
+        &[
+            "--interface",
+            "192.168.1.77",
+            "--data",
+            "code=AAAA-AAAA-AA",
+            "http://192.168.1.1:8080/",
+        ],
+    );
+    assert_eq!(code, 429, "{page}");
 }

@@ -400,6 +400,52 @@ fn story(hook: &str, n: u32) {
         "the client's DHCP reached the WAN:\n{isp_log}"
     );
 
+    // DHCPv6 too: a SOLICIT from the client is answered by the LAN's DHCPv6 server (a
+    // dnsmasq of this test's in the router) with the offload attached.
+    let d = lab.spec.dir.display();
+    sh(
+        lab,
+        NodeRole::Router,
+        &format!(
+            "dnsmasq --conf-file=/dev/null --no-resolv --port=0 --interface=br-lan \
+             --bind-interfaces --dhcp-range=fd70:7274:0:1::1000,fd70:7274:0:1::1fff,64,1h \
+             --pid-file={d}/dhcpv6.pid --dhcp-leasefile={d}/dhcpv6.leases \
+             --log-facility={d}/dhcpv6.log"
+        ),
+    );
+    let mac: Vec<u8> = client_mac
+        .split(':')
+        .map(|b| u8::from_str_radix(b, 16).unwrap())
+        .collect();
+    let advertised = in_ns(lab, NodeRole::Client, move || {
+        let lan0 = nix::net::if_::if_nametoindex("lan0").unwrap();
+        let socket = UdpSocket::bind("[::]:546").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        // SOLICIT: transaction 0xabcdef, client id (DUID-LL), elapsed time, IA_NA 1.
+        let mut solicit = vec![1, 0xab, 0xcd, 0xef, 0, 1, 0, 10, 0, 3, 0, 1];
+        solicit.extend_from_slice(&mac);
+        solicit.extend_from_slice(&[0, 8, 0, 2, 0, 0]);
+        solicit.extend_from_slice(&[0, 3, 0, 12, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+        let servers = std::net::SocketAddrV6::new("ff02::1:2".parse().unwrap(), 547, 0, lan0);
+        let mut buf = [0u8; 1500];
+        for _ in 0..10 {
+            socket.send_to(&solicit, servers).unwrap();
+            if let Ok((n, _)) = socket.recv_from(&mut buf)
+                && n > 4
+                && buf[0] == 2
+                && buf[1..4] == [0xab, 0xcd, 0xef]
+            {
+                return true;
+            }
+        }
+        false
+    })
+    .join()
+    .unwrap();
+    assert!(advertised, "no DHCPv6 ADVERTISE with the offload on");
+
     // 3. Forged sources: no answer leaves for the internet.
     sh(
         lab,
