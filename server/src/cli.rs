@@ -212,10 +212,11 @@ fn run_uci(global: &GlobalArgs, args: &[OsString]) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
-    let code = uci::cli::run(
+    let mut store = uci::Store::new(root.join("etc/config"), root.join("tmp/.uci"));
+    store.conf2dir = Some(root.join("var/run/uci"));
+    let code = uci::cli::run_in(
         args,
-        root.join("etc/config"),
-        root.join("tmp/.uci"),
+        store,
         &mut uci::cli::Io {
             stdin: &mut stdin.lock(),
             stdout: &mut stdout.lock(),

@@ -16,58 +16,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{start, wait_for};
+use common::{curl, in_ns, offload, start, wait_for};
+
+fn sh(lab: &Lab, role: NodeRole, script: &str) {
+    common::sh(lab, role, script);
+}
 use netlab::{Lab, LabSpec, NodeRole};
 
 /// The sink's address, on the isp's loopback: reachable through either WAN link.
 const SINK: &str = "198.51.100.7";
 const UDP_PORT: u16 = 5001;
 const TCP_PORT: u16 = 5002;
-
-fn sh(lab: &Lab, role: NodeRole, script: &str) {
-    let out = lab
-        .command(role, "sh")
-        .args(["-ec", script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn curl(lab: &Lab, args: &[&str]) -> (u16, String) {
-    let out = lab
-        .command(NodeRole::Client, "curl")
-        .args(["-s", "-m", "10", "-w", "\n%{http_code}"])
-        .args(args)
-        .output()
-        .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_owned())
-}
-
-/// Runs `f` on a thread inside a lab namespace.
-fn in_ns<T: Send + 'static>(
-    lab: &Lab,
-    role: NodeRole,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> std::thread::JoinHandle<T> {
-    let ns = lab.ns(role);
-    std::thread::spawn(move || {
-        netlab::scratch::enter(&ns).expect("enter the lab namespace");
-        f()
-    })
-}
-
-/// The dashboard's data, as an admin's script reads it.
-fn offload(lab: &Lab, jar: &str) -> serde_json::Value {
-    let (code, body) = curl(lab, &["-b", jar, "http://192.168.1.1/api/v1/offload"]);
-    assert_eq!(code, 200, "{body}");
-    serde_json::from_str(&body).unwrap()
-}
 
 fn counter(v: &serde_json::Value, name: &str) -> u64 {
     v["counters"][name].as_u64().unwrap_or(0)

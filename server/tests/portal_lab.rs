@@ -12,7 +12,15 @@ use std::io::Write as _;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{start, wait_for};
+use common::{serve_router as serve, wait_for};
+
+fn sh(lab: &Lab, role: NodeRole, script: &str) {
+    common::sh(lab, role, script);
+}
+
+fn voucher(root: &std::path::Path, duration: &str) -> String {
+    common::voucher(root, duration).1
+}
 use netlab::{Lab, LabSpec, NodeRole};
 
 /// `curl` from the client namespace: (exit code, HTTP status, headers and body).
@@ -30,64 +38,6 @@ fn curl(lab: &Lab, args: &[&str]) -> (i32, u16, String) {
         code.trim().parse().unwrap_or(0),
         body.to_owned(),
     )
-}
-
-fn sh(lab: &Lab, role: NodeRole, script: &str) {
-    let out = lab
-        .command(role, "sh")
-        .args(["-c", script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Creates one voucher with the CLI and returns its code.
-fn voucher(root: &std::path::Path, duration: &str) -> String {
-    let out = common::portico()
-        .arg("--root")
-        .arg(root)
-        .args([
-            "vouchers",
-            "create",
-            "--qty",
-            "1",
-            "--duration",
-            duration,
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    first["code"].as_str().unwrap().to_owned()
-}
-
-fn serve(lab: &Lab, root: &std::path::Path) -> common::Server {
-    let mut cmd = lab.command(NodeRole::Router, env!("CARGO_BIN_EXE_portico"));
-    cmd.args([
-        "serve",
-        "--listen",
-        "0.0.0.0:80",
-        "--portal-listen",
-        "0.0.0.0:8080",
-        "--root",
-    ])
-    .arg(root);
-    let server = start(cmd);
-    wait_for("the portal on 192.168.1.1:8080", || {
-        let (_, code, _) = curl(lab, &["http://192.168.1.1:8080/"]);
-        (code == 200).then_some(())
-    });
-    server
 }
 
 /// What an unauthorised client sees of the internet.
@@ -137,22 +87,7 @@ fn vouchers_open_the_internet_and_expiry_closes_it() {
     ]);
     let lab = common::LabGuard(Lab::up(spec).expect("lab up"));
     let lab = &lab.0;
-    // What fw4 would do on the router (not under test here): masquerade out of the WAN, for
-    // IPv4 and IPv6, and an IPv6 address for the client.
-    sh(
-        lab,
-        NodeRole::Router,
-        "nft add table inet labnat && \
-         nft add chain inet labnat post '{ type nat hook postrouting priority srcnat; }' && \
-         nft add rule inet labnat post oifname eth1 masquerade && \
-         ip addr add fd70:7274:0:2::2/64 dev eth1 nodad",
-    );
-    sh(
-        lab,
-        NodeRole::Client,
-        "ip addr add fd70:7274:0:1::100/64 dev lan0 nodad && \
-         ip -6 route add default via fd70:7274:0:1::1",
-    );
+    common::fw4_nat_and_ipv6(lab);
 
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();

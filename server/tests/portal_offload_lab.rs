@@ -23,57 +23,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{start, wait_for};
+use common::{curl, in_ns, offload, serve_router as serve, sh, voucher, wait_for};
 use netlab::{Lab, LabSpec, NodeRole};
 
 const SINK: &str = "198.51.100.7";
 /// An internet address the attacker forges (the isp owns it, to see any answer).
 const FORGED: &str = "198.51.100.99";
 const FORGED6: &str = "fd70:7274:0:2::99";
-
-fn sh(lab: &Lab, role: NodeRole, script: &str) -> String {
-    let out = lab
-        .command(role, "sh")
-        .args(["-ec", script])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn curl(lab: &Lab, args: &[&str]) -> (u16, String) {
-    let out = lab
-        .command(NodeRole::Client, "curl")
-        .args(["-s", "-m", "10", "-w", "\n%{http_code}"])
-        .args(args)
-        .output()
-        .expect("curl");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
-    (code.trim().parse().unwrap_or(0), body.to_owned())
-}
-
-fn in_ns<T: Send + 'static>(
-    lab: &Lab,
-    role: NodeRole,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> std::thread::JoinHandle<T> {
-    let ns = lab.ns(role);
-    std::thread::spawn(move || {
-        netlab::scratch::enter(&ns).expect("enter the lab namespace");
-        f()
-    })
-}
-
-fn offload(lab: &Lab, jar: &str) -> serde_json::Value {
-    let (code, body) = curl(lab, &["-b", jar, "http://192.168.1.1/api/v1/offload"]);
-    assert_eq!(code, 200, "{body}");
-    serde_json::from_str(&body).unwrap()
-}
 
 /// The offloaded flows to or from the sink's `port`.
 fn offloaded(lab: &Lab, jar: &str, proto: &str, port: u16) -> usize {
@@ -189,31 +145,6 @@ fn sink(lab: &Lab, ports: &[u16]) -> Arc<AtomicU64> {
     received
 }
 
-/// Creates one voucher with the CLI: (id, code).
-fn voucher(root: &std::path::Path, duration: &str) -> (i64, String) {
-    let out = common::portico()
-        .arg("--root")
-        .arg(root)
-        .args([
-            "vouchers",
-            "create",
-            "--qty",
-            "1",
-            "--duration",
-            duration,
-            "--json",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let text = String::from_utf8(out.stdout).unwrap();
-    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
-    (
-        first["id"].as_i64().unwrap(),
-        first["code"].as_str().unwrap().to_owned(),
-    )
-}
-
 fn redeem(lab: &Lab, code: &str) -> Instant {
     let (status, page) = curl(
         lab,
@@ -225,24 +156,6 @@ fn redeem(lab: &Lab, code: &str) -> Instant {
     );
     assert_eq!(status, 200, "{page}");
     Instant::now()
-}
-
-fn serve(lab: &Lab, root: &std::path::Path) -> common::Server {
-    let mut cmd = lab.command(NodeRole::Router, env!("CARGO_BIN_EXE_portico"));
-    cmd.args([
-        "serve",
-        "--listen",
-        "0.0.0.0:80",
-        "--portal-listen",
-        "0.0.0.0:8080",
-        "--root",
-    ])
-    .arg(root);
-    let server = start(cmd);
-    wait_for("portico on 192.168.1.1", || {
-        (curl(lab, &["http://192.168.1.1/healthz"]).0 == 200).then_some(())
-    });
-    server
 }
 
 fn portal_table(lab: &Lab) -> bool {
@@ -281,14 +194,7 @@ fn story(hook: &str, n: u32) {
     spec.wan_dhcp = true;
     let lab = common::LabGuard(Lab::up(spec).expect("lab up"));
     let lab = &lab.0;
-    sh(
-        lab,
-        NodeRole::Router,
-        "nft add table inet labnat && \
-         nft add chain inet labnat post '{ type nat hook postrouting priority srcnat; }' && \
-         nft add rule inet labnat post oifname eth1 masquerade && \
-         ip addr add fd70:7274:0:2::2/64 dev eth1 nodad",
-    );
+    common::fw4_nat_and_ipv6(lab);
     sh(
         lab,
         NodeRole::Isp,
@@ -296,12 +202,6 @@ fn story(hook: &str, n: u32) {
             "ip addr add {FORGED}/32 dev lo && ip addr add {FORGED6}/128 dev lo && \
              ip -6 route add fd70:7274:0:1::/64 via fd70:7274:0:2::2"
         ),
-    );
-    sh(
-        lab,
-        NodeRole::Client,
-        "ip addr add fd70:7274:0:1::100/64 dev lan0 nodad && \
-         ip -6 route add default via fd70:7274:0:1::1",
     );
     let tcp_received = sink(lab, &[5001, 5002, 5003, 5004, 5005]);
 

@@ -39,9 +39,11 @@ Commands:
 
 Options:
 \t-c <path>  set the search path for config files (default: <root>/etc/config)
+\t-C <path>  set the search path for config override files (default: <root>/var/run/uci)
 \t-t <path>  set the folder for change files (default: <root>/tmp/.uci)
 \t-d <str>   set the delimiter for list values in uci show
 \t-f <file>  use <file> as input instead of stdin
+\t-m         when importing, merge data into an existing package
 \t-n         name unnamed sections on export
 \t-N         don't name unnamed sections
 \t-p <path>  add a search path for config change files
@@ -71,8 +73,17 @@ struct Cli<'a, 'b> {
     extended: bool,
     name_anonymous: bool,
     no_commit: bool,
+    merge: bool,
     delimiter: Vec<u8>,
     input: Option<PathBuf>,
+    /// What libuci prints after an error's text. libuci keeps it in a static buffer: a parse
+    /// error's position replaces it and every message printed appends a newline to it, so in
+    /// one process (a batch) later messages end in more and more blank lines — reproduced, as
+    /// scripts may compare the output.
+    error_info: Vec<u8>,
+    /// In `batch`: the input's line so far and the last reason its parser gave, which libuci
+    /// reports after errors that come from a reference (they have no position of their own).
+    batch: Option<(usize, &'static str)>,
     io: &'a mut Io<'b>,
 }
 
@@ -93,15 +104,23 @@ enum Command {
 
 /// Runs `uci` with `args` (without the program name); returns the exit code.
 pub fn run(args: &[OsString], confdir: PathBuf, savedir: PathBuf, io: &mut Io<'_>) -> i32 {
+    run_in(args, Store::new(confdir, savedir), io)
+}
+
+/// [`run`] with the defaults as a store (config, override and change folders).
+pub fn run_in(args: &[OsString], store: Store, io: &mut Io<'_>) -> i32 {
     let mut cli = Cli {
-        store: Store::new(confdir, savedir),
+        store,
         strict: true,
         quiet: false,
         extended: true,
         name_anonymous: false,
         no_commit: false,
+        merge: false,
         delimiter: b" ".to_vec(),
         input: None,
+        error_info: Vec::new(),
+        batch: None,
         io,
     };
     let mut words: Vec<Vec<u8>> = Vec::new();
@@ -116,12 +135,13 @@ pub fn run(args: &[OsString], confdir: PathBuf, savedir: PathBuf, io: &mut Io<'_
             only_words = true;
             continue;
         }
-        // getopt "c:d:f:mnNp:P:qsSt:X": flags may be grouped, values attached or separate.
+        // getopt "c:C:d:f:LmnNp:P:qsSt:X": flags may be grouped, values attached or separate.
+        // `-L` is in the string but not handled: the reference tool prints its usage.
         let mut i = 1;
         while i < arg.len() {
             let flag = arg[i];
             i += 1;
-            if b"cdfpPt".contains(&flag) {
+            if b"cCdfpPt".contains(&flag) {
                 let value = if i < arg.len() {
                     arg[i..].to_vec()
                 } else if let Some(v) = iter.next() {
@@ -134,13 +154,13 @@ pub fn run(args: &[OsString], confdir: PathBuf, savedir: PathBuf, io: &mut Io<'_
                 let path = PathBuf::from(std::ffi::OsStr::from_bytes(&value));
                 match flag {
                     b'c' => cli.store.confdir = path,
-                    b't' => cli.store.savedir = path,
+                    b'C' => cli.store.conf2dir = Some(path),
+                    b't' => cli.store.set_savedir(path),
                     b'd' => cli.delimiter = value,
                     b'f' => cli.input = Some(path),
-                    b'p' => cli.store.delta_paths.push(path),
+                    b'p' => cli.store.add_delta_path(path),
                     _ => {
-                        let old = std::mem::replace(&mut cli.store.savedir, path);
-                        cli.store.delta_paths.push(old);
+                        cli.store.set_savedir(path);
                         cli.no_commit = true;
                     }
                 }
@@ -153,7 +173,7 @@ pub fn run(args: &[OsString], confdir: PathBuf, savedir: PathBuf, io: &mut Io<'_
                 b'X' => cli.extended = false,
                 b'n' => cli.name_anonymous = true,
                 b'N' => cli.name_anonymous = false,
-                b'm' | b'L' => {}
+                b'm' => cli.merge = true,
                 _ => {
                     cli.usage();
                     return 0;
@@ -179,7 +199,44 @@ impl Cli<'_, '_> {
 
     fn perror(&mut self, error: &UciError) {
         if !self.quiet {
-            let _ = writeln!(self.io.stderr, "{APP}: {error}");
+            self.print_error(Some(APP), error);
+        }
+    }
+
+    /// `uci_perror`: `prefix: ` (if any), the error's text, then the error info (see
+    /// [`Cli::error_info`]).
+    fn print_error(&mut self, prefix: Option<&str>, error: &UciError) {
+        match (error, self.batch) {
+            (UciError::Parse(Some(p)), _) => {
+                self.error_info =
+                    format!(" ({}) at line {}, byte {}", p.reason, p.line, p.byte).into_bytes();
+            }
+            (UciError::Parse(None), Some((line, reason))) => {
+                self.error_info = format!(" ({reason}) at line {line}, byte 0").into_bytes();
+            }
+            _ => {}
+        }
+        self.error_info.push(b'\n');
+        let text = match error {
+            UciError::Parse(_) => "Parse error".to_owned(),
+            other => other.to_string(),
+        };
+        let mut line = Vec::new();
+        if let Some(prefix) = prefix {
+            line.extend_from_slice(prefix.as_bytes());
+            line.extend_from_slice(b": ");
+        }
+        line.extend_from_slice(text.as_bytes());
+        line.extend_from_slice(&self.error_info);
+        let _ = self.io.stderr.write_all(&line);
+    }
+
+    /// Parse errors skipped in lenient mode, printed as libuci prints them (no prefix).
+    fn warn(&mut self, warnings: &[crate::parse::ParseError]) {
+        if !self.quiet {
+            for warning in warnings {
+                self.print_error(None, &UciError::Parse(Some(warning.clone())));
+            }
         }
     }
 
@@ -223,11 +280,7 @@ impl Cli<'_, '_> {
     fn load(&mut self, name: &str) -> Result<Loaded, UciError> {
         match self.store.load(name, self.strict) {
             Ok(loaded) => {
-                if !self.quiet {
-                    for warning in &loaded.warnings {
-                        let _ = writeln!(self.io.stderr, "{warning}");
-                    }
-                }
+                self.warn(&loaded.warnings);
                 Ok(loaded)
             }
             Err(LoadError::NotFound) => Err(UciError::NotFound),
@@ -440,11 +493,12 @@ impl Cli<'_, '_> {
             return 255;
         }
         let name = String::from_utf8_lossy(&words[1]).into_owned();
+        // `uci add` exits with libuci's error number (3: not found), as the reference does.
         let mut loaded = match self.load(&name) {
             Ok(l) => l,
             Err(e) => {
                 self.perror(&e);
-                return 1;
+                return e.code();
             }
         };
         let kind = String::from_utf8_lossy(&words[2]).into_owned();
@@ -458,7 +512,7 @@ impl Cli<'_, '_> {
         };
         if self.store.save_changes(&name, &[change]).is_err() {
             self.perror(&UciError::Io);
-            return 1;
+            return UciError::Io.code();
         }
         self.out(format!("{section}\n").as_bytes());
         0
@@ -480,6 +534,13 @@ impl Cli<'_, '_> {
         let name = words
             .get(1)
             .map(|w| String::from_utf8_lossy(w).into_owned());
+        if self.merge {
+            // A merge needs the package to merge into; without one it is a plain import.
+            let Some(name) = &name else { return 255 };
+            if let Ok(loaded) = self.store.load(name, self.strict) {
+                return self.merge_into(loaded);
+            }
+        }
         let Ok(input) = self.read_input() else {
             self.perror(&UciError::Io);
             return 1;
@@ -491,11 +552,7 @@ impl Cli<'_, '_> {
                 strict: self.strict,
             },
         );
-        if !self.quiet {
-            for warning in &warnings {
-                let _ = writeln!(self.io.stderr, "{warning}");
-            }
-        }
+        self.warn(&warnings);
         let packages = match result {
             Ok(p) => p,
             Err(parse::ImportError::Parse(e)) => {
@@ -516,15 +573,119 @@ impl Cli<'_, '_> {
         0
     }
 
+    /// `uci -m import NAME`: the input's sections and options are set on the loaded package as
+    /// pending changes (what `uci set`, `uci add` and `uci add_list` would record); the
+    /// config file itself is left as it is.
+    fn merge_into(&mut self, mut loaded: Loaded) -> i32 {
+        let Ok(input) = self.read_input() else {
+            self.perror(&UciError::Io);
+            return 1;
+        };
+        let name = loaded.package.name.clone();
+        let (result, warnings) = parse::import(
+            &input,
+            Some(&name),
+            Options {
+                strict: self.strict,
+            },
+        );
+        self.warn(&warnings);
+        let imported = match result {
+            Ok(p) => p,
+            Err(parse::ImportError::Parse(e)) => {
+                self.perror(&UciError::Parse(Some(e)));
+                return 1;
+            }
+            Err(parse::ImportError::Duplicate) => {
+                self.perror(&UciError::Duplicate);
+                return 1;
+            }
+        };
+        let package = &mut loaded.package;
+        let mut changes = Vec::new();
+        for section in imported
+            .iter()
+            .filter(|p| p.name == name)
+            .flat_map(|p| &p.sections)
+        {
+            let target = if section.anonymous {
+                let index = package.add_section(&section.kind);
+                let created = package.sections[index].name.clone();
+                changes.push(Delta {
+                    cmd: crate::delta::Cmd::Add,
+                    section: created.clone(),
+                    option: None,
+                    value: Some(section.kind.clone().into()),
+                });
+                created
+            } else {
+                let mut ptr = Ptr {
+                    package: name.clone(),
+                    section: Some(section.name.clone()),
+                    value: Some(section.kind.clone().into()),
+                    ..Ptr::default()
+                };
+                let found = ptr::lookup(package, &mut ptr, false).unwrap_or_default();
+                match ptr::set(package, &mut ptr, found) {
+                    Ok(change) => changes.extend(change),
+                    Err(e) => {
+                        self.perror(&e);
+                        return 1;
+                    }
+                }
+                section.name.clone()
+            };
+            for option in &section.options {
+                let values: Vec<&bstr::BStr> = match &option.value {
+                    crate::model::Value::Single(v) => vec![v.as_ref()],
+                    crate::model::Value::List(items) => items.iter().map(AsRef::as_ref).collect(),
+                };
+                let list = matches!(option.value, crate::model::Value::List(_));
+                for value in values {
+                    let mut ptr = Ptr {
+                        package: name.clone(),
+                        section: Some(target.clone()),
+                        option: Some(option.name.clone()),
+                        value: Some(value.to_owned()),
+                        extended: false,
+                    };
+                    let found = ptr::lookup(package, &mut ptr, false).unwrap_or_default();
+                    let change = if list {
+                        ptr::add_list(package, &ptr, found)
+                    } else {
+                        ptr::set(package, &mut ptr, found)
+                    };
+                    match change {
+                        Ok(change) => changes.extend(change),
+                        Err(e) => {
+                            self.perror(&e);
+                            return 1;
+                        }
+                    }
+                }
+            }
+        }
+        if self.store.save_changes(&name, &changes).is_err() {
+            self.perror(&UciError::Io);
+            return 1;
+        }
+        0
+    }
+
     /// `uci batch`: one command per line of the input, until `exit` or the end.
     fn batch(&mut self) -> i32 {
         let Ok(input) = self.read_input() else {
             self.perror(&UciError::Io);
             return 1;
         };
-        for words in parse::batch_lines(&input) {
+        for (line, words) in parse::batch_lines(&input) {
+            let reason = self.batch.map_or("unknown", |(_, r)| r);
+            self.batch = Some((line, reason));
             match words {
-                Err(e) => self.perror(&UciError::Parse(Some(e))),
+                Err(e) => {
+                    self.batch = Some((line, e.reason));
+                    self.perror(&UciError::Parse(Some(e)));
+                }
                 Ok(words) if words.is_empty() => {}
                 Ok(words) if words[0].eq_ignore_ascii_case(b"exit") => return 0,
                 Ok(words) if words.len() > 4 => {

@@ -121,6 +121,10 @@ fn parse_tuple(arg: &[u8], package: &str) -> Option<Delta> {
     if ptr.extended {
         return None;
     }
+    // Every change but a removal carries a value; a line without one is skipped.
+    if cmd != Cmd::Remove && ptr.value.is_none() {
+        return None;
+    }
     match cmd {
         Cmd::Reorder if ptr.value.is_none() || ptr.option.is_some() => return None,
         Cmd::Rename if !ptr.value.as_ref().is_some_and(|v| valid_name(v)) => return None,
@@ -215,6 +219,9 @@ mod tests {
         assert_eq!(deltas.len(), 5);
         let written: Vec<u8> = deltas.iter().flat_map(|d| d.to_line("net")).collect();
         assert_eq!(written, text);
-        assert_eq!(parse_file(b"other.lan.x='1'\nnet.lan\n", "net").len(), 1);
+        assert_eq!(parse_file(b"other.lan.x='1'\nnet.lan\n", "net").len(), 0);
+        // Lines without a value are skipped (a removal needs none).
+        let valueless = b"net.foo\n+net.foo\n|net.foo.x\n~net.foo.x\n@net.foo\n-net.foo\n";
+        assert_eq!(parse_file(valueless, "net").len(), 1);
     }
 }

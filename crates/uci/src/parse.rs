@@ -87,9 +87,12 @@ pub fn import(
     }
 }
 
+/// One command of a batch: its words, or why they could not be read.
+pub type BatchLine = Result<Vec<Vec<u8>>, ParseError>;
+
 /// `uci batch`: each line split into arguments (at most five are read; more is an error the
 /// caller reports). A line whose quoting is broken yields its parse error.
-pub fn batch_lines(input: &[u8]) -> Vec<Result<Vec<Vec<u8>>, ParseError>> {
+pub fn batch_lines(input: &[u8]) -> Vec<(usize, BatchLine)> {
     let mut parser = Parser::new(input, Options::default(), None, true);
     let mut lines = Vec::new();
     while parser.read_line() {
@@ -109,7 +112,7 @@ pub fn batch_lines(input: &[u8]) -> Vec<Result<Vec<Vec<u8>>, ParseError>> {
                 }
             }
         };
-        lines.push(result.map(|()| words));
+        lines.push((parser.line, result.map(|()| words)));
     }
     lines
 }

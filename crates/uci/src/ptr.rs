@@ -23,6 +23,19 @@ pub enum UciError {
     Duplicate,
 }
 
+impl UciError {
+    /// libuci's error number (`UCI_ERR_*`), which some commands exit with.
+    pub fn code(&self) -> i32 {
+        match self {
+            UciError::Invalid => 2,
+            UciError::NotFound => 3,
+            UciError::Io => 4,
+            UciError::Parse(_) => 5,
+            UciError::Duplicate => 6,
+        }
+    }
+}
+
 impl From<ParseError> for UciError {
     fn from(e: ParseError) -> Self {
         UciError::Parse(Some(e))
@@ -40,9 +53,10 @@ pub struct Ptr {
     pub extended: bool,
 }
 
-/// `uci_validate_text`: no CR, LF or control characters except TAB.
+/// `uci_validate_text`: no control characters except TAB, LF and CR (values may span lines).
 fn valid_text(text: &[u8]) -> bool {
-    text.iter().all(|&c| c >= 32 || c == b'\t')
+    text.iter()
+        .all(|&c| c >= 32 || c == b'\t' || c == b'\n' || c == b'\r')
 }
 
 impl Ptr {
@@ -161,7 +175,13 @@ pub fn set(package: &mut Package, ptr: &mut Ptr, found: Found) -> Result<Option<
             }
             section.set(option, &value);
         }
-        (Some(s), None) => package.sections[s].kind = value.to_str_lossy().into_owned(),
+        (Some(s), None) => {
+            // The same type again changes nothing and records nothing, as in libuci.
+            if package.sections[s].kind.as_bytes() == value.as_slice() {
+                return Ok(None);
+            }
+            package.sections[s].kind = value.to_str_lossy().into_owned();
+        }
         (None, _) => {
             package.set_section(&section_name, &value.to_str_lossy());
         }
@@ -264,7 +284,12 @@ pub fn reorder(package: &mut Package, ptr: &Ptr, found: Found) -> Result<Option<
         section: Some(package.sections[s].name.clone()),
         ..ptr.clone()
     };
+    // libuci records the move only when the section lands somewhere else.
+    let landing = position.min(package.sections.len().saturating_sub(1));
     package.reorder(s, position);
+    if landing == s {
+        return Ok(None);
+    }
     Ok(Some(delta(
         Cmd::Reorder,
         &moved,
@@ -300,6 +325,7 @@ mod tests {
         assert_eq!(p.value, Some("10.0.0.1".into()));
         assert!(Ptr::parse(b"network.@interface[0]").unwrap().extended);
         assert_eq!(Ptr::parse(b"a.b.c.d"), Err(UciError::Parse(None)));
-        assert_eq!(Ptr::parse(b"a.b.c=x\ny"), Err(UciError::Parse(None)));
+        assert!(Ptr::parse(b"a.b.c=x\ny").is_ok(), "values may span lines");
+        assert_eq!(Ptr::parse(b"a.b.c=x\0y"), Err(UciError::Parse(None)));
     }
 }

@@ -16,8 +16,13 @@ use crate::parse::{self, ParseError};
 #[derive(Debug, Clone)]
 pub struct Store {
     pub confdir: PathBuf,
+    /// Override configs (`uci -C`, `/var/run/uci` on OpenWrt): a config found there is read and
+    /// committed there instead of in `confdir`.
+    pub conf2dir: Option<PathBuf>,
     pub savedir: PathBuf,
-    /// Extra change-file folders read before `savedir` (`uci -p`).
+    /// The change-file folders, each read once in this order: libuci's delta path. It starts
+    /// with the default save folder; `uci -p` appends, `-t`/`-P` move the new save folder to
+    /// the end ([`Store::set_savedir`]).
     pub delta_paths: Vec<PathBuf>,
 }
 
@@ -53,14 +58,45 @@ const FILE_MODE: u32 = 0o600;
 
 impl Store {
     pub fn new(confdir: impl Into<PathBuf>, savedir: impl Into<PathBuf>) -> Self {
+        let savedir = savedir.into();
         Store {
             confdir: confdir.into(),
-            savedir: savedir.into(),
-            delta_paths: Vec::new(),
+            conf2dir: None,
+            delta_paths: vec![savedir.clone()],
+            savedir,
         }
     }
 
+    /// `uci -p DIR` (`uci_add_delta_path`): another change-file folder, ignored when the path
+    /// is already in the list (compared as given, as libuci compares the strings).
+    pub fn add_delta_path(&mut self, dir: PathBuf) {
+        if !self
+            .delta_paths
+            .iter()
+            .any(|d| d.as_os_str() == dir.as_os_str())
+        {
+            self.delta_paths.push(dir);
+        }
+    }
+
+    /// `uci -t DIR` (`uci_set_savedir`): changes are saved in `dir`, which moves to the end of
+    /// the delta path (the previous folders stay in it).
+    pub fn set_savedir(&mut self, dir: PathBuf) {
+        self.delta_paths
+            .retain(|d| d.as_os_str() != dir.as_os_str());
+        self.delta_paths.push(dir.clone());
+        self.savedir = dir;
+    }
+
+    /// The file a config is read from and committed to: the override folder's when it has
+    /// one, else the config folder's.
     pub fn path(&self, name: &str) -> PathBuf {
+        if let Some(dir) = &self.conf2dir {
+            let over = dir.join(name);
+            if over.is_file() {
+                return over;
+            }
+        }
         self.confdir.join(name)
     }
 
@@ -106,11 +142,11 @@ impl Store {
             parse::parse_lenient(name, bytes)
         };
         let mut changes = Vec::new();
-        for dir in self
-            .delta_paths
-            .iter()
-            .chain(std::iter::once(&self.savedir))
-        {
+        let mut search: Vec<&PathBuf> = self.delta_paths.iter().collect();
+        if !search.contains(&&self.savedir) {
+            search.push(&self.savedir);
+        }
+        for dir in search {
             let Ok(text) = fs::read(dir.join(name)) else {
                 continue;
             };
@@ -194,7 +230,6 @@ impl Store {
 
     /// Exclusive lock on one config file, the lock libuci takes while committing it.
     fn lock_file(&self, name: &str) -> io::Result<WriteLock> {
-        fs::create_dir_all(&self.confdir)?;
         let file = OpenOptions::new()
             .create(true)
             .read(true)

@@ -77,10 +77,18 @@ impl PortalGate {
     }
 
     /// The portal's set as it now is: the captive interfaces and each authorised device with
-    /// its time left (`None`: permanent). Devices no longer in it lose their flows;
-    /// `recheck` makes the manager check every flow on a captive interface.
-    pub fn publish(&self, captive: &[String], allowed: &[(Mac, Option<Duration>)], recheck: bool) {
-        let now = monotonic_ns();
+    /// its time left (`None`: permanent) as of `since` (CLOCK_MONOTONIC ns, read when the time
+    /// left was computed, so the fast path ends access when the set element's timeout does).
+    /// Devices no longer in it lose their flows; `recheck` makes the manager check every flow
+    /// on a captive interface.
+    pub fn publish(
+        &self,
+        captive: &[String],
+        allowed: &[(Mac, Option<Duration>)],
+        since: u64,
+        recheck: bool,
+    ) {
+        let now = since;
         let mut state = self.lock();
         let next: HashMap<Mac, Option<u64>> = allowed
             .iter()
@@ -229,6 +237,7 @@ mod tests {
         gate.publish(
             &["br-lan".into()],
             &[(a, None), (b, Some(Duration::from_secs(60)))],
+            monotonic_ns(),
             true,
         );
         let work = gate.take_work();
@@ -239,13 +248,18 @@ mod tests {
         assert!(gate.authorised(a) && gate.authorised(b));
         assert!(!gate.authorised([2, 0, 0, 0, 0, 3]));
 
-        gate.publish(&["br-lan".into()], &[(a, None)], false);
+        gate.publish(&["br-lan".into()], &[(a, None)], monotonic_ns(), false);
         let work = gate.take_work();
         assert_eq!(work.revoked, HashSet::from([b]));
         assert!(!work.links && !work.recheck);
         assert!(!gate.authorised(b));
 
-        gate.publish(&["br-lan".into()], &[(a, Some(Duration::ZERO))], false);
+        gate.publish(
+            &["br-lan".into()],
+            &[(a, Some(Duration::ZERO))],
+            monotonic_ns(),
+            false,
+        );
         assert!(!gate.authorised(a), "no time left");
         gate.off();
         assert!(gate.take_work().links);

@@ -196,10 +196,10 @@ impl Portal {
             config.layout = layout.clone();
         }
         if enabled {
-            let allowed = self.allowed_now()?;
+            let (allowed, since) = self.allowed_now()?;
             if self.enforcing {
                 nft::install(&layout, &allowed)?;
-                self.publish(&layout.interfaces, &allowed, true);
+                self.publish(&layout.interfaces, &allowed, since, true);
                 tracing::info!(devices = allowed.len(), interfaces = ?layout.interfaces, "portal firewall installed");
                 Self::cut_unstamped(&layout.interfaces, &allowed);
             }
@@ -218,11 +218,12 @@ impl Portal {
         Ok(())
     }
 
-    /// The offload's copy of the set, written right after the set itself.
-    fn publish(&self, interfaces: &[String], allowed: &[Allowed], recheck: bool) {
+    /// The offload's copy of the set, written right after the set itself; `since` is when
+    /// the time left was computed (CLOCK_MONOTONIC ns).
+    fn publish(&self, interfaces: &[String], allowed: &[Allowed], since: u64, recheck: bool) {
         if let Some(gate) = &self.gate {
             let devices: Vec<_> = allowed.iter().map(|a| (a.mac, a.timeout)).collect();
-            gate.publish(interfaces, &devices, recheck);
+            gate.publish(interfaces, &devices, since, recheck);
         }
     }
 
@@ -367,6 +368,7 @@ impl Portal {
             devices = missing.len(),
             "devices were removed from the portal's set by someone else: their connections are cut"
         );
+        let since = crate::offload::fastpath::monotonic_ns();
         let now_ms = now_millis();
         let rest: std::collections::HashMap<String, Option<i64>> = known
             .into_iter()
@@ -374,13 +376,15 @@ impl Portal {
             .collect();
         let allowed = allowed_list(&rest, now_ms);
         let interfaces = self.config().layout.interfaces.clone();
-        self.publish(&interfaces, &allowed, false);
+        self.publish(&interfaces, &allowed, since, false);
         self.flush(&missing, None);
     }
 
-    /// The devices with access now, with the time each has left, and remembers them.
-    fn allowed_now(&self) -> anyhow::Result<Vec<Allowed>> {
+    /// The devices with access now, with the time each has left, and remembers them; with the
+    /// monotonic clock's reading at the moment the time left was computed.
+    fn allowed_now(&self) -> anyhow::Result<(Vec<Allowed>, u64)> {
         let now = vouchers::now();
+        let since = crate::offload::fastpath::monotonic_ns();
         let now_ms = now_millis();
         let list = self.vouchers.authorised(now)?;
         let mut known = self
@@ -389,7 +393,7 @@ impl Portal {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         known.clear();
         known.extend(list);
-        Ok(allowed_list(&known, now_ms))
+        Ok((allowed_list(&known, now_ms), since))
     }
 
     /// Makes the set equal to the store (nothing while the portal is off).
@@ -400,11 +404,11 @@ impl Portal {
         if !self.enabled() {
             return Ok(());
         }
-        let allowed = self.allowed_now()?;
+        let (allowed, since) = self.allowed_now()?;
         if self.enforcing {
             nft::set_allowed(&allowed)?;
             let interfaces = self.config().layout.interfaces.clone();
-            self.publish(&interfaces, &allowed, false);
+            self.publish(&interfaces, &allowed, since, false);
         }
         Ok(())
     }

@@ -164,3 +164,118 @@ pub fn log_in(lab: &netlab::Lab, jar: &str) {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "303", "login");
 }
+
+/// A shell script in a lab namespace (`sh -ec`); fails the test when it fails. Its output.
+pub fn sh(lab: &netlab::Lab, role: netlab::NodeRole, script: &str) -> String {
+    let out = lab
+        .command(role, "sh")
+        .args(["-ec", script])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `curl` from the client namespace: (HTTP status, body).
+pub fn curl(lab: &netlab::Lab, args: &[&str]) -> (u16, String) {
+    let out = lab
+        .command(netlab::NodeRole::Client, "curl")
+        .args(["-s", "-m", "10", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (code.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+/// Runs `f` on a thread inside a lab namespace.
+pub fn in_ns<T: Send + 'static>(
+    lab: &netlab::Lab,
+    role: netlab::NodeRole,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let ns = lab.ns(role);
+    std::thread::spawn(move || {
+        netlab::scratch::enter(&ns).expect("enter the lab namespace");
+        f()
+    })
+}
+
+/// The offload dashboard's data, as an admin's script reads it (`jar`: a logged-in session).
+pub fn offload(lab: &netlab::Lab, jar: &str) -> serde_json::Value {
+    let (code, body) = curl(lab, &["-b", jar, "http://192.168.1.1/api/v1/offload"]);
+    assert_eq!(code, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Creates one voucher with the CLI: (id, code).
+pub fn voucher(root: &std::path::Path, duration: &str) -> (i64, String) {
+    let out = portico()
+        .arg("--root")
+        .arg(root)
+        .args([
+            "vouchers",
+            "create",
+            "--qty",
+            "1",
+            "--duration",
+            duration,
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    (
+        first["id"].as_i64().unwrap(),
+        first["code"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// `portico serve` in the lab's router (admin UI on :80, portal on :8080), once it answers.
+pub fn serve_router(lab: &netlab::Lab, root: &std::path::Path) -> Server {
+    let mut cmd = lab.command(netlab::NodeRole::Router, env!("CARGO_BIN_EXE_portico"));
+    cmd.args([
+        "serve",
+        "--listen",
+        "0.0.0.0:80",
+        "--portal-listen",
+        "0.0.0.0:8080",
+        "--root",
+    ])
+    .arg(root);
+    let server = start(cmd);
+    wait_for("portico on 192.168.1.1", || {
+        (curl(lab, &["http://192.168.1.1/healthz"]).0 == 200).then_some(())
+    });
+    server
+}
+
+/// What fw4 would do on the router (not under test): masquerade out of the WAN; and IPv6
+/// addresses for the router's WAN and the client, with the client's default route.
+pub fn fw4_nat_and_ipv6(lab: &netlab::Lab) {
+    sh(
+        lab,
+        netlab::NodeRole::Router,
+        "nft add table inet labnat && \
+         nft add chain inet labnat post '{ type nat hook postrouting priority srcnat; }' && \
+         nft add rule inet labnat post oifname eth1 masquerade && \
+         ip addr add fd70:7274:0:2::2/64 dev eth1 nodad",
+    );
+    sh(
+        lab,
+        netlab::NodeRole::Client,
+        "ip addr add fd70:7274:0:1::100/64 dev lan0 nodad && \
+         ip -6 route add default via fd70:7274:0:1::1",
+    );
+}
