@@ -212,8 +212,8 @@ impl Seq {
     }
 }
 
-/// A random edit sequence: through single commands (even seeds) or one `batch` (odd seeds).
-fn random(seed: u64) -> Scenario {
+/// A random edit sequence, through single commands or through one `batch`.
+fn random(seed: u64, batch: bool) -> Scenario {
     let mut r = Seq(seed);
     let sections = ["a", "b", "c", "@foo[0]", "@foo[-1]", "@bar[0]"];
     let options = ["x", "y", "z", "l", "m"];
@@ -274,7 +274,7 @@ fn random(seed: u64) -> Scenario {
         commands.push(command);
     }
     let mut steps = Vec::new();
-    if seed.is_multiple_of(2) {
+    if !batch {
         for c in &commands {
             steps.push((c.clone(), String::new()));
         }
@@ -301,17 +301,20 @@ fn random(seed: u64) -> Scenario {
         steps.push(step(tail));
     }
     Scenario {
-        name: format!("random_{seed}"),
+        name: format!("random_{seed}_{}", if batch { "batch" } else { "cli" }),
         files: vec![("etc/config/test", BASE.to_owned())],
         steps,
     }
 }
 
-const SEEDS: u64 = 40;
+const SEEDS: u64 = 32;
 
 fn scenarios() -> Vec<Scenario> {
     let mut all = fixed();
-    all.extend((0..SEEDS).map(random));
+    for seed in 0..SEEDS {
+        all.push(random(seed, false));
+        all.push(random(seed, true));
+    }
     all
 }
 
