@@ -132,6 +132,51 @@ fn a_broken_file_is_named_with_its_reason_and_the_rest_is_imported() {
     );
 }
 
+/// Issue 22: a gzip of 1 GiB of zeros (about 1 MB on disk) is refused by name after reading
+/// no more than the documented limit: the import runs under a 256 MiB data limit (`prlimit`),
+/// two workers, and still imports the good file beside it.
+#[test]
+fn a_decompression_bomb_is_refused_within_bounded_memory() {
+    use std::io::Write as _;
+    let files = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture(),
+        files.path().join("20160323-19.01.01-ffSummarizedDir.json"),
+    )
+    .unwrap();
+    let bomb = files
+        .path()
+        .join("20160324-19.01.01-ffSummarizedDir.json.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&bomb).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..1024 {
+        gz.write_all(&zeros).unwrap();
+    }
+    gz.finish().unwrap();
+    assert!(std::fs::metadata(&bomb).unwrap().len() < 8 << 20);
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("prlimit")
+        .arg(format!("--data={}", 256u64 << 20))
+        .arg(env!("CARGO_BIN_EXE_portico"))
+        .args(["communities", "import", "--threads", "2", "--data"])
+        .arg(data.path())
+        .arg(files.path())
+        .output()
+        .expect("prlimit (util-linux)");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("imported 1 snapshots"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "20160324-19.01.01-ffSummarizedDir.json.gz: larger than 16 MiB once decompressed; not read"
+        ),
+        "{stderr}"
+    );
+}
+
 /// `--mongodb-uri` selects the MongoDB store: with no server there (a loopback port nobody
 /// listens on) import and serve stop with a message that names the store and keeps the URI's
 /// password to itself.

@@ -131,15 +131,20 @@ fn run(bin: &str, offload: bool, seconds: u64) -> anyhow::Result<Figures> {
     wait("the portal", || in_ns(&client, || http_get("/").is_ok()))?;
     let client_mac = mac_of(lab, NodeRole::Client, "lan0")?;
 
+    if offload {
+        wait("the fast path on the LAN port", || {
+            sh(lab, NodeRole::Router, "ip link show eth0").is_ok_and(|t| t.contains("xdp"))
+        })?;
+    }
+    let attached = sh(lab, NodeRole::Router, "ip link show eth0")?.contains("xdp");
     println!(
         "# Offload {} ({})\n",
         if offload { "on" } else { "off" },
-        sh(
-            lab,
-            NodeRole::Router,
-            "ip -d link show eth0 | grep -o 'prog/xdp' || echo 'no program attached'"
-        )?
-        .trim()
+        if attached {
+            "XDP attached to the LAN port"
+        } else {
+            "no program attached"
+        }
     );
     let (first, first_fast, answer) = latency(lab, &store, &client)?;
     let cut = expiry(lab, &store, &client, &client_mac)?;

@@ -46,6 +46,31 @@ pub enum SourceError {
     NoTimestamp,
     #[error("the archive holds no summary file")]
     EmptyArchive,
+    /// Larger than [`MAX_SUMMARY_BYTES`] once decompressed (real summary files are under
+    /// 1 MB; this is a damaged file or a decompression bomb).
+    #[error("{}larger than {} MiB once decompressed; not read", .member.as_ref().map(|m| format!("{m} is ")).unwrap_or_default(), MAX_SUMMARY_BYTES >> 20)]
+    TooLarge {
+        /// The archive member, when the file is an archive.
+        member: Option<String>,
+    },
+}
+
+/// The largest summary file read, decompressed (real ones are under 1 MB): memory per
+/// worker stays bounded whatever a file holds.
+pub const MAX_SUMMARY_BYTES: u64 = 16 << 20;
+
+/// Reads at most [`MAX_SUMMARY_BYTES`] from `reader`; more is [`SourceError::TooLarge`]
+/// (naming the archive `member`, if any), found after reading one byte past the limit,
+/// never the whole stream.
+fn read_bounded(reader: impl Read, member: Option<&str>) -> Result<Vec<u8>, SourceError> {
+    let mut bytes = Vec::new();
+    reader.take(MAX_SUMMARY_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SUMMARY_BYTES {
+        return Err(SourceError::TooLarge {
+            member: member.map(str::to_owned),
+        });
+    }
+    Ok(bytes)
 }
 
 impl From<serde_json::Error> for SourceError {
@@ -226,10 +251,9 @@ pub fn read(file: &SourceFile) -> Result<Vec<Snapshot>, SourceError> {
     let name = file.name();
     let open = || std::fs::File::open(&file.path).map(std::io::BufReader::new);
     match file.packing {
-        Packing::Json => Ok(vec![parse(&std::fs::read(&file.path)?, &name, file.ts)?]),
+        Packing::Json => Ok(vec![parse(&read_bounded(open()?, None)?, &name, file.ts)?]),
         Packing::Gz => {
-            let mut bytes = Vec::new();
-            flate2::read::MultiGzDecoder::new(open()?).read_to_end(&mut bytes)?;
+            let bytes = read_bounded(flate2::read::MultiGzDecoder::new(open()?), None)?;
             Ok(vec![parse(&bytes, &name, file.ts)?])
         }
         Packing::TarGz => {
@@ -248,13 +272,9 @@ pub fn read(file: &SourceFile) -> Result<Vec<Snapshot>, SourceError> {
                 let Some((Packing::Json, ts)) = classify(&member_name) else {
                     continue;
                 };
-                let mut bytes = Vec::new();
-                member.read_to_end(&mut bytes)?;
-                snapshots.push(parse(
-                    &bytes,
-                    &format!("{name}/{member_name}"),
-                    ts.or(file.ts),
-                )?);
+                let source = format!("{name}/{member_name}");
+                let bytes = read_bounded(&mut member, Some(&member_name))?;
+                snapshots.push(parse(&bytes, &source, ts.or(file.ts))?);
             }
             if snapshots.is_empty() {
                 return Err(SourceError::EmptyArchive);
@@ -317,6 +337,67 @@ pub fn from_map(
 
 #[cfg(test)]
 mod tests {
+    use std::io::Write as _;
+
+    /// Issue 22: a member past the limit is refused by name, for `.gz` and `.tar.gz`.
+    #[test]
+    fn oversized_members_are_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = MAX_SUMMARY_BYTES + 1;
+        let gz_path = dir.path().join("20160324-19.01.01-ffSummarizedDir.json.gz");
+        let mut gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz_path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        std::io::copy(&mut std::io::repeat(b' ').take(big), &mut gz).unwrap();
+        gz.finish().unwrap();
+        let tar_path = dir
+            .path()
+            .join("20160325-19.01.01-ffSummarizedDir.json.tar.gz");
+        let gz = flate2::write::GzEncoder::new(
+            std::fs::File::create(&tar_path).unwrap(),
+            flate2::Compression::fast(),
+        );
+        let mut tar = tar::Builder::new(gz);
+        let mut header = tar::Header::new_gnu();
+        header.set_size(big);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(
+            &mut header,
+            "20160325-19.01.01-ffSummarizedDir.json",
+            std::io::repeat(b' ').take(big),
+        )
+        .unwrap();
+        tar.into_inner().unwrap().finish().unwrap().flush().unwrap();
+        for (path, packing, member, text) in [
+            (
+                &gz_path,
+                Packing::Gz,
+                None,
+                "larger than 16 MiB once decompressed; not read",
+            ),
+            (
+                &tar_path,
+                Packing::TarGz,
+                Some("20160325-19.01.01-ffSummarizedDir.json".to_owned()),
+                "20160325-19.01.01-ffSummarizedDir.json is larger than 16 MiB once decompressed; not read",
+            ),
+        ] {
+            let file = SourceFile {
+                path: path.clone(),
+                packing,
+                ts: None,
+            };
+            let err = read(&file).unwrap_err();
+            assert!(
+                matches!(&err, SourceError::TooLarge { member: m } if *m == member),
+                "{err}"
+            );
+            assert_eq!(err.to_string(), text);
+        }
+    }
+
     use super::*;
 
     #[test]
