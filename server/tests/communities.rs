@@ -177,6 +177,84 @@ fn a_decompression_bomb_is_refused_within_bounded_memory() {
     );
 }
 
+/// Issue 22: what an import must not take silently. `{}` is refused (not a zero-node
+/// snapshot); a file named on the command line but not a summary file (no time, month 13)
+/// makes the exit non-zero with its reason; counts that are not whole non-negative numbers are
+/// named in the summary; of two files with the same time, the history file wins over the live
+/// file whichever worker finishes first (three runs, two workers).
+#[test]
+fn bad_inputs_are_named_and_the_same_time_has_one_winner() {
+    let fixture_text = std::fs::read_to_string(fixture()).unwrap();
+    let all: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&fixture_text).unwrap();
+    for _ in 0..3 {
+        let files = tempfile::tempdir().unwrap();
+        let f = |name: &str| files.path().join(name);
+        std::fs::write(f("20160323-19.01.01-ffSummarizedDir.json"), &fixture_text).unwrap();
+        // The live file: five of the same communities, its newest mtime the same second.
+        let live: serde_json::Map<_, _> = all.clone().into_iter().take(5).collect();
+        std::fs::write(
+            f("ffSummarizedDir.json"),
+            serde_json::to_vec(&live).unwrap(),
+        )
+        .unwrap();
+        std::fs::write(f("20160324-19.01.01-ffSummarizedDir.json"), b"{}").unwrap();
+        let odd = serde_json::json!({
+            "minus": {"name": "Minus", "state": {"nodes": -5}},
+            "half": {"name": "Half", "state": {"nodes": 12.5}},
+            "huge": {"name": "Huge", "state": {"nodes": 1e300}},
+            "fine": {"name": "Fine", "state": {"nodes": 7}},
+        });
+        std::fs::write(f("20160325-19.01.01-ffSummarizedDir.json"), odd.to_string()).unwrap();
+        std::fs::write(f("notes.json"), b"{}").unwrap();
+        std::fs::write(f("20161301-00.00.00-ffSummarizedDir.json"), b"{}").unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let out = portico()
+            .args(["communities", "import", "--threads", "2", "--data"])
+            .arg(data.path())
+            .arg(files.path())
+            .arg(f("notes.json"))
+            .arg(f("20161301-00.00.00-ffSummarizedDir.json"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("20160324-19.01.01-ffSummarizedDir.json: holds no communities"),
+            "{stderr}"
+        );
+        for name in ["notes.json", "20161301-00.00.00-ffSummarizedDir.json"] {
+            assert!(
+                stderr.contains(&format!(
+                    "not imported {}: not a summary file name",
+                    f(name).display()
+                )),
+                "{name}: {stderr}"
+            );
+        }
+        assert!(
+            stderr.contains("3 node counts were not whole non-negative numbers"),
+            "{stderr}"
+        );
+        for bad in ["minus: -5", "half: 12.5", "huge: 1e+300"] {
+            assert!(stderr.contains(bad), "{bad}: {stderr}");
+        }
+        let extent = communities::sqlite::Reader::open(data.path())
+            .unwrap()
+            .extent()
+            .unwrap();
+        assert_eq!(
+            extent.snapshots, 2,
+            "the fixture's time and the odd file's; no empty one"
+        );
+        assert_eq!(
+            extent.community_snapshots,
+            283 + 4,
+            "the history file's 283 communities won over the live file's 5"
+        );
+    }
+}
+
 /// `--mongodb-uri` selects the MongoDB store: with no server there (a loopback port nobody
 /// listens on) import and serve stop with a message that names the store and keeps the URI's
 /// password to itself.

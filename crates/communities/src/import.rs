@@ -1,9 +1,12 @@
 //! `portico communities import`: files → parallel parse and prepare → one writer.
 //!
 //! Workers (one per core) read, decompress, parse and prepare files; the writer commits
-//! snapshots in batches, each batch one transaction. Files whose time (from the name) is
-//! already in the store are not even read, and the store skips any snapshot it already has,
-//! so a second run, or a run after a kill, ends exactly where an uninterrupted run would.
+//! snapshots in batches, each batch one transaction, in file-name order whatever order the
+//! workers finish in. Files whose time (from the name) is already in the store are not even
+//! read, and the store skips any snapshot it already has, so a second run, or a run after a
+//! kill, ends exactly where an uninterrupted run would — and when two files hold the same time
+//! (a history file and the live `ffSummarizedDir.json`), the first by name wins (the history
+//! file: names with a time sort before the live file's), the other counts as already present.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -49,6 +52,9 @@ pub struct Report {
     pub entries: usize,
     /// Top-level values that were not community objects.
     pub skipped_entries: usize,
+    /// Node counts that were not whole non-negative numbers (left uncounted), each as
+    /// `file: community: value`.
+    pub bad_counts: Vec<String>,
     /// Files whose names are not snapshot names.
     pub passed: Vec<Passed>,
     pub broken: Vec<Broken>,
@@ -104,25 +110,36 @@ pub fn import(
         }
         drop(tx);
         let mut batch = Batch::default();
+        // Results wait here until every earlier file's has come: commits follow name order.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next_to_write = 0;
         for (i, prepared) in rx {
-            match prepared {
-                Ok(snapshots) => {
-                    progress.advance(snapshots.len() as u64);
-                    for s in snapshots {
-                        report.skipped_entries += s.skipped_entries;
-                        batch.push(s);
+            waiting.insert(i, prepared);
+            while let Some(prepared) = waiting.remove(&next_to_write) {
+                next_to_write += 1;
+                match prepared {
+                    Ok(snapshots) => {
+                        progress.advance(snapshots.len() as u64);
+                        for mut s in snapshots {
+                            report.skipped_entries += s.skipped_entries;
+                            let source = s.source.clone();
+                            report
+                                .bad_counts
+                                .extend(s.bad_counts.drain(..).map(|b| format!("{source}: {b}")));
+                            batch.push(s);
+                        }
+                    }
+                    Err(reason) => {
+                        progress.advance(0);
+                        report.broken.push(Broken {
+                            path: todo[next_to_write - 1].path.clone(),
+                            reason,
+                        });
                     }
                 }
-                Err(reason) => {
-                    progress.advance(0);
-                    report.broken.push(Broken {
-                        path: todo[i].path.clone(),
-                        reason,
-                    });
+                if batch.full() {
+                    batch.write(store, &mut report)?;
                 }
-            }
-            if batch.full() {
-                batch.write(store, &mut report)?;
             }
         }
         batch.write(store, &mut report)

@@ -80,6 +80,12 @@ impl Entry {
         })
     }
 
+    /// `state.nodes` as written, when there is one (not null) that is not a count.
+    pub fn unreadable_count(&self) -> Option<String> {
+        let value = self.raw.get("state")?.get("nodes")?;
+        (self.facts.nodes.is_none() && !value.is_null()).then(|| value.to_string())
+    }
+
     /// The name to show: the community's own, else its key.
     pub fn display_name(&self) -> &str {
         self.facts.name.as_deref().unwrap_or(&self.facts.key)

@@ -1187,6 +1187,7 @@ mod tests {
             source: format!("{ts}.json"),
             entries,
             skipped_entries: 0,
+            bad_counts: Vec::new(),
         })
     }
 

@@ -32,6 +32,8 @@ pub struct Prepared {
     pub source: String,
     pub entries: Vec<PreparedEntry>,
     pub skipped_entries: usize,
+    /// Node counts left uncounted (`key: value`), for the import's summary.
+    pub bad_counts: Vec<String>,
 }
 
 /// Prepares a snapshot for writing.
@@ -40,6 +42,7 @@ pub fn prepare(snapshot: Snapshot) -> Prepared {
         ts: snapshot.ts,
         source: snapshot.source,
         skipped_entries: snapshot.skipped_entries,
+        bad_counts: snapshot.bad_counts,
         entries: snapshot.entries.into_iter().map(prepare_entry).collect(),
     }
 }

@@ -27,6 +27,8 @@ pub struct Snapshot {
     pub entries: Vec<Entry>,
     /// Top-level values that were not community objects.
     pub skipped_entries: usize,
+    /// Node counts that were not whole non-negative numbers (`key: value`), left uncounted.
+    pub bad_counts: Vec<String>,
 }
 
 /// Why a file could not be read. Every variant says enough to find the problem.
@@ -42,6 +44,9 @@ pub enum SourceError {
     },
     #[error("the top level is not an object of communities")]
     NotAnObject,
+    /// `{}`: a snapshot of nothing is not a network of zero nodes.
+    #[error("holds no communities (an empty snapshot is not data)")]
+    NoCommunities,
     #[error("no time: the name has none and no entry has an mtime")]
     NoTimestamp,
     #[error("the archive holds no summary file")]
@@ -240,6 +245,9 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<SourceFile>, Vec<Passed>) {
             .then(a.path.cmp(&b.path))
     });
     passed.sort_by(|a, b| a.path.cmp(&b.path));
+    // A file named on the command line and found in a named folder too is one file.
+    found.dedup_by(|a, b| a.path == b.path);
+    passed.dedup_by(|a, b| a.path == b.path);
     (found, passed)
 }
 
@@ -305,11 +313,20 @@ pub fn from_map(
     source: &str,
     ts: Option<i64>,
 ) -> Result<Snapshot, SourceError> {
+    if top.is_empty() {
+        return Err(SourceError::NoCommunities);
+    }
     let mut skipped_entries = 0;
+    let mut bad_counts = Vec::new();
     let mut entries = Vec::with_capacity(top.len());
     for (key, value) in top {
         match Entry::parse(&key, value) {
-            Some(e) => entries.push(e),
+            Some(e) => {
+                if let Some(count) = e.unreadable_count() {
+                    bad_counts.push(format!("{key}: {count}"));
+                }
+                entries.push(e);
+            }
             None => skipped_entries += 1,
         }
     }
@@ -332,6 +349,7 @@ pub fn from_map(
         source: source.to_owned(),
         entries,
         skipped_entries,
+        bad_counts,
     })
 }
 

@@ -274,11 +274,7 @@ fn random(seed: u64, batch: bool) -> Scenario {
         commands.push(command);
     }
     let mut steps = Vec::new();
-    if !batch {
-        for c in &commands {
-            steps.push((c.clone(), String::new()));
-        }
-    } else {
+    if batch {
         let mut input = String::new();
         for c in &commands {
             input.push_str(&c[0]);
@@ -290,6 +286,10 @@ fn random(seed: u64, batch: bool) -> Scenario {
             input.push('\n');
         }
         steps.push((vec!["batch".to_owned()], input));
+    } else {
+        for c in &commands {
+            steps.push((c.clone(), String::new()));
+        }
     }
     for tail in [
         &["changes"][..],

@@ -146,7 +146,7 @@ pub fn run(global: &GlobalArgs, command: CommunitiesCommand) -> anyhow::Result<E
             let started = Instant::now();
             let bar = Bar::new("files");
             let report = import::import(store.as_mut(), &paths, workers.unwrap_or(threads), &bar)?;
-            Ok(summary(&report, started.elapsed()))
+            Ok(summary(&report, &paths, started.elapsed()))
         }
         CommunitiesCommand::Synth {
             from,
@@ -180,7 +180,7 @@ pub fn run(global: &GlobalArgs, command: CommunitiesCommand) -> anyhow::Result<E
                 let bar = Bar::new("snapshots");
                 bar.start(synth.len() as u64);
                 let report = synth_into_store(&synth, store.as_mut(), threads, &bar)?;
-                Ok(summary(&report, started.elapsed()))
+                Ok(summary(&report, &[], started.elapsed()))
             } else {
                 let out = out.context("--out or --into-store")?;
                 write_files(&synth, &out, gzip, threads)?;
@@ -278,7 +278,9 @@ fn write_files(synth: &Synth, out: &Path, gzip: bool, threads: usize) -> anyhow:
     Ok(())
 }
 
-fn summary(report: &Report, took: Duration) -> ExitCode {
+/// The import's summary on stderr; exit code 2 when a file was broken or a file named on the
+/// command line (not found in a folder) was passed over.
+fn summary(report: &Report, named: &[PathBuf], took: Duration) -> ExitCode {
     const NAMED: usize = 5;
     let secs = took.as_secs_f64().max(1e-3);
     #[allow(clippy::cast_precision_loss, reason = "a rate for people")]
@@ -296,23 +298,41 @@ fn summary(report: &Report, took: Duration) -> ExitCode {
             report.skipped_entries
         );
     }
-    // Other files in a directory are normal; name a few, count the rest.
-    if !report.passed.is_empty() {
+    if !report.bad_counts.is_empty() {
+        eprintln!(
+            "{} node counts were not whole non-negative numbers and were not counted:",
+            report.bad_counts.len()
+        );
+        for b in report.bad_counts.iter().take(NAMED) {
+            eprintln!("  {b}");
+        }
+        if report.bad_counts.len() > NAMED {
+            eprintln!("  … and {} more", report.bad_counts.len() - NAMED);
+        }
+    }
+    // A file named on the command line that is not a summary file is a mistake; other files
+    // in a directory are normal: name a few, count the rest.
+    let (refused, passed): (Vec<_>, Vec<_>) =
+        report.passed.iter().partition(|p| named.contains(&p.path));
+    for p in &refused {
+        eprintln!("not imported {}: {}", p.path.display(), p.reason);
+    }
+    if !passed.is_empty() {
         eprintln!(
             "passed over {} files that are not summary files:",
-            report.passed.len()
+            passed.len()
         );
-        for p in report.passed.iter().take(NAMED) {
+        for p in passed.iter().take(NAMED) {
             eprintln!("  {}: {}", p.path.display(), p.reason);
         }
-        if report.passed.len() > NAMED {
-            eprintln!("  … and {} more", report.passed.len() - NAMED);
+        if passed.len() > NAMED {
+            eprintln!("  … and {} more", passed.len() - NAMED);
         }
     }
     for b in &report.broken {
         eprintln!("broken {}: {}", b.path.display(), b.reason);
     }
-    if report.broken.is_empty() {
+    if report.broken.is_empty() && refused.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
