@@ -66,7 +66,7 @@ for name, size in (("k64", 64 * 1024), ("m1", 1200 * 1024)):
 PY
 # Median CPU (ms) and peak RSS (KiB) of 21 runs.
 measure() {
-  for _ in $(seq 21); do "$tmp/measure" "$@"; done | sort -n -k2 | awk '{rss=($1>rss)?$1:rss; cpu[NR]=$2} END {printf "%d %.2f", rss, cpu[11]}'
+  for _ in $(seq 21); do "$tmp/measure" "$@"; done | sort -n -k2 | awk '{rss=($1>rss)?$1:rss; cpu[NR]=$2} END {printf "%d %.2f\n", rss, cpu[11]}'
 }
 echo
 echo "## portico uci vs the C uci (same run; router build; 21 runs, median CPU, peak RSS)"
