@@ -541,28 +541,8 @@ impl Cli<'_, '_> {
                 return self.merge_into(loaded);
             }
         }
-        let Ok(input) = self.read_input() else {
-            self.perror(&UciError::Io);
+        let Some(packages) = self.read_packages(name.as_deref()) else {
             return 1;
-        };
-        let (result, warnings) = parse::import(
-            &input,
-            name.as_deref(),
-            Options {
-                strict: self.strict,
-            },
-        );
-        self.warn(&warnings);
-        let packages = match result {
-            Ok(p) => p,
-            Err(parse::ImportError::Parse(e)) => {
-                self.perror(&UciError::Parse(Some(e)));
-                return 1;
-            }
-            Err(parse::ImportError::Duplicate) => {
-                self.perror(&UciError::Duplicate);
-                return 1;
-            }
         };
         for package in &packages {
             if self.store.write(package).is_err() {
@@ -573,33 +553,41 @@ impl Cli<'_, '_> {
         0
     }
 
-    /// `uci -m import NAME`: the input's sections and options are set on the loaded package as
-    /// pending changes (what `uci set`, `uci add` and `uci add_list` would record); the
-    /// config file itself is left as it is.
-    fn merge_into(&mut self, mut loaded: Loaded) -> i32 {
+    /// The import input parsed into packages (`name` for input without a `package` line);
+    /// `None` after printing why not, as libuci does.
+    fn read_packages(&mut self, name: Option<&str>) -> Option<Vec<crate::model::Package>> {
         let Ok(input) = self.read_input() else {
             self.perror(&UciError::Io);
-            return 1;
+            return None;
         };
-        let name = loaded.package.name.clone();
         let (result, warnings) = parse::import(
             &input,
-            Some(&name),
+            name,
             Options {
                 strict: self.strict,
             },
         );
         self.warn(&warnings);
-        let imported = match result {
-            Ok(p) => p,
+        match result {
+            Ok(packages) => Some(packages),
             Err(parse::ImportError::Parse(e)) => {
                 self.perror(&UciError::Parse(Some(e)));
-                return 1;
+                None
             }
             Err(parse::ImportError::Duplicate) => {
                 self.perror(&UciError::Duplicate);
-                return 1;
+                None
             }
+        }
+    }
+
+    /// `uci -m import NAME`: the input's sections and options are set on the loaded package as
+    /// pending changes (what `uci set`, `uci add` and `uci add_list` would record); the
+    /// config file itself is left as it is.
+    fn merge_into(&mut self, mut loaded: Loaded) -> i32 {
+        let name = loaded.package.name.clone();
+        let Some(imported) = self.read_packages(Some(&name)) else {
+            return 1;
         };
         let package = &mut loaded.package;
         let mut changes = Vec::new();
