@@ -100,13 +100,17 @@ impl PortalGate {
                 (*mac, until)
             })
             .collect();
-        let revoked: Vec<Mac> = state
-            .allowed
-            .keys()
-            .filter(|mac| !next.contains_key(*mac))
-            .copied()
-            .collect();
-        state.work.revoked.extend(revoked);
+        // Without a running offload there are no flows to remove (plugging in rechecks them
+        // all), so nothing piles up.
+        if state.map.is_some() {
+            let revoked: Vec<Mac> = state
+                .allowed
+                .keys()
+                .filter(|mac| !next.contains_key(*mac))
+                .copied()
+                .collect();
+            state.work.revoked.extend(revoked);
+        }
         if state.captive.as_deref() != Some(captive) {
             state.captive = Some(captive.to_vec());
             state.work.links = true;
@@ -135,7 +139,12 @@ impl PortalGate {
     /// Devices that lost access outside a publish (a voucher moved to another device): their
     /// flows go even if the device is authorised again at once.
     pub fn revoke(&self, macs: &[Mac]) {
-        self.lock().work.revoked.extend(macs.iter().copied());
+        let mut state = self.lock();
+        if state.map.is_none() {
+            return;
+        }
+        state.work.revoked.extend(macs.iter().copied());
+        drop(state);
         self.wake();
     }
 
@@ -249,8 +258,12 @@ mod tests {
         assert!(!gate.authorised([2, 0, 0, 0, 0, 3]));
 
         gate.publish(&["br-lan".into()], &[(a, None)], monotonic_ns(), false);
+        gate.revoke(&[a]);
         let work = gate.take_work();
-        assert_eq!(work.revoked, HashSet::from([b]));
+        assert!(
+            work.revoked.is_empty(),
+            "no offload running: no flows to remove, nothing piles up"
+        );
         assert!(!work.links && !work.recheck);
         assert!(!gate.authorised(b));
 
@@ -265,5 +278,40 @@ mod tests {
         assert!(gate.take_work().links);
         assert!(gate.captive().is_empty() && !gate.portal_on());
         assert_eq!(gate.take_work(), Work::default());
+    }
+
+    /// With the offload's map plugged in: the map follows every publish (ends on the
+    /// monotonic clock), and devices that lost access are handed to the manager.
+    #[test]
+    fn the_map_follows_the_set_and_revocations_reach_the_manager() {
+        let scratch = netlab::Scratch::new().expect("scratch namespace (tests run as root)");
+        scratch.run(|| {
+            let fast = super::super::FastPath::load(64).expect("load the BPF programs");
+            let gate = PortalGate::new().unwrap();
+            let (a, b) = ([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
+            gate.publish(&["br-lan".into()], &[(a, None)], monotonic_ns(), false);
+            gate.plug(fast.portal_map().unwrap());
+            let work = gate.take_work();
+            assert!(
+                work.links && work.recheck,
+                "plugging in rechecks every flow"
+            );
+            let since = monotonic_ns();
+            gate.publish(
+                &["br-lan".into()],
+                &[(a, None), (b, Some(Duration::from_secs(60)))],
+                since,
+                false,
+            );
+            let map = fast.portal_map().unwrap();
+            let read = |mac: Mac| map.get(&MacKey { mac, pad: 0 }, 0).ok().map(|v| v.until_ns);
+            assert_eq!(read(a), Some(0), "permanent");
+            assert_eq!(read(b), Some(since + 60_000_000_000), "the element's end");
+            gate.publish(&["br-lan".into()], &[(a, None)], monotonic_ns(), false);
+            gate.revoke(&[a]);
+            assert_eq!(read(b), None, "out of the map at once");
+            assert_eq!(gate.take_work().revoked, HashSet::from([a, b]));
+            gate.unplug();
+        });
     }
 }
