@@ -3,7 +3,6 @@
 //! flushes a client's entries when it is authorised or expires; the offload follows events to
 //! know when a flow is established and what its NAT is, and keeps offloaded entries alive.
 
-use std::collections::HashSet;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -161,6 +160,8 @@ pub struct Entry {
     pub packets: Option<(u64, u64)>,
     /// The connection's mark (`ct mark`; the portal stamps its device's there).
     pub mark: u32,
+    /// The conntrack zone (0: the default one), part of what identifies the entry.
+    pub zone: u16,
 }
 
 impl Entry {
@@ -191,6 +192,9 @@ impl Entry {
             helper: netlink::attr(attrs, CTA_HELP).is_some(),
             packets: packets(CTA_COUNTERS_ORIG).zip(packets(CTA_COUNTERS_REPLY)),
             mark: be32(CTA_MARK).unwrap_or(0),
+            zone: netlink::attr(attrs, CTA_ZONE)
+                .and_then(|b| <[u8; 2]>::try_from(b).ok())
+                .map_or(0, u16::from_be_bytes),
         })
     }
 }
@@ -312,75 +316,34 @@ pub fn refresh(orig: &Tuple, timeout_secs: u32) -> io::Result<()> {
     update(&request)
 }
 
-/// Deletes the entry whose original direction is `orig`. Returns whether there was one.
+/// Deletes an entry, named by its original direction and zone. Returns whether it was still
+/// there.
 ///
 /// # Errors
 /// When ctnetlink cannot be reached or refuses.
-pub fn delete(orig: &Tuple) -> io::Result<bool> {
+pub fn delete(entry: &Entry) -> io::Result<bool> {
+    let mut request = request_for(CTA_TUPLE_ORIG, &entry.orig);
+    if entry.zone != 0 {
+        netlink::put_attr(&mut request, CTA_ZONE, &entry.zone.to_be_bytes());
+    }
     let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
-    match socket.request(
-        SUBSYS_CTNETLINK << 8 | MSG_DELETE,
-        &request_for(CTA_TUPLE_ORIG, orig),
-    )? {
+    match socket.request(SUBSYS_CTNETLINK << 8 | MSG_DELETE, &request)? {
         0 => Ok(true),
         errno if errno == nix::libc::ENOENT => Ok(false),
         errno => Err(io::Error::from_raw_os_error(errno)),
     }
 }
 
-/// Deletes every entry `doomed` picks (a dump, then a delete per entry by its own tuple) and
-/// returns them; entries that vanished meanwhile are not errors.
-///
-/// # Errors
-/// When ctnetlink cannot be reached.
-pub fn delete_where(doomed: impl Fn(&Entry) -> bool) -> io::Result<Vec<Entry>> {
-    let mut deleted = Vec::new();
-    for entry in dump()?.into_iter().filter(|e| doomed(e)) {
-        if delete(&entry.orig)? {
-            deleted.push(entry);
-        }
-    }
-    Ok(deleted)
-}
-
-/// The source address of an entry's original direction.
-fn original_source(body: &[u8]) -> Option<IpAddr> {
-    let tuple = netlink::attr(body.get(4..)?, CTA_TUPLE_ORIG)?;
-    Tuple::decode(tuple).map(|t| t.src)
-}
-
-/// Deletes every conntrack entry whose original direction comes from one of `sources`
-/// (what `conntrack -D -s ADDR` does: a dump, then a delete per matching tuple). Returns how
-/// many were deleted; entries that vanished meanwhile are not errors.
+/// Deletes every entry `doomed` picks (a dump, then a delete per entry by its own tuple, as
+/// `conntrack -D` does) and returns them; entries that vanished meanwhile are not errors.
 ///
 /// # Errors
 /// When ctnetlink cannot be reached (no `nf_conntrack_netlink`, no permission).
-pub fn flush_sources<S: std::hash::BuildHasher>(sources: &HashSet<IpAddr, S>) -> io::Result<usize> {
-    if sources.is_empty() {
-        return Ok(0);
-    }
-    let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
-    // nfgenmsg: family AF_UNSPEC (every family), version 0, resource id 0.
-    let entries = socket.dump(SUBSYS_CTNETLINK << 8 | MSG_GET, &[0, 0, 0, 0])?;
-    let mut deleted = 0;
-    for entry in entries {
-        if !original_source(&entry.body).is_some_and(|ip| sources.contains(&ip)) {
-            continue;
-        }
-        let Some(attrs) = entry.body.get(4..) else {
-            continue;
-        };
-        let mut request = vec![entry.body[0], 0, 0, 0];
-        for (kind, _, whole) in netlink::attrs(attrs) {
-            if kind == CTA_TUPLE_ORIG || kind == CTA_ZONE {
-                request.extend_from_slice(whole);
-                request.resize(request.len().next_multiple_of(4), 0);
-            }
-        }
-        match socket.request(SUBSYS_CTNETLINK << 8 | MSG_DELETE, &request)? {
-            0 => deleted += 1,
-            errno if errno == nix::libc::ENOENT => {}
-            errno => return Err(io::Error::from_raw_os_error(errno)),
+pub fn delete_where(doomed: impl Fn(&Entry) -> bool) -> io::Result<Vec<Entry>> {
+    let mut deleted = Vec::new();
+    for entry in dump()?.into_iter().filter(|e| doomed(e)) {
+        if delete(&entry)? {
+            deleted.push(entry);
         }
     }
     Ok(deleted)
@@ -389,6 +352,7 @@ pub fn flush_sources<S: std::hash::BuildHasher>(sources: &HashSet<IpAddr, S>) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashSet;
     use std::process::Command;
 
     fn conntrack(args: &[&str]) -> String {
@@ -424,12 +388,17 @@ mod tests {
             insert("10.0.0.9", "100.64.0.1", "1003");
             let sources: HashSet<IpAddr> =
                 ["10.0.0.2".parse().unwrap(), "fd00::2".parse().unwrap()].into();
-            assert_eq!(flush_sources(&sources).expect("flush"), 3);
+            let flush = || {
+                delete_where(|e| sources.contains(&e.orig.src))
+                    .expect("flush")
+                    .len()
+            };
+            assert_eq!(flush(), 3);
             let left = conntrack(&["-L"]) + &conntrack(&["-L", "-f", "ipv6"]);
             assert!(left.contains("src=10.0.0.9"), "{left}");
             assert!(!left.contains("src=10.0.0.2"), "{left}");
             assert!(!left.contains("src=fd00::2"), "{left}");
-            assert_eq!(flush_sources(&sources).expect("flush again"), 0);
+            assert_eq!(flush(), 0, "flushed again: nothing left");
         });
     }
 
@@ -507,7 +476,7 @@ mod tests {
             assert!((4000..=5000).contains(&t), "timeout {t}");
             assert_eq!(dump().unwrap().len(), 1);
 
-            flush_sources(&HashSet::from([orig.src])).unwrap();
+            delete_where(|e| e.orig.src == orig.src).unwrap();
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
             loop {
                 let got = events.receive().expect("receive");

@@ -666,7 +666,7 @@ impl Manager {
         entries.dedup_by_key(|e| e.orig);
         for entry in &entries {
             self.entry_gone(entry);
-            if let Err(e) = conntrack::delete(&entry.orig) {
+            if let Err(e) = conntrack::delete(entry) {
                 tracing::warn!(error = %e, "offload: conntrack entry not deleted");
             }
         }
@@ -1250,6 +1250,7 @@ mod tests {
             helper: false,
             packets: None,
             mark: 0,
+            zone: 0,
         };
         assert!(offloadable(&entry));
         assert!(
