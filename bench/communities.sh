@@ -6,7 +6,7 @@
 # community snapshots. Not part of CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build -q --profile measure -p portico -p communities-bench
+cargo build -q --profile measure -p portico --features communities -p communities-bench
 target_dir="${CARGO_TARGET_DIR:-target}"
 shared="${PORTICO_SHARED:-../shared}"
 PORTICO_BIN="$target_dir/measure/portico" \

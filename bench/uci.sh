@@ -6,7 +6,7 @@
 #                                from that copy of openwrt/uci's source into a temporary folder:
 #                                CPU time and peak RSS of the usage, `show` of a one-line file,
 #                                `show`/`export` of a 64 KiB and a 1.2 MB config, in the same run,
-#                                with the router build (`--release --no-default-features`).
+#                                with the router build (`--release`, default features).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PORTICO_SHARED="${PORTICO_SHARED:-$(cd .. && pwd)/shared}"
@@ -45,7 +45,7 @@ int main(int argc, char **argv) {
 }
 C
 gcc -O2 -static -o "$tmp/measure" "$tmp/measure.c"
-cargo build -q --release -p portico --no-default-features
+cargo build -q --release -p portico
 portico="${CARGO_TARGET_DIR:-target}/release/portico"
 portico=$(realpath "$portico")
 conf="$tmp/root/etc/config"
@@ -81,4 +81,4 @@ for args in "" "show one" "show k64" "export k64" "show m1" "export m1"; do
   awk -v a="${args:-(usage)}" -v cc="$c_cpu" -v pc="$p_cpu" -v cr="$c_rss" -v pr="$p_rss" \
     'BEGIN {printf "| `%s` | %.2f ms | %.2f ms | %.1f× | %.1f MiB | %.1f MiB | %.1f× |\n", a, cc, pc, pc/cc, cr/1024, pr/1024, pr/cr}'
 done
-ls -l "$portico" | awk '{printf "\nrouter binary: %.1f MiB\n", $5/1048576}'
+stat -c %s "$portico" | awk '{printf "\nrouter binary: %.1f MiB\n", $1/1048576}'

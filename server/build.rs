@@ -1,7 +1,7 @@
 //! Two build steps:
-//! - points the asset embedding at the site folder `cargo xtask build` fills
-//!   (`<workspace>/target/site`); a build without it gets an empty folder: pages render, but
-//!   without the hydration bundle;
+//! - points the asset embedding at this build's site folder, which `cargo xtask build` fills
+//!   (`<workspace>/target/site/router` or `…/communities`); a build without it gets an empty
+//!   folder: pages render, but without the hydration bundle;
 //! - compiles the offload's BPF programs (`bpf/offload.c`, Debian's clang) and generates the
 //!   Rust side of their map types from `bpf/offload.h` with bindgen, so both sides read one
 //!   definition.
@@ -18,8 +18,14 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
 }
 
+/// The router build embeds `target/site/router`, the data-site build `target/site/communities`.
 fn site(manifest: &Path) {
-    let site = manifest.join("../target/site");
+    let build = if std::env::var_os("CARGO_FEATURE_COMMUNITIES").is_some() {
+        "communities"
+    } else {
+        "router"
+    };
+    let site = manifest.join("../target/site").join(build);
     let _ = std::fs::create_dir_all(&site);
     let site = site.canonicalize().unwrap_or(site);
     println!("cargo:rustc-env=PORTICO_SITE_DIR={}", site.display());

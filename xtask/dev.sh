@@ -55,6 +55,25 @@ setup() {
 }
 
 portico_bin() { echo "${CARGO_TARGET_DIR:-$ROOT/target}/debug/portico"; }
+# The community data site's build (`--features mongodb`), kept beside the router's binary.
+site_bin() { echo "${CARGO_TARGET_DIR:-$ROOT/target}/debug/portico-site"; }
+
+# Each build holds what it is for and nothing else (design.md, "Small on the router"):
+# `has FEATURES crate...` and `lacks FEATURES crate...` read the normal dependency tree.
+crates_of() {
+  local flags; read -ra flags <<<"$1"
+  cargo tree -p portico -e normal --prefix none "${flags[@]}" | awk '{print $1}' | sort -u
+}
+has() {
+  local features=$1; shift
+  local tree; tree=$(crates_of "$features")
+  for c in "$@"; do grep -qx "$c" <<<"$tree" || { echo "build '$features' lacks $c" >&2; exit 1; }; done
+}
+lacks() {
+  local features=$1; shift
+  local tree; tree=$(crates_of "$features")
+  for c in "$@"; do ! grep -qx "$c" <<<"$tree" || { echo "build '$features' contains $c" >&2; exit 1; }; done
+}
 
 # The host's own networking, to prove a test run left it alone.
 host_snapshot() {
@@ -101,15 +120,23 @@ run_tests() {
   before=$(host_snapshot)
   say "format";  cargo fmt --all --check
   say "bundle";  cargo xtask build
-  say "clippy";  cargo clippy --workspace --all-targets -- -D warnings
-  say "the router build (no MongoDB driver in it)"
-  cargo clippy -p portico --no-default-features -- -D warnings
-  if cargo tree -p portico --no-default-features -e normal --prefix none | grep -q '^mongodb '; then
-    echo "the router build pulls in the MongoDB driver" >&2; exit 1
-  fi
-  say "unit, HTTP, integration and lab tests"
+  say "clippy: the router build (default), its small variant, the data site"
+  cargo clippy --workspace --all-targets -- -D warnings
+  cargo clippy -p portico --all-targets --no-default-features -- -D warnings
+  cargo clippy -p portico --all-targets --features mongodb -- -D warnings
+  say "what each build contains"
+  local site_only=(mongodb tar indicatif rand_chacha)
+  lacks "" "${site_only[@]}"
+  has "" bluer nftnl aya
+  lacks --no-default-features bluer dbus "${site_only[@]}"
+  has "--features mongodb" "${site_only[@]}"
+  say "unit, HTTP, integration and lab tests (router build; the data site's with its own)"
+  cargo build -p portico --features mongodb
+  cp "$(portico_bin)" "$(site_bin)"
   cargo build -p portico
   cargo test --workspace
+  cargo test -p portico --features mongodb --test communities
+  cargo test -p portico --features mongodb --lib -- communities::
   say "fuzzing the UCI parser for ${FUZZ_SECONDS:-60} s"
   fuzz uci_parse "$PORTICO_SHARED/fixtures/uci"
   say "fuzzing the qaul BLE decoders for ${FUZZ_SECONDS:-60} s"
@@ -117,7 +144,7 @@ run_tests() {
   say "fuzzing the Freifunk summary-file reader for ${FUZZ_SECONDS:-60} s"
   fuzz communities_parse "$PORTICO_SHARED/fixtures/freifunk"
   say "browser tests (Chromium in the lab's client namespace)"
-  (cd e2e && PORTICO_BIN="$(portico_bin)" node --test --test-concurrency=1 --test-timeout=600000 tests/)
+  (cd e2e && PORTICO_BIN="$(portico_bin)" PORTICO_SITE_BIN="$(site_bin)" node --test --test-concurrency=1 --test-timeout=600000 tests/)
   after=$(host_snapshot)
   if [ "$before" != "$after" ]; then
     say "the host's own networking changed during the tests:"

@@ -59,6 +59,10 @@ pub struct PageContext {
 impl PageContext {
     /// The component tree this page renders (this bundle has only the router UI).
     #[cfg(not(feature = "communities"))]
+    #[allow(
+        clippy::unused_self,
+        reason = "the same call as the communities build's, which reads the page"
+    )]
     fn root(&self) -> AnyView {
         view! { <App /> }.into_any()
     }
@@ -108,9 +112,9 @@ pub struct AssetNames {
     pub app: String,
     /// The stylesheet's file name.
     pub css: String,
-    /// Stem of the communities site's bundle (the router's plus the communities pages).
+    /// The icon's file name (SVG).
     #[serde(default)]
-    pub communities: String,
+    pub icon: String,
 }
 
 /// The message `key` in the page's language.
@@ -129,6 +133,10 @@ pub fn lang() -> Lang {
 /// The whole HTML document, rendered on the server only. The server puts [`PageContext`]
 /// and [`AssetNames`] into the request's extensions before rendering.
 #[cfg(feature = "ssr")]
+#[allow(
+    clippy::needless_pass_by_value,
+    reason = "leptos_axum hands the shell its options by value"
+)]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     use leptos::nonce::use_nonce;
 
@@ -153,12 +161,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 
     let context_json = serde_json::to_string(&page).unwrap_or_default();
-    let mut options = options;
     let hydrate = !assets.app.is_empty();
-    if hydrate {
-        options.output_name = assets.app.clone().into();
-    }
     let css = format!("/pkg/{}", assets.css);
+    let icon = format!("/pkg/{}", assets.icon);
+    let script = format!(
+        "import('/{pkg}/{app}.js').then(m => m.default({{module_or_path: '/{pkg}/{app}_bg.wasm'}}).then(() => m.hydrate()));",
+        pkg = options.site_pkg_dir,
+        app = assets.app,
+    );
     view! {
         <!DOCTYPE html>
         <html lang=page.lang.code()>
@@ -168,7 +178,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <meta name=PageContext::META_NAME content=context_json />
                 {(!assets.css.is_empty()).then(|| view! { <link rel="stylesheet" href=css /> })}
-                {hydrate.then(|| view! { <HydrationScripts options /> })}
+                {(!assets.icon.is_empty())
+                    .then(|| view! { <link rel="icon" type="image/svg+xml" href=icon /> })}
+                // Hydration: the module loads the WASM itself. No preload hints, so a browser
+                // with JavaScript off (every page works without it) fetches neither.
+                {hydrate.then(|| view! { <script type="module" nonce=use_nonce()>{script}</script> })}
             </head>
             <body>
                 {page.root()}

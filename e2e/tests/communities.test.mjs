@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync, chmodSync, rmSync, mkdirSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
-import { BIN, SHOTS, sizes, a11y, waitFor } from './lab.mjs';
+import { SITE_BIN as BIN, SHOTS, sizes, a11y, waitFor } from './lab.mjs';
 
 const checkA11y = a11y('communities');
 const SHARED = process.env.PORTICO_SHARED ?? resolve('../../shared');

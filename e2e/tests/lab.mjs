@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 
 export const BIN = process.env.PORTICO_BIN ?? resolve('../target/debug/portico');
+// The community data site's build (`cargo build -p portico --features mongodb`, copied here).
+export const SITE_BIN = process.env.PORTICO_SITE_BIN ?? resolve('../target/debug/portico-site');
 export const SHOTS = resolve('../target/e2e');
 export const ROUTER = 'http://192.168.1.1';
 /** The admin password of the e2e labs (it satisfies the wizard's rules). */

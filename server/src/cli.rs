@@ -26,9 +26,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "PORTICO_ROOT")]
     pub root: Option<PathBuf>,
     /// Communities SQLite store.
+    #[cfg(feature = "communities")]
     #[arg(long, global = true, env = "PORTICO_DATA")]
     pub data: Option<PathBuf>,
     /// Communities in MongoDB instead of SQLite.
+    #[cfg(feature = "communities")]
     #[arg(
         long,
         global = true,
@@ -60,6 +62,7 @@ pub enum Command {
     #[command(subcommand)]
     Vouchers(crate::portal::cli::VoucherCommand),
     /// The Freifunk API history: import files, or make synthetic history.
+    #[cfg(feature = "communities")]
     #[command(subcommand)]
     Communities(crate::communities::cli::CommunitiesCommand),
 }
@@ -170,6 +173,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Vouchers(command) => {
             crate::portal::cli::run(&crate::serve::root(&cli.global), command)
         }
+        #[cfg(feature = "communities")]
         Command::Communities(command) => crate::communities::cli::run(&cli.global, command),
         Command::Wizard(WizardCommand::Schema) => Ok(crate::wizard::schema()),
         Command::Wizard(WizardCommand::Detect { device }) => {

@@ -6,6 +6,7 @@ pub mod apply;
 pub mod auth;
 pub mod ble;
 pub mod cli;
+#[cfg(feature = "communities")]
 pub mod communities;
 pub mod config;
 pub mod conntest;

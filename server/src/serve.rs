@@ -81,7 +81,12 @@ pub fn bind_admin(addr: SocketAddr, lan_device: &str) -> anyhow::Result<(TcpList
 pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
     init_tracing();
     if args.profile.unwrap_or_default() == Profile::Communities {
+        #[cfg(feature = "communities")]
         return crate::communities::site::run(global, args);
+        #[cfg(not(feature = "communities"))]
+        anyhow::bail!(
+            "this is the router build of Portico: it has no communities site (build with --features communities)"
+        );
     }
     let root = root(global);
     let platform = platform(&root)?;

@@ -1,7 +1,8 @@
 //! Build orchestration: `cargo xtask build` compiles the app to WASM, runs wasm-bindgen and
 //! wasm-opt (binaryen from npm: Debian's binaryen 108 breaks the bundle), then writes the
-//! hashed, pre-compressed site the server embeds: `target/site/pkg/*` and `manifest.json`.
-//! `cargo xtask sizes` prints the bundle sizes (raw, gzip, brotli).
+//! hashed, pre-compressed site each build embeds: `target/site/<build>/pkg/*` and
+//! `manifest.json`, for the router build (`router`) and the community data site
+//! (`communities`). `cargo xtask sizes` prints the bundle sizes.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -18,10 +19,42 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Build the hydration bundle and stylesheet into target/site.
-    Build,
+    /// Build the hydration bundles and stylesheet into target/site/<build>.
+    Build {
+        /// Only this build's site (default: both).
+        #[arg(long, value_enum)]
+        site: Option<SiteBuild>,
+    },
     /// Print the sizes of the built bundle.
     Sizes,
+}
+
+/// The builds of Portico, each with a site folder of its own.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum SiteBuild {
+    /// The router (default cargo features): the router's pages only.
+    Router,
+    /// The community data site (`--features communities`): its pages and the router's.
+    Communities,
+}
+
+impl SiteBuild {
+    const ALL: [SiteBuild; 2] = [SiteBuild::Router, SiteBuild::Communities];
+
+    fn name(self) -> &'static str {
+        match self {
+            SiteBuild::Router => "router",
+            SiteBuild::Communities => "communities",
+        }
+    }
+
+    /// The app's features for this build's hydration bundle.
+    fn features(self) -> &'static str {
+        match self {
+            SiteBuild::Router => "hydrate",
+            SiteBuild::Communities => "hydrate,communities",
+        }
+    }
 }
 
 fn workspace() -> PathBuf {
@@ -44,7 +77,13 @@ fn run(cmd: &mut Command) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Cmd::Build => build(),
+        Cmd::Build { site } => {
+            let builds = site.map_or(SiteBuild::ALL.to_vec(), |s| vec![s]);
+            for site in builds {
+                build(site)?;
+            }
+            sizes()
+        }
         Cmd::Sizes => sizes(),
     }
 }
@@ -108,39 +147,35 @@ fn stem(name: &str, js: &[u8], wasm: &[u8]) -> String {
     format!("{name}-{}", hex(&hasher.finalize()[..8]))
 }
 
-/// Two bundles: the router's, and the communities site's (the router's app plus the
-/// communities pages, so the router never carries them).
-fn build() -> anyhow::Result<()> {
+/// One build's site: its hydration bundle and the stylesheet, hashed, with the manifest.
+fn build(site_build: SiteBuild) -> anyhow::Result<()> {
     let ws = workspace();
-    let site = ws.join("target/site");
+    let site = ws.join("target/site").join(site_build.name());
     let pkg = site.join("pkg");
-    let staging = site.join("staging");
-    let (js, wasm) = bundle(&ws, &staging, "hydrate")?;
-    let (site_js, site_wasm) = bundle(&ws, &staging, "hydrate,communities")?;
+    let (js, wasm) = bundle(&ws, &ws.join("target/site/staging"), site_build.features())?;
     let css = std::fs::read(ws.join("style/portico.css"))?;
-    let app_stem = stem("portico", &js, &wasm);
-    let site_stem = stem("communities", &site_js, &site_wasm);
+    let app_stem = stem(site_build.name(), &js, &wasm);
     let css_name = format!("portico-{}.css", hex(&sha2::Sha256::digest(&css)[..8]));
+    let icon = std::fs::read(ws.join("assets/favicon.svg"))?;
+    let icon_name = format!("favicon-{}.svg", hex(&sha2::Sha256::digest(&icon)[..8]));
 
     let _ = std::fs::remove_dir_all(&pkg);
     std::fs::create_dir_all(&pkg)?;
     for (name, bytes) in [
         (format!("{app_stem}.js"), &js),
         (format!("{app_stem}_bg.wasm"), &wasm),
-        (format!("{site_stem}.js"), &site_js),
-        (format!("{site_stem}_bg.wasm"), &site_wasm),
         (css_name.clone(), &css),
+        (icon_name.clone(), &icon),
     ] {
-        write_compressed(&pkg.join(&name), bytes)?;
+        write_gzip(&pkg.join(format!("{name}.gz")), bytes)?;
     }
-    let manifest =
-        serde_json::json!({ "app": app_stem, "css": css_name, "communities": site_stem });
+    let manifest = serde_json::json!({ "app": app_stem, "css": css_name, "icon": icon_name });
     std::fs::write(
         site.join("manifest.json"),
         serde_json::to_vec_pretty(&manifest)?,
     )?;
     println!("site built: {}", pkg.display());
-    sizes()
+    Ok(())
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -151,57 +186,48 @@ fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// Writes the file and its `.gz` (best) and `.br` (quality 11) siblings.
-fn write_compressed(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    std::fs::write(path, bytes)?;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(bytes)?;
-    std::fs::write(with_suffix(path, ".gz"), gz.finish()?)?;
-    let mut br = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 11,
-        lgwin: 22,
-        ..Default::default()
-    };
-    brotli::BrotliCompress(&mut &bytes[..], &mut br, &params)?;
-    std::fs::write(with_suffix(path, ".br"), br)?;
+/// Writes `bytes` gzip-compressed by zopfli: the one copy of each file the server embeds
+/// (browsers send `Accept-Encoding: gzip, deflate` over plain HTTP; the server inflates it for
+/// the rare client that accepts no gzip).
+fn write_gzip(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut gz = Vec::new();
+    zopfli::compress(
+        zopfli::Options::default(),
+        zopfli::Format::Gzip,
+        bytes,
+        &mut gz,
+    )?;
+    std::fs::write(path, gz)?;
     Ok(())
 }
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
+/// Each site's files: size on the wire (gzip) and unpacked.
 fn sizes() -> anyhow::Result<()> {
-    let pkg = workspace().join("target/site/pkg");
-    let mut names: Vec<_> = std::fs::read_dir(&pkg)?
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| {
-            !matches!(
-                std::path::Path::new(n).extension().and_then(|e| e.to_str()),
-                Some("gz" | "br")
-            )
-        })
-        .collect();
-    names.sort();
-    println!(
-        "{:<40} {:>10} {:>10} {:>10}",
-        "file", "raw", "gzip", "brotli"
-    );
-    for name in names {
-        let size = |suffix: &str| {
-            std::fs::metadata(pkg.join(format!("{name}{suffix}"))).map_or(0, |m| m.len())
+    use std::io::Read as _;
+    println!("{:<12} {:<40} {:>10} {:>10}", "site", "file", "raw", "gzip");
+    for site in SiteBuild::ALL {
+        let pkg = workspace()
+            .join("target/site")
+            .join(site.name())
+            .join("pkg");
+        let Ok(dir) = std::fs::read_dir(&pkg) else {
+            continue;
         };
-        println!(
-            "{name:<40} {:>10} {:>10} {:>10}",
-            size(""),
-            size(".gz"),
-            size(".br")
-        );
+        let mut files: Vec<_> = dir.filter_map(Result::ok).map(|e| e.path()).collect();
+        files.sort();
+        for path in files {
+            let gz = std::fs::read(&path)?;
+            let mut raw = Vec::new();
+            flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut raw)?;
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            println!(
+                "{:<12} {:<40} {:>10} {:>10}",
+                site.name(),
+                name.trim_end_matches(".gz"),
+                raw.len(),
+                gz.len()
+            );
+        }
     }
     Ok(())
 }

@@ -2,18 +2,24 @@
 //! table). The wire protocols are `crates/qaul-ble`; [`radio`] moves their bytes through BlueZ;
 //! [`libqaul`] lets libqaul drive the module over `qaul.sys.ble`; this file holds what they
 //! share: the peer table, the send path and the events. Without BlueZ (no D-Bus, no adapter)
-//! Portico keeps running and says why Bluetooth is unavailable.
+//! Portico keeps running and says why Bluetooth is unavailable. The small router variant
+//! (`--no-default-features`) has no radio: the page and libqaul say that this build has none.
 
 pub mod libqaul;
+#[cfg(feature = "ble")]
 pub mod radio;
 pub mod test_message;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+#[cfg(feature = "ble")]
+use std::time::Duration;
+use std::time::Instant;
 
-use app::bluetooth::{AdapterRow, BluetoothView, LinkView, PeerCounts, PeerRow};
+#[cfg(feature = "ble")]
+use app::bluetooth::AdapterRow;
+use app::bluetooth::{BluetoothView, LinkView, PeerCounts, PeerRow};
 use qaul_ble::Q8id;
 use qaul_ble::proto::{self, ble::Message};
 use tokio::sync::{broadcast, mpsc, watch};
@@ -22,13 +28,36 @@ use crate::config::{BleSection, Generations};
 
 /// The radio tries again after this long when BlueZ is not there, doubling up to
 /// [`RETRY_MAX`].
+#[cfg(feature = "ble")]
 const RETRY_FIRST: Duration = Duration::from_secs(5);
+#[cfg(feature = "ble")]
 const RETRY_MAX: Duration = Duration::from_secs(60);
 
 /// How long BlueZ may take to answer before it counts as unavailable.
+#[cfg(feature = "ble")]
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Why a build without the `ble` feature has no radio.
+#[cfg(not(feature = "ble"))]
+const NOT_BUILT: &str = "this build of Portico has no Bluetooth (the small variant)";
+
+/// What BlueZ offers right now: nothing, in a build without Bluetooth.
+#[cfg(not(feature = "ble"))]
+#[allow(
+    clippy::unused_async,
+    reason = "the same call as the Bluetooth build's"
+)]
+pub async fn probe() -> BluetoothView {
+    BluetoothView {
+        available: false,
+        reason: NOT_BUILT.into(),
+        adapters: Vec::new(),
+        link: None,
+    }
+}
+
 /// What BlueZ offers right now.
+#[cfg(feature = "ble")]
 pub async fn probe() -> BluetoothView {
     match tokio::time::timeout(PROBE_TIMEOUT, adapters()).await {
         Ok(Ok(adapters)) if adapters.is_empty() => BluetoothView {
@@ -62,6 +91,7 @@ pub async fn probe() -> BluetoothView {
     }
 }
 
+#[cfg(feature = "ble")]
 async fn adapters() -> bluer::Result<Vec<AdapterRow>> {
     let session = bluer::Session::new().await?;
     let mut rows = Vec::new();
@@ -153,6 +183,7 @@ pub struct Ble {
     /// The running radio task, aborted on stop or restart.
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// The radio's own single-threaded runtime (see [`radio_runtime`]).
+    #[cfg(feature = "ble")]
     runtime: tokio::runtime::Handle,
 }
 
@@ -160,6 +191,7 @@ pub struct Ble {
 /// bluer runs each incoming GATT write as a task of the runtime it lives in; on a
 /// multi-threaded runtime two writes that arrive together may run in either order, which a
 /// legacy frame (no sequence numbers) does not survive. One thread runs them in arrival order.
+#[cfg(feature = "ble")]
 fn radio_runtime() -> tokio::runtime::Handle {
     let (tx, rx) = std::sync::mpsc::channel();
     let spawned = std::thread::Builder::new()
@@ -204,6 +236,7 @@ impl Ble {
             events: broadcast::channel(256).0,
             outgoing: Mutex::new(None),
             task: Mutex::new(None),
+            #[cfg(feature = "ble")]
             runtime: radio_runtime(),
         })
     }
@@ -222,6 +255,22 @@ impl Ble {
         *lock(&self.own) = own;
         // A fresh start: what the last radio said no longer holds.
         *lock(&self.radio) = RadioState::default();
+        self.spawn_radio();
+    }
+
+    /// A build without Bluetooth: the radio says why it is not running.
+    #[cfg(not(feature = "ble"))]
+    fn spawn_radio(&self) {
+        self.set_radio(RadioState {
+            running: false,
+            reason: NOT_BUILT.into(),
+            ..RadioState::default()
+        });
+    }
+
+    /// Runs the radio on its own runtime, retrying while BlueZ is not there.
+    #[cfg(feature = "ble")]
+    fn spawn_radio(self: &Arc<Self>) {
         let (tx, rx) = mpsc::unbounded_channel();
         *lock(&self.outgoing) = Some(tx);
         let ble = Arc::clone(self);
@@ -342,6 +391,10 @@ impl Ble {
     // --- called by the radio ---
 
     /// A peer seen or connected: added to the table (libqaul hears of new ones).
+    #[cfg_attr(
+        not(feature = "ble"),
+        allow(dead_code, reason = "the radio calls it; this build has none")
+    )]
     pub(crate) fn peer_up(
         &self,
         id: Q8id,
@@ -377,6 +430,10 @@ impl Ble {
     }
 
     /// A peer gone (link lost, out of range).
+    #[cfg_attr(
+        not(feature = "ble"),
+        allow(dead_code, reason = "the radio calls it; this build has none")
+    )]
     fn peer_down(&self, id: Q8id, why: &str) {
         if lock(&self.peers).remove(&id).is_some() {
             tracing::info!(peer = %hex::encode(id), why, "qaul peer unavailable");
@@ -388,6 +445,10 @@ impl Ble {
     }
 
     /// Updates one peer's row.
+    #[cfg_attr(
+        not(feature = "ble"),
+        allow(dead_code, reason = "the radio calls it; this build has none")
+    )]
     pub(crate) fn update(&self, id: Q8id, f: impl FnOnce(&mut Peer)) {
         if let Some(peer) = lock(&self.peers).get_mut(&id) {
             f(peer);
@@ -397,6 +458,10 @@ impl Ble {
     }
 
     /// A whole message arrived from `from`.
+    #[cfg_attr(
+        not(feature = "ble"),
+        allow(dead_code, reason = "the radio calls it; this build has none")
+    )]
     pub(crate) fn received(&self, from: Q8id, data: Vec<u8>) {
         let note = match test_message::check(&data) {
             Some(Ok(seq)) => format!("test message {seq:08x}: {} B intact", data.len()),
@@ -416,6 +481,10 @@ impl Ble {
 
     /// The fate of a send: `delivered` (acknowledged), `sent` (legacy: no acknowledgement
     /// exists) or failed.
+    #[cfg_attr(
+        not(feature = "ble"),
+        allow(dead_code, reason = "the radio calls it; this build has none")
+    )]
     pub(crate) fn send_result(
         &self,
         to: Q8id,

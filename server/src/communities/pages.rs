@@ -327,10 +327,8 @@ pub async fn page_context(State(store): State<Store>, mut req: Request, next: Ne
         })
     );
     req.extensions_mut().insert(page);
-    // This site hydrates with the bundle that has the communities pages.
-    let mut assets = crate::http::assets::manifest();
-    assets.app = std::mem::take(&mut assets.communities);
-    req.extensions_mut().insert(assets);
+    // This build's bundle has the communities pages (xtask: the communities site folder).
+    req.extensions_mut().insert(crate::http::assets::manifest());
     let mut response = next.run(req).await;
     if missing {
         *response.status_mut() = StatusCode::NOT_FOUND;

@@ -40,6 +40,7 @@ pub fn app(store: Store) -> Router {
     let options = state.leptos.clone();
     Router::new()
         .route("/pkg/{file}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .route("/lang", post(forms::set_language))
         .route("/api/fn/{*name}", post(server_fns))
         .route("/healthz", get(|| async { "ok\n" }))

@@ -1,6 +1,7 @@
-//! `/pkg/*`: the hashed, pre-compressed bundle (WASM, JS glue, CSS) built by `cargo xtask
-//! build`, embedded in release builds. Each file is served as brotli or gzip when the client
-//! accepts it, with a year-long immutable cache lifetime (names change with content).
+//! `/pkg/*`: the hashed bundle (WASM, JS glue, CSS, icon) built by `cargo xtask build` for this
+//! build (router or communities site), embedded as one gzip copy per file. A client that
+//! accepts gzip (every browser) gets it as it is; any other gets it inflated on the fly.
+//! A year-long immutable cache lifetime: names change with content.
 
 use std::sync::OnceLock;
 
@@ -54,24 +55,25 @@ fn accepts(headers: &HeaderMap, coding: &str) -> bool {
 }
 
 pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
-    if file.contains('/') || file.contains("..") || file == "manifest.json" {
+    if file.contains('/') || file.contains("..") {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let mut chosen = None;
-    for (coding, suffix) in [("br", ".br"), ("gzip", ".gz")] {
-        if accepts(&headers, coding)
-            && let Some(f) = Site::get(&format!("pkg/{file}{suffix}"))
-        {
-            chosen = Some((f, Some(coding)));
-            break;
-        }
-    }
-    let Some((data, coding)) =
-        chosen.or_else(|| Site::get(&format!("pkg/{file}")).map(|f| (f, None)))
-    else {
+    let Some(gz) = Site::get(&format!("pkg/{file}.gz")) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let mut response = Response::new(Body::from(data.data.into_owned()));
+    let gzip = accepts(&headers, "gzip");
+    let body = if gzip {
+        Body::from(gz.data.into_owned())
+    } else {
+        match inflate(&gz.data) {
+            Ok(raw) => Body::from(raw),
+            Err(err) => {
+                tracing::error!(file, %err, "an embedded asset does not inflate");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        }
+    };
+    let mut response = Response::new(body);
     let h = response.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -82,9 +84,32 @@ pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
     h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    if let Some(coding) = coding {
-        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
+    response
+}
+
+/// The file inside an embedded gzip copy.
+fn inflate(gz: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(gz).read_to_end(&mut raw)?;
+    Ok(raw)
+}
+
+/// `/favicon.ico`, which browsers ask for when a page names no icon (the portal's, other
+/// sites' links): the embedded SVG icon.
+pub async fn favicon(headers: HeaderMap) -> Response {
+    let icon = manifest().icon;
+    if icon.is_empty() {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let mut response = serve(Path(icon), headers).await;
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
     response
 }
 

@@ -133,6 +133,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         vouchers: None,
         bluetooth: None,
         offload: None,
+        #[cfg(feature = "communities")]
         communities: None,
     });
     req.extensions_mut().insert(super::assets::manifest());

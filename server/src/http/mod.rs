@@ -115,6 +115,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The route lists of the Leptos apps this binary serves.
 pub(crate) struct RouteLists {
     pub router: Vec<AxumRouteListing>,
+    #[cfg(feature = "communities")]
     pub communities: Vec<AxumRouteListing>,
 }
 
@@ -125,6 +126,7 @@ pub(crate) fn route_lists() -> &'static RouteLists {
     static LISTS: OnceLock<RouteLists> = OnceLock::new();
     LISTS.get_or_init(|| RouteLists {
         router: generate_route_list(app::App),
+        #[cfg(feature = "communities")]
         communities: generate_route_list(app::communities::CommunitiesApp),
     })
 }
@@ -169,6 +171,7 @@ pub fn app(state: AppState) -> Router {
     let pages = Router::new()
         .route("/healthz", get(healthz))
         .route("/pkg/{file}", get(assets::serve))
+        .route("/favicon.ico", get(assets::favicon))
         .route("/login", post(forms::login))
         .route("/logout", post(forms::logout))
         .route("/setup/{step}", post(wizard::post))

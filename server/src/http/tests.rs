@@ -607,6 +607,82 @@ async fn pages_carry_security_headers_and_a_nonce_csp() {
     }
 }
 
+/// The embedded bundle: gzip as it is to browsers, inflated for a client without gzip, an icon,
+/// and pages that load the WASM from their module script only (no preload hints).
+#[tokio::test]
+async fn assets_are_one_gzip_copy_inflated_for_clients_without_gzip() {
+    let f = fixture(true);
+    let assets = super::assets::manifest();
+    assert!(
+        !assets.app.is_empty() && !assets.icon.is_empty(),
+        "`cargo xtask build` ran before the tests: {assets:?}"
+    );
+    let wasm = format!("/pkg/{}_bg.wasm", assets.app);
+    let fetch = |path: String, encoding: &'static str| {
+        let f = &f;
+        async move {
+            let resp = send(
+                f,
+                get(&path)
+                    .header(header::ACCEPT_ENCODING, encoding)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, headers, bytes)
+        }
+    };
+    let (status, h, gz) = fetch(wasm.clone(), "gzip, deflate").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h[header::CONTENT_ENCODING], "gzip");
+    assert_eq!(h[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(&gz[..2], [0x1f, 0x8b], "a gzip stream");
+    let (status, h, raw) = fetch(wasm, "identity").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(h.get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(
+        &raw[..4],
+        b"\0asm",
+        "inflated for a client that accepts no gzip"
+    );
+    assert!(raw.len() > gz.len());
+    // Brotli is never sent: browsers accept it only over HTTPS.
+    let (_, h, _) = fetch(format!("/pkg/{}", assets.css), "br").await;
+    assert!(h.get(header::CONTENT_ENCODING).is_none());
+
+    let (status, h, icon) = fetch("/favicon.ico".into(), "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h[header::CONTENT_TYPE], "image/svg+xml");
+    assert!(icon.starts_with(b"<svg"));
+    for missing in [
+        "/pkg/manifest.json",
+        "/pkg/nothing.js",
+        "/pkg/..%2fmanifest.json",
+    ] {
+        assert_eq!(
+            fetch(missing.into(), "gzip").await.0,
+            StatusCode::NOT_FOUND,
+            "{missing}"
+        );
+    }
+
+    let cookie = set_up(&f).await;
+    let page = get("/").header(header::COOKIE, &cookie);
+    let html = body(send(&f, page.body(Body::empty()).unwrap()).await).await;
+    assert!(
+        html.contains(&format!("href=\"/pkg/{}\"", assets.icon)),
+        "{html}"
+    );
+    assert!(!html.contains("preload"), "no preload hints: {html}");
+    assert!(
+        html.contains(&format!("import('/pkg/{}.js')", assets.app)),
+        "the module script loads the bundle: {html}"
+    );
+}
+
 #[tokio::test]
 async fn unknown_api_paths_answer_json_errors() {
     let f = fixture(true);
