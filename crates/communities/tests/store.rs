@@ -39,6 +39,10 @@ enum TestStore {
 impl TestStore {
     /// SQLite, and MongoDB when the environment names a server.
     fn all(test: &str) -> Vec<TestStore> {
+        #[cfg_attr(
+            not(feature = "mongodb"),
+            allow(unused_mut, reason = "MongoDB joins with the feature")
+        )]
         let mut stores = vec![TestStore::Sqlite(tempfile::tempdir().unwrap())];
         match std::env::var("PORTICO_TEST_MONGODB_URI") {
             #[cfg(feature = "mongodb")]

@@ -7,3 +7,4 @@ pub mod conntrack;
 pub mod links;
 pub mod neighbours;
 pub mod netlink;
+pub mod nftables;

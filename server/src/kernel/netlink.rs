@@ -181,7 +181,7 @@ impl Socket {
         }
     }
 
-    /// Sends an nfnetlink batch (begin, messages, end: already framed, as nftnl builds it) in
+    /// Sends an nfnetlink batch (begin, messages, end: already framed, as [`super::nftables::Batch`] builds it) in
     /// one datagram, so the kernel applies it as one transaction, then waits for the
     /// acknowledgement of every sequence number in `acked`.
     ///

@@ -1,5 +1,5 @@
-//! The portal's nftables table, programmed with nftnl (design.md: one `inet` table owned by
-//! Portico). In nft's own syntax, for `interface br-lan`, portal port 8080, admin port 80 and
+//! The portal's nftables table, programmed over netlink in one transaction
+//! ([`crate::kernel::nftables`]; design.md: one `inet` table owned by Portico). In nft's own syntax, for `interface br-lan`, portal port 8080, admin port 80 and
 //! a walled garden of 10.9.0.0/16:
 //!
 //! ```text
@@ -39,31 +39,19 @@
 //! Only this table is touched: fw4 (or the dev firewall) keeps its own. The conntrack mark of
 //! connections from captive interfaces is the portal's: it says which device's they are
 //! ([`device_mark`]), so they can be cut without asking the neighbour table.
-#![allow(
-    unsafe_code,
-    reason = "libnftnl through nftnl-sys for what nftnl's safe API lacks: named MAC sets with element timeouts, lookup, fib and redirect expressions"
-)]
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    reason = "bindgen gives libnftnl's small attribute and message constants as u32/i32; its API takes u16"
-)]
 
 use std::ffi::{CStr, CString};
 use std::io;
 use std::net::IpAddr;
-use std::ptr::NonNull;
 use std::time::Duration;
 
-use nftnl::expr::{
-    Bitwise, Cmp, CmpOp, Expression, IcmpCode, Immediate, InterfaceName, LLHeaderField, Meta,
-    NetworkHeaderField, Payload, Register, RejectionType, TransportHeaderField, Verdict,
-};
-use nftnl::nftnl_sys::{self as sys, libc};
+use nix::libc;
 use nix::sys::socket::SockProtocol;
 
 use crate::kernel::netlink::Socket;
-use nftnl::{Batch, Chain, ChainType, Hook, MsgType, NlMsg, Policy, ProtoFamily, Rule, Table};
+use crate::kernel::nftables::{
+    Base, Batch, ChainType, Element, Expr, Hook, MetaKey, Msg, Reject, SET_TIMEOUT, Verdict,
+};
 
 /// The table's name.
 pub const TABLE: &CStr = c"portico_portal";
@@ -114,62 +102,49 @@ pub fn mac_bytes(mac: &str) -> Option<[u8; 6]> {
 /// # Errors
 /// When the kernel refuses the batch (no nf_tables, a bad interface name, no permission).
 pub fn install(layout: &Layout, allowed: &[Allowed]) -> io::Result<()> {
-    let table = Table::new(TABLE, ProtoFamily::Inet);
-    let mut batch = Batch::new();
-    batch.add(&table, MsgType::Add);
-    batch.add(&table, MsgType::Del);
-    batch.add(&table, MsgType::Add);
-    let set = MacSet::new(&table, &[]);
-    batch.add(&set, MsgType::Add);
-
-    let source_check = regular_chain(c"source_check", &table);
-    let source = base_chain(c"source", &table, Hook::PreRouting, ChainType::Filter, -310);
-    let to_portal = regular_chain(c"to_portal", &table);
-    let gate = regular_chain(c"gate", &table);
-    let gate_in = regular_chain(c"gate_in", &table);
-    let prerouting = base_chain(
-        c"prerouting",
-        &table,
-        Hook::PreRouting,
-        ChainType::Nat,
-        -110,
-    );
-    let forward = base_chain(c"forward", &table, Hook::Forward, ChainType::Filter, -10);
-    let input = base_chain(c"input", &table, Hook::In, ChainType::Filter, -10);
-    for chain in [
-        &source_check,
-        &to_portal,
-        &gate,
-        &gate_in,
-        &source,
-        &prerouting,
-        &forward,
-        &input,
-    ] {
-        batch.add(chain, MsgType::Add);
+    let mut batch = Batch::new(TABLE);
+    batch.add_table().delete_table().add_table();
+    batch.add_set(SET, SET_ID, TYPE_ETHER_ADDR, 6, SET_TIMEOUT);
+    for chain in [c"source_check", c"to_portal", c"gate", c"gate_in"] {
+        batch.add_chain(chain);
     }
-    let mut rules = source_rules(&source_check);
+    batch
+        .add_base_chain(c"source", Hook::PreRouting, ChainType::Filter, -310)
+        .add_base_chain(c"prerouting", Hook::PreRouting, ChainType::Nat, -110)
+        .add_base_chain(c"forward", Hook::Forward, ChainType::Filter, -10)
+        .add_base_chain(c"input", Hook::Input, ChainType::Filter, -10);
+    for rule in source_rules() {
+        batch.add_rule(c"source_check", &rule);
+    }
     // to_portal
-    rules.push(allowed_returns(&to_portal));
-    rules.extend(garden_returns(&to_portal, &layout.walled_garden));
-    let mut rule = Rule::new(&to_portal);
-    rule.add_expr(&Fib::daddr_type());
-    rule.add_expr(&Cmp::new(CmpOp::Eq, u32::from(libc::RTN_LOCAL)));
-    rule.add_expr(&Verdict::Return);
-    rules.push(rule);
-    let mut rule = port_rule(&to_portal, libc::IPPROTO_TCP, 80);
-    rule.add_expr(&Immediate::new(
-        layout.portal_port.to_be_bytes(),
-        Register::Reg1,
-    ));
-    rule.add_expr(&Redirect);
-    rules.push(rule);
+    batch.add_rule(c"to_portal", &allowed_returns());
+    for rule in garden_returns(&layout.walled_garden) {
+        batch.add_rule(c"to_portal", &rule);
+    }
+    batch.add_rule(
+        c"to_portal",
+        &[
+            Fib::daddr_type(),
+            Expr::CmpEq(u32::from(libc::RTN_LOCAL).to_ne_bytes().to_vec()),
+            Expr::Verdict(Verdict::Return),
+        ],
+    );
+    let mut redirect = port_match(libc::IPPROTO_TCP, 80);
+    redirect.extend([
+        Expr::Load(layout.portal_port.to_be_bytes().to_vec()),
+        Expr::Redirect,
+    ]);
+    batch.add_rule(c"to_portal", &redirect);
     // gate: an authorised device's connections carry its stamp
-    rules.push(allowed_stamps(&gate));
-    rules.extend(garden_returns(&gate, &layout.walled_garden));
-    rules.extend(rejections(&gate));
+    batch.add_rule(c"gate", &allowed_stamps());
+    for rule in garden_returns(&layout.walled_garden) {
+        batch.add_rule(c"gate", &rule);
+    }
+    for rule in rejections() {
+        batch.add_rule(c"gate", &rule);
+    }
     // gate_in
-    rules.push(allowed_returns(&gate_in));
+    batch.add_rule(c"gate_in", &allowed_returns());
     for (proto, port) in [
         (libc::IPPROTO_UDP, 53),
         (libc::IPPROTO_UDP, 67),
@@ -178,44 +153,61 @@ pub fn install(layout: &Layout, allowed: &[Allowed]) -> io::Result<()> {
         (libc::IPPROTO_TCP, layout.portal_port),
         (libc::IPPROTO_TCP, layout.admin_port),
     ] {
-        let mut rule = port_rule(&gate_in, proto, port);
-        rule.add_expr(&Verdict::Return);
-        rules.push(rule);
+        let mut rule = port_match(proto, port);
+        rule.push(Expr::Verdict(Verdict::Return));
+        batch.add_rule(c"gate_in", &rule);
     }
     for proto in [libc::IPPROTO_ICMP, libc::IPPROTO_ICMPV6] {
-        let mut rule = Rule::new(&gate_in);
-        rule.add_expr(&Meta::L4Proto);
-        rule.add_expr(&Cmp::new(CmpOp::Eq, proto_byte(proto)));
-        rule.add_expr(&Verdict::Return);
-        rules.push(rule);
+        batch.add_rule(
+            c"gate_in",
+            &[
+                Expr::Meta(MetaKey::L4Proto),
+                Expr::CmpEq(vec![proto_byte(proto)]),
+                Expr::Verdict(Verdict::Return),
+            ],
+        );
     }
-    rules.extend(rejections(&gate_in));
+    for rule in rejections() {
+        batch.add_rule(c"gate_in", &rule);
+    }
     // The hooks jump for each captive device.
     for name in &layout.interfaces {
         let name = CString::new(name.as_str())
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "interface name"))?;
         for (chain, target) in [
-            (&source, c"source_check"),
-            (&prerouting, c"to_portal"),
-            (&forward, c"gate"),
-            (&input, c"gate_in"),
+            (c"source", c"source_check"),
+            (c"prerouting", c"to_portal"),
+            (c"forward", c"gate"),
+            (c"input", c"gate_in"),
         ] {
-            let mut rule = Rule::new(chain);
-            rule.add_expr(&Meta::IifName);
-            rule.add_expr(&Cmp::new(CmpOp::Eq, InterfaceName::Exact(name.clone())));
-            rule.add_expr(&Verdict::Jump {
-                chain: target.to_owned(),
-            });
-            rules.push(rule);
+            batch.add_rule(
+                chain,
+                &[
+                    Expr::Meta(MetaKey::IifName),
+                    Expr::CmpEq(name.as_bytes_with_nul().to_vec()),
+                    Expr::Verdict(Verdict::Jump(target)),
+                ],
+            );
         }
     }
-    for rule in &rules {
-        batch.add(rule, MsgType::Add);
-    }
+    add_elements(&mut batch, allowed);
+    batch.send()
+}
+
+/// The elements, [`ELEMENTS_PER_MESSAGE`] to a message.
+fn add_elements(batch: &mut Batch, allowed: &[Allowed]) {
     for chunk in allowed.chunks(ELEMENTS_PER_MESSAGE) {
-        batch.add(&Elements(MacSet::new(&table, chunk)), MsgType::Add);
+        let elements: Vec<Element<'_>> = chunk
+            .iter()
+            .map(|a| Element {
+                key: &a.mac,
+                timeout_ms: a
+                    .timeout
+                    .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX).max(1)),
+            })
+            .collect();
+        batch.add_elements(SET, &elements);
     }
-    send(batch)
 }
 
 /// Replaces the set's elements with `allowed` in one transaction (a flush and the new
@@ -224,13 +216,10 @@ pub fn install(layout: &Layout, allowed: &[Allowed]) -> io::Result<()> {
 /// # Errors
 /// When the table does not exist or the kernel refuses the batch.
 pub fn set_allowed(allowed: &[Allowed]) -> io::Result<()> {
-    let table = Table::new(TABLE, ProtoFamily::Inet);
-    let mut batch = Batch::new();
-    batch.add(&Elements(MacSet::new(&table, &[])), MsgType::Del);
-    for chunk in allowed.chunks(ELEMENTS_PER_MESSAGE) {
-        batch.add(&Elements(MacSet::new(&table, chunk)), MsgType::Add);
-    }
-    send(batch)
+    let mut batch = Batch::new(TABLE);
+    batch.flush_set(SET);
+    add_elements(&mut batch, allowed);
+    batch.send()
 }
 
 /// Whether the table exists (`NFT_MSG_GETTABLE` by name).
@@ -238,24 +227,17 @@ pub fn set_allowed(allowed: &[Allowed]) -> io::Result<()> {
 /// # Errors
 /// When nf_tables cannot be asked.
 pub fn table_exists() -> io::Result<bool> {
-    const NFNL_SUBSYS_NFTABLES: u16 = 10;
     const NFTA_TABLE_NAME: u16 = 1;
-    let mut request = vec![ProtoFamily::Inet as u8, 0, 0, 0];
+    let mut request = vec![crate::kernel::nftables::FAMILY_INET, 0, 0, 0];
     crate::kernel::netlink::put_attr(&mut request, NFTA_TABLE_NAME, TABLE.to_bytes_with_nul());
     let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
-    let kind = NFNL_SUBSYS_NFTABLES << 8 | libc::NFT_MSG_GETTABLE as u16;
-    match socket.request(kind, &request)? {
+    match socket.request(Msg::GetTable.kind(), &request)? {
         0 => Ok(true),
         errno if errno == libc::ENOENT => Ok(false),
         errno => Err(io::Error::from_raw_os_error(errno)),
     }
 }
 
-/// `NFNL_SUBSYS_NFTABLES`, and the message types of set elements.
-const SUBSYS_NFTABLES: u16 = 10;
-const MSG_NEWSETELEM: u16 = 12;
-const MSG_GETSETELEM: u16 = 13;
-const MSG_DELSETELEM: u16 = 14;
 /// `NFNLGRP_NFTABLES` as a subscription mask (group 7).
 pub const GROUP_NFTABLES: u32 = 1 << 6;
 
@@ -271,7 +253,7 @@ pub fn allowed_elements() -> io::Result<std::collections::HashSet<[u8; 6]>> {
     const NFTA_SET_ELEM_KEY: u16 = 1;
     const NFTA_DATA_VALUE: u16 = 1;
     use crate::kernel::netlink::{attr, attrs, put_attr};
-    let mut request = vec![ProtoFamily::Inet as u8, 0, 0, 0];
+    let mut request = vec![crate::kernel::nftables::FAMILY_INET, 0, 0, 0];
     put_attr(
         &mut request,
         NFTA_SET_ELEM_LIST_TABLE,
@@ -283,7 +265,7 @@ pub fn allowed_elements() -> io::Result<std::collections::HashSet<[u8; 6]>> {
         SET.to_bytes_with_nul(),
     );
     let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
-    let messages = socket.dump(SUBSYS_NFTABLES << 8 | MSG_GETSETELEM, &request)?;
+    let messages = socket.dump(Msg::GetSetElem.kind(), &request)?;
     let mut macs = std::collections::HashSet::new();
     for message in &messages {
         let Some(list) = message
@@ -308,12 +290,12 @@ pub fn allowed_elements() -> io::Result<std::collections::HashSet<[u8; 6]>> {
 /// Whether an nftables event message is about the elements of the portal's table's sets.
 pub fn is_our_set_change(kind: u16, body: &[u8]) -> bool {
     const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
-    kind >> 8 == SUBSYS_NFTABLES
-        && matches!(kind & 0xff, MSG_NEWSETELEM | MSG_DELSETELEM)
-        && body
-            .get(4..)
-            .and_then(|b| crate::kernel::netlink::attr(b, NFTA_SET_ELEM_LIST_TABLE))
-            .is_some_and(|name| name == TABLE.to_bytes_with_nul())
+    kind == Msg::NewSetElem.kind()
+        || kind == Msg::DelSetElem.kind()
+            && body
+                .get(4..)
+                .and_then(|b| crate::kernel::netlink::attr(b, NFTA_SET_ELEM_LIST_TABLE))
+                .is_some_and(|name| name == TABLE.to_bytes_with_nul())
 }
 
 /// Deletes the table (the portal was switched off).
@@ -321,146 +303,125 @@ pub fn is_our_set_change(kind: u16, body: &[u8]) -> bool {
 /// # Errors
 /// When the kernel refuses; a missing table is not an error.
 pub fn remove() -> io::Result<()> {
-    let table = Table::new(TABLE, ProtoFamily::Inet);
-    let mut batch = Batch::new();
-    batch.add(&table, MsgType::Add);
-    batch.add(&table, MsgType::Del);
-    send(batch)
-}
-
-/// Sends a batch as one transaction and waits for every acknowledgement.
-fn send(batch: Batch) -> io::Result<()> {
-    let batch = batch.finalize();
-    // The pages of a batch are consecutive messages: one buffer, one datagram.
-    let bytes: Vec<u8> = batch.iter().flatten().copied().collect();
-    let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
-    socket.send_batch(&bytes, batch.sequence_numbers())
-}
-
-fn regular_chain<'a>(name: &CStr, table: &'a Table) -> Chain<'a> {
-    Chain::new(name, table)
-}
-
-fn base_chain<'a>(
-    name: &CStr,
-    table: &'a Table,
-    hook: Hook,
-    kind: ChainType,
-    priority: i32,
-) -> Chain<'a> {
-    let mut chain = Chain::new(name, table);
-    chain.set_hook(hook, priority);
-    chain.set_type(kind);
-    chain.set_policy(Policy::Accept);
-    chain
+    let mut batch = Batch::new(TABLE);
+    batch.add_table().delete_table();
+    batch.send()
 }
 
 fn proto_byte(proto: i32) -> u8 {
     u8::try_from(proto).unwrap_or(u8::MAX)
 }
 
+/// The link layer is Ethernet (nft's own dependency for `ether saddr`), and the source MAC
+/// is in the `allowed` set.
+fn allowed_source() -> [Expr; 4] {
+    [
+        Expr::Meta(MetaKey::IifType),
+        Expr::CmpEq(libc::ARPHRD_ETHER.to_ne_bytes().to_vec()),
+        Expr::Payload {
+            base: Base::Link,
+            offset: 6,
+            len: 6,
+        },
+        Expr::Lookup {
+            set: SET,
+            set_id: SET_ID,
+        },
+    ]
+}
+
 /// `ether saddr @allowed return`
-fn allowed_returns<'a>(chain: &'a Chain<'a>) -> Rule<'a> {
-    let mut rule = Rule::new(chain);
-    // The link layer is Ethernet (nft's own dependency for `ether saddr`).
-    rule.add_expr(&Meta::IifType);
-    rule.add_expr(&Cmp::new(CmpOp::Eq, &libc::ARPHRD_ETHER.to_ne_bytes()[..]));
-    rule.add_expr(&Payload::LinkLayer(LLHeaderField::Saddr));
-    rule.add_expr(&Lookup);
-    rule.add_expr(&Verdict::Return);
+fn allowed_returns() -> Vec<Expr> {
+    let mut rule = allowed_source().to_vec();
+    rule.push(Expr::Verdict(Verdict::Return));
     rule
 }
 
-/// `ether saddr @allowed ct mark set @ll,64,32 return`
-fn allowed_stamps<'a>(chain: &'a Chain<'a>) -> Rule<'a> {
-    let mut rule = Rule::new(chain);
-    rule.add_expr(&Meta::IifType);
-    rule.add_expr(&Cmp::new(CmpOp::Eq, &libc::ARPHRD_ETHER.to_ne_bytes()[..]));
-    rule.add_expr(&Payload::LinkLayer(LLHeaderField::Saddr));
-    rule.add_expr(&Lookup);
-    // nftnl 0.9 passes these to the kernel as bytes, whatever their names say: bytes 8..12.
-    rule.add_expr(&Payload::LinkLayer(LLHeaderField::Raw {
-        offset_bits: 8,
-        length_bits: 4,
-    }));
-    rule.add_expr(&nftnl::expr::Conntrack::Mark { set: true });
-    rule.add_expr(&Verdict::Return);
+/// `ether saddr @allowed ct mark set @ll,64,32 return`: link-layer bytes 8..12, the low four
+/// bytes of the source MAC.
+fn allowed_stamps() -> Vec<Expr> {
+    let mut rule = allowed_source().to_vec();
+    rule.extend([
+        Expr::Payload {
+            base: Base::Link,
+            offset: 8,
+            len: 4,
+        },
+        Expr::SetCtMark,
+        Expr::Verdict(Verdict::Return),
+    ]);
     rule
+}
+
+/// `ip saddr`/`ip daddr`, `ip6 saddr`/`ip6 daddr` (the family checked first, as nft does).
+fn address(v6: bool, destination: bool) -> [Expr; 3] {
+    let (family, offset, len) = match (v6, destination) {
+        (false, false) => (libc::NFPROTO_IPV4, 12, 4),
+        (false, true) => (libc::NFPROTO_IPV4, 16, 4),
+        (true, false) => (libc::NFPROTO_IPV6, 8, 16),
+        (true, true) => (libc::NFPROTO_IPV6, 24, 16),
+    };
+    [
+        Expr::Meta(MetaKey::NfProto),
+        Expr::CmpEq(vec![proto_byte(family)]),
+        Expr::Payload {
+            base: Base::Network,
+            offset,
+            len,
+        },
+    ]
 }
 
 /// The reverse-path check: a packet from a captive device must come from an address the
 /// router routes to that interface; DHCP's `0.0.0.0`, IPv6's `::` and link-local sources (ND,
 /// DHCPv6) are let through.
-fn source_rules<'a>(chain: &'a Chain<'a>) -> Vec<Rule<'a>> {
+fn source_rules() -> Vec<Vec<Expr>> {
     let mut rules = Vec::new();
     // ip saddr 0.0.0.0 udp dport 67 return
-    let mut rule = Rule::new(chain);
-    rule.add_expr(&Meta::NfProto);
-    rule.add_expr(&Cmp::new(CmpOp::Eq, proto_byte(libc::NFPROTO_IPV4)));
-    rule.add_expr(&Payload::Network(NetworkHeaderField::Ipv4(
-        nftnl::expr::Ipv4HeaderField::Saddr,
-    )));
-    rule.add_expr(&Cmp::new(CmpOp::Eq, &[0u8; 4][..]));
-    rule.add_expr(&Meta::L4Proto);
-    rule.add_expr(&Cmp::new(CmpOp::Eq, proto_byte(libc::IPPROTO_UDP)));
-    rule.add_expr(&Payload::Transport(TransportHeaderField::Udp(
-        nftnl::expr::UdpHeaderField::Dport,
-    )));
-    rule.add_expr(&Cmp::new(CmpOp::Eq, &67u16.to_be_bytes()[..]));
-    rule.add_expr(&Verdict::Return);
+    let mut rule = address(false, false).to_vec();
+    rule.push(Expr::CmpEq(vec![0; 4]));
+    rule.extend(port_match(libc::IPPROTO_UDP, 67));
+    rule.push(Expr::Verdict(Verdict::Return));
     rules.push(rule);
     // ip6 saddr :: return; ip6 saddr fe80::/10 return
     for (prefix, len) in [
         ([0u8; 16], 128u8),
         ([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 10),
     ] {
-        let mut rule = Rule::new(chain);
-        rule.add_expr(&Meta::NfProto);
-        rule.add_expr(&Cmp::new(CmpOp::Eq, proto_byte(libc::NFPROTO_IPV6)));
-        rule.add_expr(&Payload::Network(NetworkHeaderField::Ipv6(
-            nftnl::expr::Ipv6HeaderField::Saddr,
-        )));
-        let mask = prefix_mask(16, len);
-        rule.add_expr(&Bitwise::new(&mask[..], &[0u8; 16][..]));
-        rule.add_expr(&Cmp::new(CmpOp::Eq, &prefix[..]));
-        rule.add_expr(&Verdict::Return);
+        let mut rule = address(true, false).to_vec();
+        rule.extend([
+            Expr::And(prefix_mask(16, len)),
+            Expr::CmpEq(prefix.to_vec()),
+            Expr::Verdict(Verdict::Return),
+        ]);
         rules.push(rule);
     }
     // fib saddr . iif oif missing drop
-    let mut rule = Rule::new(chain);
-    rule.add_expr(&Fib::saddr_iif_oif());
-    rule.add_expr(&Cmp::new(CmpOp::Eq, 0u32));
-    rule.add_expr(&Verdict::Drop);
-    rules.push(rule);
+    rules.push(vec![
+        Fib::saddr_iif_oif(),
+        Expr::CmpEq(0u32.to_ne_bytes().to_vec()),
+        Expr::Verdict(Verdict::Drop),
+    ]);
     rules
 }
 
 /// `ip daddr NET return` / `ip6 daddr NET return` for each walled-garden entry.
-fn garden_returns<'a>(chain: &'a Chain<'a>, garden: &[(IpAddr, u8)]) -> Vec<Rule<'a>> {
+fn garden_returns(garden: &[(IpAddr, u8)]) -> Vec<Vec<Expr>> {
     garden
         .iter()
-        .map(|&(address, prefix)| {
-            let mut rule = Rule::new(chain);
-            rule.add_expr(&Meta::NfProto);
-            let (family, field, bytes) = match address {
-                IpAddr::V4(a) => (
-                    libc::NFPROTO_IPV4,
-                    NetworkHeaderField::Ipv4(nftnl::expr::Ipv4HeaderField::Daddr),
-                    a.octets().to_vec(),
-                ),
-                IpAddr::V6(a) => (
-                    libc::NFPROTO_IPV6,
-                    NetworkHeaderField::Ipv6(nftnl::expr::Ipv6HeaderField::Daddr),
-                    a.octets().to_vec(),
-                ),
+        .map(|&(address_, prefix)| {
+            let bytes = match address_ {
+                IpAddr::V4(a) => a.octets().to_vec(),
+                IpAddr::V6(a) => a.octets().to_vec(),
             };
-            rule.add_expr(&Cmp::new(CmpOp::Eq, proto_byte(family)));
-            rule.add_expr(&Payload::Network(field));
             let mask = prefix_mask(bytes.len(), prefix);
             let network: Vec<u8> = bytes.iter().zip(&mask).map(|(b, m)| b & m).collect();
-            rule.add_expr(&Bitwise::new(&mask[..], &vec![0u8; mask.len()][..]));
-            rule.add_expr(&Cmp::new(CmpOp::Eq, &network[..]));
-            rule.add_expr(&Verdict::Return);
+            let mut rule = address(address_.is_ipv6(), true).to_vec();
+            rule.extend([
+                Expr::And(mask),
+                Expr::CmpEq(network),
+                Expr::Verdict(Verdict::Return),
+            ]);
             rule
         })
         .collect()
@@ -476,78 +437,44 @@ fn prefix_mask(len: usize, prefix: u8) -> Vec<u8> {
 }
 
 /// `meta l4proto P th dport N` (the caller adds the verdict).
-fn port_rule<'a>(chain: &'a Chain<'a>, proto: i32, port: u16) -> Rule<'a> {
-    let mut rule = Rule::new(chain);
-    rule.add_expr(&Meta::L4Proto);
-    rule.add_expr(&Cmp::new(CmpOp::Eq, proto_byte(proto)));
-    let field = if proto == libc::IPPROTO_TCP {
-        TransportHeaderField::Tcp(nftnl::expr::TcpHeaderField::Dport)
-    } else {
-        TransportHeaderField::Udp(nftnl::expr::UdpHeaderField::Dport)
-    };
-    rule.add_expr(&Payload::Transport(field));
-    rule.add_expr(&Cmp::new(CmpOp::Eq, &port.to_be_bytes()[..]));
-    rule
+fn port_match(proto: i32, port: u16) -> Vec<Expr> {
+    vec![
+        Expr::Meta(MetaKey::L4Proto),
+        Expr::CmpEq(vec![proto_byte(proto)]),
+        Expr::Payload {
+            base: Base::Transport,
+            offset: 2,
+            len: 2,
+        },
+        Expr::CmpEq(port.to_be_bytes().to_vec()),
+    ]
 }
 
 /// `meta l4proto tcp reject with tcp reset` then `reject with icmpx admin-prohibited`.
-fn rejections<'a>(chain: &'a Chain<'a>) -> [Rule<'a>; 2] {
-    let mut tcp = Rule::new(chain);
-    tcp.add_expr(&Meta::L4Proto);
-    tcp.add_expr(&Cmp::new(CmpOp::Eq, proto_byte(libc::IPPROTO_TCP)));
-    tcp.add_expr(&Verdict::Reject(RejectionType::TcpRst));
-    let mut rest = Rule::new(chain);
-    rest.add_expr(&Verdict::Reject(RejectionType::Icmp(
-        IcmpCode::AdminProhibited,
-    )));
-    [tcp, rest]
+fn rejections() -> [Vec<Expr>; 2] {
+    [
+        vec![
+            Expr::Meta(MetaKey::L4Proto),
+            Expr::CmpEq(vec![proto_byte(libc::IPPROTO_TCP)]),
+            Expr::Reject(Reject::TcpReset),
+        ],
+        vec![Expr::Reject(Reject::IcmpxAdminProhibited)],
+    ]
 }
 
-/// Allocates an expression; nftnl aborts on allocation failure the same way.
-fn alloc_expr(name: &CStr) -> NonNull<sys::nftnl_expr> {
-    // SAFETY: `name` is a valid NUL-terminated string; the result is checked for null.
-    NonNull::new(unsafe { sys::nftnl_expr_alloc(name.as_ptr()) })
-        .unwrap_or_else(|| std::alloc::handle_alloc_error(std::alloc::Layout::new::<u8>()))
-}
-
-/// `lookup reg 1 set allowed`
-struct Lookup;
-
-impl Expression for Lookup {
-    fn to_expr(&self, _rule: &Rule) -> NonNull<sys::nftnl_expr> {
-        let expr = alloc_expr(c"lookup");
-        // SAFETY: `expr` is a live lookup expression; these attributes are the ones libnftnl
-        // defines for it and the string is copied by libnftnl.
-        unsafe {
-            let e = expr.as_ptr();
-            sys::nftnl_expr_set_u32(
-                e,
-                sys::NFTNL_EXPR_LOOKUP_SREG as u16,
-                Register::Reg1.to_raw(),
-            );
-            sys::nftnl_expr_set_str(e, sys::NFTNL_EXPR_LOOKUP_SET as u16, SET.as_ptr());
-            sys::nftnl_expr_set_u32(e, sys::NFTNL_EXPR_LOOKUP_SET_ID as u16, SET_ID);
-        }
-        expr
-    }
-}
-
-/// A `fib` lookup into register 1: `fib daddr type` or `fib saddr . iif oif`.
-struct Fib {
-    flags: u32,
-    result: u32,
-}
+/// `fib` lookups into register 1: `fib daddr type` and `fib saddr . iif oif`.
+struct Fib;
 
 impl Fib {
-    fn daddr_type() -> Fib {
-        Fib {
+    fn daddr_type() -> Expr {
+        Expr::Fib {
             flags: FIB_F_DADDR,
             result: FIB_RESULT_ADDRTYPE,
         }
     }
 
-    fn saddr_iif_oif() -> Fib {
-        Fib {
+    fn saddr_iif_oif() -> Expr {
+        Expr::Fib {
             flags: FIB_F_SADDR | FIB_F_IIF,
             result: FIB_RESULT_OIF,
         }
@@ -560,154 +487,6 @@ const FIB_F_DADDR: u32 = 1 << 1;
 const FIB_F_IIF: u32 = 1 << 3;
 const FIB_RESULT_OIF: u32 = 1;
 const FIB_RESULT_ADDRTYPE: u32 = 3;
-
-impl Expression for Fib {
-    fn to_expr(&self, _rule: &Rule) -> NonNull<sys::nftnl_expr> {
-        let expr = alloc_expr(c"fib");
-        // SAFETY: `expr` is a live fib expression; plain integer attributes.
-        unsafe {
-            let e = expr.as_ptr();
-            sys::nftnl_expr_set_u32(e, sys::NFTNL_EXPR_FIB_DREG as u16, Register::Reg1.to_raw());
-            sys::nftnl_expr_set_u32(e, sys::NFTNL_EXPR_FIB_RESULT as u16, self.result);
-            sys::nftnl_expr_set_u32(e, sys::NFTNL_EXPR_FIB_FLAGS as u16, self.flags);
-        }
-        expr
-    }
-}
-
-/// `redirect to :PORT`, the port taken from register 1.
-struct Redirect;
-
-impl Expression for Redirect {
-    fn to_expr(&self, _rule: &Rule) -> NonNull<sys::nftnl_expr> {
-        let expr = alloc_expr(c"redir");
-        // SAFETY: `expr` is a live redir expression; plain integer attributes.
-        unsafe {
-            let e = expr.as_ptr();
-            let reg = Register::Reg1.to_raw();
-            sys::nftnl_expr_set_u32(e, sys::NFTNL_EXPR_REDIR_REG_PROTO_MIN as u16, reg);
-            sys::nftnl_expr_set_u32(e, sys::NFTNL_EXPR_REDIR_REG_PROTO_MAX as u16, reg);
-        }
-        expr
-    }
-}
-
-/// The `allowed` set with some elements: as a message it creates the set; wrapped in
-/// [`Elements`] it adds (or, when empty and deleted, flushes) elements.
-struct MacSet {
-    set: NonNull<sys::nftnl_set>,
-}
-
-// SAFETY: the set is owned exclusively by this value and libnftnl keeps no global state
-// about it; moving it between threads is as safe as moving a Box.
-unsafe impl Send for MacSet {}
-
-impl MacSet {
-    fn new(table: &Table, elements: &[Allowed]) -> MacSet {
-        // SAFETY: allocation checked for null below.
-        let set = NonNull::new(unsafe { sys::nftnl_set_alloc() })
-            .unwrap_or_else(|| std::alloc::handle_alloc_error(std::alloc::Layout::new::<u8>()));
-        // SAFETY: `set` is live; strings are copied by libnftnl; element keys point at 6
-        // bytes that live through the call (libnftnl copies them); each element is handed to
-        // the set, which frees it.
-        unsafe {
-            let s = set.as_ptr();
-            sys::nftnl_set_set_u32(s, sys::NFTNL_SET_FAMILY as u16, ProtoFamily::Inet as u32);
-            sys::nftnl_set_set_str(s, sys::NFTNL_SET_TABLE as u16, table.get_name().as_ptr());
-            sys::nftnl_set_set_str(s, sys::NFTNL_SET_NAME as u16, SET.as_ptr());
-            sys::nftnl_set_set_u32(s, sys::NFTNL_SET_ID as u16, SET_ID);
-            sys::nftnl_set_set_u32(s, sys::NFTNL_SET_FLAGS as u16, libc::NFT_SET_TIMEOUT as u32);
-            sys::nftnl_set_set_u32(s, sys::NFTNL_SET_KEY_TYPE as u16, TYPE_ETHER_ADDR);
-            sys::nftnl_set_set_u32(s, sys::NFTNL_SET_KEY_LEN as u16, 6);
-            for element in elements {
-                let elem = sys::nftnl_set_elem_alloc();
-                if elem.is_null() {
-                    std::alloc::handle_alloc_error(std::alloc::Layout::new::<u8>());
-                }
-                sys::nftnl_set_elem_set(
-                    elem,
-                    sys::NFTNL_SET_ELEM_KEY as u16,
-                    element.mac.as_ptr().cast(),
-                    6,
-                );
-                if let Some(timeout) = element.timeout {
-                    let ms = u64::try_from(timeout.as_millis())
-                        .unwrap_or(u64::MAX)
-                        .max(1);
-                    sys::nftnl_set_elem_set_u64(elem, sys::NFTNL_SET_ELEM_TIMEOUT as u16, ms);
-                }
-                sys::nftnl_set_elem_add(s, elem);
-            }
-        }
-        MacSet { set }
-    }
-}
-
-impl Drop for MacSet {
-    fn drop(&mut self) {
-        // SAFETY: allocated in `new`, freed once here (with its elements).
-        unsafe { sys::nftnl_set_free(self.set.as_ptr()) };
-    }
-}
-
-impl MacSet {
-    /// Writes one message about this set: `NEWSET`/`DELSET`, or with `elements` its elements
-    /// (`NEWSETELEM`/`DELSETELEM`).
-    ///
-    /// # Safety
-    /// `buf` must have room for `nft_nlmsg_maxsize()` bytes.
-    unsafe fn write_message(
-        &self,
-        buf: *mut std::ffi::c_void,
-        seq: u32,
-        kind: i32,
-        elements: bool,
-    ) {
-        // SAFETY: the caller's buffer is large enough (the NlMsg contract); the set is live.
-        unsafe {
-            let header = sys::nftnl_nlmsg_build_hdr(
-                buf.cast(),
-                kind as u16,
-                ProtoFamily::Inet as u16,
-                (libc::NLM_F_CREATE | libc::NLM_F_ACK) as u16,
-                seq,
-            );
-            if elements {
-                sys::nftnl_set_elems_nlmsg_build_payload(header, self.set.as_ptr());
-            } else {
-                sys::nftnl_set_nlmsg_build_payload(header, self.set.as_ptr());
-            }
-        }
-    }
-}
-
-// SAFETY: writes one NEWSET/DELSET message of a single set, far below the maximum size.
-unsafe impl NlMsg for MacSet {
-    unsafe fn write(&self, buf: *mut std::ffi::c_void, seq: u32, msg_type: MsgType) {
-        let kind = match msg_type {
-            MsgType::Add => libc::NFT_MSG_NEWSET,
-            MsgType::Del => libc::NFT_MSG_DELSET,
-        };
-        // SAFETY: the trait's contract gives the buffer size `write_message` needs.
-        unsafe { self.write_message(buf, seq, kind, false) }
-    }
-}
-
-/// A set's elements as one NEWSETELEM (add) or DELSETELEM (delete; with no elements: flush)
-/// message. At most [`ELEMENTS_PER_MESSAGE`] elements, which keeps it under 64 KiB.
-struct Elements(MacSet);
-
-// SAFETY: at most ELEMENTS_PER_MESSAGE elements of ~40 bytes: below the maximum size.
-unsafe impl NlMsg for Elements {
-    unsafe fn write(&self, buf: *mut std::ffi::c_void, seq: u32, msg_type: MsgType) {
-        let kind = match msg_type {
-            MsgType::Add => libc::NFT_MSG_NEWSETELEM,
-            MsgType::Del => libc::NFT_MSG_DELSETELEM,
-        };
-        // SAFETY: the trait's contract gives the buffer size `write_message` needs.
-        unsafe { self.0.write_message(buf, seq, kind, true) }
-    }
-}
 
 #[cfg(test)]
 mod tests {
