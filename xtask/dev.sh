@@ -8,13 +8,18 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 TOOLCHAIN=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
 CARGO_FUZZ=0.13.2
+# The static router binary is cross-built with zig as the C compiler and linker (PyPI's
+# ziglang, driven by cargo-zigbuild) for musl targets.
+CARGO_ZIGBUILD=0.24.1
+ZIGLANG=0.17.1
+CROSS_TARGETS=(aarch64-unknown-linux-musl x86_64-unknown-linux-musl)
 export PATH="$HOME/.cargo/bin:$PATH"
 export PORTICO_SHARED="${PORTICO_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 setup() {
-  local debs=(chromium dnsmasq-base nftables clang libbpf-dev libclang-dev busybox iproute2 conntrack ethtool iputils-ping pkg-config procps curl libdbus-1-dev)
+  local debs=(chromium dnsmasq-base nftables clang libbpf-dev libclang-dev busybox iproute2 conntrack ethtool iputils-ping pkg-config procps curl libdbus-1-dev qemu-user-static shellcheck xz-utils)
   local missing=()
   for p in "${debs[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 && continue
@@ -36,8 +41,18 @@ setup() {
     say "installing Rust $TOOLCHAIN"
     rustup toolchain install "$TOOLCHAIN" --profile minimal -c clippy,rustfmt -t wasm32-unknown-unknown
   fi
-  rustup target list --installed --toolchain "$TOOLCHAIN" | grep -q wasm32-unknown-unknown \
-    || rustup target add --toolchain "$TOOLCHAIN" wasm32-unknown-unknown
+  local installed; installed=$(rustup target list --installed --toolchain "$TOOLCHAIN")
+  for t in wasm32-unknown-unknown "${CROSS_TARGETS[@]}"; do
+    grep -qx "$t" <<<"$installed" || rustup target add --toolchain "$TOOLCHAIN" "$t"
+  done
+  if [ "$(python3 -m ziglang version 2>/dev/null)" != "$ZIGLANG" ]; then
+    say "installing zig $ZIGLANG (PyPI ziglang) for the cross-builds"
+    python3 -m pip install -q --root-user-action=ignore "ziglang==$ZIGLANG"
+  fi
+  if [ "$(cargo-zigbuild --version 2>/dev/null | awk '{print $2}')" != "$CARGO_ZIGBUILD" ]; then
+    say "installing cargo-zigbuild $CARGO_ZIGBUILD (a minute, once)"
+    cargo "+$TOOLCHAIN" install cargo-zigbuild --version "$CARGO_ZIGBUILD" --force
+  fi
   local wbg
   wbg=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
   if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wbg" ]; then
@@ -125,7 +140,8 @@ run_tests() {
   cargo clippy -p portico --all-targets --no-default-features -- -D warnings
   cargo clippy -p portico --all-targets -- -D warnings
   say "what each build contains"
-  local site_only=(mongodb tar indicatif rand_chacha)
+  # (rand_chacha stays in every build: rand's StdRng, through leptos and sha-crypt.)
+  local site_only=(mongodb tar indicatif)
   lacks "" "${site_only[@]}"
   has "" bluer aya
   lacks "" nftnl-sys mnl-sys  # nf_tables over netlink in Rust: no C library to cross-build
@@ -146,6 +162,13 @@ run_tests() {
   fuzz communities_parse "$PORTICO_SHARED/fixtures/freifunk"
   say "browser tests (Chromium in the lab's client namespace)"
   (cd e2e && PORTICO_BIN="$(portico_bin)" PORTICO_SITE_BIN="$(site_bin)" node --test --test-concurrency=1 --test-timeout=600000 tests/)
+  say "the router on aarch64: the static musl build and its .ipk, checked under qemu"
+  local ipk aarch64
+  ipk=$(cargo xtask package --target aarch64-unknown-linux-musl | tail -n 1)
+  aarch64="${CARGO_TARGET_DIR:-$ROOT/target}/aarch64-unknown-linux-musl/release/portico"
+  PORTICO_UCI_EXEC="qemu-aarch64-static $aarch64" cargo test -p uci --test conformance --test reference
+  PORTICO_EXEC="qemu-aarch64-static $aarch64" cargo test -p portico --test binary
+  PORTICO_IPK="$ipk" cargo test -p xtask --test ipk -- --ignored
   after=$(host_snapshot)
   if [ "$before" != "$after" ]; then
     say "the host's own networking changed during the tests:"

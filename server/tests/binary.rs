@@ -1,9 +1,10 @@
 //! The real `portico` binary on a free loopback port: it creates its dev root, serves pages,
-//! offers the first-boot wizard over a real socket, and stops cleanly on SIGTERM.
+//! offers the first-boot wizard over a real socket, and stops cleanly on SIGTERM. With
+//! `PORTICO_EXEC` these run against a cross-built binary under qemu (`xtask/dev.sh test`).
 
 mod common;
 
-use common::{get, portico, post_form, start};
+use common::{ADMIN_PASSWORD, get, http, portico, post_form, set_admin_password, start};
 
 #[test]
 fn serve_creates_a_dev_root_serves_and_stops_on_sigterm() {
@@ -97,4 +98,63 @@ fn kernel_touching_parts_refuse_the_host_namespace() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("host's network namespace"));
     let err = netlab::refuse_host_namespace("attach XDP").unwrap_err();
     assert!(err.to_string().contains("refusing to attach XDP"));
+}
+
+/// The router build as it ships: the login page, a login, a server function with the session,
+/// the embedded bundle (gzip) and the icon.
+#[test]
+fn the_router_build_logs_in_and_answers_a_server_function() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    set_admin_password(&root);
+    let mut cmd = portico();
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--root"])
+        .arg(&root)
+        .env("PORTICO_LAN_DEVICE", "lo");
+    let server = start(cmd);
+    let addr = server.addr.expect("address");
+
+    let (status, _, html) = get(addr, "/login");
+    assert_eq!(status, 200);
+    assert!(html.contains("action=\"/login\""), "{html}");
+    let script = html
+        .split("import('/pkg/")
+        .nth(1)
+        .and_then(|rest| rest.split(".js')").next())
+        .expect("the page loads its bundle")
+        .to_owned();
+    let (status, head, _) = http(
+        addr,
+        &format!(
+            "GET /pkg/{script}_bg.wasm HTTP/1.1\r\nHost: {addr}\r\nAccept-Encoding: gzip, deflate\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(status, 200);
+    assert!(
+        head.to_ascii_lowercase().contains("content-encoding: gzip"),
+        "{head}"
+    );
+    assert_eq!(get(addr, "/favicon.ico").0, 200);
+
+    let (status, head, _) = post_form(
+        addr,
+        "/login",
+        &format!("user=root&password={ADMIN_PASSWORD}"),
+    );
+    assert_eq!(status, 303, "{head}");
+    let cookie = head
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: "))
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let (status, _, body) = http(
+        addr,
+        &format!(
+            "POST /api/fn/system_status HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert_eq!(status, 200, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
 }

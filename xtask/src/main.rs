@@ -27,6 +27,26 @@ enum Cmd {
     },
     /// Print the sizes of the built bundle.
     Sizes,
+    /// Cross-build the static router binary for a musl target (cargo-zigbuild, release).
+    Cross(CrossArgs),
+    /// Cross-build, then write an OpenWrt package (.ipk) to target/ipk/.
+    Package(CrossArgs),
+}
+
+#[derive(clap::Args)]
+struct CrossArgs {
+    /// A Rust musl target: aarch64-unknown-linux-musl, x86_64-unknown-linux-musl, ...
+    #[arg(long)]
+    target: String,
+    /// The small variant: no Bluetooth (`--no-default-features`).
+    #[arg(long)]
+    small: bool,
+    /// OpenWrt's name for the architecture (default: by target, e.g. aarch64_cortex-a53).
+    #[arg(long)]
+    arch: Option<String>,
+    /// Package this binary (built for `--target`) instead of building one.
+    #[arg(long)]
+    binary: Option<PathBuf>,
 }
 
 /// The builds of Portico, each with a site folder of its own.
@@ -85,6 +105,16 @@ fn main() -> anyhow::Result<()> {
             sizes()
         }
         Cmd::Sizes => sizes(),
+        Cmd::Cross(args) => cross(&args).map(|bin| println!("{}", bin.display())),
+        Cmd::Package(args) => {
+            let binary = match &args.binary {
+                Some(binary) => binary.clone(),
+                None => cross(&args)?,
+            };
+            let ipk = package(&args, &binary)?;
+            println!("{}", ipk.display());
+            Ok(())
+        }
     }
 }
 
@@ -230,4 +260,214 @@ fn sizes() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Builds the static router binary for `args.target` (release profile, libdbus vendored);
+/// builds the router's site first when it is missing. Returns the binary's path.
+fn cross(args: &CrossArgs) -> anyhow::Result<PathBuf> {
+    let ws = workspace();
+    if !ws.join("target/site/router/manifest.json").exists() {
+        build(SiteBuild::Router)?;
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.current_dir(&ws).args([
+        "zigbuild",
+        "--release",
+        "-p",
+        "portico",
+        "--target",
+        &args.target,
+        "--features",
+        "static",
+    ]);
+    if args.small {
+        cmd.arg("--no-default-features");
+    }
+    run(&mut cmd).context("cargo zigbuild (run the setup: xtask/dev.sh setup)")?;
+    Ok(target_dir(&ws).join(&args.target).join("release/portico"))
+}
+
+/// OpenWrt's architecture name for a Rust target (the most common board family of each).
+fn openwrt_arch(target: &str) -> anyhow::Result<&'static str> {
+    Ok(match target.split('-').next().unwrap_or_default() {
+        "aarch64" => "aarch64_cortex-a53",
+        "x86_64" => "x86_64",
+        "armv7" => "arm_cortex-a7_neon-vfpv4",
+        "mipsel" => "mipsel_24kc",
+        "mips" => "mips_24kc",
+        other => bail!("no OpenWrt architecture known for {other}: pass --arch"),
+    })
+}
+
+/// A file of the package: its path inside the archive, mode and contents.
+struct Entry {
+    path: String,
+    mode: u32,
+    bytes: Vec<u8>,
+}
+
+/// A gzip-compressed tar of `entries` (with their folders), owned by root, dated 0 so the
+/// same input makes the same archive.
+fn tar_gz(entries: &[Entry]) -> anyhow::Result<Vec<u8>> {
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::best(),
+    ));
+    let mut dirs = std::collections::BTreeSet::new();
+    for entry in entries {
+        let mut dir = Path::new(&entry.path).parent();
+        while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty() && *d != Path::new(".")) {
+            dirs.insert(d.to_path_buf());
+            dir = d.parent();
+        }
+    }
+    let header = |kind: tar::EntryType, mode: u32, size: u64| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(0);
+        h.set_size(size);
+        h
+    };
+    for dir in &dirs {
+        let mut h = header(tar::EntryType::Directory, 0o755, 0);
+        tar.append_data(&mut h, format!("{}/", dir.display()), std::io::empty())?;
+    }
+    for entry in entries {
+        let mut h = header(
+            tar::EntryType::Regular,
+            entry.mode,
+            entry.bytes.len() as u64,
+        );
+        tar.append_data(&mut h, &entry.path, &entry.bytes[..])?;
+    }
+    Ok(tar.into_inner()?.finish()?)
+}
+
+/// The package's `control` file. The static build links libdbus in, so it depends on kernel
+/// modules (and BlueZ for the Bluetooth variant) only.
+fn control_file(name: &str, version: &str, arch: &str, installed: usize, small: bool) -> String {
+    let mut depends = if small {
+        Vec::new()
+    } else {
+        vec!["bluez-daemon"]
+    };
+    depends.extend([
+        "kmod-nft-core",
+        "kmod-nft-fib",
+        "kmod-nft-nat",
+        "kmod-nfnetlink",
+        "kmod-nf-conntrack-netlink",
+        "kmod-sched-core",
+        "kmod-sched-bpf",
+    ]);
+    let mut control = format!(
+        "Package: {name}\nVersion: {version}\nDepends: {}\nSource: package/portico\n\
+         SourceName: portico\nLicense: Apache-2.0 OR MIT\nSection: net\n\
+         Architecture: {arch}\nInstalled-Size: {installed}\n",
+        depends.join(", ")
+    );
+    if small {
+        control.push_str("Provides: portico\nConflicts: portico\n");
+    }
+    control.push_str(
+        "Description: Portico: web-first admin, captive portal and offload for community networks\n\
+         \x20One program replaces LuCI for what people do most on a community router;\n\
+         \x20LuCI stays reachable on port 8081. A static musl build.\n",
+    );
+    control
+}
+
+/// Writes `target/ipk/portico_<version>_<arch>.ipk` (opkg's format: an ar archive of
+/// `debian-binary`, `control.tar.gz`, `data.tar.gz`) around `binary` and package/portico/files.
+fn package(args: &CrossArgs, binary: &Path) -> anyhow::Result<PathBuf> {
+    let ws = workspace();
+    let files = ws.join("package/portico/files");
+    let file = |name: &str| {
+        std::fs::read(files.join(name)).with_context(|| format!("package/portico/files/{name}"))
+    };
+    let arch = match &args.arch {
+        Some(arch) => arch.clone(),
+        None => openwrt_arch(&args.target)?.to_owned(),
+    };
+    let version = format!("{}-1", env!("CARGO_PKG_VERSION"));
+    let data = [
+        Entry {
+            path: "./usr/bin/portico".into(),
+            mode: 0o755,
+            bytes: std::fs::read(binary).with_context(|| binary.display().to_string())?,
+        },
+        Entry {
+            path: "./etc/init.d/portico".into(),
+            mode: 0o755,
+            bytes: file("portico.init")?,
+        },
+        Entry {
+            path: "./etc/config/portico".into(),
+            mode: 0o600,
+            bytes: file("portico.config")?,
+        },
+        Entry {
+            path: "./etc/uci-defaults/90-portico".into(),
+            mode: 0o755,
+            bytes: file("portico.uci-defaults")?,
+        },
+        Entry {
+            path: "./lib/upgrade/keep.d/portico".into(),
+            mode: 0o644,
+            bytes: file("portico.keep")?,
+        },
+        Entry {
+            path: "./usr/libexec/portico/luci-back".into(),
+            mode: 0o755,
+            bytes: file("luci-back")?,
+        },
+    ];
+    let installed: usize = data.iter().map(|e| e.bytes.len()).sum();
+    let name = if args.small {
+        "portico-small"
+    } else {
+        "portico"
+    };
+    let control = control_file(name, &version, &arch, installed, args.small);
+    let control = tar_gz(&[
+        Entry {
+            path: "./control".into(),
+            mode: 0o644,
+            bytes: control.into_bytes(),
+        },
+        Entry {
+            path: "./conffiles".into(),
+            mode: 0o644,
+            bytes: b"/etc/config/portico\n/etc/portico/\n".to_vec(),
+        },
+        Entry {
+            path: "./postinst".into(),
+            mode: 0o755,
+            bytes: file("postinst")?,
+        },
+        Entry {
+            path: "./prerm".into(),
+            mode: 0o755,
+            bytes: file("prerm")?,
+        },
+    ])?;
+    let data = tar_gz(&data)?;
+    let out = target_dir(&ws).join("ipk");
+    std::fs::create_dir_all(&out)?;
+    let ipk = out.join(format!("{name}_{version}_{arch}.ipk"));
+    let mut archive = ar::Builder::new(std::fs::File::create(&ipk)?);
+    for (member, bytes) in [
+        ("debian-binary", &b"2.0\n"[..]),
+        ("control.tar.gz", &control[..]),
+        ("data.tar.gz", &data[..]),
+    ] {
+        let mut header = ar::Header::new(member.as_bytes().to_vec(), bytes.len() as u64);
+        header.set_mode(0o644);
+        archive.append(&header, bytes)?;
+    }
+    Ok(ipk)
 }

@@ -14,7 +14,23 @@ struct Run {
     stderr: Vec<u8>,
 }
 
+mod common;
+
 fn uci(confdir: &Path, savedir: &Path, args: &[&str], stdin: &[u8]) -> Run {
+    if let Some(exec) = common::exec() {
+        // The folder around both is the binary's state root (its default change folder
+        // there stays empty).
+        let root = confdir.parent().unwrap();
+        let mut line = vec!["-c".to_owned(), confdir.display().to_string()];
+        line.extend(["-t".to_owned(), savedir.display().to_string()]);
+        line.extend(args.iter().map(|a| (*a).to_owned()));
+        let (code, stdout, stderr) = common::run(&exec, root, root, &line, stdin);
+        return Run {
+            code,
+            stdout,
+            stderr,
+        };
+    }
     let args: Vec<OsString> = args.iter().map(OsString::from).collect();
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     let mut input = stdin;

@@ -14,6 +14,8 @@
 //! with multi-line values, add_list, del_list, delete, rename, reorder, add, revert) for a fixed
 //! set of seeds, run through single commands and through `batch`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -382,6 +384,12 @@ fn run_portico(scenario: &Scenario) -> Value {
             .iter()
             .map(|a| OsString::from(a.replace("@/", &root_text)))
             .collect();
+        if let Some(exec) = common::exec() {
+            let args: Vec<String> = args.iter().map(|a| a.to_string_lossy().into()).collect();
+            let (code, stdout, stderr) = common::run(&exec, root, root, &args, stdin.as_bytes());
+            steps.push(record(code, &stdout, &stderr));
+            continue;
+        }
         let mut store = uci::Store::new(root.join("etc/config"), root.join("tmp/.uci"));
         store.conf2dir = Some(root.join("var/run/uci"));
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());

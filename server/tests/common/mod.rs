@@ -97,8 +97,18 @@ pub fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// The binary under test: this build's, or `PORTICO_EXEC` (a cross-built one, its runner
+/// first: `qemu-aarch64-static target/aarch64-unknown-linux-musl/release/portico`).
 pub fn portico() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_portico"))
+    match std::env::var("PORTICO_EXEC") {
+        Ok(exec) if !exec.trim().is_empty() => {
+            let mut words = exec.split_whitespace();
+            let mut cmd = Command::new(words.next().unwrap_or_default());
+            cmd.args(words);
+            cmd
+        }
+        _ => Command::new(env!("CARGO_BIN_EXE_portico")),
+    }
 }
 
 /// A test lab removed when dropped, even when the test fails.
