@@ -139,6 +139,7 @@ run_tests() {
   cargo clippy --workspace --all-targets --features portico/mongodb -- -D warnings
   cargo clippy -p portico --all-targets --no-default-features -- -D warnings
   cargo clippy -p portico --all-targets -- -D warnings
+  cargo clippy -p portico --all-targets --features communities -- -D warnings
   say "what each build contains"
   # (rand_chacha stays in every build: rand's StdRng, through leptos and sha-crypt.)
   local site_only=(mongodb tar indicatif)
