@@ -200,7 +200,12 @@ fn init_tracing() {
             tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
         });
     let _ = tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                // procd hands stderr to syslog: colours only on a terminal.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
         .with(filter)
         .try_init();
 }
