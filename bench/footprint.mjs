@@ -64,7 +64,13 @@ try {
   await page.getByLabel('Ask guests for a voucher').check();
   await page.getByRole('button', { name: 'Save' }).click();
   await page.getByText('Portal settings saved.').waitFor();
-  const offload = JSON.parse(await (await context.request.get(`${ROUTER}/api/v1/offload`)).text());
+  // Requests go from the page (the client namespace), never from this process.
+  const fetchText = (path) => page.evaluate(async (p) => {
+    const r = await fetch(p);
+    if (!r.ok) throw new Error(`${p}: ${r.status}`);
+    return r.text();
+  }, path);
+  const offload = JSON.parse(await fetchText('/api/v1/offload'));
   if (!offload.running) throw new Error(`the offload is not running: ${JSON.stringify(offload)}`);
   await new Promise((r) => setTimeout(r, 10_000));
   const idle = rss(lab.root);
@@ -74,11 +80,11 @@ try {
   await page.fill('#v-qty', '1000');
   await page.locator('form[action="/portal/vouchers"] button[type=submit]').click();
   await waitFor('1000 vouchers', async () => {
-    const csv = await (await context.request.get(`${ROUTER}/portal/vouchers.csv`)).text();
+    const csv = await fetchText('/portal/vouchers.csv');
     return csv.trim().split('\n').length >= 1001;
   });
-  const print = await context.request.get(`${ROUTER}/portal/print`);
-  if (!print.ok()) throw new Error(`print: ${print.status()}`);
+  await page.goto(`${ROUTER}/portal/print`);
+  await page.waitForLoadState('networkidle');
   const vouchers = rss(lab.root);
   await context.close();
   writeFileSync('../target/footprint.json', JSON.stringify({ wizard, overview, idle, vouchers }, null, 2));

@@ -28,5 +28,5 @@ bin=$(realpath "$target_dir/x86_64-unknown-linux-musl/release/portico")
 
 if [ -n "${UCI_SOURCE:-}" ]; then
   echo "== portico uci against the C tool"
-  bench/uci.sh "$UCI_SOURCE"
+  PORTICO_UCI_BIN="$bin" bench/uci.sh "$UCI_SOURCE"
 fi

@@ -45,8 +45,12 @@ int main(int argc, char **argv) {
 }
 C
 gcc -O2 -static -o "$tmp/measure" "$tmp/measure.c"
-cargo build -q --release -p portico
-portico="${CARGO_TARGET_DIR:-target}/release/portico"
+# PORTICO_UCI_BIN: a binary to measure instead (bench/footprint.sh: the static musl build).
+portico=${PORTICO_UCI_BIN:-}
+if [ -z "$portico" ]; then
+  cargo build -q --release -p portico
+  portico="${CARGO_TARGET_DIR:-target}/release/portico"
+fi
 portico=$(realpath "$portico")
 conf="$tmp/root/etc/config"
 mkdir -p "$conf" "$tmp/root/tmp/.uci"
