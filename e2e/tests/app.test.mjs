@@ -87,12 +87,17 @@ for (const [name, viewport] of Object.entries(sizes)) {
 test('login works with JavaScript disabled (phone size)', async () => {
   const context = await lab.browser.newContext({ viewport: sizes.phone, javaScriptEnabled: false });
   const page = await context.newPage();
+  // Pages work without JavaScript, so such a browser fetches no script and no WASM.
+  const fetched = [];
+  page.on('request', (request) => fetched.push(request.url()));
   await page.goto(`${ROUTER}/login`);
   await page.fill('#password', PASSWORD);
   await page.locator('form.card button[type=submit]').click();
   await page.waitForURL(`${ROUTER}/`);
   await page.getByText('Portico version').waitFor();
   await page.screenshot({ path: `${SHOTS}/phone-nojs-overview.png`, fullPage: true });
+  assert.deepEqual(fetched.filter((url) => /\.(js|wasm)$/.test(url)), [], 'no script or WASM without JavaScript');
+  assert.ok(fetched.some((url) => url.endsWith('.css')), `the stylesheet loads: ${fetched}`);
   await context.close();
 });
 

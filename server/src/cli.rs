@@ -208,7 +208,34 @@ pub fn run(cli: Cli) -> ExitCode {
 
 /// `portico uci`: the defaults point into the state root, never at the host's `/etc/config`
 /// or `/tmp/.uci` (unless the root is `/`, on OpenWrt).
-fn run_uci(global: &GlobalArgs, args: &[OsString]) -> ExitCode {
+/// `portico [--root DIR] uci ARGS…` without building the whole command line first: the
+/// `uci` subcommand is what scripts on a router run most, so it starts on a short path
+/// (no clap tree of every other subcommand). Anything else, including `--help`, is `None`
+/// and goes through [`Cli`].
+#[allow(
+    clippy::field_reassign_with_default,
+    reason = "GlobalArgs has more fields in the data-site build; only the root matters here"
+)]
+pub fn uci_fast_path(args: &[OsString]) -> Option<(GlobalArgs, Vec<OsString>)> {
+    let mut global = GlobalArgs::default();
+    global.root = std::env::var_os("PORTICO_ROOT").map(PathBuf::from);
+    let mut rest = args.iter().skip(1);
+    while let Some(arg) = rest.next() {
+        let text = arg.to_str()?;
+        if text == "uci" {
+            return Some((global, rest.cloned().collect()));
+        } else if text == "--root" {
+            global.root = Some(PathBuf::from(rest.next()?));
+        } else {
+            // `--root=DIR`; any other flag or command takes the full parser.
+            global.root = Some(PathBuf::from(text.strip_prefix("--root=")?));
+        }
+    }
+    None
+}
+
+/// Runs `portico uci` (OpenWrt's `uci` on the root's files); the exit code is uci's.
+pub fn run_uci(global: &GlobalArgs, args: &[OsString]) -> ExitCode {
     let root = crate::serve::root(global);
     // On the dev platform this creates the fresh-router root on first use, as `serve` does.
     if let Err(err) = crate::serve::platform(&root) {
@@ -228,4 +255,38 @@ fn run_uci(global: &GlobalArgs, args: &[OsString]) -> ExitCode {
         },
     );
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<OsString> {
+        line.split_whitespace().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn uci_takes_the_short_path_and_everything_else_the_parser() {
+        let (global, rest) = uci_fast_path(&args("portico --root /r uci -q show net")).unwrap();
+        assert_eq!(global.root, Some(PathBuf::from("/r")));
+        assert_eq!(rest, args("-q show net"));
+        let (global, rest) = uci_fast_path(&args("portico --root=/s uci")).unwrap();
+        assert_eq!(global.root, Some(PathBuf::from("/s")));
+        assert_eq!(rest, Vec::<OsString>::new());
+        for other in [
+            "portico",
+            "portico --help",
+            "portico serve",
+            "portico --root",
+            "portico --root /r serve",
+            "portico vouchers list --json",
+        ] {
+            assert!(uci_fast_path(&args(other)).is_none(), "{other}");
+        }
+        // What the parser would make of the same line.
+        let parsed = Cli::parse_from(args("portico --root /r uci -q show net"));
+        assert!(
+            matches!(parsed.command, Command::Uci { ref args } if *args == self::args("-q show net"))
+        );
+    }
 }
