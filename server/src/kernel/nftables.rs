@@ -12,8 +12,10 @@ use nix::sys::socket::SockProtocol;
 
 use super::netlink::{NLA_F_NESTED, NLM_F_ACK, NLM_F_REQUEST, Socket};
 
-/// `NFNL_SUBSYS_NFTABLES`.
+/// `NFNL_SUBSYS_NFTABLES`: the high byte of every nf_tables message type.
 pub const SUBSYS: u16 = 10;
+/// `NFNLGRP_NFTABLES` as a subscription mask (group 7): every ruleset change.
+pub const GROUP: u32 = 1 << 6;
 /// `NFPROTO_INET`: tables for IPv4 and IPv6 at once.
 pub const FAMILY_INET: u8 = 1;
 /// `NFNL_MSG_BATCH_BEGIN` / `_END`.
@@ -128,6 +130,15 @@ pub enum Expr {
     Reject(Reject),
     Verdict(Verdict),
 }
+
+/// `NFTA_TABLE_NAME`.
+const TABLE_NAME: u16 = 1;
+/// `NFTA_SET_ELEM_LIST_TABLE`, `_SET`, `_ELEMENTS`, and `NFTA_SET_ELEM_KEY`, `_TIMEOUT`.
+const ELEM_LIST_TABLE: u16 = 1;
+const ELEM_LIST_SET: u16 = 2;
+const ELEM_LIST_ELEMENTS: u16 = 3;
+const ELEM_KEY: u16 = 1;
+const ELEM_TIMEOUT: u16 = 4;
 
 /// `NFT_REG_1` and `NFT_REG_VERDICT`.
 const REG_1: u32 = 1;
@@ -410,20 +421,82 @@ impl Batch {
 /// `NFTA_SET_ELEM_LIST_*`: the table, the set and its elements.
 fn element_list(table: &CStr, set: &CStr, elements: &[Element<'_>]) -> Attrs {
     let mut a = Attrs::default();
-    a.str(1, table).str(2, set);
+    a.str(ELEM_LIST_TABLE, table).str(ELEM_LIST_SET, set);
     if !elements.is_empty() {
-        a.nest(3, |list| {
+        a.nest(ELEM_LIST_ELEMENTS, |list| {
             for element in elements {
                 list.nest(LIST_ELEM, |e| {
-                    e.value(1, element.key);
+                    e.value(ELEM_KEY, element.key);
                     if let Some(ms) = element.timeout_ms {
-                        e.put(4, &ms.to_be_bytes());
+                        e.put(ELEM_TIMEOUT, &ms.to_be_bytes());
                     }
                 });
             }
         });
     }
     a
+}
+
+/// A request's nfgenmsg header (family inet, version 0) and its attributes.
+fn request(attrs: &Attrs) -> Vec<u8> {
+    let mut body = vec![FAMILY_INET, 0, 0, 0];
+    body.extend_from_slice(&attrs.0);
+    body
+}
+
+/// Whether the inet table `table` exists (`NFT_MSG_GETTABLE` by name).
+///
+/// # Errors
+/// When nf_tables cannot be asked.
+pub fn table_exists(table: &CStr) -> io::Result<bool> {
+    let mut a = Attrs::default();
+    a.str(TABLE_NAME, table);
+    let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
+    match socket.request(Msg::GetTable.kind(), &request(&a))? {
+        0 => Ok(true),
+        errno if errno == nix::libc::ENOENT => Ok(false),
+        errno => Err(io::Error::from_raw_os_error(errno)),
+    }
+}
+
+/// The keys of a set's elements now (a dump of `NFT_MSG_GETSETELEM`).
+///
+/// # Errors
+/// When the set does not exist or nf_tables cannot be asked.
+pub fn set_keys(table: &CStr, set: &CStr) -> io::Result<Vec<Vec<u8>>> {
+    use super::netlink::{attr, attrs};
+    let mut a = Attrs::default();
+    a.str(ELEM_LIST_TABLE, table).str(ELEM_LIST_SET, set);
+    let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
+    let messages = socket.dump(Msg::GetSetElem.kind(), &request(&a))?;
+    let mut keys = Vec::new();
+    for message in &messages {
+        let Some(list) = message
+            .body
+            .get(4..)
+            .and_then(|b| attr(b, ELEM_LIST_ELEMENTS))
+        else {
+            continue;
+        };
+        for (kind, element, _) in attrs(list) {
+            if kind == LIST_ELEM
+                && let Some(key) = attr(element, ELEM_KEY).and_then(|k| attr(k, DATA_VALUE))
+            {
+                keys.push(key.to_vec());
+            }
+        }
+    }
+    Ok(keys)
+}
+
+/// Whether an nf_tables event (a message from [`GROUP`]) added or removed elements of a set
+/// in `table`.
+pub fn is_set_change_in(kind: u16, body: &[u8], table: &CStr) -> bool {
+    (kind == Msg::NewSetElem.kind() || kind == Msg::DelSetElem.kind())
+        && body
+            .get(4..)
+            .and_then(|b| super::netlink::attr(b, ELEM_LIST_TABLE))
+            .is_some_and(|name| name == table.to_bytes_with_nul())
 }
 
 #[cfg(test)]
@@ -457,5 +530,20 @@ mod tests {
         );
         let cmp = attr(exprs[1], 2).unwrap();
         assert_eq!(attr(attr(cmp, 3).unwrap(), 1), Some(&[6u8][..]));
+    }
+
+    #[test]
+    fn set_element_events_count_only_for_their_table() {
+        let mut batch = Batch::new(c"mine");
+        batch.flush_set(c"s");
+        let message = &batch.bytes[20..];
+        let kind = u16::from_ne_bytes([message[4], message[5]]);
+        let body = &message[16..];
+        assert!(is_set_change_in(kind, body, c"mine"));
+        assert!(!is_set_change_in(kind, body, c"fw4"), "another table's set");
+        assert!(
+            !is_set_change_in(Msg::NewRule.kind(), body, c"mine"),
+            "not an element"
+        );
     }
 }

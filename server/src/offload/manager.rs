@@ -141,10 +141,6 @@ struct Manager {
     stats: Option<OwnedFd>,
 }
 
-/// `NFNLGRP_NFTABLES` (group 7).
-const GROUP_NFTABLES: u32 = 1 << 6;
-const NFNL_SUBSYS_NFTABLES: u16 = 10;
-
 impl Manager {
     fn new(
         fast: FastPath,
@@ -163,7 +159,7 @@ impl Manager {
             link_events: links::Events::subscribe()?,
             nft_events: Socket::subscribe(
                 nix::sys::socket::SockProtocol::NetlinkNetFilter,
-                GROUP_NFTABLES,
+                crate::kernel::nftables::GROUP,
             )?,
             conns: HashMap::new(),
             keys: HashMap::new(),
@@ -574,7 +570,7 @@ impl Manager {
                 Ok(msgs) => {
                     // Tables, chains and rules (not set elements: the portal adds those).
                     reload |= msgs.iter().any(|m| {
-                        m.kind >> 8 == NFNL_SUBSYS_NFTABLES
+                        m.kind >> 8 == crate::kernel::nftables::SUBSYS
                             && matches!(m.kind & 0xff, 0 | 2 | 3 | 5 | 6 | 8)
                     });
                 }

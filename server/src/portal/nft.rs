@@ -46,11 +46,9 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use nix::libc;
-use nix::sys::socket::SockProtocol;
 
-use crate::kernel::netlink::Socket;
 use crate::kernel::nftables::{
-    Base, Batch, ChainType, Element, Expr, Hook, MetaKey, Msg, Reject, SET_TIMEOUT, Verdict,
+    self, Base, Batch, ChainType, Element, Expr, Hook, MetaKey, Reject, SET_TIMEOUT, Verdict,
 };
 
 /// The table's name.
@@ -222,80 +220,28 @@ pub fn set_allowed(allowed: &[Allowed]) -> io::Result<()> {
     batch.send()
 }
 
-/// Whether the table exists (`NFT_MSG_GETTABLE` by name).
+/// Whether the table exists.
 ///
 /// # Errors
 /// When nf_tables cannot be asked.
 pub fn table_exists() -> io::Result<bool> {
-    const NFTA_TABLE_NAME: u16 = 1;
-    let mut request = vec![crate::kernel::nftables::FAMILY_INET, 0, 0, 0];
-    crate::kernel::netlink::put_attr(&mut request, NFTA_TABLE_NAME, TABLE.to_bytes_with_nul());
-    let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
-    match socket.request(Msg::GetTable.kind(), &request)? {
-        0 => Ok(true),
-        errno if errno == libc::ENOENT => Ok(false),
-        errno => Err(io::Error::from_raw_os_error(errno)),
-    }
+    nftables::table_exists(TABLE)
 }
-
-/// `NFNLGRP_NFTABLES` as a subscription mask (group 7).
-pub const GROUP_NFTABLES: u32 = 1 << 6;
 
 /// The MAC addresses in the kernel's `allowed` set now (what is enforced, whoever wrote it).
 ///
 /// # Errors
 /// When the set does not exist or nf_tables cannot be asked.
 pub fn allowed_elements() -> io::Result<std::collections::HashSet<[u8; 6]>> {
-    const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
-    const NFTA_SET_ELEM_LIST_SET: u16 = 2;
-    const NFTA_SET_ELEM_LIST_ELEMENTS: u16 = 3;
-    const NFTA_LIST_ELEM: u16 = 1;
-    const NFTA_SET_ELEM_KEY: u16 = 1;
-    const NFTA_DATA_VALUE: u16 = 1;
-    use crate::kernel::netlink::{attr, attrs, put_attr};
-    let mut request = vec![crate::kernel::nftables::FAMILY_INET, 0, 0, 0];
-    put_attr(
-        &mut request,
-        NFTA_SET_ELEM_LIST_TABLE,
-        TABLE.to_bytes_with_nul(),
-    );
-    put_attr(
-        &mut request,
-        NFTA_SET_ELEM_LIST_SET,
-        SET.to_bytes_with_nul(),
-    );
-    let mut socket = Socket::open(SockProtocol::NetlinkNetFilter)?;
-    let messages = socket.dump(Msg::GetSetElem.kind(), &request)?;
-    let mut macs = std::collections::HashSet::new();
-    for message in &messages {
-        let Some(list) = message
-            .body
-            .get(4..)
-            .and_then(|b| attr(b, NFTA_SET_ELEM_LIST_ELEMENTS))
-        else {
-            continue;
-        };
-        for (kind, element, _) in attrs(list) {
-            let key = attr(element, NFTA_SET_ELEM_KEY).and_then(|k| attr(k, NFTA_DATA_VALUE));
-            if kind == NFTA_LIST_ELEM
-                && let Some(mac) = key.and_then(|k| <[u8; 6]>::try_from(k).ok())
-            {
-                macs.insert(mac);
-            }
-        }
-    }
-    Ok(macs)
+    Ok(nftables::set_keys(TABLE, SET)?
+        .iter()
+        .filter_map(|key| <[u8; 6]>::try_from(key.as_slice()).ok())
+        .collect())
 }
 
 /// Whether an nftables event message is about the elements of the portal's table's sets.
 pub fn is_our_set_change(kind: u16, body: &[u8]) -> bool {
-    const NFTA_SET_ELEM_LIST_TABLE: u16 = 1;
-    kind == Msg::NewSetElem.kind()
-        || kind == Msg::DelSetElem.kind()
-            && body
-                .get(4..)
-                .and_then(|b| crate::kernel::netlink::attr(b, NFTA_SET_ELEM_LIST_TABLE))
-                .is_some_and(|name| name == TABLE.to_bytes_with_nul())
+    nftables::is_set_change_in(kind, body, TABLE)
 }
 
 /// Deletes the table (the portal was switched off).

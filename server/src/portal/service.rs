@@ -308,7 +308,7 @@ impl Portal {
         use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
         let mut events = match crate::kernel::netlink::Socket::subscribe(
             nix::sys::socket::SockProtocol::NetlinkNetFilter,
-            nft::GROUP_NFTABLES,
+            crate::kernel::nftables::GROUP,
         ) {
             Ok(socket) => socket,
             Err(err) => {
