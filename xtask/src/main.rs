@@ -357,30 +357,96 @@ fn tar_gz(entries: &[Entry]) -> anyhow::Result<Vec<u8>> {
     Ok(tar.into_inner()?.finish()?)
 }
 
+/// The feed package (`package/portico/Makefile`) as `cargo xtask package` reads it, so the
+/// `.ipk` built here installs what the SDK's package installs: the `define … endef` blocks.
+struct Feed(String);
+
+/// Libraries the feed package depends on that the static build links in.
+const LINKED_IN: [&str; 1] = ["libdbus"];
+
+impl Feed {
+    fn read(ws: &Path) -> anyhow::Result<Feed> {
+        let path = ws.join("package/portico/Makefile");
+        Ok(Feed(
+            std::fs::read_to_string(&path).with_context(|| path.display().to_string())?,
+        ))
+    }
+
+    /// The lines of `define NAME` up to its `endef`, continuation lines joined.
+    fn block(&self, name: &str) -> anyhow::Result<Vec<String>> {
+        let start = format!("define {name}\n");
+        let body = self
+            .0
+            .split_once(&start)
+            .and_then(|(_, rest)| rest.split_once("\nendef"))
+            .map(|(body, _)| body.replace("\\\n", " "))
+            .with_context(|| format!("package/portico/Makefile has no `define {name}`"))?;
+        Ok(body.lines().map(|l| l.trim().to_owned()).collect())
+    }
+
+    /// The `+package` dependencies of a variant (its own block's and the shared ones), without
+    /// the libraries the static build carries.
+    fn depends(&self, variant: &str) -> anyhow::Result<Vec<String>> {
+        let mut lines = self.block("Package/portico/default")?;
+        lines.extend(self.block(&format!("Package/{variant}"))?);
+        Ok(lines
+            .iter()
+            .filter(|l| l.starts_with("DEPENDS"))
+            .flat_map(|l| l.split_whitespace())
+            .filter_map(|word| word.strip_prefix('+'))
+            .filter(|dep| !LINKED_IN.contains(dep))
+            .map(str::to_owned)
+            .collect())
+    }
+
+    /// What `Package/portico/install` installs: `(source, destination, mode)`; the source is
+    /// `files/<name>` or the binary (`bin/portico`).
+    fn installs(&self) -> anyhow::Result<Vec<(String, String, u32)>> {
+        let mut out = Vec::new();
+        for line in self.block("Package/portico/install")? {
+            let mut words = line.split_whitespace();
+            let mode = match words.next() {
+                Some("$(INSTALL_BIN)") => 0o755,
+                Some("$(INSTALL_CONF)") => 0o600,
+                Some("$(INSTALL_DATA)") => 0o644,
+                _ => continue,
+            };
+            let (Some(source), Some(dest)) = (words.next(), words.next()) else {
+                bail!("package/portico/Makefile: cannot read `{line}`");
+            };
+            let source = source
+                .strip_prefix("./")
+                .or_else(|| source.strip_prefix("$(PKG_INSTALL_DIR)/"))
+                .with_context(|| format!("package/portico/Makefile: source of `{line}`"))?;
+            let dest = dest
+                .strip_prefix("$(1)")
+                .with_context(|| format!("package/portico/Makefile: destination of `{line}`"))?;
+            let dest = match dest.strip_suffix('/') {
+                Some(dir) => format!("{dir}/{}", source.rsplit('/').next().unwrap_or(source)),
+                None => dest.to_owned(),
+            };
+            out.push((source.to_owned(), dest, mode));
+        }
+        Ok(out)
+    }
+}
+
 /// The package's `control` file. The static build links libdbus in, so it depends on kernel
-/// modules (and BlueZ for the Bluetooth variant) only.
-fn control_file(name: &str, version: &str, arch: &str, installed: usize, small: bool) -> String {
-    let mut depends = if small {
-        Vec::new()
-    } else {
-        vec!["bluez-daemon"]
-    };
-    depends.extend([
-        "kmod-nft-core",
-        "kmod-nft-fib",
-        "kmod-nft-nat",
-        "kmod-nfnetlink",
-        "kmod-nf-conntrack-netlink",
-        "kmod-sched-core",
-        "kmod-sched-bpf",
-    ]);
+/// modules (and BlueZ for the Bluetooth variant) only: the feed's DEPENDS without [`LINKED_IN`].
+fn control_file(
+    name: &str,
+    version: &str,
+    arch: &str,
+    installed: usize,
+    depends: &[String],
+) -> String {
     let mut control = format!(
         "Package: {name}\nVersion: {version}\nDepends: {}\nSource: package/portico\n\
          SourceName: portico\nLicense: Apache-2.0 OR MIT\nSection: net\n\
          Architecture: {arch}\nInstalled-Size: {installed}\n",
         depends.join(", ")
     );
-    if small {
+    if name != "portico" {
         control.push_str("Provides: portico\nConflicts: portico\n");
     }
     control.push_str(
@@ -392,57 +458,46 @@ fn control_file(name: &str, version: &str, arch: &str, installed: usize, small: 
 }
 
 /// Writes `target/ipk/portico_<version>_<arch>.ipk` (opkg's format: an ar archive of
-/// `debian-binary`, `control.tar.gz`, `data.tar.gz`) around `binary` and package/portico/files.
+/// `debian-binary`, `control.tar.gz`, `data.tar.gz`) around `binary`, with the files, the
+/// dependencies and the conffiles the feed package (`package/portico/Makefile`) names.
 fn package(args: &CrossArgs, binary: &Path) -> anyhow::Result<PathBuf> {
     let ws = workspace();
-    let files = ws.join("package/portico/files");
-    let file = |name: &str| {
-        std::fs::read(files.join(name)).with_context(|| format!("package/portico/files/{name}"))
-    };
+    let feed = Feed::read(&ws)?;
     let arch = match &args.arch {
         Some(arch) => arch.clone(),
         None => openwrt_arch(&args.target)?.to_owned(),
     };
     let version = format!("{}-1", env!("CARGO_PKG_VERSION"));
-    let data = [
-        Entry {
-            path: "./usr/bin/portico".into(),
-            mode: 0o755,
-            bytes: std::fs::read(binary).with_context(|| binary.display().to_string())?,
-        },
-        Entry {
-            path: "./etc/init.d/portico".into(),
-            mode: 0o755,
-            bytes: file("portico.init")?,
-        },
-        Entry {
-            path: "./etc/config/portico".into(),
-            mode: 0o600,
-            bytes: file("portico.config")?,
-        },
-        Entry {
-            path: "./etc/uci-defaults/90-portico".into(),
-            mode: 0o755,
-            bytes: file("portico.uci-defaults")?,
-        },
-        Entry {
-            path: "./lib/upgrade/keep.d/portico".into(),
-            mode: 0o644,
-            bytes: file("portico.keep")?,
-        },
-        Entry {
-            path: "./usr/libexec/portico/luci-back".into(),
-            mode: 0o755,
-            bytes: file("luci-back")?,
-        },
-    ];
+    let mut data = Vec::new();
+    for (source, dest, mode) in feed.installs()? {
+        let bytes = if source == "bin/portico" {
+            std::fs::read(binary).with_context(|| binary.display().to_string())?
+        } else {
+            let path = ws.join("package/portico").join(&source);
+            std::fs::read(&path).with_context(|| path.display().to_string())?
+        };
+        data.push(Entry {
+            path: format!(".{dest}"),
+            mode,
+            bytes,
+        });
+    }
     let installed: usize = data.iter().map(|e| e.bytes.len()).sum();
     let name = if args.small {
         "portico-small"
     } else {
         "portico"
     };
-    let control = control_file(name, &version, &arch, installed, args.small);
+    let control = control_file(name, &version, &arch, installed, &feed.depends(name)?);
+    let conffiles: String = feed
+        .block("Package/portico/conffiles")?
+        .iter()
+        .filter(|l| !l.is_empty())
+        .fold(String::new(), |mut out, l| {
+            out.push_str(l);
+            out.push('\n');
+            out
+        });
     let control = tar_gz(&[
         Entry {
             path: "./control".into(),
@@ -452,17 +507,17 @@ fn package(args: &CrossArgs, binary: &Path) -> anyhow::Result<PathBuf> {
         Entry {
             path: "./conffiles".into(),
             mode: 0o644,
-            bytes: b"/etc/config/portico\n/etc/portico/\n".to_vec(),
+            bytes: conffiles.into_bytes(),
         },
         Entry {
             path: "./postinst".into(),
             mode: 0o755,
-            bytes: file("postinst")?,
+            bytes: std::fs::read(ws.join("package/portico/files/postinst"))?,
         },
         Entry {
             path: "./prerm".into(),
             mode: 0o755,
-            bytes: file("prerm")?,
+            bytes: std::fs::read(ws.join("package/portico/files/prerm"))?,
         },
     ])?;
     let data = tar_gz(&data)?;
