@@ -74,7 +74,12 @@ fn StatusTable(status: SystemStatus) -> impl IntoView {
         t("home-network-unavailable")
     };
     let rows = [
-        (t("home-hostname"), status.hostname),
+        (
+            t("home-hostname"),
+            status
+                .hostname
+                .unwrap_or_else(|| t("home-hostname-unknown")),
+        ),
         (t("home-version"), status.version),
         (t("home-platform"), platform),
         (t("home-kernel"), status.kernel),

@@ -9,7 +9,8 @@ pub struct SystemStatus {
     pub version: String,
     /// `None` on `OpenWrt`; the dev platform's root directory otherwise.
     pub dev_root: Option<String>,
-    pub hostname: String,
+    /// `None` when `/etc/config/system` is broken (the configuration list names it).
+    pub hostname: Option<String>,
     pub kernel: String,
     pub uptime_seconds: u64,
     /// Kernel-touching functions are allowed (own network namespace, or `OpenWrt`).

@@ -88,6 +88,8 @@ struct Inner {
     pending: Mutex<Option<Pending>>,
     note: Mutex<Option<String>>,
     status: watch::Sender<Status>,
+    /// Counts finished reloads (see [`Applier::reloads`]).
+    reloaded: watch::Sender<u64>,
 }
 
 /// The apply manager; cheap to clone.
@@ -159,6 +161,7 @@ impl Applier {
                 pending: Mutex::new(None),
                 note: Mutex::new(None),
                 status: watch::channel(Status::default()).0,
+                reloaded: watch::channel(0).0,
             }),
         };
         if let Some(pending) = applier.load()? {
@@ -191,6 +194,13 @@ impl Applier {
     /// Live status updates (for SSE).
     pub fn subscribe(&self) -> watch::Receiver<Status> {
         self.inner.status.subscribe()
+    }
+
+    /// A counter that moves each time the services of an apply have been reloaded (or the
+    /// reload failed and the change was undone): take it before applying, then wait for
+    /// `changed()` instead of guessing how long a reload takes.
+    pub fn reloads(&self) -> watch::Receiver<u64> {
+        self.inner.reloaded.subscribe()
     }
 
     pub fn status(&self) -> Status {
@@ -350,6 +360,7 @@ impl Applier {
                     this.publish(Some("reload_failed"));
                 }
             }
+            this.inner.reloaded.send_modify(|n| *n += 1);
         });
     }
 
@@ -576,6 +587,30 @@ mod tests {
             path: "network.lan.ipaddr".into(),
             value: ip.as_bytes().to_vec(),
         }]
+    }
+
+    /// Issue 19: waiting for a reload is waiting for the applier's event, not a guessed time.
+    #[tokio::test]
+    async fn the_reload_counter_moves_once_the_services_reloaded() {
+        let (_dir, platform, db) = setup();
+        let applier = Applier::start(platform.clone(), db, Duration::from_secs(90)).unwrap();
+        let mut reloads = applier.reloads();
+        let start = *reloads.borrow_and_update();
+        applier.apply(&lan_address("10.9.9.1"), false).unwrap();
+        assert!(
+            platform.reloads.lock().unwrap().is_empty(),
+            "not before the holdoff"
+        );
+        tokio::time::timeout(Duration::from_secs(30), reloads.changed())
+            .await
+            .expect("a reload within the deadline")
+            .unwrap();
+        assert_eq!(*reloads.borrow(), start + 1);
+        assert_eq!(
+            platform.reloads.lock().unwrap().len(),
+            1,
+            "the services were reloaded first"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -25,6 +25,9 @@ pub struct GlobalArgs {
     /// Router state root (`/` on OpenWrt, `./var/dev-root` elsewhere).
     #[arg(long, global = true, env = "PORTICO_ROOT")]
     pub root: Option<PathBuf>,
+    /// What the log shows: a level (`info`), optionally per module (`debug,tower_http=info`).
+    #[arg(long, global = true, env = "PORTICO_LOG")]
+    pub log: Option<String>,
     /// Communities SQLite store.
     #[cfg(feature = "communities")]
     #[arg(long, global = true, env = "PORTICO_DATA")]
@@ -46,7 +49,7 @@ pub enum Command {
     Serve(ServeArgs),
     /// The development namespace lab (never touches the host's own networking).
     #[command(subcommand)]
-    Lab(LabCommand),
+    Lab(crate::lab::LabCommand),
     /// OpenWrt's `uci` tool on `<root>/etc/config` (change files in `<root>/tmp/.uci`):
     /// same commands, output and exit codes. `portico uci help` lists them.
     #[command(disable_help_flag = true)]
@@ -108,84 +111,40 @@ pub struct ServeArgs {
     /// Captive portal address (default `0.0.0.0:8080`).
     #[arg(long, env = "PORTICO_PORTAL_LISTEN")]
     pub portal_listen: Option<SocketAddr>,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum LabCommand {
-    /// Build the lab (sweeping a stale one first) and start the loopback forwarders.
-    Up(LabArgs),
-    /// Remove the lab: processes, namespaces, interfaces, resolv.conf files, forwarders.
-    Down(LabArgs),
-    /// Show the lab's namespaces, addresses and processes.
-    Status(LabArgs),
-    /// Run a command inside a lab node: `portico lab exec client -- curl http://192.168.1.1/`.
-    Exec {
-        #[command(flatten)]
-        lab: LabArgs,
-        /// router, client or isp.
-        node: String,
-        /// The command and its arguments.
-        #[arg(last = true, required = true)]
-        command: Vec<String>,
-    },
-    /// (internal) The loopback forwarders; started by `lab up`.
-    #[command(hide = true)]
-    Forward {
-        #[arg(long)]
-        netns: String,
-        /// `LISTEN=UPSTREAM`, e.g. `127.0.0.1:8080=192.168.1.1:80`.
-        #[arg(long = "map", required = true)]
-        maps: Vec<String>,
-    },
-    /// (internal) The isp's "internet" sink; started by `lab up` inside the isp namespace.
-    #[command(hide = true)]
-    Sink,
-    /// (tests) Answer PPPoE discovery on a device of the current lab namespace with a PADO.
-    #[command(hide = true)]
-    PppoeAc {
-        #[arg(long)]
-        device: String,
-        /// The access concentrator's name.
-        #[arg(long, default_value = "portico-lab-ac")]
-        name: String,
-    },
-}
-
-#[derive(Debug, Args, Clone)]
-pub struct LabArgs {
-    /// Suffix for the namespace names (to run a second lab beside the dev lab).
-    #[arg(long, default_value = "")]
-    pub suffix: String,
-    /// Where the forwarder for the admin UI listens (loopback only).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub forward_admin: SocketAddr,
-    /// Where the forwarder for the captive portal listens (loopback only).
-    #[arg(long, default_value = "127.0.0.1:8081")]
-    pub forward_portal: SocketAddr,
+    /// The LAN device the admin listener is bound to (default `br-lan`; empty: none).
+    #[arg(long, env = "PORTICO_LAN_DEVICE")]
+    pub lan_device: Option<String>,
 }
 
 /// Runs a parsed command line; the exit code reports success.
 pub fn run(cli: Cli) -> ExitCode {
+    let root = || {
+        cli.global
+            .root
+            .clone()
+            .unwrap_or_else(crate::platform::default_root)
+    };
     let result = match cli.command {
-        Command::Serve(args) => crate::serve::run(&cli.global, &args),
+        Command::Serve(args) => serve(&cli.global, args, root()),
         Command::Lab(cmd) => crate::lab::run(cmd),
         Command::Uci { args } => Ok(run_uci(&cli.global, &args)),
-        Command::Vouchers(command) => {
-            crate::portal::cli::run(&crate::serve::root(&cli.global), command)
-        }
+        Command::Vouchers(command) => crate::portal::cli::run(&root(), command),
         #[cfg(feature = "communities")]
-        Command::Communities(command) => crate::communities::cli::run(&cli.global, command),
-        Command::Wizard(WizardCommand::Schema) => Ok(crate::wizard::schema()),
+        Command::Communities(command) => {
+            crate::communities::cli::run(&store_location(&cli.global), command)
+        }
+        Command::Wizard(WizardCommand::Schema) => Ok(crate::wizard::cli::schema()),
         Command::Wizard(WizardCommand::Detect { device }) => {
-            crate::detect::probe(&device, 3, std::time::Duration::from_secs(1))
+            use crate::wizard::detect::{self, Detected};
+            detect::probe(&device, 3, std::time::Duration::from_secs(1))
                 .map(|found| {
                     match found {
-                        crate::detect::Detected::NoLink => println!("{device}: no link"),
-                        crate::detect::Detected::NoAnswer => println!("{device}: no answer"),
-                        crate::detect::Detected::Dhcp { server, offered } => {
+                        Detected::NoLink => println!("{device}: no link"),
+                        Detected::NoAnswer => println!("{device}: no answer"),
+                        Detected::Dhcp { server, offered } => {
                             println!("{device}: dhcp (server {server} offered {offered})");
                         }
-                        crate::detect::Detected::Pppoe { concentrator } => {
+                        Detected::Pppoe { concentrator } => {
                             println!("{device}: pppoe (access concentrator {concentrator})");
                         }
                     }
@@ -194,7 +153,16 @@ pub fn run(cli: Cli) -> ExitCode {
                 .map_err(Into::into)
         }
         Command::Wizard(WizardCommand::Apply { answers, unchecked }) => {
-            crate::wizard::apply(&crate::serve::root(&cli.global), &answers, unchecked)
+            let root = root();
+            crate::config::Settings::load(&root)
+                .map_err(anyhow::Error::from)
+                .and_then(|(settings, _)| {
+                    let times = crate::wizard::cli::Times {
+                        apply_timeout: settings.main.apply_timeout,
+                        session_idle: settings.main.session_idle,
+                    };
+                    crate::wizard::cli::apply(&root, &answers, unchecked, times)
+                })
         }
     };
     match result {
@@ -236,14 +204,17 @@ pub fn uci_fast_path(args: &[OsString]) -> Option<(GlobalArgs, Vec<OsString>)> {
 
 /// Runs `portico uci` (OpenWrt's `uci` on the root's files); the exit code is uci's.
 pub fn run_uci(global: &GlobalArgs, args: &[OsString]) -> ExitCode {
-    let root = crate::serve::root(global);
+    let root = global
+        .root
+        .clone()
+        .unwrap_or_else(crate::platform::default_root);
     // On the dev platform this creates the fresh-router root on first use, as `serve` does.
-    if let Err(err) = crate::serve::platform(&root) {
-        eprintln!("portico: {err:#}");
+    if let Err(err) = crate::platform::open(&root) {
+        eprintln!("portico: {err}");
         return ExitCode::FAILURE;
     }
     let (stdin, stdout, stderr) = (std::io::stdin(), std::io::stdout(), std::io::stderr());
-    let mut store = uci::Store::new(root.join("etc/config"), root.join("tmp/.uci"));
+    let mut store = crate::platform::store(&root);
     store.conf2dir = Some(root.join("var/run/uci"));
     let code = uci::cli::run_in(
         args,
@@ -255,6 +226,65 @@ pub fn run_uci(global: &GlobalArgs, args: &[OsString]) -> ExitCode {
         },
     );
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// `portico serve`: the router, or with `--profile communities` the data site.
+fn serve(global: &GlobalArgs, args: ServeArgs, root: PathBuf) -> anyhow::Result<ExitCode> {
+    init_tracing(global.log.as_deref());
+    if args.profile.unwrap_or_default() == Profile::Communities {
+        #[cfg(feature = "communities")]
+        return crate::communities::site::run(&store_location(global), args.listen);
+        #[cfg(not(feature = "communities"))]
+        anyhow::bail!(
+            "this is the router build of Portico: it has no communities site (build with --features communities)"
+        );
+    }
+    crate::serve::run(crate::serve::Options {
+        root,
+        overrides: crate::config::Overrides {
+            listen: args.listen,
+            portal_listen: args.portal_listen,
+            lan_device: args.lan_device,
+        },
+    })
+}
+
+/// The communities store the flags name: MongoDB with `--mongodb-uri`, else SQLite in
+/// `--data` (default `./var/communities`).
+#[cfg(feature = "communities")]
+fn store_location(global: &GlobalArgs) -> crate::communities::cli::StoreLocation {
+    use crate::communities::cli::StoreLocation;
+    match &global.mongodb_uri {
+        Some(uri) => StoreLocation::Mongodb(uri.clone()),
+        None => StoreLocation::Sqlite(
+            global
+                .data
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("var/communities")),
+        ),
+    }
+}
+
+/// Logs to stderr, filtered by `--log` / `PORTICO_LOG` (`info`, `debug,tower_http=info`: a
+/// default level and levels per module; without regular expressions, which would cost the
+/// router binary a regex engine).
+fn init_tracing(spec: Option<&str>) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = spec
+        .and_then(|spec| spec.parse::<tracing_subscriber::filter::Targets>().ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
+        });
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                // procd hands stderr to syslog: colours only on a terminal.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
+        .with(filter)
+        .try_init();
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! `portico lab …`: the development namespace lab (design.md). Building blocks live in the
-//! `netlab` crate; this module wires them to the command line and starts the forwarders.
+//! `netlab` crate; this module is its command (clap types included: `cli` only dispatches to
+//! it) and starts the forwarders.
 
 use std::net::SocketAddr;
 use std::process::{Command, ExitCode, Stdio};
@@ -8,7 +9,61 @@ use anyhow::{Context as _, bail};
 use netlab::forward::Forward;
 use netlab::{Lab, LabSpec, NodeRole};
 
-use crate::cli::{LabArgs, LabCommand};
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Subcommand)]
+pub enum LabCommand {
+    /// Build the lab (sweeping a stale one first) and start the loopback forwarders.
+    Up(LabArgs),
+    /// Remove the lab: processes, namespaces, interfaces, resolv.conf files, forwarders.
+    Down(LabArgs),
+    /// Show the lab's namespaces, addresses and processes.
+    Status(LabArgs),
+    /// Run a command inside a lab node: `portico lab exec client -- curl http://192.168.1.1/`.
+    Exec {
+        #[command(flatten)]
+        lab: LabArgs,
+        /// router, client or isp.
+        node: String,
+        /// The command and its arguments.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// (internal) The loopback forwarders; started by `lab up`.
+    #[command(hide = true)]
+    Forward {
+        #[arg(long)]
+        netns: String,
+        /// `LISTEN=UPSTREAM`, e.g. `127.0.0.1:8080=192.168.1.1:80`.
+        #[arg(long = "map", required = true)]
+        maps: Vec<String>,
+    },
+    /// (internal) The isp's "internet" sink; started by `lab up` inside the isp namespace.
+    #[command(hide = true)]
+    Sink,
+    /// (tests) Answer PPPoE discovery on a device of the current lab namespace with a PADO.
+    #[command(hide = true)]
+    PppoeAc {
+        #[arg(long)]
+        device: String,
+        /// The access concentrator's name.
+        #[arg(long, default_value = "portico-lab-ac")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LabArgs {
+    /// Suffix for the namespace names (to run a second lab beside the dev lab).
+    #[arg(long, default_value = "")]
+    pub suffix: String,
+    /// Where the forwarder for the admin UI listens (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub forward_admin: SocketAddr,
+    /// Where the forwarder for the captive portal listens (loopback only).
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    pub forward_portal: SocketAddr,
+}
 
 fn spec(args: &LabArgs) -> anyhow::Result<LabSpec> {
     let mut spec = LabSpec::dev();
@@ -93,7 +148,7 @@ pub fn run(cmd: LabCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::PppoeAc { device, name } => {
-            crate::detect::answer_padis(&device, &name)
+            crate::wizard::detect::answer_padis(&device, &name)
                 .with_context(|| format!("answering PPPoE discovery on {device}"))?;
             Ok(ExitCode::SUCCESS)
         }

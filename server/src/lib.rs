@@ -9,17 +9,16 @@ pub mod cli;
 #[cfg(feature = "communities")]
 pub mod communities;
 pub mod config;
-pub mod conntest;
-pub mod detect;
 pub mod http;
 pub mod kernel;
 pub mod lab;
 pub mod offload;
-pub mod openvpn;
 pub mod platform;
 pub mod portal;
+pub mod section;
 pub mod serve;
 pub mod state;
+pub mod web;
 pub mod wizard;
 
 /// The shared fixtures folder for unit tests.

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use portico_server::ble::Settings as BleSection;
 use portico_server::ble::{Ble, libqaul};
-use portico_server::config::BleSection;
 use qaul_ble::proto::{self, ble::Message};
 use tokio::net::UnixStream;
 

@@ -8,6 +8,7 @@
 pub mod libqaul;
 #[cfg(feature = "ble")]
 pub mod radio;
+mod settings;
 pub mod test_message;
 
 use std::collections::HashMap;
@@ -24,7 +25,7 @@ use qaul_ble::Q8id;
 use qaul_ble::proto::{self, ble::Message};
 use tokio::sync::{broadcast, mpsc, watch};
 
-use crate::config::{BleSection, Generations};
+pub use settings::{Generations, KEYS, Settings, parse_q8id};
 
 /// The radio tries again after this long when BlueZ is not there, doubling up to
 /// [`RETRY_MAX`].
@@ -170,7 +171,7 @@ pub struct RadioState {
 
 /// The module: settings, peer table, and the channels between radio, pages and libqaul.
 pub struct Ble {
-    settings: BleSection,
+    settings: Settings,
     own: Mutex<Q8id>,
     peers: Mutex<HashMap<Q8id, Peer>>,
     radio: Mutex<RadioState>,
@@ -225,7 +226,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Ble {
     /// The module for `root`'s settings, radio not started yet. The q8id: the configured one,
     /// else the one kept in `/etc/portico/ble-q8id`, else a new random one kept there.
-    pub fn new(root: &Path, settings: BleSection) -> Arc<Ble> {
+    pub fn new(root: &Path, settings: Settings) -> Arc<Ble> {
         let own = settings.qaul_id.unwrap_or_else(|| stored_q8id(root));
         Arc::new(Ble {
             settings,
@@ -379,7 +380,7 @@ impl Ble {
     /// # Errors
     /// As [`Ble::send`], and for a malformed id.
     pub fn send_test(&self, to: &str, size: usize) -> Result<(), SendError> {
-        let id = crate::config::parse_q8id(to).ok_or_else(|| SendError::UnknownPeer(to.into()))?;
+        let id = parse_q8id(to).ok_or_else(|| SendError::UnknownPeer(to.into()))?;
         let seq = rand::random::<u32>();
         self.send(
             id,
@@ -553,7 +554,7 @@ fn stored_q8id(root: &Path) -> Q8id {
     let path = root.join("etc/portico/ble-q8id");
     if let Some(id) = std::fs::read_to_string(&path)
         .ok()
-        .and_then(|t| crate::config::parse_q8id(&t))
+        .and_then(|t| parse_q8id(&t))
     {
         return id;
     }
@@ -570,12 +571,8 @@ fn stored_q8id(root: &Path) -> Q8id {
 /// Builds the module for `root` and, when enabled, starts its radio and the libqaul socket.
 ///
 /// # Errors
-/// When the settings file cannot be read.
-pub fn start(root: &Path) -> anyhow::Result<Arc<Ble>> {
-    let (settings, warnings) = crate::config::load_ble(root)?;
-    for w in &warnings {
-        tracing::warn!(at = %w.at, "{}", w.message);
-    }
+/// When the libqaul socket cannot be made.
+pub fn start(root: &Path, settings: Settings) -> anyhow::Result<Arc<Ble>> {
     let enabled = settings.enabled;
     let ble = Ble::new(root, settings);
     if enabled {

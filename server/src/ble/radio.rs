@@ -204,7 +204,7 @@ pub async fn run(
 /// reported (so a node seen again after a link ended is looked at again).
 async fn scan(
     adapter: &Adapter,
-    generations: crate::config::Generations,
+    generations: super::Generations,
 ) -> anyhow::Result<impl futures_util::Stream<Item = AdapterEvent>> {
     use anyhow::Context as _;
     let mut uuids = HashSet::new();
@@ -234,7 +234,7 @@ async fn scan(
 async fn advertise(
     adapter: &Adapter,
     own: Q8id,
-    generations: crate::config::Generations,
+    generations: super::Generations,
 ) -> bluer::Result<Vec<bluer::adv::AdvertisementHandle>> {
     let mut adverts = Vec::new();
     if generations.current() {

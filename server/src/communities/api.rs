@@ -16,7 +16,7 @@ use communities::store::{Range, Read, StoreError};
 use http::{HeaderMap, StatusCode, header};
 use serde_json::json;
 
-use crate::http::{AppError, request_lang};
+use crate::web::{AppError, request_lang};
 
 /// The store the site reads: SQLite readers in `--data`, reused across requests (opening one
 /// costs a file open and a parse of the schema), or MongoDB (the driver pools connections).

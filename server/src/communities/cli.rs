@@ -15,7 +15,6 @@ use communities::synth::{Options, Synth};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::api::Store;
-use crate::cli::GlobalArgs;
 
 #[derive(Debug, Subcommand)]
 pub enum CommunitiesCommand {
@@ -71,12 +70,13 @@ fn day(text: &str) -> Result<i64, String> {
         .map_err(|_| format!("{text:?} is not a day (YYYY-MM-DD)"))
 }
 
-/// The communities data directory: flag/environment, else `./var/communities`.
-pub fn data_dir(global: &GlobalArgs) -> PathBuf {
-    global
-        .data
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("var/communities"))
+/// Where the communities' history is kept (resolved from `--data` / `--mongodb-uri`).
+#[derive(Clone, Debug)]
+pub enum StoreLocation {
+    /// The SQLite store in this directory.
+    Sqlite(PathBuf),
+    /// A MongoDB server (the URI is never printed: it may hold a password).
+    Mongodb(String),
 }
 
 /// The store the flags name, to write into: MongoDB with `--mongodb-uri`, else SQLite in
@@ -84,15 +84,15 @@ pub fn data_dir(global: &GlobalArgs) -> PathBuf {
 ///
 /// # Errors
 /// The store cannot be opened, or `--mongodb-uri` in a build without the MongoDB store.
-pub fn open_sink(global: &GlobalArgs) -> anyhow::Result<Box<dyn Sink>> {
-    if let Some(uri) = &global.mongodb_uri {
+pub fn open_sink(location: &StoreLocation) -> anyhow::Result<Box<dyn Sink>> {
+    let dir = match location {
         #[cfg(feature = "mongodb")]
-        return Ok(Box::new(open_mongo(uri)?));
+        StoreLocation::Mongodb(uri) => return Ok(Box::new(open_mongo(uri)?)),
         #[cfg(not(feature = "mongodb"))]
-        match open_mongo(uri)? {}
-    }
-    let dir = data_dir(global);
-    let store = SqliteStore::open(&dir)
+        StoreLocation::Mongodb(uri) => match open_mongo(uri)? {},
+        StoreLocation::Sqlite(dir) => dir,
+    };
+    let store = SqliteStore::open(dir)
         .with_context(|| format!("opening the store in {}", dir.display()))?;
     Ok(Box::new(store))
 }
@@ -101,22 +101,22 @@ pub fn open_sink(global: &GlobalArgs) -> anyhow::Result<Box<dyn Sink>> {
 ///
 /// # Errors
 /// As [`open_sink`]; for SQLite also when nothing was imported into `--data` yet.
-pub fn open_store(global: &GlobalArgs) -> anyhow::Result<Store> {
-    if let Some(uri) = &global.mongodb_uri {
+pub fn open_store(location: &StoreLocation) -> anyhow::Result<Store> {
+    let dir = match location {
         #[cfg(feature = "mongodb")]
-        return open_mongo(uri).map(Store::mongo);
+        StoreLocation::Mongodb(uri) => return open_mongo(uri).map(Store::mongo),
         #[cfg(not(feature = "mongodb"))]
-        match open_mongo(uri)? {}
-    }
-    let dir = data_dir(global);
+        StoreLocation::Mongodb(uri) => match open_mongo(uri)? {},
+        StoreLocation::Sqlite(dir) => dir,
+    };
     // Fail at start, not on the first request, when there is no store.
-    communities::sqlite::Reader::open(&dir).map_err(|e| {
+    communities::sqlite::Reader::open(dir).map_err(|e| {
         anyhow::anyhow!(
             "no communities store in {} ({e}); run `portico communities import` first",
             dir.display()
         )
     })?;
-    Ok(Store::sqlite(dir))
+    Ok(Store::sqlite(dir.clone()))
 }
 
 #[cfg(feature = "mongodb")]
@@ -135,14 +135,14 @@ fn open_mongo(_uri: &str) -> anyhow::Result<std::convert::Infallible> {
 ///
 /// # Errors
 /// Store failures, unreadable snapshot for `synth`, unwritable output.
-pub fn run(global: &GlobalArgs, command: CommunitiesCommand) -> anyhow::Result<ExitCode> {
+pub fn run(location: &StoreLocation, command: CommunitiesCommand) -> anyhow::Result<ExitCode> {
     let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     match command {
         CommunitiesCommand::Import {
             paths,
             threads: workers,
         } => {
-            let mut store = open_sink(global)?;
+            let mut store = open_sink(location)?;
             let started = Instant::now();
             let bar = Bar::new("files");
             let report = import::import(store.as_mut(), &paths, workers.unwrap_or(threads), &bar)?;
@@ -176,7 +176,7 @@ pub fn run(global: &GlobalArgs, command: CommunitiesCommand) -> anyhow::Result<E
             );
             let started = Instant::now();
             if into_store {
-                let mut store = open_sink(global)?;
+                let mut store = open_sink(location)?;
                 let bar = Bar::new("snapshots");
                 bar.start(synth.len() as u64);
                 let report = synth_into_store(&synth, store.as_mut(), threads, &bar)?;

@@ -18,7 +18,7 @@ use communities::store::{Range, Read, StoreError};
 use http::{HeaderValue, StatusCode, header};
 
 use super::api::{Store, parse_time};
-use crate::http::request_lang;
+use crate::web::request_lang;
 
 impl CommunitiesSource for Store {
     fn network_series(&self, metric: NetworkMetric, window: Window) -> Result<Series, String> {
@@ -328,7 +328,7 @@ pub async fn page_context(State(store): State<Store>, mut req: Request, next: Ne
     );
     req.extensions_mut().insert(page);
     // This build's bundle has the communities pages (xtask: the communities site folder).
-    req.extensions_mut().insert(crate::http::assets::manifest());
+    req.extensions_mut().insert(crate::web::assets::manifest());
     let mut response = next.run(req).await;
     if missing {
         *response.status_mut() = StatusCode::NOT_FOUND;

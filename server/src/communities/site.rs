@@ -10,15 +10,14 @@ use app::communities::CommunitiesSource;
 use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::{get, post};
-use http::{HeaderValue, header};
+use http::header;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::LeptosRoutes;
-use tower_http::set_header::SetResponseHeaderLayer;
 
 use super::api::{self, Store};
-use crate::cli::{GlobalArgs, ServeArgs};
-use crate::http::{assets, forms, gate};
+use super::cli::StoreLocation;
+use crate::web::{self, assets};
 
 /// What the communities site's handlers share.
 #[derive(Clone, FromRef)]
@@ -30,61 +29,67 @@ pub struct SiteState {
 /// The whole communities application: pages, embeds, the JSON API, assets.
 pub fn app(store: Store) -> Router {
     let state = SiteState {
-        leptos: crate::http::leptos_options(),
+        leptos: web::leptos_options(),
         store: store.clone(),
     };
     let source: Arc<dyn CommunitiesSource> = Arc::new(store.clone());
     let context = move || provide_context(source.clone());
-    let server_fns = crate::http::server_fn_handler(context.clone());
-    let routes = crate::http::route_lists().communities.clone();
+    let server_fns = web::server_fn_handler(context.clone());
+    let routes = web::route_lists().communities.clone();
     let options = state.leptos.clone();
-    Router::new()
+    let site = Router::new()
         .route("/pkg/{file}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
-        .route("/lang", post(forms::set_language))
+        .route("/lang", post(web::lang::set_language))
         .route("/api/fn/{*name}", post(server_fns))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/communities", get(api::list))
         .route("/api/v1/communities/{key}", get(api::community))
-        .route("/api/v1/communities/{key}/series", get(api::community_series))
+        .route(
+            "/api/v1/communities/{key}/series",
+            get(api::community_series),
+        )
         .route("/api/v1/communities/{key}/entry", get(api::entry))
         .route("/api/v1/network/series", get(api::network_series))
         .route("/api/v1/top", get(api::top))
         .route("/api/v1/routing/series", get(api::routing_series))
         .route("/api/v1/hours-of-day", get(api::hours_of_day))
         .route("/api/v1/weekdays", get(api::weekdays))
-        .route("/api/{*rest}", axum::routing::any(crate::http::api_not_found))
+        .route("/api/{*rest}", axum::routing::any(web::api_not_found))
         .leptos_routes_with_context(&state, routes, context, move || app::shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<SiteState, _>(|| (), app::shell))
-        .layer(axum::middleware::from_fn_with_state(store, super::pages::page_context))
-        .layer(axum::middleware::from_fn(gate::cross_origin_protection))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(crate::http::BODY_LIMIT))
-        .with_state(state)
-        // Inside the header layers: a request that timed out is answered with them too.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(http::StatusCode::REQUEST_TIMEOUT, crate::http::REQUEST_TIMEOUT))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"),
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            SiteState,
+            _,
+        >(|| (), app::shell))
+        .layer(axum::middleware::from_fn_with_state(
+            store,
+            super::pages::page_context,
         ))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        ))
-        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(web::cross_origin_protection))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            web::BODY_LIMIT,
+        ));
+    web::secure(
+        site,
+        &[
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+            ),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        ],
+    )
+    .with_state(state)
 }
 
 /// Serves the communities site until SIGTERM/SIGINT.
 ///
 /// # Errors
 /// No store in the data directory, or the address cannot be bound.
-pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
-    let store = super::cli::open_store(global)?;
-    let listen = args
-        .listen
-        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 80)));
+pub fn run(location: &StoreLocation, listen: Option<SocketAddr>) -> anyhow::Result<ExitCode> {
+    let store = super::cli::open_store(location)?;
+    let listen = listen.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 80)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -94,7 +99,7 @@ pub fn run(global: &GlobalArgs, args: &ServeArgs) -> anyhow::Result<ExitCode> {
         tracing::info!(%local, store = %store.describe(), "serving the communities site");
         println!("portico: listening on http://{local}/");
         axum::serve(listener, app(store))
-            .with_graceful_shutdown(crate::serve::shutdown_signal())
+            .with_graceful_shutdown(web::shutdown_signal())
             .await?;
         Ok(ExitCode::SUCCESS)
     })

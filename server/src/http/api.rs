@@ -1,24 +1,22 @@
 //! `/api/v1/config/...`: read configuration, preview and apply changes, confirm or roll back,
 //! follow the pending apply live (SSE). Documented in `/api/v1/openapi.json`.
 
-use std::convert::Infallible;
 use std::time::Duration;
 
 use app::i18n::Lang;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use fluent_bundle::FluentValue;
-use futures_util::Stream;
 use http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::error::AppError;
-use super::gate::request_lang;
 use crate::apply;
+use crate::web::AppError;
+use crate::web::live::{Frame, live};
+use crate::web::request_lang;
 use app::config::{ConfigEdit, EditValue};
 
 #[derive(Debug, Deserialize)]
@@ -306,27 +304,16 @@ pub async fn rollback(
 
 /// `GET /api/v1/config/apply/events`: the status as Server-Sent Events, on every change and
 /// once a second while an apply is pending (so a countdown needs no clock of its own).
-pub async fn events(
-    State(state): State<AppState>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let mut updates = state.applier.subscribe();
+pub async fn events(State(state): State<AppState>) -> impl IntoResponse {
+    let updates = state.applier.subscribe();
     let applier = state.applier.clone();
-    let stream = async_stream::stream! {
-        loop {
-            let status = applier.status();
-            let json = serde_json::to_string(&status).unwrap_or_default();
-            yield Ok(Event::default().event("apply").data(json));
-            if status.pending {
-                tokio::select! {
-                    changed = updates.changed() => if changed.is_err() { break },
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            } else if updates.changed().await.is_err() {
-                break;
-            }
-        }
-    };
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    live("apply", Some(updates), Duration::ZERO, move || {
+        let status = applier.status();
+        Some(Frame {
+            tick: status.pending.then_some(Duration::from_secs(1)),
+            value: status,
+        })
+    })
 }
 
 /// `GET /api/v1/openapi.json`.

@@ -3,21 +3,19 @@
 //! Server-Sent Events (`GET /api/v1/ble/events`, one `link` event per change and every 2 s, so
 //! "seen … ago" stays current).
 
-use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Form, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
-use futures_util::Stream;
 use serde::Deserialize;
 
 use super::AppState;
-use super::error::AppError;
-use super::gate::request_lang;
 use crate::ble::SendError;
+use crate::web::AppError;
+use crate::web::live::{Frame, live};
+use crate::web::request_lang;
 use app::i18n::Lang;
 
 /// Test message sizes offered (the 1 B, 500 B and 60 KiB, and anything up to 200 KiB).
@@ -118,23 +116,14 @@ pub async fn send(
 }
 
 /// `GET /api/v1/ble/events`.
-pub async fn events(
-    State(state): State<AppState>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn events(State(state): State<AppState>) -> impl IntoResponse {
     let ble = state.ble.clone();
-    let stream = async_stream::stream! {
-        let Some(ble) = ble else { return };
-        let mut updates = ble.subscribe();
-        loop {
-            let json = serde_json::to_string(&ble.view()).unwrap_or_default();
-            yield Ok(Event::default().event("link").data(json));
-            tokio::select! {
-                changed = updates.changed() => if changed.is_err() { break },
-                () = tokio::time::sleep(Duration::from_secs(2)) => {}
-            }
-            // Coalesce bursts (a 60 KiB message changes the counters hundreds of times).
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    };
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    let updates = ble.as_ref().map(|b| b.subscribe());
+    // Coalesced to 5 a second: a 60 KiB message changes the counters hundreds of times.
+    live("link", updates, Duration::from_millis(200), move || {
+        ble.as_ref().map(|b| Frame {
+            value: b.view(),
+            tick: Some(Duration::from_secs(2)),
+        })
+    })
 }

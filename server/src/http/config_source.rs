@@ -11,8 +11,8 @@ use app::config::{
 use app::i18n::Lang;
 
 use super::api::{apply_error, parse_error, to_edit};
-use super::error::AppError;
 use crate::apply::Applier;
+use crate::web::AppError;
 
 struct Source {
     applier: Applier,

@@ -4,23 +4,26 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Instant;
 
-use app::i18n::Lang;
 use axum::extract::{ConnectInfo, State};
-use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
-use http::{HeaderMap, StatusCode, header};
+use http::HeaderMap;
 use serde::Deserialize;
 
-use super::gate::{LANG_COOKIE, cookie, request_lang};
-use super::{AppError, AppState};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+
+use super::AppState;
 use crate::auth::SESSION_COOKIE;
+use crate::web::{AppError, request_lang};
 
-pub(super) fn session_cookie(token: &str) -> String {
-    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict")
-}
-
-fn clear_session_cookie() -> String {
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+/// The session cookie: HTTP only, same site only, gone when the browser closes.
+pub(super) fn session_cookie(token: String) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .build()
 }
 
 fn client_ip(connect: Option<&Extension<ConnectInfo<SocketAddr>>>) -> IpAddr {
@@ -38,6 +41,7 @@ pub struct LoginForm {
 /// POST /login: checks the password (rate-limited per client), starts a session.
 pub async fn login(
     State(state): State<AppState>,
+    jar: CookieJar,
     connect: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
@@ -55,11 +59,7 @@ pub async fn login(
         Ok(Ok(true)) => {
             state.limiter.succeed(&client);
             match state.auth.create_session() {
-                Ok(token) => (
-                    AppendHeaders([(header::SET_COOKIE, session_cookie(&token))]),
-                    Redirect::to("/"),
-                )
-                    .into_response(),
+                Ok(token) => (jar.add(session_cookie(token)), Redirect::to("/")).into_response(),
                 Err(err) => AppError::internal(&err, lang).into_response(),
             }
         }
@@ -79,49 +79,14 @@ pub async fn login(
 }
 
 /// POST /logout: ends the session.
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = cookie(&headers, SESSION_COOKIE)
-        && let Err(err) = state.auth.end_session(token)
+pub async fn logout(State(state): State<AppState>, jar: CookieJar, headers: HeaderMap) -> Response {
+    if let Some(token) = jar.get(SESSION_COOKIE)
+        && let Err(err) = state.auth.end_session(token.value())
     {
         return AppError::internal(&err, request_lang(&headers)).into_response();
     }
-    (
-        AppendHeaders([(header::SET_COOKIE, clear_session_cookie())]),
-        Redirect::to("/login"),
-    )
-        .into_response()
-}
-
-#[derive(Deserialize)]
-pub struct LanguageForm {
-    lang: String,
-    #[serde(default)]
-    next: String,
-}
-
-/// POST /lang: remembers the chosen language and returns to the page it came from.
-pub async fn set_language(Form(form): Form<LanguageForm>) -> Response {
-    let Some(lang) = Lang::from_code(&form.lang) else {
-        return (StatusCode::BAD_REQUEST, "unknown language").into_response();
-    };
-    // Only paths on this site: never an open redirect.
-    let next = if form.next.starts_with('/')
-        && !form.next.starts_with("//")
-        && !form.next.contains('\\')
-    {
-        form.next.as_str()
-    } else {
-        "/"
-    };
-    let cookie = format!(
-        "{LANG_COOKIE}={}; Path=/; SameSite=Strict; Max-Age=31536000",
-        lang.code()
-    );
-    (
-        AppendHeaders([(header::SET_COOKIE, cookie)]),
-        Redirect::to(next),
-    )
-        .into_response()
+    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    (jar, Redirect::to("/login")).into_response()
 }
 
 #[derive(Deserialize, Default)]

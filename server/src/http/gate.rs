@@ -7,74 +7,13 @@ use app::{AssetNames, PageContext};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use http::{HeaderMap, Method, StatusCode, header};
+use http::{HeaderMap, Method, StatusCode};
 
-use super::{AppError, AppState};
+use axum_extra::extract::CookieJar;
+
+use super::AppState;
 use crate::auth::SESSION_COOKIE;
-
-/// The language cookie set by the switcher.
-pub const LANG_COOKIE: &str = "portico_lang";
-
-/// Value of cookie `name` in the request.
-pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
-/// The caller's language: the switcher's cookie, else `Accept-Language`, else English.
-pub fn request_lang(headers: &HeaderMap) -> Lang {
-    cookie(headers, LANG_COOKIE)
-        .and_then(Lang::from_code)
-        .unwrap_or_else(|| {
-            headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .map_or(Lang::En, Lang::negotiate)
-        })
-}
-
-/// Refuses cross-origin requests that change state, for pages, forms, server functions and
-/// the API alike. The rule is the one of Go's `http.CrossOriginProtection`: safe methods pass;
-/// otherwise `Sec-Fetch-Site` must be `same-origin` or `none` when present, else `Origin` (when
-/// present) must name this host. Requests without either header do not come from a browser,
-/// so no ambient cookie can be abused by them. Together with `SameSite=Strict` session cookies.
-pub async fn cross_origin_protection(req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.run(req).await;
-    }
-    let headers = req.headers();
-    let allowed = if let Some(site) = headers.get("sec-fetch-site") {
-        matches!(site.as_bytes(), b"same-origin" | b"none")
-    } else if let Some(origin) = headers.get(header::ORIGIN) {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-        let origin_host = origin
-            .to_str()
-            .ok()
-            .and_then(|o| o.split_once("://"))
-            .map(|(_, rest)| rest);
-        host.is_some() && origin_host == host
-    } else {
-        true
-    };
-    if allowed {
-        next.run(req).await
-    } else {
-        tracing::warn!(method = %req.method(), path = req.uri().path(), "cross-origin request refused");
-        AppError::new(
-            StatusCode::FORBIDDEN,
-            "cross_origin",
-            "error-csrf",
-            request_lang(headers),
-        )
-        .into_response()
-    }
-}
+use crate::web::{AppError, request_lang};
 
 /// Paths anyone may fetch: health, the hashed assets, the language switcher.
 fn is_public(path: &str) -> bool {
@@ -92,8 +31,9 @@ fn is_public(path: &str) -> bool {
 
 /// Whether the request carries a live session (for handlers behind public paths).
 pub fn logged_in(state: &AppState, headers: &HeaderMap) -> bool {
-    cookie(headers, SESSION_COOKIE)
-        .is_some_and(|token| state.auth.touch_session(token).unwrap_or(false))
+    CookieJar::from_headers(headers)
+        .get(SESSION_COOKIE)
+        .is_some_and(|token| state.auth.touch_session(token.value()).unwrap_or(false))
 }
 
 fn wants_html(req: &Request) -> bool {
@@ -113,7 +53,9 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         Ok(needed) => needed,
         Err(err) => return AppError::internal(&err, lang).into_response(),
     };
-    let token = cookie(req.headers(), SESSION_COOKIE).map(str::to_owned);
+    let token = CookieJar::from_headers(req.headers())
+        .get(SESSION_COOKIE)
+        .map(|c| c.value().to_owned());
     let logged_in = match (&token, setup_needed) {
         (Some(token), false) => match state.auth.touch_session(token) {
             Ok(live) => live,
@@ -136,7 +78,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         #[cfg(feature = "communities")]
         communities: None,
     });
-    req.extensions_mut().insert(super::assets::manifest());
+    req.extensions_mut().insert(crate::web::assets::manifest());
     if is_public(&path) {
         return next.run(req).await;
     }
@@ -224,26 +166,17 @@ async fn wizard_page(state: &AppState, mut req: Request, next: Next, lang: Lang)
         return next.run(req).await;
     }
     let path = req.uri().path().to_owned();
-    match super::wizard::page(state, req.headers(), &path, lang) {
-        super::wizard::PageOutcome::Redirect(to, cookie) => {
-            let mut response = Redirect::to(&to).into_response();
-            append_cookie(&mut response, cookie);
-            response
-        }
-        super::wizard::PageOutcome::Render(view, cookie) => {
+    let jar = CookieJar::from_headers(req.headers());
+    let (jar, outcome) = super::wizard::page(state, jar, &path, lang);
+    match outcome {
+        Ok(super::wizard::PageOutcome::Redirect(to)) => (jar, Redirect::to(&to)).into_response(),
+        Ok(super::wizard::PageOutcome::Render(view)) => {
             if let Some(page) = req.extensions_mut().get_mut::<PageContext>() {
                 page.wizard = Some(*view);
             }
-            let mut response = next.run(req).await;
-            append_cookie(&mut response, cookie);
-            response
+            (jar, next.run(req).await).into_response()
         }
-    }
-}
-
-fn append_cookie(response: &mut Response, cookie: Option<String>) {
-    if let Some(value) = cookie.and_then(|c| http::HeaderValue::from_str(&c).ok()) {
-        response.headers_mut().append(header::SET_COOKIE, value);
+        Err(error) => (jar, error).into_response(),
     }
 }
 

@@ -2,19 +2,17 @@
 //! (`GET /api/v1/offload`) and as Server-Sent Events, one `offload` event a second
 //! (`GET /api/v1/offload/events`).
 
-use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use futures_util::Stream;
 
 use super::AppState;
-use super::error::AppError;
-use super::gate::request_lang;
+use crate::web::AppError;
+use crate::web::live::{Frame, live};
+use crate::web::request_lang;
 
 /// `GET /api/v1/offload`.
 pub async fn snapshot(
@@ -33,17 +31,12 @@ pub async fn snapshot(
 }
 
 /// `GET /api/v1/offload/events`.
-pub async fn events(
-    State(state): State<AppState>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn events(State(state): State<AppState>) -> impl IntoResponse {
     let offload = state.offload.clone();
-    let stream = async_stream::stream! {
-        let Some(offload) = offload else { return };
-        loop {
-            let json = serde_json::to_string(&offload.snapshot()).unwrap_or_default();
-            yield Ok(Event::default().event("offload").data(json));
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    };
-    Sse::new(stream).keep_alive(KeepAlive::default())
+    live::<_, ()>("offload", None, Duration::ZERO, move || {
+        offload.as_ref().map(|o| Frame {
+            value: o.snapshot(),
+            tick: Some(Duration::from_secs(1)),
+        })
+    })
 }

@@ -22,16 +22,19 @@ pub(super) fn source(state: &AppState) -> Arc<dyn StatusSource> {
 
 impl StatusSource for PlatformStatus {
     fn system_status(&self) -> SystemStatus {
-        let system = std::fs::read(self.platform.config_dir().join("system")).unwrap_or_default();
-        let hostname = uci::parse("system", &system)
-            .ok()
-            .and_then(|p| {
-                p.sections_of("system")
+        let hostname = match self.platform.package("system") {
+            Ok(system) => Some(
+                system
+                    .sections_of("system")
                     .next()
-                    .and_then(|s| s.get("hostname"))
-                    .map(ToString::to_string)
-            })
-            .unwrap_or_else(|| "OpenWrt".into());
+                    .and_then(|s| uci::views::System(s).hostname())
+                    .unwrap_or_else(|| "OpenWrt".into()),
+            ),
+            Err(err) => {
+                tracing::warn!(%err, "host name unknown");
+                None
+            }
+        };
         SystemStatus {
             version: env!("CARGO_PKG_VERSION").into(),
             dev_root: match self.platform.kind() {

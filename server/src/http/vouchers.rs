@@ -13,8 +13,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::AppState;
-use super::gate::request_lang;
+use crate::portal::settings;
 use crate::portal::vouchers::{self, Error, NewVouchers, State as VState, Voucher};
+use crate::web::request_lang;
 
 /// The filter from a query string.
 pub fn filter_from(query: &HashMap<String, String>) -> VoucherFilter {
@@ -406,139 +407,31 @@ pub struct SettingsForm {
     tries_per_minute: String,
 }
 
-/// A UCI file of the router, parsed; `None` when it is missing or broken.
-fn read_config(state: &AppState, name: &str) -> Option<uci::Package> {
-    std::fs::read(state.platform.config_dir().join(name))
-        .ok()
-        .and_then(|b| uci::parse(name, &b).ok())
-}
-
-/// The LAN address as guests see it (`network.lan.ipaddr`, the prefix dropped).
-fn lan_address(state: &AppState) -> String {
-    read_config(state, "network")
-        .and_then(|n| {
-            n.sections
-                .iter()
-                .find(|s| s.name == "lan")
-                .and_then(|s| s.get("ipaddr").map(ToString::to_string))
-        })
-        .map(|a| a.split('/').next().unwrap_or_default().to_owned())
-        .filter(|a| !a.is_empty())
-        .unwrap_or_else(|| "192.168.1.1".to_owned())
-}
-
-/// The UCI edits for these settings: `config portal 'portal'` in `portico`, and DHCP option
-/// 114 (RFC 8910, the captive-portal API's URL) on the LAN's DHCP section while it is on.
-fn settings_edits(state: &AppState, form: &SettingsForm) -> Result<Vec<uci::Edit>, &'static str> {
-    let tries: u32 = form
-        .tries_per_minute
-        .trim()
-        .parse()
-        .ok()
-        .filter(|n| (1..=60).contains(n))
-        .ok_or("tries")?;
-    let garden: Vec<String> = form
-        .walled_garden
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if garden
-        .iter()
-        .any(|g| crate::config::parse_network(g).is_none())
-    {
-        return Err("garden");
-    }
-    let enabled = form.enabled.is_some();
-    let set = |path: &str, value: &str| uci::Edit::Set {
-        path: path.to_owned(),
-        value: value.as_bytes().to_vec(),
-    };
-    let mut edits = vec![
-        set("portico.portal", "portal"),
-        set("portico.portal.enabled", if enabled { "1" } else { "0" }),
-        set("portico.portal.title", form.title.trim()),
-        set("portico.portal.text", form.text.trim()),
-        set("portico.portal.tries_per_minute", &tries.to_string()),
-    ];
-    edits.push(if garden.is_empty() {
-        set("portico.portal.walled_garden", "")
-    } else {
-        uci::Edit::SetList {
-            path: "portico.portal.walled_garden".into(),
-            items: garden.iter().map(|g| g.as_bytes().to_vec()).collect(),
-        }
-    });
-    // The LAN's DHCP section: the one for interface `lan` (named `lan` on a fresh router).
-    let dhcp = read_config(state, "dhcp");
-    if let Some(section) = dhcp.as_ref().and_then(|d| {
-        d.sections
-            .iter()
-            .find(|s| s.kind == "dhcp" && s.get("interface").is_some_and(|i| i == "lan"))
-    }) && !section.name.is_empty()
-    {
-        let path = format!("dhcp.{}.dhcp_option", section.name);
-        let old: Vec<String> = match section.option("dhcp_option").map(|o| &o.value) {
-            Some(uci::Value::List(items)) => items.iter().map(ToString::to_string).collect(),
-            Some(uci::Value::Single(v)) => vec![v.to_string()],
-            None => Vec::new(),
-        };
-        let mut new: Vec<String> = old
-            .iter()
-            .filter(|o| !o.starts_with("114,"))
-            .cloned()
-            .collect();
-        if enabled {
-            new.push(format!(
-                "114,http://{}:{}/captive-portal/api",
-                lan_address(state),
-                state.portal_port
-            ));
-        }
-        if new != old {
-            edits.push(if new.is_empty() {
-                set(&path, "")
-            } else {
-                uci::Edit::SetList {
-                    path,
-                    items: new.iter().map(|o| o.as_bytes().to_vec()).collect(),
-                }
-            });
-        }
-    }
-    Ok(edits)
-}
-
 /// `POST /portal/settings`: applied like any configuration change (files written atomically,
 /// services reloaded, rolled back on failure), then put in force without a restart.
 pub async fn settings(State(state): State<AppState>, Form(form): Form<SettingsForm>) -> Response {
-    let edits = match settings_edits(&state, &form) {
-        Ok(edits) => edits,
-        Err(key) => return back_to("", &format!("error={key}")),
+    let change = settings::Change {
+        enabled: form.enabled.is_some(),
+        title: &form.title,
+        text: &form.text,
+        walled_garden: &form.walled_garden,
+        tries_per_minute: &form.tries_per_minute,
     };
-    tracing::info!(enabled = form.enabled.is_some(), "applying portal settings");
+    let read = state
+        .platform
+        .package("network")
+        .and_then(|network| Ok((network, state.platform.package("dhcp")?)));
+    let (network, dhcp) = match read {
+        Ok(files) => files,
+        Err(err) => return refused_apply(&err),
+    };
+    let edits = match settings::edits(&change, &network, &dhcp, state.portal_port) {
+        Ok(edits) => edits,
+        Err(settings::Refused::Tries) => return back_to("", "error=tries"),
+        Err(settings::Refused::Garden) => return back_to("", "error=garden"),
+    };
+    tracing::info!(enabled = change.enabled, "applying portal settings");
     apply_portal_edits(&state, edits).await
-}
-
-/// The largest logo accepted (it is shown on a phone in a captive assistant).
-const LOGO_MAX: usize = 512 * 1024;
-
-/// The image type of an uploaded logo, from its first bytes (the name and the browser's word
-/// are not trusted).
-fn logo_kind(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("png")
-    } else if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
-        Some("jpg")
-    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("webp")
-    } else {
-        let head = String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).to_ascii_lowercase();
-        let head = head.trim_start_matches('\u{feff}').trim_start();
-        (head.starts_with("<svg") || head.starts_with("<?xml") && head.contains("<svg"))
-            .then_some("svg")
-    }
 }
 
 /// `POST /portal/logo` (multipart, field `logo`; an empty field or `remove` takes it away):
@@ -549,7 +442,7 @@ pub async fn logo(State(state): State<AppState>, mut form: axum::extract::Multip
     while let Ok(Some(field)) = form.next_field().await {
         match field.name() {
             Some("logo") => match field.bytes().await {
-                Ok(bytes) if bytes.len() > LOGO_MAX => return back_to("", "error=logo"),
+                Ok(bytes) if bytes.len() > settings::LOGO_MAX => return back_to("", "error=logo"),
                 Ok(bytes) if !bytes.is_empty() => upload = Some(bytes.to_vec()),
                 Ok(_) => {}
                 Err(_) => return back_to("", "error=logo"),
@@ -558,38 +451,35 @@ pub async fn logo(State(state): State<AppState>, mut form: axum::extract::Multip
             _ => {}
         }
     }
-    let dir = state.platform.root().join("etc/portico");
-    let value = match (upload, remove) {
+    let edits = match (upload, remove) {
         (Some(bytes), false) => {
-            let Some(kind) = logo_kind(&bytes) else {
-                return back_to("", "error=logo");
-            };
-            let name = format!("portal-logo.{kind}");
-            let path = dir.join(&name);
-            let written = tokio::task::spawn_blocking(move || {
-                std::fs::create_dir_all(path.parent().unwrap_or(&path))?;
-                crate::state::write_atomically(&path, &bytes, 0o644)
-            })
-            .await;
-            if !matches!(written, Ok(Ok(()))) {
-                return back_to("", "error=internal");
+            let root = state.platform.root().to_owned();
+            let stored =
+                tokio::task::spawn_blocking(move || settings::store_logo(&root, &bytes)).await;
+            match stored {
+                Ok(Ok(edits)) => edits,
+                Ok(Err(settings::LogoError::NotAnImage)) => return back_to("", "error=logo"),
+                Ok(Err(err)) => {
+                    tracing::error!(%err, "portal logo");
+                    return back_to("", "error=internal");
+                }
+                Err(err) => {
+                    tracing::error!(%err, "portal logo");
+                    return back_to("", "error=internal");
+                }
             }
-            format!("/etc/portico/{name}")
         }
-        (_, true) => String::new(),
+        (_, true) => settings::logo_edits(""),
         (None, false) => return back_to("", "error=logo"),
     };
-    let edits = vec![
-        uci::Edit::Set {
-            path: "portico.portal".into(),
-            value: b"portal".to_vec(),
-        },
-        uci::Edit::Set {
-            path: "portico.portal.logo".into(),
-            value: value.into_bytes(),
-        },
-    ];
     apply_portal_edits(&state, edits).await
+}
+
+/// A change that could not be applied: the page says why.
+fn refused_apply(err: &dyn std::fmt::Display) -> Response {
+    tracing::error!(%err, "portal settings");
+    let reason = app::portal::encode(&err.to_string());
+    back_to("", &format!("error=apply&reason={reason}"))
 }
 
 /// Applies portal edits like any configuration change (files written atomically, services
@@ -609,7 +499,7 @@ async fn apply_portal_edits(state: &AppState, edits: Vec<uci::Edit>) -> Response
             let portal = std::sync::Arc::clone(portal);
             let root = state.platform.root().to_owned();
             let result = tokio::task::spawn_blocking(move || {
-                let (settings, _) = crate::config::load_portal(&root)?;
+                let (settings, _) = settings::Settings::load(&root)?;
                 portal.configure(settings)
             })
             .await;
@@ -622,11 +512,7 @@ async fn apply_portal_edits(state: &AppState, edits: Vec<uci::Edit>) -> Response
     };
     match failed {
         None => back_to("", "done=settings"),
-        Some(err) => {
-            tracing::error!(%err, "portal settings");
-            let reason = app::portal::encode(&err);
-            back_to("", &format!("error=apply&reason={reason}"))
-        }
+        Some(err) => refused_apply(&err),
     }
 }
 
@@ -652,31 +538,6 @@ struct PrintSheet {
     cards: Vec<Card>,
 }
 
-/// The captive network as guests join it: the LAN address and the first access point on it.
-fn captive_network(state: &AppState) -> (String, Option<app::wizard::Wifi>) {
-    let opt = |s: &uci::Section, key: &str| s.get(key).map(ToString::to_string).unwrap_or_default();
-    let address = lan_address(state);
-    let wifi = read_config(state, "wireless").and_then(|w| {
-        w.sections
-            .iter()
-            .find(|s| {
-                s.kind == "wifi-iface"
-                    && matches!(opt(s, "mode").as_str(), "" | "ap")
-                    && (opt(s, "network").is_empty()
-                        || opt(s, "network").split_whitespace().any(|n| n == "lan"))
-                    && opt(s, "disabled") != "1"
-            })
-            .map(|s| app::wizard::Wifi {
-                radio: opt(s, "device"),
-                ssid: opt(s, "ssid"),
-                key: opt(s, "key"),
-                encryption: opt(s, "encryption"),
-                country: None,
-            })
-    });
-    (address, wifi)
-}
-
 /// `GET /portal/print`: an A4 sheet of cards (code, time, a QR code to join the Wi-Fi and one
 /// that opens the portal with the code filled in).
 pub async fn print(
@@ -694,7 +555,17 @@ pub async fn print(
         }
     };
     list.truncate(vouchers::MAX_BATCH as usize);
-    let (address, wifi) = captive_network(&state);
+    let read = state
+        .platform
+        .package("network")
+        .and_then(|network| Ok((network, state.platform.package("wireless")?)));
+    let (address, wifi) = match read {
+        Ok((network, wireless)) => (
+            settings::lan_address(&network),
+            settings::guest_wifi(&wireless),
+        ),
+        Err(err) => return super::error::platform(&err, lang).into_response(),
+    };
     let portal = format!("http://{address}:{}/", state.portal_port);
     let cards = list
         .iter()
@@ -705,7 +576,7 @@ pub async fn print(
                 || lang.tr("vouchers-permanent-short"),
                 app::portal::duration_text,
             ),
-            portal_qr: super::wizard::qr_image(&format!("{portal}?code={}", v.code)),
+            portal_qr: crate::wizard::qr::svg_data_url(&format!("{portal}?code={}", v.code)),
         })
         .collect::<Vec<_>>();
     let sheet = PrintSheet {
@@ -722,7 +593,7 @@ pub async fn print(
         open: lang.tr("print-open"),
         wifi_qr: wifi
             .as_ref()
-            .map(|w| super::wizard::qr_image(&super::wizard::wifi_qr_text(w)))
+            .map(|w| crate::wizard::qr::svg_data_url(&crate::wizard::qr::wifi_text(w)))
             .unwrap_or_default(),
         cards,
     };

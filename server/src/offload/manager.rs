@@ -31,10 +31,10 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use super::Settings;
 use super::abi::{self, EgressValue, FlowKey, FlowValue, IngressKey, IngressValue};
 use super::fastpath::{Counters, FastPath, monotonic_ns};
 use super::gate::{Mac, PortalGate};
-use crate::config::OffloadSection;
 use crate::kernel::conntrack::{self, Entry, Tuple};
 use crate::kernel::links::{self, Link};
 use crate::kernel::netlink::Socket;
@@ -63,7 +63,7 @@ impl Offload {
     ///
     /// # Errors
     /// When the programs cannot be loaded or attached, or netlink cannot be reached.
-    pub fn start(settings: &OffloadSection, gate: Arc<PortalGate>) -> anyhow::Result<Offload> {
+    pub fn start(settings: &Settings, gate: Arc<PortalGate>) -> anyhow::Result<Offload> {
         netlab::refuse_host_namespace("attach the offload's BPF programs")?;
         let fast = FastPath::load(settings.flows)?;
         gate.plug(fast.portal_map()?);
@@ -104,7 +104,7 @@ impl Drop for Offload {
 }
 
 /// The offload's snapshot when it is not running, and why.
-pub fn stopped(settings: &OffloadSection, problem: String) -> Snapshot {
+pub fn stopped(settings: &Settings, problem: String) -> Snapshot {
     Snapshot {
         problem,
         hook: settings.hook.name().into(),
@@ -118,7 +118,7 @@ struct Manager {
     gate: Arc<PortalGate>,
     /// Ports whose frames belong to a captive layer 3 device (the portal is on).
     captive_ports: HashSet<u32>,
-    settings: OffloadSection,
+    settings: Settings,
     snapshot: Arc<Mutex<Snapshot>>,
     ct_events: conntrack::Events,
     link_events: links::Events,
@@ -144,7 +144,7 @@ struct Manager {
 impl Manager {
     fn new(
         fast: FastPath,
-        settings: OffloadSection,
+        settings: Settings,
         snapshot: Arc<Mutex<Snapshot>>,
         gate: Arc<PortalGate>,
     ) -> anyhow::Result<Manager> {

@@ -11,10 +11,12 @@ pub mod abi;
 pub mod fastpath;
 pub mod gate;
 pub mod manager;
+mod settings;
 
 pub use fastpath::{Counters, FastPath, FastPathError, Hook, Mode};
 pub use gate::PortalGate;
 pub use manager::{Offload, Snapshot};
+pub use settings::{KEYS, Settings};
 
 #[cfg(test)]
 mod tests;
@@ -29,7 +31,7 @@ impl Service {
     /// Starts the offload if it is switched on, configured and possible here; otherwise
     /// keeps the reason for the dashboard. `gate` carries the portal's decisions.
     pub fn start(
-        settings: &crate::config::OffloadSection,
+        settings: &Settings,
         network_functions: bool,
         gate: std::sync::Arc<PortalGate>,
     ) -> Service {

@@ -686,12 +686,7 @@ fn run(step: &[String]) -> Result<()> {
 }
 
 fn load(root: &Path, name: &str) -> Result<Package> {
-    let path = root.join("etc/config").join(name);
-    let bytes = std::fs::read(&path).map_err(|source| Error::Io {
-        path: path.clone(),
-        source,
-    })?;
-    uci::parse(name, &bytes).map_err(|e| invalid(format!("{}: {e}", path.display())))
+    super::package_in(&super::store(root), name)
 }
 
 /// The lab's `udhcpc` script (it configures only the namespace it runs in), under the root.

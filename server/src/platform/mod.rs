@@ -38,6 +38,14 @@ pub enum Error {
     /// Hashing the password failed.
     #[error("password hashing failed: {0}")]
     Hash(String),
+    /// A UCI file that exists but cannot be read or parsed (the parse error has its line and
+    /// byte). Never read as empty: settings would silently turn into defaults.
+    #[error("{path}: {source}")]
+    Config {
+        path: PathBuf,
+        #[source]
+        source: uci::store::LoadError,
+    },
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -61,6 +69,17 @@ pub trait Platform: Send + Sync {
     }
     /// Whether kernel-touching functions may run (design.md, namespace lab rule 1).
     fn network_functions_available(&self) -> bool;
+    /// The router's UCI store: `/etc/config`, change files in `/tmp/.uci`.
+    fn store(&self) -> uci::Store {
+        store(self.root())
+    }
+    /// UCI package `name` as committed; see [`package_in`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the file exists but cannot be read or parsed.
+    fn package(&self, name: &str) -> Result<uci::Package> {
+        package_in(&self.store(), name)
+    }
     /// Makes the running system follow the configuration files of `services`.
     ///
     /// # Errors
@@ -72,6 +91,52 @@ pub trait Platform: Send + Sync {
     /// When the shadow file cannot be read or written.
     fn set_root_password(&self, password: &str) -> Result<()> {
         shadow::set_root_password(self.root(), password)
+    }
+}
+
+/// The UCI store under `root`: `<root>/etc/config`, change files in `<root>/tmp/.uci`.
+pub fn store(root: &Path) -> uci::Store {
+    uci::Store::new(root.join("etc/config"), root.join("tmp/.uci"))
+}
+
+/// UCI package `name` of `store` as committed, read under the store's shared lock (a writer
+/// holds the exclusive one). A missing file is an empty package (a router without radios has
+/// no `wireless`); a file that exists but does not parse is an error, never read as empty.
+///
+/// # Errors
+/// [`Error::Config`] with the path and the cause (a parse error says line and byte).
+pub fn package_in(store: &uci::Store, name: &str) -> Result<uci::Package> {
+    let failed = |source| Error::Config {
+        path: store.path(name),
+        source,
+    };
+    match store.read(name) {
+        Ok(bytes) => uci::parse(name, &bytes).map_err(|e| failed(e.into())),
+        Err(uci::store::LoadError::NotFound) => Ok(uci::Package::new(name)),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// The platform for a root: OpenWrt when running on it with root `/`, the dev platform
+/// otherwise (its root is prepared as a fresh router's on first use).
+///
+/// # Errors
+/// When the dev root cannot be created.
+pub fn open(root: &Path) -> Result<std::sync::Arc<dyn Platform>> {
+    if openwrt::OpenWrtPlatform::detect() && root == Path::new("/") {
+        return Ok(std::sync::Arc::new(openwrt::OpenWrtPlatform::new(
+            Box::new(openwrt::SystemRunner),
+        )));
+    }
+    Ok(std::sync::Arc::new(dev::DevPlatform::open(root)?))
+}
+
+/// The state root when none is given: `/` on OpenWrt, else `./var/dev-root`.
+pub fn default_root() -> PathBuf {
+    if openwrt::OpenWrtPlatform::detect() {
+        PathBuf::from("/")
+    } else {
+        PathBuf::from("var/dev-root")
     }
 }
 

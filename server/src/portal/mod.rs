@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod nft;
 pub mod service;
+pub mod settings;
 pub mod vouchers;
 pub mod web;
 
@@ -11,8 +12,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::config::PortalSection;
 use crate::state::StateDb;
+pub use settings::Settings;
 
 /// Starts the portal inside `serve`: its settings in force (switched on: its listener, and the
 /// firewall table built from the voucher store when network functions are available;
@@ -24,7 +25,7 @@ use crate::state::StateDb;
 pub fn start(
     root: &Path,
     db: StateDb,
-    settings: PortalSection,
+    settings: Settings,
     listen: SocketAddr,
     admin_port: u16,
     enforcing: bool,

@@ -42,7 +42,6 @@
 
 use std::ffi::{CStr, CString};
 use std::io;
-use std::net::IpAddr;
 use std::time::Duration;
 
 use nix::libc;
@@ -68,7 +67,7 @@ pub struct Layout {
     pub portal_port: u16,
     pub admin_port: u16,
     /// Destinations reachable before authorisation: address and prefix length.
-    pub walled_garden: Vec<(IpAddr, u8)>,
+    pub walled_garden: Vec<ipnet::IpNet>,
 }
 
 /// One authorised device: its MAC address and how long it may stay (`None`: permanent).
@@ -352,17 +351,19 @@ fn source_rules() -> Vec<Vec<Expr>> {
 }
 
 /// `ip daddr NET return` / `ip6 daddr NET return` for each walled-garden entry.
-fn garden_returns(garden: &[(IpAddr, u8)]) -> Vec<Vec<Expr>> {
+fn garden_returns(garden: &[ipnet::IpNet]) -> Vec<Vec<Expr>> {
     garden
         .iter()
-        .map(|&(address_, prefix)| {
-            let bytes = match address_ {
-                IpAddr::V4(a) => a.octets().to_vec(),
-                IpAddr::V6(a) => a.octets().to_vec(),
+        .map(|net| {
+            let (network, mask) = match net {
+                ipnet::IpNet::V4(n) => {
+                    (n.network().octets().to_vec(), n.netmask().octets().to_vec())
+                }
+                ipnet::IpNet::V6(n) => {
+                    (n.network().octets().to_vec(), n.netmask().octets().to_vec())
+                }
             };
-            let mask = prefix_mask(bytes.len(), prefix);
-            let network: Vec<u8> = bytes.iter().zip(&mask).map(|(b, m)| b & m).collect();
-            let mut rule = address(address_.is_ipv6(), true).to_vec();
+            let mut rule = address(net.addr().is_ipv6(), true).to_vec();
             rule.extend([
                 Expr::And(mask),
                 Expr::CmpEq(network),
@@ -482,8 +483,8 @@ mod kernel_tests {
             portal_port: 8080,
             admin_port: 80,
             walled_garden: vec![
-                ("10.9.0.0".parse().unwrap(), 16),
-                ("fd00:1::".parse().unwrap(), 32),
+                "10.9.0.0/16".parse().unwrap(),
+                "fd00:1::/32".parse().unwrap(),
             ],
         }
     }

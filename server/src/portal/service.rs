@@ -15,9 +15,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::config::PortalSection;
 use crate::kernel::{addresses, conntrack, neighbours};
 use crate::offload::PortalGate;
+use crate::portal::Settings;
 use crate::portal::nft::{self, Allowed, Layout};
 use crate::portal::vouchers::{self, Grant, Refusal, Vouchers};
 
@@ -58,7 +58,7 @@ pub enum Access {
 
 /// The settings in force and what follows from them.
 struct Config {
-    settings: PortalSection,
+    settings: Settings,
     layout: Layout,
     /// Wrong codes counted per device (MAC), as the settings say.
     limiter: crate::auth::LoginLimiter<String>,
@@ -106,7 +106,7 @@ impl Portal {
         gate: Option<Arc<PortalGate>>,
     ) -> Portal {
         let ports = (listen.port(), admin_port);
-        let settings = PortalSection::default();
+        let settings = Settings::default();
         let layout = Self::layout_for(&settings, ports);
         Portal {
             vouchers,
@@ -126,7 +126,7 @@ impl Portal {
         }
     }
 
-    fn layout_for(settings: &PortalSection, (portal_port, admin_port): (u16, u16)) -> Layout {
+    fn layout_for(settings: &Settings, (portal_port, admin_port): (u16, u16)) -> Layout {
         Layout {
             interfaces: settings.interfaces.clone(),
             portal_port,
@@ -134,7 +134,7 @@ impl Portal {
             walled_garden: settings
                 .walled_garden
                 .iter()
-                .filter_map(|n| crate::config::parse_network(n))
+                .filter_map(|n| crate::section::parse_network(n))
                 .collect(),
         }
     }
@@ -146,12 +146,12 @@ impl Portal {
     }
 
     /// The settings in force (the logo as a path under the root).
-    pub fn settings(&self) -> PortalSection {
+    pub fn settings(&self) -> Settings {
         self.config().settings.clone()
     }
 
     /// The settings as they were given to [`Portal::configure`] (the logo as the router's path).
-    fn settings_as_configured(&self) -> PortalSection {
+    fn settings_as_configured(&self) -> Settings {
         let mut settings = self.settings();
         settings.logo = settings.logo.map(|p| match p.strip_prefix(&self.root) {
             Ok(rel) => std::path::Path::new("/").join(rel),
@@ -175,7 +175,7 @@ impl Portal {
     ///
     /// # Errors
     /// When the store cannot be read or the kernel refuses the table.
-    pub fn configure(self: &Arc<Self>, mut settings: PortalSection) -> anyhow::Result<()> {
+    pub fn configure(self: &Arc<Self>, mut settings: Settings) -> anyhow::Result<()> {
         settings.logo = settings
             .logo
             .map(|p| self.root.join(p.strip_prefix("/").unwrap_or(&p)));
@@ -288,7 +288,7 @@ impl Portal {
     ///
     /// # Errors
     /// As [`Portal::configure`].
-    pub fn start(self: &Arc<Self>, settings: PortalSection) -> anyhow::Result<()> {
+    pub fn start(self: &Arc<Self>, settings: Settings) -> anyhow::Result<()> {
         self.configure(settings)?;
         let portal = Arc::clone(self);
         tokio::spawn(async move { portal.watch().await });

@@ -1,0 +1,189 @@
+//! The browser wizard over HTTP: refused answers in the chosen language, a restart that
+//! resumes without secrets, the password set once.
+
+use super::*;
+
+#[tokio::test]
+#[allow(clippy::too_many_lines, reason = "one wizard walked step by step")]
+async fn the_wizard_refuses_bad_answers_in_the_chosen_language_and_keeps_secrets_off_disk() {
+    let f = fixture(true);
+    let wizard = start_wizard(&f).await;
+    let resp = send(
+        &f,
+        wizard_form("/setup/language", &wizard, "language=de&action=next"),
+    )
+    .await;
+    assert_eq!(location(&resp), "/setup/system");
+    assert!(
+        resp.headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|c| c.to_str().unwrap().starts_with("portico_lang=de")),
+        "the choice persists for later pages"
+    );
+    // Too short, and the repetition differs: the same step again, with German messages.
+    assert_eq!(
+        post_step(
+            &f,
+            &wizard,
+            "system",
+            "system.hostname=-bad&system.zonename=Europe%2FBerlin&password=short&password_repeat=other&action=next",
+        )
+        .await,
+        "/setup/system"
+    );
+    let mut req = get("/setup/system")
+        .header(header::COOKIE, &wizard)
+        .body(Body::empty())
+        .unwrap();
+    req.headers_mut().insert(
+        header::COOKIE,
+        format!("{wizard}; portico_lang=de").parse().unwrap(),
+    );
+    let html = body(send(&f, req).await).await;
+    assert!(
+        html.contains("Das Passwort muss mindestens 10 Zeichen haben."),
+        "{html}"
+    );
+    assert!(html.contains("Die beiden Passwörter stimmen nicht überein."));
+    assert!(
+        html.contains("value=\"-bad\""),
+        "refused values are shown again"
+    );
+    // A common password that follows the rules is refused by the estimator (server side).
+    assert_eq!(
+        post_step(&f, &wizard, "system", "system.hostname=gartenhaus&system.zonename=Europe%2FBerlin&password=Password123%21&password_repeat=Password123%21&action=next").await,
+        "/setup/system"
+    );
+    // A good one passes; the internet step refuses a gateway outside the subnet.
+    assert_eq!(
+        post_step(&f, &wizard, "system", &format!("system.hostname=gartenhaus&system.zonename=Europe%2FBerlin&system.country=DE&password={PASSWORD_FORM}&password_repeat={PASSWORD_FORM}&action=next")).await,
+        "/setup/internet"
+    );
+    assert_eq!(
+        post_step(&f, &wizard, "internet", "internet.type=static&internet.ipaddr=100.64.0.9&internet.netmask=24&internet.gateway=100.64.1.1&action=next").await,
+        "/setup/internet"
+    );
+    let html = wizard_page(&f, &wizard, "internet").await;
+    assert!(html.contains("The gateway must be another address inside the internet subnet."));
+    // Nothing secret is on disk before Apply; the rest of the answers is.
+    let stored: String = f
+        .state
+        .auth
+        .db()
+        .with(|c| c.query_row("SELECT answers FROM wizards", [], |r| r.get(0)))
+        .unwrap();
+    assert!(
+        stored.contains("gartenhaus") && !stored.contains("Correct-Horse"),
+        "{stored}"
+    );
+    assert!(
+        !std::fs::read_dir(f.root.join("etc/portico"))
+            .unwrap()
+            .any(|e| {
+                let bytes = std::fs::read(e.unwrap().path()).unwrap_or_default();
+                bytes
+                    .windows(PASSWORD.len())
+                    .any(|w| w == PASSWORD.as_bytes())
+            })
+    );
+    // Back keeps the answers; skip leaves the internet as it is; the summary shows the diff.
+    assert_eq!(
+        post_step(&f, &wizard, "internet", "action=skip").await,
+        "/setup/wifi"
+    );
+    let html = wizard_page(&f, &wizard, "summary").await;
+    assert!(
+        html.contains("option hostname &#x27;gartenhaus&#x27;")
+            || html.contains("option hostname 'gartenhaus'"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn a_restart_resumes_the_wizard_without_its_secrets() {
+    let mut f = fixture(true);
+    let wizard = start_wizard(&f).await;
+    send(
+        &f,
+        wizard_form("/setup/language", &wizard, "language=en&action=next"),
+    )
+    .await;
+    assert_eq!(
+        post_step(
+            &f,
+            &wizard,
+            "system",
+            &format!("system.hostname=gartenhaus&system.zonename=Europe%2FBerlin&password={PASSWORD_FORM}&password_repeat={PASSWORD_FORM}&action=next"),
+        )
+        .await,
+        "/setup/internet"
+    );
+    assert_eq!(
+        post_step(
+            &f,
+            &wizard,
+            "internet",
+            "internet.type=pppoe&internet.username=kunde&internet.password=geheim-1&action=next"
+        )
+        .await,
+        "/setup/wifi"
+    );
+
+    // Portico restarts: same root, fresh memory.
+    f.state = state_for(&f.root, true);
+    let resp = send(
+        &f,
+        get("/setup")
+            .header(header::COOKIE, &wizard)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        location(&resp),
+        "/setup/wifi",
+        "the browser resumes where it was"
+    );
+    let html = wizard_page(&f, &wizard, "system").await;
+    assert!(html.contains("Portico was restarted."), "{html}");
+    assert!(
+        html.contains("value=\"gartenhaus\""),
+        "non-secret answers survive"
+    );
+    // The secrets did not: the summary asks for them again and Apply refuses.
+    let html = wizard_page(&f, &wizard, "summary").await;
+    assert!(
+        html.contains("These answers must be fixed before applying"),
+        "{html}"
+    );
+    assert!(html.contains("Internet: PPPoE as kunde."));
+    let resp = send(&f, wizard_form("/setup/summary", &wizard, "action=apply")).await;
+    assert_eq!(location(&resp), "/setup/summary");
+    assert!(f.state.auth.setup_needed().unwrap());
+}
+
+#[tokio::test]
+async fn setup_sets_the_admin_and_root_password_once() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    let shadow = std::fs::read_to_string(f.root.join("etc/shadow")).unwrap();
+    assert!(
+        shadow.starts_with("root:$6$"),
+        "root gets a SHA-512 crypt hash: {shadow}"
+    );
+    assert!(crate::platform::shadow::check(&shadow, PASSWORD));
+    let resp = send(
+        &f,
+        get("/")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    // Without a session the wizard is behind the login now.
+    let resp = send(&f, get("/setup").body(Body::empty()).unwrap()).await;
+    assert_eq!(location(&resp), "/login");
+    assert!(f.state.auth.verify("root", PASSWORD).unwrap());
+}
