@@ -29,8 +29,56 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(90);
 /// before the router's address may change (LuCI waits 4 s before it polls for the confirm).
 pub const HOLDOFF: Duration = Duration::from_millis(500);
 
-/// What the UI and the API show about applying (shared with the app).
-pub use app::ApplyStatus as Status;
+/// How the last apply ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// An unchecked apply went through.
+    Applied,
+    /// A checked apply was kept.
+    Confirmed,
+    /// A checked apply was undone (by the user or its deadline).
+    RolledBack,
+    /// The services did not take the change; it was undone.
+    ReloadFailed,
+}
+
+impl Outcome {
+    /// The API's word for it (`confirmed`, `rolled_back`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Applied => "applied",
+            Outcome::Confirmed => "confirmed",
+            Outcome::RolledBack => "rolled_back",
+            Outcome::ReloadFailed => "reload_failed",
+        }
+    }
+}
+
+/// A checked change waiting for confirmation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiting {
+    /// The config files it changed.
+    pub files: Vec<String>,
+    /// When it is rolled back unless confirmed.
+    pub deadline: SystemTime,
+}
+
+/// What the applier is doing (the edge turns it into what pages and the API show).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    /// The change waiting for confirmation, if one is.
+    pub pending: Option<Waiting>,
+    /// How the last apply ended.
+    pub last: Option<Outcome>,
+    /// What the last reload could not do on this platform, or why it failed.
+    pub note: Option<String>,
+}
+
+impl Status {
+    pub fn is_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+}
 
 /// What a successful apply returns.
 #[derive(Clone, Debug, Serialize)]
@@ -204,16 +252,10 @@ impl Applier {
     }
 
     pub fn status(&self) -> Status {
-        let mut status = self.inner.status.borrow().clone();
-        if let Some(deadline) = status.deadline_ms {
-            status.seconds_left = deadline
-                .saturating_sub(millis(SystemTime::now()))
-                .div_ceil(1000);
-        }
-        status
+        self.inner.status.borrow().clone()
     }
 
-    fn publish(&self, last: Option<&str>) {
+    fn publish(&self, last: Option<Outcome>) {
         let note = self
             .inner
             .note
@@ -222,18 +264,15 @@ impl Applier {
             .clone();
         let mut status = match &*self.lock() {
             Some(p) => Status {
-                pending: true,
-                // seconds_left is derived from the deadline when the status is read.
-                seconds_left: 0,
-                deadline_ms: Some(millis(p.deadline)),
-                files: p.snapshots.iter().map(|s| s.name.clone()).collect(),
+                pending: Some(Waiting {
+                    files: p.snapshots.iter().map(|s| s.name.clone()).collect(),
+                    deadline: p.deadline,
+                }),
                 last: None,
                 note: None,
             },
             None => Status {
-                last: last
-                    .map(str::to_owned)
-                    .or_else(|| self.inner.status.borrow().last.clone()),
+                last: last.or(self.inner.status.borrow().last),
                 ..Status::default()
             },
         };
@@ -291,7 +330,7 @@ impl Applier {
         let files: Vec<String> = committed.changed().map(str::to_owned).collect();
         if !checked {
             drop(guard);
-            self.publish(Some("applied"));
+            self.publish(Some(Outcome::Applied));
             self.reload_after_holdoff(committed.snapshots, None);
             return Ok(Applied {
                 token: None,
@@ -357,7 +396,7 @@ impl Applier {
                     if let Err(e) = undone {
                         tracing::error!(error = %e, "undoing the failed apply");
                     }
-                    this.publish(Some("reload_failed"));
+                    this.publish(Some(Outcome::ReloadFailed));
                 }
             }
             this.inner.reloaded.send_modify(|n| *n += 1);
@@ -394,7 +433,7 @@ impl Applier {
             .with(|c| c.execute("DELETE FROM pending_apply", []))?;
         let dropped = guard.take().map(|p| p.drop_on_confirm).unwrap_or_default();
         drop(guard);
-        self.publish(Some("confirmed"));
+        self.publish(Some(Outcome::Confirmed));
         tracing::info!("apply confirmed");
         if !dropped.is_empty() {
             let edits: Vec<uci::Edit> = dropped
@@ -408,7 +447,7 @@ impl Applier {
                 Ok(_) | Err(Error::Empty) => {}
                 Err(e) => tracing::warn!(error = %e, "removing what was kept until the confirm"),
             }
-            self.publish(Some("confirmed"));
+            self.publish(Some(Outcome::Confirmed));
         }
         Ok(())
     }
@@ -443,7 +482,7 @@ impl Applier {
         if let Err(e) = self.inner.platform.reload_services(&services_for(&files)) {
             tracing::warn!(error = %e, "reload after rollback");
         }
-        self.publish(Some("rolled_back"));
+        self.publish(Some(Outcome::RolledBack));
         tracing::info!(files = ?files, "apply rolled back");
         Ok(())
     }
@@ -622,7 +661,7 @@ mod tests {
         let result = applier.apply(&lan_address("10.9.9.1"), true).unwrap();
         assert!(result.token.is_some());
         assert_ne!(std::fs::read(&network).unwrap(), before);
-        assert!(applier.status().pending);
+        assert!(applier.status().is_pending());
         assert!(matches!(
             applier.apply(&lan_address("10.9.9.2"), true),
             Err(Error::Pending)
@@ -634,7 +673,7 @@ mod tests {
 
         let mut updates = applier.subscribe();
         tokio::time::sleep(Duration::from_secs(91)).await;
-        while updates.borrow_and_update().pending {
+        while updates.borrow_and_update().is_pending() {
             updates.changed().await.unwrap();
         }
         assert_eq!(
@@ -642,7 +681,7 @@ mod tests {
             before,
             "restored byte for byte"
         );
-        assert_eq!(applier.status().last.as_deref(), Some("rolled_back"));
+        assert_eq!(applier.status().last, Some(Outcome::RolledBack));
         assert_eq!(
             *platform.reloads.lock().unwrap(),
             [vec![Service::Network], vec![Service::Network]]
@@ -669,7 +708,7 @@ mod tests {
         );
         let text = std::fs::read_to_string(dir.path().join("etc/config/network")).unwrap();
         assert!(text.contains("option ipaddr '10.9.9.1'"));
-        assert!(!applier.status().pending);
+        assert!(!applier.status().is_pending());
     }
 
     #[tokio::test]
@@ -683,11 +722,11 @@ mod tests {
         let applier = Applier::start(platform, db, Duration::from_secs(90)).unwrap();
         let mut updates = applier.subscribe();
         applier.apply(&lan_address("10.9.9.1"), true).unwrap();
-        while updates.borrow_and_update().last.as_deref() != Some("reload_failed") {
+        while updates.borrow_and_update().last != Some(Outcome::ReloadFailed) {
             updates.changed().await.unwrap();
         }
         assert_eq!(std::fs::read(&network).unwrap(), before);
-        assert!(!applier.status().pending);
+        assert!(!applier.status().is_pending());
         assert!(applier.status().note.unwrap().contains("boom"));
     }
 
@@ -704,14 +743,15 @@ mod tests {
         // A new process finds it pending, with time left.
         let applier =
             Applier::start(platform.clone(), db.clone(), Duration::from_secs(90)).unwrap();
-        assert!(applier.status().pending);
-        assert!(applier.status().seconds_left > 80);
+        assert!(applier.status().is_pending());
+        let deadline = applier.status().pending.unwrap().deadline;
+        assert!(deadline.duration_since(SystemTime::now()).unwrap() > Duration::from_secs(80));
         // Pretend the deadline passed while Portico was down.
         db.with(|c| c.execute("UPDATE pending_apply SET deadline_ms = 1", []))
             .unwrap();
         drop(applier);
         let applier = Applier::start(platform, db, Duration::from_secs(90)).unwrap();
-        assert!(!applier.status().pending);
+        assert!(!applier.status().is_pending());
         assert_eq!(std::fs::read(&network).unwrap(), before);
     }
 }

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::convert::apply_status;
 use crate::apply;
 use crate::web::AppError;
 use crate::web::live::{Frame, live};
@@ -260,8 +261,8 @@ pub async fn apply(
 }
 
 /// `GET /api/v1/config/apply`: the pending apply, with seconds left.
-pub async fn status(State(state): State<AppState>) -> Json<apply::Status> {
-    Json(state.applier.status())
+pub async fn status(State(state): State<AppState>) -> Json<app::ApplyStatus> {
+    Json(apply_status(&state.applier.status()))
 }
 
 /// `POST /api/v1/config/apply/confirm`: keeps the change. Authorised by the apply token alone
@@ -308,7 +309,7 @@ pub async fn events(State(state): State<AppState>) -> impl IntoResponse {
     let updates = state.applier.subscribe();
     let applier = state.applier.clone();
     live("apply", Some(updates), Duration::ZERO, move || {
-        let status = applier.status();
+        let status = apply_status(&applier.status());
         Some(Frame {
             tick: status.pending.then_some(Duration::from_secs(1)),
             value: status,

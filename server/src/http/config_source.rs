@@ -166,6 +166,6 @@ impl ConfigSource for Source {
     }
 
     fn status(&self) -> ApplyStatus {
-        self.applier.status()
+        super::convert::apply_status(&self.applier.status())
     }
 }

@@ -69,7 +69,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         setup_needed,
         lan_side: state.lan_side,
         apply: logged_in
-            .then(|| state.applier.status())
+            .then(|| super::convert::apply_status(&state.applier.status()))
             .filter(|s| s.pending),
         wizard: None,
         vouchers: None,
@@ -196,6 +196,6 @@ fn offload_view(state: &AppState) -> app::offload::OffloadView {
             problem: "not started by this server".into(),
             ..Default::default()
         },
-        |o| o.snapshot(),
+        |o| super::convert::offload_view(&o.snapshot()),
     )
 }

@@ -5,6 +5,7 @@
 mod api;
 mod ble;
 mod config_source;
+mod convert;
 mod error;
 mod forms;
 mod gate;

@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::convert::offload_view;
 use crate::web::AppError;
 use crate::web::live::{Frame, live};
 use crate::web::request_lang;
@@ -27,7 +28,7 @@ pub async fn snapshot(
             request_lang(&headers),
         )
     })?;
-    Ok(Json(offload.snapshot()).into_response())
+    Ok(Json(offload_view(&offload.snapshot())).into_response())
 }
 
 /// `GET /api/v1/offload/events`.
@@ -35,7 +36,7 @@ pub async fn events(State(state): State<AppState>) -> impl IntoResponse {
     let offload = state.offload.clone();
     live::<_, ()>("offload", None, Duration::ZERO, move || {
         offload.as_ref().map(|o| Frame {
-            value: o.snapshot(),
+            value: offload_view(&o.snapshot()),
             tick: Some(Duration::from_secs(1)),
         })
     })

@@ -95,7 +95,7 @@ fn view(state: &AppState, wizard: &Wizard, step: Step, lang: Lang) -> Result<Wiz
         None
     };
     let applied = wizard.applied.as_ref().map(|a| {
-        let status = state.applier.status();
+        let status = super::convert::apply_status(&state.applier.status());
         let test = a
             .test
             .lock()

@@ -18,10 +18,11 @@ use super::abi::{self, Control, EgressValue, FlowKey, FlowValue, IngressKey, Ing
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/offload.o"));
 
 /// Which hook carries the fast path on an interface.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Hook {
     /// XDP in the driver (native), or generic XDP where the driver has none.
+    #[default]
     Xdp,
     /// A TC ingress classifier (TCX).
     Tc,
@@ -51,8 +52,19 @@ pub enum FastPathError {
     Missing(&'static str),
 }
 
-/// The global counters (summed over CPUs), as the dashboard shows them.
-pub use app::offload::CounterRow as Counters;
+/// The global counters, summed over CPUs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub fast_packets: u64,
+    pub fast_bytes: u64,
+    pub slow_packets: u64,
+    pub redirect_errors: u64,
+    pub map_full: u64,
+    pub watchdog: u64,
+    pub finished: u64,
+    /// Frames left to the stack because the captive portal has not authorised their device.
+    pub portal: u64,
+}
 
 /// How the XDP program ended up attached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

@@ -8,15 +8,18 @@
 //!   snapshot the dashboard shows.
 
 pub mod abi;
+pub mod devices;
 pub mod fastpath;
 pub mod gate;
 pub mod manager;
 mod settings;
+pub mod snapshot;
 
 pub use fastpath::{Counters, FastPath, FastPathError, Hook, Mode};
 pub use gate::PortalGate;
-pub use manager::{Offload, Snapshot};
+pub use manager::Offload;
 pub use settings::{KEYS, Settings};
+pub use snapshot::Snapshot;
 
 #[cfg(test)]
 mod tests;
@@ -47,7 +50,7 @@ impl Service {
         if let Some(problem) = why_not {
             return Service {
                 running: None,
-                stopped: manager::stopped(settings, problem),
+                stopped: snapshot::stopped(settings.hook, settings.flows, problem),
             };
         }
         match Offload::start(settings, gate) {
@@ -59,7 +62,7 @@ impl Service {
                 tracing::warn!(error = %e, "offload not started");
                 Service {
                     running: None,
-                    stopped: manager::stopped(settings, format!("{e:#}")),
+                    stopped: snapshot::stopped(settings.hook, settings.flows, format!("{e:#}")),
                 }
             }
         }

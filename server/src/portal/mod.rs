@@ -37,6 +37,7 @@ pub fn start(
         );
     }
     let portal = Arc::new(service::Portal::new(
+        web::serve,
         vouchers::Vouchers::open(db)?,
         root.to_owned(),
         listen,

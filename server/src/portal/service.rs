@@ -66,7 +66,15 @@ struct Config {
 
 /// The captive portal service. It runs whether or not the portal is switched on, so the
 /// admin can switch it on and off without a restart.
+/// Serves the portal's pages on a bound listener: `web::serve`, handed in by whoever builds
+/// the portal, so the service (which the pages call) does not import the pages.
+pub type Pages = fn(
+    tokio::net::TcpListener,
+    Arc<Portal>,
+) -> std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
+
 pub struct Portal {
+    pages: Pages,
     pub vouchers: Vouchers,
     /// The state root (the logo setting is a path under it).
     root: PathBuf,
@@ -98,6 +106,7 @@ const NEIGHBOURS_FRESH: Duration = Duration::from_secs(1);
 impl Portal {
     /// A portal that is off until [`Portal::configure`] switches it on.
     pub fn new(
+        pages: Pages,
         vouchers: Vouchers,
         root: PathBuf,
         listen: SocketAddr,
@@ -109,6 +118,7 @@ impl Portal {
         let settings = Settings::default();
         let layout = Self::layout_for(&settings, ports);
         Portal {
+            pages,
             vouchers,
             root,
             listen,
@@ -269,7 +279,7 @@ impl Portal {
             .map_err(|_| anyhow::anyhow!("the portal needs the server's runtime"))?;
         handle.spawn(async move {
             let served = match tokio::net::TcpListener::from_std(listener) {
-                Ok(listener) => super::web::serve(listener, portal).await,
+                Ok(listener) => (portal.pages)(listener, portal.clone()).await,
                 Err(err) => Err(err),
             };
             if let Err(err) = served {

@@ -83,7 +83,14 @@ pub fn router(portal: Arc<Portal>) -> Router {
 ///
 /// # Errors
 /// When the listener fails.
-pub async fn serve(listener: TcpListener, portal: Arc<Portal>) -> std::io::Result<()> {
+pub fn serve(
+    listener: TcpListener,
+    portal: Arc<Portal>,
+) -> std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>> {
+    Box::pin(serve_until_stopped(listener, portal))
+}
+
+async fn serve_until_stopped(listener: TcpListener, portal: Arc<Portal>) -> std::io::Result<()> {
     axum::serve(
         listener,
         router(portal).into_make_service_with_connect_info::<Ends>(),

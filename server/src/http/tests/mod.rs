@@ -166,7 +166,7 @@ async fn set_up(f: &Fixture) -> String {
         .headers_mut()
         .insert(header::COOKIE, session.parse().unwrap());
     assert_eq!(location(&send(f, confirm).await), "/");
-    assert!(!f.state.applier.status().pending);
+    assert!(!f.state.applier.status().is_pending());
     session
 }
 
@@ -203,6 +203,7 @@ async fn json_of(resp: Response<Body>) -> (StatusCode, serde_json::Value) {
 /// Gives the fixture a running portal (switched off, nothing enforced: host namespace).
 fn with_portal(f: &mut Fixture) -> Arc<crate::portal::service::Portal> {
     let portal = Arc::new(crate::portal::service::Portal::new(
+        crate::portal::web::serve,
         f.state.vouchers.clone(),
         f.root.clone(),
         "127.0.0.1:0".parse().unwrap(),

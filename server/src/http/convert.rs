@@ -1,0 +1,105 @@
+//! The capabilities' state as the app shows it: the edge turns core types into the app's view
+//! types, so no capability depends on how a page looks.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::apply;
+
+/// The applier's status as pages, the API and the event stream show it.
+pub fn apply_status(status: &apply::Status) -> app::ApplyStatus {
+    let millis = |t: SystemTime| {
+        u64::try_from(t.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis())
+            .unwrap_or(u64::MAX)
+    };
+    let now = millis(SystemTime::now());
+    app::ApplyStatus {
+        pending: status.is_pending(),
+        seconds_left: status
+            .pending
+            .as_ref()
+            .map_or(0, |p| millis(p.deadline).saturating_sub(now).div_ceil(1000)),
+        deadline_ms: status.pending.as_ref().map(|p| millis(p.deadline)),
+        files: status
+            .pending
+            .as_ref()
+            .map(|p| p.files.clone())
+            .unwrap_or_default(),
+        last: status.last.map(|o| o.as_str().to_owned()),
+        note: status.note.clone(),
+    }
+}
+
+/// The offload's snapshot as the dashboard, the API and the event stream show it.
+pub fn offload_view(snapshot: &crate::offload::Snapshot) -> app::offload::OffloadView {
+    use crate::offload::snapshot::{FlowState, Nat};
+    use app::offload::{Attachment, CounterRow, FlowRow, OffloadView, RatePoint};
+    let c = snapshot.counters;
+    OffloadView {
+        running: snapshot.running,
+        problem: snapshot.problem.clone(),
+        hook: snapshot.hook.name().into(),
+        attached: snapshot
+            .attached
+            .iter()
+            .map(|(name, mode)| Attachment {
+                name: name.clone(),
+                mode: mode.name().into(),
+            })
+            .collect(),
+        capacity: snapshot.capacity,
+        used: snapshot.used,
+        counters: CounterRow {
+            fast_packets: c.fast_packets,
+            fast_bytes: c.fast_bytes,
+            slow_packets: c.slow_packets,
+            redirect_errors: c.redirect_errors,
+            map_full: c.map_full,
+            watchdog: c.watchdog,
+            finished: c.finished,
+            portal: c.portal,
+        },
+        history: snapshot
+            .history
+            .iter()
+            .map(|p| RatePoint {
+                t: p.t,
+                fast: p.fast,
+                slow: p.slow,
+            })
+            .collect(),
+        ns_per_packet: snapshot.ns_per_packet,
+        flows: snapshot
+            .flows
+            .iter()
+            .map(|f| FlowRow {
+                proto: if f.proto == 6 { "tcp" } else { "udp" }.into(),
+                src: f.src.to_string(),
+                dst: f.dst.to_string(),
+                in_if: f.in_if.clone(),
+                out_if: f.out_if.clone().unwrap_or_default(),
+                nat: f
+                    .nat
+                    .iter()
+                    .map(|n| match n {
+                        Nat::Source(to) => format!("SNAT {to}"),
+                        Nat::Destination(to) => format!("DNAT {to}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                state: match f.state {
+                    FlowState::Seen => "seen",
+                    FlowState::Offloaded => "offloaded",
+                    FlowState::Finished => "finished",
+                }
+                .into(),
+                age_secs: f.age.as_secs(),
+                idle_secs: f.idle.as_secs(),
+                packets: f.packets,
+                bytes: f.bytes,
+                offload_delay_ms: f.offload_delay.map(|d| d.as_secs_f64() * 1e3),
+            })
+            .collect(),
+        offloaded_total: snapshot.offloaded_total,
+        flushes: snapshot.flushes,
+    }
+}
