@@ -5,22 +5,18 @@ use std::io;
 
 use nix::sys::socket::SockProtocol;
 
-use super::netlink::{self, Socket};
+use netlink_packet_core::Parseable as _;
+use netlink_packet_route::link::{
+    InfoData, InfoVlan, LinkAttribute, LinkFlags, LinkInfo, LinkMessage,
+};
+
+use super::netlink::Socket;
 
 const RTM_NEWLINK: u16 = 16;
 const RTM_DELLINK: u16 = 17;
 const RTM_GETLINK: u16 = 18;
+/// `struct ifinfomsg`, the request of a dump (all zero: every link).
 const IFINFOMSG_LEN: usize = 16;
-const IFLA_ADDRESS: u16 = 1;
-const IFLA_IFNAME: u16 = 3;
-const IFLA_LINK: u16 = 5;
-const IFLA_MASTER: u16 = 10;
-const IFLA_LINKINFO: u16 = 18;
-const IFLA_INFO_KIND: u16 = 1;
-const IFLA_INFO_DATA: u16 = 2;
-const IFLA_VLAN_ID: u16 = 1;
-const IFF_UP: u32 = 0x1;
-const IFF_RUNNING: u32 = 0x40;
 /// RTNLGRP_LINK (group 1).
 const GROUP_LINK: u32 = 1;
 
@@ -44,48 +40,48 @@ pub struct Link {
 }
 
 impl Link {
+    /// A link from an `RTM_NEWLINK`/`RTM_DELLINK` body (`None` when it is not one, or has no
+    /// name).
     fn parse(body: &[u8]) -> Option<Link> {
-        if body.len() < IFINFOMSG_LEN {
-            return None;
+        let message = LinkMessage::parse(body).ok()?;
+        let header = &message.header;
+        let mut link = Link {
+            index: header.index,
+            name: String::new(),
+            arphrd: u16::from(header.link_layer_type),
+            running: header.flags.contains(LinkFlags::Up | LinkFlags::Running),
+            mac: None,
+            master: None,
+            kind: None,
+            parent: None,
+            vlan_id: None,
+        };
+        for attribute in message.attributes {
+            match attribute {
+                LinkAttribute::IfName(name) => link.name = name,
+                LinkAttribute::Address(mac) => link.mac = <[u8; 6]>::try_from(mac).ok(),
+                LinkAttribute::Controller(master) if master != 0 => link.master = Some(master),
+                LinkAttribute::Link(parent) if parent != 0 && parent != header.index => {
+                    link.parent = Some(parent);
+                }
+                LinkAttribute::LinkInfo(infos) => {
+                    for info in infos {
+                        match info {
+                            LinkInfo::Kind(kind) => link.kind = Some(kind.to_string()),
+                            LinkInfo::Data(InfoData::Vlan(vlan)) => {
+                                link.vlan_id = vlan.iter().find_map(|v| match v {
+                                    InfoVlan::Id(id) => Some(*id),
+                                    _ => None,
+                                });
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
         }
-        let arphrd = u16::from_ne_bytes(body[2..4].try_into().ok()?);
-        let index = u32::from_ne_bytes(body[4..8].try_into().ok()?);
-        let flags = u32::from_ne_bytes(body[8..12].try_into().ok()?);
-        let attrs = &body[IFINFOMSG_LEN..];
-        let u32_attr = |kind| {
-            netlink::attr(attrs, kind)
-                .and_then(|b| <[u8; 4]>::try_from(b).ok())
-                .map(u32::from_ne_bytes)
-                .filter(|&v| v != 0)
-        };
-        let name = netlink::attr(attrs, IFLA_IFNAME).map(|b| {
-            String::from_utf8_lossy(b.split(|&c| c == 0).next().unwrap_or(b)).into_owned()
-        })?;
-        let info = netlink::attr(attrs, IFLA_LINKINFO);
-        let kind = info
-            .and_then(|i| netlink::attr(i, IFLA_INFO_KIND))
-            .map(|b| {
-                String::from_utf8_lossy(b.split(|&c| c == 0).next().unwrap_or(b)).into_owned()
-            });
-        let vlan_id = if kind.as_deref() == Some("vlan") {
-            info.and_then(|i| netlink::attr(i, IFLA_INFO_DATA))
-                .and_then(|d| netlink::attr(d, IFLA_VLAN_ID))
-                .and_then(|b| <[u8; 2]>::try_from(b).ok())
-                .map(u16::from_ne_bytes)
-        } else {
-            None
-        };
-        Some(Link {
-            index,
-            name,
-            arphrd,
-            running: flags & (IFF_UP | IFF_RUNNING) == IFF_UP | IFF_RUNNING,
-            mac: netlink::attr(attrs, IFLA_ADDRESS).and_then(|b| <[u8; 6]>::try_from(b).ok()),
-            master: u32_attr(IFLA_MASTER),
-            kind,
-            parent: u32_attr(IFLA_LINK).filter(|&p| p != index),
-            vlan_id,
-        })
+        (!link.name.is_empty()).then_some(link)
     }
 }
 

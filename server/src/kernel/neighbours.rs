@@ -2,18 +2,19 @@
 //! address an IP address has (the portal knows clients by MAC, sockets by address).
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
+use netlink_packet_core::Parseable as _;
+use netlink_packet_route::neighbour::{
+    NeighbourAddress, NeighbourAttribute, NeighbourMessage, NeighbourState,
+};
 use nix::sys::socket::SockProtocol;
 
-use super::netlink::{self, Socket};
+use super::netlink::Socket;
 
 const RTM_GETNEIGH: u16 = 30;
-const NDA_DST: u16 = 1;
-const NDA_LLADDR: u16 = 2;
+/// `struct ndmsg`, the request of a dump (family `AF_UNSPEC`: both families).
 const NDMSG_LEN: usize = 12;
-const NUD_INCOMPLETE: u16 = 0x01;
-const NUD_FAILED: u16 = 0x20;
 
 /// One resolved neighbour.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,28 +31,28 @@ pub struct Neighbour {
 /// When rtnetlink cannot be reached.
 pub fn list() -> io::Result<Vec<Neighbour>> {
     let mut socket = Socket::open(SockProtocol::NetlinkRoute)?;
-    let request = [0u8; NDMSG_LEN]; // AF_UNSPEC: both families
+    let request = [0u8; NDMSG_LEN];
     let mut out = Vec::new();
     for message in socket.dump(RTM_GETNEIGH, &request)? {
-        let b = &message.body;
-        if b.len() < NDMSG_LEN {
+        let Ok(neighbour) = NeighbourMessage::parse(&message.body) else {
             continue;
-        }
-        let ifindex = u32::from_ne_bytes([b[4], b[5], b[6], b[7]]);
-        let state = u16::from_ne_bytes([b[8], b[9]]);
-        if state & (NUD_INCOMPLETE | NUD_FAILED) != 0 {
-            continue;
-        }
-        let attrs = &b[NDMSG_LEN..];
-        let ip = match netlink::attr(attrs, NDA_DST) {
-            Some(d) if d.len() == 4 => IpAddr::V4(Ipv4Addr::new(d[0], d[1], d[2], d[3])),
-            Some(d) => match <[u8; 16]>::try_from(d) {
-                Ok(a) => IpAddr::V6(Ipv6Addr::from(a)),
-                Err(_) => continue,
-            },
-            None => continue,
         };
-        let Some(mac) = netlink::attr(attrs, NDA_LLADDR).filter(|m| m.len() == 6) else {
+        if matches!(
+            neighbour.header.state,
+            NeighbourState::Incomplete | NeighbourState::Failed
+        ) {
+            continue;
+        }
+        let (mut ip, mut mac) = (None, None);
+        for attribute in neighbour.attributes {
+            match attribute {
+                NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => ip = Some(a.into()),
+                NeighbourAttribute::Destination(NeighbourAddress::Inet6(a)) => ip = Some(a.into()),
+                NeighbourAttribute::LinkLayerAddress(l) if l.len() == 6 => mac = Some(l),
+                _ => {}
+            }
+        }
+        let (Some(ip), Some(mac)) = (ip, mac) else {
             continue;
         };
         let mac = mac
@@ -59,7 +60,11 @@ pub fn list() -> io::Result<Vec<Neighbour>> {
             .map(|b| format!("{b:02x}"))
             .collect::<Vec<_>>()
             .join(":");
-        out.push(Neighbour { ip, mac, ifindex });
+        out.push(Neighbour {
+            ip,
+            mac,
+            ifindex: neighbour.header.ifindex,
+        });
     }
     Ok(out)
 }
