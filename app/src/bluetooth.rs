@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{PageContext, lang, t};
+use crate::{lang, t};
 
 /// One Bluetooth adapter as BlueZ reports it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,13 +76,54 @@ pub struct PeerCounts {
 /// Where the page's live table comes from.
 pub const BLE_EVENTS: &str = "/api/v1/ble/events";
 
+/// Where the server gets [`BluetoothView`] from (asking BlueZ takes a D-Bus round trip); the
+/// server puts an implementation into the Leptos context.
+#[cfg(feature = "ssr")]
+pub trait BluetoothSource: Send + Sync {
+    fn bluetooth_view(&self) -> std::pin::Pin<Box<dyn Future<Output = BluetoothView> + Send + '_>>;
+}
+
+/// The page's data (login required, enforced by the server before this runs).
+#[server(prefix = "/api/fn", endpoint = "bluetooth_view")]
+pub async fn load_bluetooth() -> Result<BluetoothView, ServerFnError> {
+    let source = use_context::<std::sync::Arc<dyn BluetoothSource>>()
+        .ok_or_else(|| ServerFnError::new("bluetooth source missing"))?;
+    Ok(source.bluetooth_view().await)
+}
+
 /// `/bluetooth`.
 #[component]
 pub fn BluetoothPage() -> impl IntoView {
-    let page = use_context::<PageContext>().unwrap_or_default();
-    let Some(view) = page.bluetooth else {
-        return view! { <p class="error" role="alert">{t("error-internal")}</p> }.into_any();
-    };
+    let data = Resource::new_blocking(|| (), |()| load_bluetooth());
+    let lang = lang();
+    let query = leptos_router::hooks::use_query_map();
+    let outcome = query.with_untracked(|q| {
+        if q.get("sent").is_some() {
+            Some(view! { <p class="notice" role="status">{t("ble-test-queued")}</p> }.into_any())
+        } else {
+            q.get("error").map(|reason| {
+                let text = lang.tr_args("ble-test-failed", &[("reason", reason.into())]);
+                view! { <p class="error" role="alert">{text}</p> }.into_any()
+            })
+        }
+    });
+    view! {
+        <h1>{t("bluetooth-title")}</h1>
+        {outcome}
+        <Suspense fallback=|| view! { <p>{t("home-loading")}</p> }>
+            {move || {
+                data.get().map(|result| match result {
+                    Ok(view) => view! { <Bluetooth view /> }.into_any(),
+                    Err(_) => view! { <p class="error" role="alert">{t("error-internal")}</p> }.into_any(),
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// What BlueZ offers and the link.
+#[component]
+fn Bluetooth(view: BluetoothView) -> impl IntoView {
     let lang = lang();
     let status = if view.available {
         view! { <p class="notice" role="status">{t("bluetooth-available")}</p> }.into_any()
@@ -107,25 +148,11 @@ pub fn BluetoothPage() -> impl IntoView {
         })
         .collect_view();
     let link = view.link.map(|link| view! { <Link link /> });
-    let query = leptos_router::hooks::use_query_map();
-    let outcome = query.with_untracked(|q| {
-        if q.get("sent").is_some() {
-            Some(view! { <p class="notice" role="status">{t("ble-test-queued")}</p> }.into_any())
-        } else {
-            q.get("error").map(|reason| {
-                let text = lang.tr_args("ble-test-failed", &[("reason", reason.into())]);
-                view! { <p class="error" role="alert">{text}</p> }.into_any()
-            })
-        }
-    });
     view! {
-        <h1>{t("bluetooth-title")}</h1>
-        {outcome}
         {status}
         <dl class="facts">{adapters}</dl>
         {link}
     }
-    .into_any()
 }
 
 /// The link's identity and its live peer table.

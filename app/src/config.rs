@@ -114,13 +114,8 @@ fn source() -> Result<std::sync::Arc<dyn ConfigSource>, ServerFnError> {
         .ok_or_else(|| ServerFnError::new("config source missing"))
 }
 
-/// The language of the request being served.
 #[cfg(feature = "ssr")]
-fn request_lang() -> crate::i18n::Lang {
-    use_context::<http::request::Parts>()
-        .and_then(|p| p.extensions.get::<crate::PageContext>().map(|c| c.lang))
-        .unwrap_or_default()
-}
+use crate::request_lang;
 
 #[allow(
     clippy::unused_async,

@@ -42,14 +42,6 @@ pub struct PageContext {
     pub lan_side: bool,
     /// A configuration change waiting for confirmation (shown to logged-in admins only).
     pub apply: Option<ApplyStatus>,
-    /// The setup wizard's state, on its pages.
-    pub wizard: Option<wizard::WizardView>,
-    /// The voucher list, on the portal's admin page.
-    pub vouchers: Option<portal::VoucherAdminView>,
-    /// What BlueZ offers, on the Bluetooth page.
-    pub bluetooth: Option<bluetooth::BluetoothView>,
-    /// The firewall offload, on its dashboard.
-    pub offload: Option<offload::OffloadView>,
     /// The communities site's page data (only in `serve --profile communities`; the router's
     /// bundle is built without it and ignores the field).
     #[cfg(feature = "communities")]
@@ -99,6 +91,14 @@ pub struct ApplyStatus {
 
 /// The URL of the apply status stream (Server-Sent Events, `apply` events).
 pub const APPLY_EVENTS: &str = "/api/v1/config/apply/events";
+
+/// The language of the request being served (in a server function or the server's render).
+#[cfg(feature = "ssr")]
+pub(crate) fn request_lang() -> i18n::Lang {
+    use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<PageContext>().map(|c| c.lang))
+        .unwrap_or_default()
+}
 
 impl PageContext {
     /// The name of the `<meta>` tag carrying the context to the browser.
@@ -223,6 +223,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <pages::NotFound /> }>
                     <Route ssr=SsrMode::Async path=path!("/") view=pages::Home />
                     <Route ssr=SsrMode::Async path=path!("/login") view=pages::Login />
+                    <Route ssr=SsrMode::Async path=path!("/setup") view=wizard::page::WizardPage />
                     <Route ssr=SsrMode::Async path=path!("/setup/:step") view=wizard::page::WizardPage />
                     <Route ssr=SsrMode::Async path=path!("/confirm") view=wizard::page::ConfirmPage />
                     <Route ssr=SsrMode::Async path=path!("/portal") view=portal::PortalAdmin />

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::charts::{Line, TimeChart, TimeData, TimeFormat, format_count};
-use crate::{PageContext, lang, t};
+use crate::{lang, t};
 
 /// The offload as the dashboard, the API and the event stream show it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -93,18 +93,49 @@ pub const OFFLOAD_EVENTS: &str = "/api/v1/offload/events";
 const FAST: &str = "#332288";
 const SLOW: &str = "#cc6677";
 
+/// Where the server gets [`OffloadView`] from; the server puts an implementation into the
+/// Leptos context.
+#[cfg(feature = "ssr")]
+pub trait OffloadSource: Send + Sync {
+    fn offload_view(&self) -> OffloadView;
+}
+
+#[allow(
+    clippy::unused_async,
+    reason = "server functions are async by contract"
+)]
+/// The dashboard's data (login required, enforced by the server before this runs).
+#[server(prefix = "/api/fn", endpoint = "offload_view")]
+pub async fn load_offload() -> Result<OffloadView, ServerFnError> {
+    let source = use_context::<std::sync::Arc<dyn OffloadSource>>()
+        .ok_or_else(|| ServerFnError::new("offload source missing"))?;
+    Ok(source.offload_view())
+}
+
 /// `/offload`.
 #[component]
 pub fn OffloadPage() -> impl IntoView {
-    let page = use_context::<PageContext>().unwrap_or_default();
-    let Some(view) = page.offload else {
-        return view! { <p class="error" role="alert">{t("error-internal")}</p> }.into_any();
-    };
+    let data = Resource::new_blocking(|| (), |()| load_offload());
+    view! {
+        <h1>{t("offload-title")}</h1>
+        <Suspense fallback=|| view! { <p>{t("home-loading")}</p> }>
+            {move || {
+                data.get().map(|result| match result {
+                    Ok(view) => view! { <Dashboard view /> }.into_any(),
+                    Err(_) => view! { <p class="error" role="alert">{t("error-internal")}</p> }.into_any(),
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The dashboard, following the live view.
+#[component]
+fn Dashboard(view: OffloadView) -> impl IntoView {
     let state = RwSignal::new(view);
     #[cfg(feature = "hydrate")]
     follow(state);
     view! {
-        <h1>{t("offload-title")}</h1>
         {move || status(&state.get())}
         <section aria-labelledby="offload-rates">
             <h2 id="offload-rates">{t("offload-rates")}</h2>
@@ -116,7 +147,6 @@ pub fn OffloadPage() -> impl IntoView {
             <div aria-live="polite">{move || flows(&state.get().flows)}</div>
         </section>
     }
-    .into_any()
 }
 
 fn status(v: &OffloadView) -> impl IntoView + use<> {

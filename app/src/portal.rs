@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{PageContext, lang, t};
+use crate::{lang, t};
 
 /// Which vouchers the list shows (also the CSV export's and the print sheet's selection).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,13 +126,63 @@ pub fn duration_text(seconds: i64) -> String {
     parts.join(" ")
 }
 
+/// Where the server gets [`VoucherAdminView`] from: the page's query (filters, and what the
+/// last form did) in, the view out, in the request's language.
+#[cfg(feature = "ssr")]
+pub trait VoucherSource: Send + Sync {
+    fn voucher_view(
+        &self,
+        query: &std::collections::HashMap<String, String>,
+        lang: crate::i18n::Lang,
+    ) -> VoucherAdminView;
+}
+
+#[allow(
+    clippy::unused_async,
+    reason = "server functions are async by contract"
+)]
+/// The admin page's data for a query (login required, enforced by the server before this
+/// runs).
+#[server(prefix = "/api/fn", endpoint = "voucher_view")]
+pub async fn load_vouchers(
+    query: Vec<(String, String)>,
+) -> Result<VoucherAdminView, ServerFnError> {
+    let source = use_context::<std::sync::Arc<dyn VoucherSource>>()
+        .ok_or_else(|| ServerFnError::new("voucher source missing"))?;
+    Ok(source.voucher_view(&query.into_iter().collect(), crate::request_lang()))
+}
+
 /// `/portal`.
 #[component]
 pub fn PortalAdmin() -> impl IntoView {
-    let page = use_context::<PageContext>().unwrap_or_default();
-    let Some(view) = page.vouchers else {
-        return view! { <p class="error" role="alert">{t("error-internal")}</p> }.into_any();
-    };
+    let query = leptos_router::hooks::use_query_map();
+    let data = Resource::new_blocking(
+        move || {
+            query.with(|q| {
+                q.clone()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect::<Vec<_>>()
+            })
+        },
+        load_vouchers,
+    );
+    view! {
+        <h1>{t("vouchers-title")}</h1>
+        <Suspense fallback=|| view! { <p>{t("home-loading")}</p> }>
+            {move || {
+                data.get().map(|result| match result {
+                    Ok(view) => view! { <Vouchers view /> }.into_any(),
+                    Err(_) => view! { <p class="error" role="alert">{t("error-internal")}</p> }.into_any(),
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// The admin page for one view of the vouchers.
+#[component]
+fn Vouchers(view: VoucherAdminView) -> impl IntoView {
     let query = view.filter.query();
     let suffix = if query.is_empty() {
         String::new()
@@ -152,7 +202,6 @@ pub fn PortalAdmin() -> impl IntoView {
         lang.tr_args("vouchers-shown", &[("matching", view.matching.into())])
     };
     view! {
-        <h1>{t("vouchers-title")}</h1>
         {(!view.enabled).then(|| view! { <p class="notice" role="status">{t("vouchers-portal-off")}</p> })}
         {view.notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
         {view.error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
@@ -172,7 +221,6 @@ pub fn PortalAdmin() -> impl IntoView {
             </ul>
         </section>
     }
-    .into_any()
 }
 
 #[component]

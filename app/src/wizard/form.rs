@@ -222,7 +222,7 @@ pub struct AppliedView {
     pub note: Option<String>,
 }
 
-/// Everything a wizard page shows (it travels with [`crate::PageContext`]).
+/// Everything a wizard page shows (from [`super::page::load_wizard`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WizardView {
     pub step: Step,

@@ -10,6 +10,67 @@ use super::{Answers, Internet};
 use crate::i18n::Lang;
 use crate::{PageContext, lang, t};
 
+/// What the wizard's source answers for a page.
+#[cfg(feature = "ssr")]
+pub enum WizardPageData {
+    /// Show this step.
+    Render(Box<WizardView>),
+    /// Go there instead (`/setup` itself, or a step the wizard has not reached).
+    Redirect(String),
+}
+
+/// Where the server gets a wizard page from: the browser's wizard (named by its cookie in
+/// `headers`) at `step` (`None`: `/setup`). It may start a wizard for the browser: the
+/// `Set-Cookie` values to send come back with the page. `Err`: the status and why not, in
+/// `lang`.
+#[cfg(feature = "ssr")]
+pub trait WizardSource: Send + Sync {
+    fn wizard_page(
+        &self,
+        headers: &http::HeaderMap,
+        step: Option<&str>,
+        lang: Lang,
+    ) -> (
+        Result<WizardPageData, (http::StatusCode, String)>,
+        Vec<http::HeaderValue>,
+    );
+}
+
+#[allow(
+    clippy::unused_async,
+    reason = "server functions are async by contract"
+)]
+/// A wizard step's data for this browser (first boot: LAN side only, checked by the source;
+/// afterwards login required, enforced by the server before this runs).
+#[server(prefix = "/api/fn", endpoint = "wizard_view")]
+pub async fn load_wizard(step: Option<String>) -> Result<WizardView, ServerFnError> {
+    let source = use_context::<std::sync::Arc<dyn WizardSource>>()
+        .ok_or_else(|| ServerFnError::new("wizard source missing"))?;
+    let headers = use_context::<http::request::Parts>()
+        .map(|p| p.headers)
+        .unwrap_or_default();
+    let (page, cookies) = source.wizard_page(&headers, step.as_deref(), crate::request_lang());
+    let response = use_context::<leptos_axum::ResponseOptions>();
+    if let Some(response) = &response {
+        for cookie in cookies {
+            response.append_header(http::header::SET_COOKIE, cookie);
+        }
+    }
+    match page {
+        Ok(WizardPageData::Render(view)) => Ok(*view),
+        Ok(WizardPageData::Redirect(to)) => {
+            leptos_axum::redirect(&to);
+            Err(ServerFnError::new(to))
+        }
+        Err((status, message)) => {
+            if let Some(response) = &response {
+                response.set_status(status);
+            }
+            Err(ServerFnError::ServerError(message))
+        }
+    }
+}
+
 /// Errors shown next to their inputs: `(field, message)`; a field is shown once touched.
 #[derive(Clone, Copy)]
 struct Errors {
@@ -124,7 +185,7 @@ fn Choice(
     }
 }
 
-/// `/setup/<step>`: the wizard. The server hands the state over in the page context.
+/// `/setup` and `/setup/<step>`: the wizard, its step's data from [`load_wizard`].
 #[component]
 pub fn WizardPage() -> impl IntoView {
     let page = use_context::<PageContext>().unwrap_or_default();
@@ -135,9 +196,31 @@ pub fn WizardPage() -> impl IntoView {
         }
         .into_any();
     }
-    let Some(view) = page.wizard.clone() else {
-        return view! { <h1>{t("setup-title")}</h1><p>{t("error-internal")}</p> }.into_any();
-    };
+    let params = leptos_router::hooks::use_params_map();
+    let data = Resource::new_blocking(move || params.with(|p| p.get("step")), load_wizard);
+    view! {
+        <Suspense fallback=|| view! { <h1>{t("setup-title")}</h1><p>{t("home-loading")}</p> }>
+            {move || {
+                data.get().map(|result| match result {
+                    Ok(view) => view! { <Wizard view /> }.into_any(),
+                    Err(ServerFnError::ServerError(message)) => view! {
+                        <h1>{t("setup-title")}</h1>
+                        <p class="error" role="alert">{message}</p>
+                    }
+                    .into_any(),
+                    // A redirect: the browser is on its way.
+                    Err(_) => view! { <h1>{t("setup-title")}</h1> }.into_any(),
+                })
+            }}
+        </Suspense>
+    }
+    .into_any()
+}
+
+/// One step of the wizard.
+#[component]
+fn Wizard(view: WizardView) -> impl IntoView {
+    let page = use_context::<PageContext>().unwrap_or_default();
     let errors = Errors {
         list: RwSignal::new(view.errors.clone()),
     };

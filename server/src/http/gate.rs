@@ -2,7 +2,6 @@
 //! changes state, then the access rules (first-boot setup from the LAN only, login for the
 //! rest). It also decides the page language and hands [`PageContext`] to the renderer.
 
-use app::i18n::Lang;
 use app::{AssetNames, PageContext};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -71,10 +70,6 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
         apply: logged_in
             .then(|| super::convert::apply_status(&state.applier.status()))
             .filter(|s| s.pending),
-        wizard: None,
-        vouchers: None,
-        bluetooth: None,
-        offload: None,
         #[cfg(feature = "communities")]
         communities: None,
     });
@@ -85,9 +80,10 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
     let wizard_path = path == "/setup" || path.starts_with("/setup/");
     if setup_needed {
         return match path.as_str() {
-            _ if wizard_path => wizard_page(&state, req, next, lang).await,
-            // The wizard's password meter.
-            "/api/fn/password_score" => next.run(req).await,
+            // The wizard (its page data is refused off the LAN side by the wizard's source)
+            // and its password meter.
+            _ if wizard_path => next.run(req).await,
+            "/api/fn/wizard_view" | "/api/fn/password_score" => next.run(req).await,
             _ if wants_html(&req) => Redirect::to("/setup").into_response(),
             _ => AppError::new(
                 StatusCode::FORBIDDEN,
@@ -119,65 +115,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
     if path == "/login" && req.method() == Method::GET {
         return Redirect::to("/").into_response();
     }
-    if wizard_path {
-        return wizard_page(&state, req, next, lang).await;
-    }
-    if path == "/bluetooth" && req.method() == Method::GET {
-        let mut view = crate::ble::probe().await;
-        view.link = state.ble.as_ref().map(|ble| ble.view());
-        if let Some(page) = req.extensions_mut().get_mut::<PageContext>() {
-            page.bluetooth = Some(view);
-        }
-    }
-    if path == "/offload" && req.method() == Method::GET {
-        let view = offload_view(&state);
-        if let Some(page) = req.extensions_mut().get_mut::<PageContext>() {
-            page.offload = Some(view);
-        }
-    }
-    if path == "/portal" && req.method() == Method::GET {
-        let query: std::collections::HashMap<String, String> =
-            req.uri().query().and_then(query_pairs).unwrap_or_default();
-        let view = super::vouchers::admin_view(&state, &query, lang);
-        if let Some(page) = req.extensions_mut().get_mut::<PageContext>() {
-            page.vouchers = Some(view);
-        }
-    }
     next.run(req).await
-}
-
-/// A query string as pairs (the last of a repeated key wins).
-fn query_pairs(query: &str) -> Option<std::collections::HashMap<String, String>> {
-    axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(
-        &format!("/?{query}").parse().ok()?,
-    )
-    .ok()
-    .map(|q| q.0)
-}
-
-/// A wizard page: its state goes into the page context (and its cookie onto the answer). At
-/// first boot only the LAN side gets a wizard; others see why not.
-async fn wizard_page(state: &AppState, mut req: Request, next: Next, lang: Lang) -> Response {
-    let setup_needed = req
-        .extensions()
-        .get::<PageContext>()
-        .is_some_and(|p| p.setup_needed);
-    if req.method() != Method::GET || (setup_needed && !state.lan_side) {
-        return next.run(req).await;
-    }
-    let path = req.uri().path().to_owned();
-    let jar = CookieJar::from_headers(req.headers());
-    let (jar, outcome) = super::wizard::page(state, jar, &path, lang);
-    match outcome {
-        Ok(super::wizard::PageOutcome::Redirect(to)) => (jar, Redirect::to(&to)).into_response(),
-        Ok(super::wizard::PageOutcome::Render(view)) => {
-            if let Some(page) = req.extensions_mut().get_mut::<PageContext>() {
-                page.wizard = Some(*view);
-            }
-            (jar, next.run(req).await).into_response()
-        }
-        Err(error) => (jar, error).into_response(),
-    }
 }
 
 /// `AssetNames` is also needed by handlers that render outside Leptos.
@@ -187,15 +125,4 @@ pub fn assets(req: &Request) -> AssetNames {
         .get::<AssetNames>()
         .cloned()
         .unwrap_or_default()
-}
-
-/// The offload dashboard's data (a server without the service says so).
-fn offload_view(state: &AppState) -> app::offload::OffloadView {
-    state.offload.as_ref().map_or_else(
-        || app::offload::OffloadView {
-            problem: "not started by this server".into(),
-            ..Default::default()
-        },
-        |o| super::convert::offload_view(&o.snapshot()),
-    )
 }

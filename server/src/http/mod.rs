@@ -10,6 +10,7 @@ mod error;
 mod forms;
 mod gate;
 mod offload;
+mod sources;
 mod status;
 mod vouchers;
 pub mod wizard;
@@ -100,11 +101,16 @@ pub const UPLOAD_LIMIT: usize = 512 * 1024 + 16 * 1024;
 pub fn app(state: AppState) -> Router {
     let status_source = status::source(&state);
     let config_source = config_source::source(&state.applier);
+    let sources = sources::Sources::new(&state);
     let context = {
         let (status_source, config_source) = (status_source.clone(), config_source.clone());
         move || {
             provide_context(status_source.clone());
             provide_context(config_source.clone());
+            provide_context::<Arc<dyn app::offload::OffloadSource>>(sources.clone());
+            provide_context::<Arc<dyn app::bluetooth::BluetoothSource>>(sources.clone());
+            provide_context::<Arc<dyn app::portal::VoucherSource>>(sources.clone());
+            provide_context::<Arc<dyn app::wizard::page::WizardSource>>(sources.clone());
         }
     };
     let routes = route_lists().router.clone();

@@ -7,6 +7,7 @@ use std::sync::PoisonError;
 use app::i18n::Lang;
 use app::wizard::FieldError;
 use app::wizard::form::{self, AppliedView, Step, Summary, WifiCode, WizardView};
+use app::wizard::page::WizardPageData;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -30,42 +31,40 @@ fn wizard_cookie(value: String) -> Cookie<'static> {
         .build()
 }
 
-/// What the gate does with a GET of a wizard page.
-pub enum PageOutcome {
-    /// Render with this view.
-    Render(Box<WizardView>),
-    Redirect(String),
-}
-
-/// A GET of `/setup` or `/setup/<step>`; the jar gets the wizard's cookie when it is new.
-///
-/// # Errors
-/// When a router file the wizard reads is broken.
+/// A wizard page for the browser whose cookies are in `headers` (`step`: `None` for `/setup`);
+/// the `Set-Cookie` values when its wizard is new.
 pub fn page(
     state: &AppState,
-    jar: CookieJar,
-    path: &str,
+    headers: &http::HeaderMap,
+    step: Option<&str>,
     lang: Lang,
-) -> (CookieJar, Result<PageOutcome, AppError>) {
-    let (jar, cookie) = if let Some(c) = jar.get(WIZARD_COOKIE) {
-        let value = c.value().to_owned();
-        (jar, value)
+) -> (
+    Result<WizardPageData, (StatusCode, String)>,
+    Vec<http::HeaderValue>,
+) {
+    if state.wizards.password_required() && !state.lan_side {
+        return (
+            Err((StatusCode::FORBIDDEN, lang.tr("setup-lan-only"))),
+            Vec::new(),
+        );
+    }
+    let jar = CookieJar::from_headers(headers);
+    let (cookie, set) = if let Some(c) = jar.get(WIZARD_COOKIE) {
+        (c.value().to_owned(), None)
     } else {
         let value = session::new_cookie();
-        (jar.add(wizard_cookie(value.clone())), value)
+        let set = http::HeaderValue::from_str(&wizard_cookie(value.clone()).to_string()).ok();
+        (value, set)
     };
-    let requested = path
-        .strip_prefix("/setup")
-        .map(|rest| rest.trim_matches('/'))
-        .filter(|slug| !slug.is_empty())
-        .and_then(Step::from_slug);
+    // An unknown step is `/setup`: the wizard's own step.
+    let requested = step.and_then(Step::from_slug);
     let outcome = match state.wizards.page(&cookie, requested, lang) {
-        Page::Redirect(step) => Ok(PageOutcome::Redirect(format!("/setup/{}", step.slug()))),
-        Page::Render(step, wizard) => {
-            view(state, &wizard, step, lang).map(|v| PageOutcome::Render(Box::new(v)))
-        }
+        Page::Redirect(step) => Ok(WizardPageData::Redirect(format!("/setup/{}", step.slug()))),
+        Page::Render(step, wizard) => view(state, &wizard, step, lang)
+            .map(|v| WizardPageData::Render(Box::new(v)))
+            .map_err(|e| (e.status, e.message)),
     };
-    (jar, outcome)
+    (outcome, set.into_iter().collect())
 }
 
 fn view(state: &AppState, wizard: &Wizard, step: Step, lang: Lang) -> Result<WizardView, AppError> {

@@ -56,6 +56,15 @@ async fn first_boot_setup_is_refused_off_the_lan() {
     assert!(!html.contains("action=\"/setup/system\""));
     let resp = send(&f, form("/setup/summary", "action=apply")).await;
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    // The page's data through its server function: refused too, and no wizard is started.
+    let resp = send(&f, form("/api/fn/wizard_view", "step=system")).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    assert!(resp.headers().get(header::SET_COOKIE).is_none());
+    assert!(
+        body(resp)
+            .await
+            .contains("only possible from the local network")
+    );
     assert!(f.state.auth.setup_needed().unwrap(), "no password was set");
 }
 

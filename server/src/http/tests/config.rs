@@ -266,24 +266,26 @@ async fn broken_router_files_are_reported_by_the_wizard_the_overview_and_the_por
             .unwrap(),
     )
     .await;
-    let (status, json) = json_of(resp).await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(json["error"]["code"], "config_broken");
-    assert_eq!(json["error"]["line"], 2);
-    assert!(
-        json["error"]["file"]
-            .as_str()
-            .unwrap()
-            .ends_with("etc/config/wireless"),
-        "{json}"
-    );
-    assert!(
-        json["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("line 2"),
-        "{json}"
-    );
+    // The page says which file is broken and where, in the user's language.
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let html = body(resp).await;
+    assert!(html.contains("etc/config/wireless"), "{html}");
+    assert!(html.contains("line 2"), "{html}");
+    assert!(html.contains("role=\"alert\""), "{html}");
+    // And so does its data through the server function.
+    let resp = send(
+        &f,
+        Request::post("/api/fn/wizard_view")
+            .header(header::HOST, "router")
+            .header(header::ORIGIN, "http://router")
+            .header(header::COOKIE, &cookies)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("step=wifi"))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body(resp).await.contains("line 2"));
     // A posted step is refused the same way, and the file is left as it was.
     let resp = send(&f, wizard_form("/setup/wifi", &cookies, "action=next")).await;
     let (status, json) = json_of(resp).await;

@@ -1,0 +1,70 @@
+//! The pages' data sources: each page's server function asks its source (a small trait the app
+//! defines) and the edge implements it over the capabilities, converting to the app's views.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use app::bluetooth::{BluetoothSource, BluetoothView};
+use app::i18n::Lang;
+use app::offload::{OffloadSource, OffloadView};
+use app::portal::{VoucherAdminView, VoucherSource};
+use app::wizard::page::{WizardPageData, WizardSource};
+
+use super::AppState;
+
+/// The capabilities the pages read.
+pub(super) struct Sources {
+    state: AppState,
+}
+
+impl Sources {
+    pub(super) fn new(state: &AppState) -> Arc<Sources> {
+        Arc::new(Sources {
+            state: state.clone(),
+        })
+    }
+}
+
+impl OffloadSource for Sources {
+    fn offload_view(&self) -> OffloadView {
+        self.state.offload.as_ref().map_or_else(
+            || OffloadView {
+                problem: "not started by this server".into(),
+                ..OffloadView::default()
+            },
+            |o| super::convert::offload_view(&o.snapshot()),
+        )
+    }
+}
+
+impl BluetoothSource for Sources {
+    fn bluetooth_view(&self) -> Pin<Box<dyn Future<Output = BluetoothView> + Send + '_>> {
+        Box::pin(async move {
+            let mut view = crate::ble::probe().await;
+            view.link = self.state.ble.as_ref().map(|ble| ble.view());
+            view
+        })
+    }
+}
+
+impl WizardSource for Sources {
+    fn wizard_page(
+        &self,
+        headers: &http::HeaderMap,
+        step: Option<&str>,
+        lang: Lang,
+    ) -> (
+        Result<WizardPageData, (http::StatusCode, String)>,
+        Vec<http::HeaderValue>,
+    ) {
+        super::wizard::page(&self.state, headers, step, lang)
+    }
+}
+
+impl VoucherSource for Sources {
+    fn voucher_view(&self, query: &HashMap<String, String>, lang: Lang) -> VoucherAdminView {
+        super::vouchers::admin_view(&self.state, query, lang)
+    }
+}
