@@ -34,14 +34,32 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 ";
 
+/// Why the state database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Its folder could not be made.
+    #[error("{path}: {source}")]
+    Folder {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// SQLite refused to open it or to create the schema.
+    #[error("state database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
 impl StateDb {
     /// Opens (creating) `<root>/etc/portico/state.db`.
     ///
     /// # Errors
     /// When the database cannot be opened or its schema created.
-    pub fn open(root: &Path) -> anyhow::Result<StateDb> {
+    pub fn open(root: &Path) -> Result<StateDb, OpenError> {
         let dir = root.join("etc/portico");
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(&dir).map_err(|source| OpenError::Folder {
+            path: dir.clone(),
+            source,
+        })?;
         let conn = Connection::open(dir.join("state.db"))?;
         StateDb::init(conn)
     }
@@ -50,11 +68,11 @@ impl StateDb {
     ///
     /// # Errors
     /// When the schema cannot be created.
-    pub fn in_memory() -> anyhow::Result<StateDb> {
+    pub fn in_memory() -> Result<StateDb, OpenError> {
         StateDb::init(Connection::open_in_memory()?)
     }
 
-    fn init(conn: Connection) -> anyhow::Result<StateDb> {
+    fn init(conn: Connection) -> Result<StateDb, OpenError> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;

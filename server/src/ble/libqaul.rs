@@ -20,17 +20,29 @@ use super::Ble;
 /// KiB; the spec's largest message is 262 140 bytes).
 const MAX_FRAME: usize = 1 << 20;
 
+/// The libqaul socket could not be made.
+#[derive(Debug, thiserror::Error)]
+#[error("binding the libqaul socket {}: {source}", path.display())]
+pub struct ListenError {
+    path: std::path::PathBuf,
+    #[source]
+    source: std::io::Error,
+}
+
 /// Listens on `path` (replacing a stale socket file).
 ///
 /// # Errors
 /// When the socket cannot be created.
-pub fn listen(ble: &Arc<Ble>, path: &Path) -> anyhow::Result<()> {
+pub fn listen(ble: &Arc<Ble>, path: &Path) -> Result<(), ListenError> {
+    let failed = |source| ListenError {
+        path: path.to_owned(),
+        source,
+    };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(failed)?;
     }
     let _ = std::fs::remove_file(path);
-    let listener = UnixListener::bind(path)
-        .map_err(|e| anyhow::anyhow!("binding the libqaul socket {}: {e}", path.display()))?;
+    let listener = UnixListener::bind(path).map_err(failed)?;
     let ble = Arc::clone(ble);
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {

@@ -572,7 +572,7 @@ fn stored_q8id(root: &Path) -> Q8id {
 ///
 /// # Errors
 /// When the libqaul socket cannot be made.
-pub fn start(root: &Path, settings: Settings) -> anyhow::Result<Arc<Ble>> {
+pub fn start(root: &Path, settings: Settings) -> Result<Arc<Ble>, libqaul::ListenError> {
     let enabled = settings.enabled;
     let ble = Ble::new(root, settings);
     if enabled {

@@ -108,6 +108,35 @@ impl Drop for EndTasks {
     }
 }
 
+/// Why the link stopped or did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No D-Bus, no BlueZ or no such adapter.
+    #[error(transparent)]
+    Bluez(#[from] bluer::Error),
+    /// BlueZ refused a step (powering the adapter, the GATT services, adverts, the scan).
+    #[error("{doing}: {source}")]
+    Refused {
+        doing: String,
+        #[source]
+        source: bluer::Error,
+    },
+}
+
+/// Adds what was being done to a BlueZ error.
+trait Doing<T> {
+    fn doing(self, what: impl Into<String>) -> Result<T, Error>;
+}
+
+impl<T> Doing<T> for Result<T, bluer::Error> {
+    fn doing(self, what: impl Into<String>) -> Result<T, Error> {
+        self.map_err(|source| Error::Refused {
+            doing: what.into(),
+            source,
+        })
+    }
+}
+
 /// Runs the link on `adapter_name` (BlueZ's default when empty) until stopped.
 ///
 /// # Errors
@@ -116,8 +145,7 @@ pub async fn run(
     ble: Arc<Ble>,
     adapter_name: &str,
     outgoing: &mut mpsc::UnboundedReceiver<Outgoing>,
-) -> anyhow::Result<()> {
-    use anyhow::Context as _;
+) -> Result<(), Error> {
     let session = bluer::Session::new().await?;
     let adapter = if adapter_name.is_empty() {
         session.default_adapter().await?
@@ -127,7 +155,7 @@ pub async fn run(
     adapter
         .set_powered(true)
         .await
-        .with_context(|| format!("powering {}", adapter.name()))?;
+        .doing(format!("powering {}", adapter.name()))?;
     let own = ble.own();
     let generations = ble.generations();
     let radio = Arc::new(Radio {
@@ -156,10 +184,10 @@ pub async fn run(
             ..Application::default()
         })
         .await
-        .context("registering the qaul GATT services")?;
+        .doing("registering the qaul GATT services")?;
     let _adverts = advertise(&adapter, own, generations)
         .await
-        .context("advertising")?;
+        .doing("advertising")?;
     let mut control_open = true;
     let discovery = scan(&adapter, generations).await?;
     futures_util::pin_mut!(discovery);
@@ -205,8 +233,7 @@ pub async fn run(
 async fn scan(
     adapter: &Adapter,
     generations: super::Generations,
-) -> anyhow::Result<impl futures_util::Stream<Item = AdapterEvent>> {
-    use anyhow::Context as _;
+) -> Result<impl futures_util::Stream<Item = AdapterEvent>, Error> {
     let mut uuids = HashSet::new();
     if generations.current() {
         uuids.insert(CURRENT_SERVICE);
@@ -222,11 +249,11 @@ async fn scan(
             ..DiscoveryFilter::default()
         })
         .await
-        .context("setting the scan filter")?;
+        .doing("setting the scan filter")?;
     adapter
         .discover_devices_with_changes()
         .await
-        .context("scanning")
+        .doing("scanning")
 }
 
 /// The adverts (§5.1, §4.1): current with the service and Android's manufacturer data (the

@@ -61,14 +61,14 @@ impl AppState {
     /// State for a platform, with Portico's Leptos options.
     ///
     /// # Errors
-    /// When the wizards' table cannot be created in the state database.
+    /// When the wizards' or the vouchers' table cannot be created in the state database.
     pub fn new(
         platform: Arc<dyn Platform>,
         auth: Auth,
         applier: Applier,
         lan_side: bool,
         connection_test_url: &str,
-    ) -> anyhow::Result<AppState> {
+    ) -> rusqlite::Result<AppState> {
         let wizards = crate::wizard::session::Wizards::open(
             platform.clone(),
             applier.clone(),

@@ -498,14 +498,14 @@ async fn apply_portal_edits(state: &AppState, edits: Vec<uci::Edit>) -> Response
         (None, Some(portal)) => {
             let portal = std::sync::Arc::clone(portal);
             let root = state.platform.root().to_owned();
-            let result = tokio::task::spawn_blocking(move || {
-                let (settings, _) = settings::Settings::load(&root)?;
-                portal.configure(settings)
+            let result = tokio::task::spawn_blocking(move || -> Result<(), String> {
+                let (settings, _) = settings::Settings::load(&root).map_err(|e| e.to_string())?;
+                portal.configure(settings).map_err(|e| e.to_string())
             })
             .await;
             match result {
                 Ok(Ok(())) => None,
-                Ok(Err(err)) => Some(err.to_string()),
+                Ok(Err(err)) => Some(err),
                 Err(err) => Some(err.to_string()),
             }
         }

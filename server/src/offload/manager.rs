@@ -50,6 +50,20 @@ const SEEN_TTL: Duration = Duration::from_secs(60);
 /// A finished flow (FIN or RST seen) is removed after this if no event removed it first.
 const FINISHED_TTL: Duration = Duration::from_secs(10);
 
+/// Why the offload did not start (the dashboard shows it; every packet then takes the stack).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Portico runs in the host's network namespace (the dev platform): nothing is attached.
+    #[error(transparent)]
+    HostNamespace(#[from] netlab::Error),
+    /// The programs or their maps could not be loaded or filled.
+    #[error(transparent)]
+    FastPath(#[from] super::FastPathError),
+    /// Netlink (links, conntrack, nf_tables events) or the manager's thread is unavailable.
+    #[error("{0}")]
+    System(#[from] std::io::Error),
+}
+
 /// A running offload. Dropping it stops the thread, which detaches the programs.
 pub struct Offload {
     snapshot: Arc<Mutex<Snapshot>>,
@@ -63,11 +77,11 @@ impl Offload {
     ///
     /// # Errors
     /// When the programs cannot be loaded or attached, or netlink cannot be reached.
-    pub fn start(settings: &Settings, gate: Arc<PortalGate>) -> anyhow::Result<Offload> {
+    pub fn start(settings: &Settings, gate: Arc<PortalGate>) -> Result<Offload, StartError> {
         netlab::refuse_host_namespace("attach the offload's BPF programs")?;
         let fast = FastPath::load(settings.flows)?;
         gate.plug(fast.portal_map()?);
-        let (stop_read, stop_write) = nix::unistd::pipe()?;
+        let (stop_read, stop_write) = nix::unistd::pipe().map_err(std::io::Error::from)?;
         let snapshot = Arc::new(Mutex::new(Snapshot {
             hook: settings.hook,
             capacity: settings.flows,
@@ -137,7 +151,7 @@ impl Manager {
         settings: Settings,
         snapshot: Arc<Mutex<Snapshot>>,
         gate: Arc<PortalGate>,
-    ) -> anyhow::Result<Manager> {
+    ) -> std::io::Result<Manager> {
         let stats = aya::sys::enable_stats(aya::sys::Stats::RunTime).ok();
         let mut m = Manager {
             fast,
@@ -505,7 +519,7 @@ impl Manager {
     }
 
     /// Rebuilds the ingress and egress maps from the links and attaches to new ports.
-    fn sync_links(&mut self) -> anyhow::Result<()> {
+    fn sync_links(&mut self) -> Result<(), StartError> {
         let all = links::list()?;
         self.names = all.iter().map(|l| (l.index, l.name.clone())).collect();
         let sessions = std::fs::read_to_string("/proc/net/pppoe")

@@ -62,7 +62,7 @@ impl Service {
                 tracing::warn!(error = %e, "offload not started");
                 Service {
                     running: None,
-                    stopped: snapshot::stopped(settings.hook, settings.flows, format!("{e:#}")),
+                    stopped: snapshot::stopped(settings.hook, settings.flows, e.to_string()),
                 }
             }
         }

@@ -30,7 +30,7 @@ pub fn start(
     admin_port: u16,
     enforcing: bool,
     gate: Arc<crate::offload::PortalGate>,
-) -> anyhow::Result<Arc<service::Portal>> {
+) -> Result<Arc<service::Portal>, service::Error> {
     if !enforcing && settings.enabled {
         tracing::warn!(
             "captive portal without enforcement: network functions are unavailable here"
@@ -38,7 +38,7 @@ pub fn start(
     }
     let portal = Arc::new(service::Portal::new(
         web::serve,
-        vouchers::Vouchers::open(db)?,
+        vouchers::Vouchers::open(db).map_err(vouchers::Error::from)?,
         root.to_owned(),
         listen,
         admin_port,

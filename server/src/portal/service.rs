@@ -66,6 +66,30 @@ struct Config {
 
 /// The captive portal service. It runs whether or not the portal is switched on, so the
 /// admin can switch it on and off without a restart.
+/// What putting the portal's settings in force can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The voucher store could not be read.
+    #[error(transparent)]
+    Store(#[from] vouchers::Error),
+    /// The kernel refused the table or the set.
+    #[error("the portal's firewall table: {0}")]
+    Firewall(#[source] std::io::Error),
+    /// The portal's port could not be bound.
+    #[error("binding the portal to {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The portal was started outside the server's runtime.
+    #[error("the portal needs the server's runtime")]
+    NoRuntime,
+    /// Its watch thread could not be started.
+    #[error("starting the portal's watch: {0}")]
+    Thread(#[source] std::io::Error),
+}
+
 /// Serves the portal's pages on a bound listener: `web::serve`, handed in by whoever builds
 /// the portal, so the service (which the pages call) does not import the pages.
 pub type Pages = fn(
@@ -185,7 +209,7 @@ impl Portal {
     ///
     /// # Errors
     /// When the store cannot be read or the kernel refuses the table.
-    pub fn configure(self: &Arc<Self>, mut settings: Settings) -> anyhow::Result<()> {
+    pub fn configure(self: &Arc<Self>, mut settings: Settings) -> Result<(), Error> {
         settings.logo = settings
             .logo
             .map(|p| self.root.join(p.strip_prefix("/").unwrap_or(&p)));
@@ -208,7 +232,7 @@ impl Portal {
         if enabled {
             let (allowed, since) = self.allowed_now()?;
             if self.enforcing {
-                nft::install(&layout, &allowed)?;
+                nft::install(&layout, &allowed).map_err(Error::Firewall)?;
                 self.publish(&layout.interfaces, &allowed, since, true);
                 tracing::info!(devices = allowed.len(), interfaces = ?layout.interfaces, "portal firewall installed");
                 Self::cut_unstamped(&layout.interfaces, &allowed);
@@ -219,7 +243,7 @@ impl Portal {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .clear();
             if self.enforcing {
-                nft::remove()?;
+                nft::remove().map_err(Error::Firewall)?;
                 if let Some(gate) = &self.gate {
                     gate.off();
                 }
@@ -262,7 +286,7 @@ impl Portal {
     }
 
     /// Starts the portal's listener unless it runs; returns its address.
-    fn ensure_listener(self: &Arc<Self>) -> anyhow::Result<SocketAddr> {
+    fn ensure_listener(self: &Arc<Self>) -> Result<SocketAddr, Error> {
         let mut listening = self
             .listening
             .lock()
@@ -270,13 +294,15 @@ impl Portal {
         if let Some(addr) = *listening {
             return Ok(addr);
         }
-        let listener = std::net::TcpListener::bind(self.listen)
-            .map_err(|e| anyhow::anyhow!("binding the portal to {}: {e}", self.listen))?;
-        listener.set_nonblocking(true)?;
-        let local = listener.local_addr()?;
+        let bind = |source| Error::Bind {
+            address: self.listen,
+            source,
+        };
+        let listener = std::net::TcpListener::bind(self.listen).map_err(bind)?;
+        listener.set_nonblocking(true).map_err(bind)?;
+        let local = listener.local_addr().map_err(bind)?;
         let portal = Arc::clone(self);
-        let handle = tokio::runtime::Handle::try_current()
-            .map_err(|_| anyhow::anyhow!("the portal needs the server's runtime"))?;
+        let handle = tokio::runtime::Handle::try_current().map_err(|_| Error::NoRuntime)?;
         handle.spawn(async move {
             let served = match tokio::net::TcpListener::from_std(listener) {
                 Ok(listener) => (portal.pages)(listener, portal.clone()).await,
@@ -298,7 +324,7 @@ impl Portal {
     ///
     /// # Errors
     /// As [`Portal::configure`].
-    pub fn start(self: &Arc<Self>, settings: Settings) -> anyhow::Result<()> {
+    pub fn start(self: &Arc<Self>, settings: Settings) -> Result<(), Error> {
         self.configure(settings)?;
         let portal = Arc::clone(self);
         tokio::spawn(async move { portal.watch().await });
@@ -306,7 +332,8 @@ impl Portal {
             let portal = Arc::clone(self);
             std::thread::Builder::new()
                 .name("portal-set".into())
-                .spawn(move || portal.watch_set())?;
+                .spawn(move || portal.watch_set())
+                .map_err(Error::Thread)?;
         }
         Ok(())
     }
@@ -392,7 +419,7 @@ impl Portal {
 
     /// The devices with access now, with the time each has left, and remembers them; with the
     /// monotonic clock's reading at the moment the time left was computed.
-    fn allowed_now(&self) -> anyhow::Result<(Vec<Allowed>, u64)> {
+    fn allowed_now(&self) -> Result<(Vec<Allowed>, u64), Error> {
         let now = vouchers::now();
         let since = crate::offload::fastpath::monotonic_ns();
         let now_ms = now_millis();
@@ -410,13 +437,13 @@ impl Portal {
     ///
     /// # Errors
     /// When the store cannot be read or the kernel refuses.
-    pub fn sync(&self) -> anyhow::Result<()> {
+    pub fn sync(&self) -> Result<(), Error> {
         if !self.enabled() {
             return Ok(());
         }
         let (allowed, since) = self.allowed_now()?;
         if self.enforcing {
-            nft::set_allowed(&allowed)?;
+            nft::set_allowed(&allowed).map_err(Error::Firewall)?;
             let interfaces = self.config().layout.interfaces.clone();
             self.publish(&interfaces, &allowed, since, false);
         }

@@ -10,6 +10,17 @@ use super::edits::{check, current_lan, edits, lan_alias};
 use super::vpn::{ClientConfig, KeyPool, openvpn_edits, wireguard_edits};
 use crate::platform::Platform;
 
+/// Why a plan could not be made (the answers' own problems are `Ok(Err(..))`).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A router file the plan reads is broken.
+    #[error(transparent)]
+    Platform(#[from] crate::platform::Error),
+    /// The OpenVPN certificates could not be made.
+    #[error("making the OpenVPN certificates: {0}")]
+    Certificates(#[from] rcgen::Error),
+}
+
 /// What applying the answers takes.
 pub struct Plan {
     pub edits: Vec<Edit>,
@@ -42,7 +53,7 @@ pub fn plan(
     platform: &dyn Platform,
     unchecked: bool,
     keys: &mut KeyPool,
-) -> anyhow::Result<Result<Plan, Vec<FieldError>>> {
+) -> Result<Result<Plan, Vec<FieldError>>, Error> {
     let (network, wireless) = (platform.package("network")?, platform.package("wireless")?);
     let problems = check(answers, &network, &wireless);
     if !problems.is_empty() {

@@ -41,12 +41,18 @@ pub enum Error {
     /// A router file the wizard reads is broken (never read as empty).
     #[error(transparent)]
     Platform(#[from] platform::Error),
-    /// The plan could not be made (certificates, files).
-    #[error("{0:#}")]
-    Plan(anyhow::Error),
-    /// The password could not be stored.
-    #[error("{0:#}")]
-    Password(anyhow::Error),
+    /// The plan could not be made (certificates).
+    #[error(transparent)]
+    Plan(#[from] super::plan::Error),
+    /// A certificate file could not be written.
+    #[error("writing the OpenVPN certificates: {0}")]
+    Files(#[from] std::io::Error),
+    /// The admin password could not be stored.
+    #[error(transparent)]
+    Password(#[from] crate::auth::Error),
+    /// Root's password could not be set.
+    #[error(transparent)]
+    RootPassword(crate::platform::Error),
     /// A worker thread failed.
     #[error("{0}")]
     Task(#[from] tokio::task::JoinError),
@@ -394,9 +400,9 @@ impl Wizards {
             false,
             &mut wizard.keys,
         )
-        .map_err(|e| match e.downcast::<platform::Error>() {
-            Ok(e) => Error::Platform(e),
-            Err(e) => Error::Plan(e),
+        .map_err(|e| match e {
+            super::plan::Error::Platform(e) => Error::Platform(e),
+            e @ super::plan::Error::Certificates(_) => Error::Plan(e),
         })?;
         Ok(match plan {
             Ok(plan) if problems.is_empty() => Ok(plan),
@@ -454,8 +460,7 @@ impl Wizards {
             return refused(wizard, Vec::new());
         };
         // The certificates first: the services read them when they reload.
-        plan.write_files(self.platform.root())
-            .map_err(|e| Error::Plan(e.into()))?;
+        plan.write_files(self.platform.root())?;
         let manager = self.applier.clone();
         let mut reloads = self.applier.reloads();
         let (edits, keep) = (plan.edits.clone(), plan.drop_on_confirm.clone());
@@ -527,8 +532,10 @@ impl Wizards {
             return Ok(None);
         };
         let (auth, platform) = (self.auth.clone(), self.platform.clone());
-        tokio::task::spawn_blocking(move || -> anyhow::Result<Option<String>> {
-            platform.set_root_password(&password)?;
+        tokio::task::spawn_blocking(move || -> Result<Option<String>> {
+            platform
+                .set_root_password(&password)
+                .map_err(Error::RootPassword)?;
             if auth.setup_needed()? {
                 auth.set_initial_password(&password)?;
                 tracing::info!("admin password set by the setup wizard");
@@ -539,7 +546,6 @@ impl Wizards {
             Ok(None)
         })
         .await?
-        .map_err(Error::Password)
     }
 
     /// The router's current settings, in the shape of answers (secrets left out).

@@ -174,7 +174,7 @@ impl Vouchers {
     ///
     /// # Errors
     /// When the tables cannot be created.
-    pub fn open(db: StateDb) -> Result<Vouchers, Error> {
+    pub fn open(db: StateDb) -> rusqlite::Result<Vouchers> {
         db.with(|c| c.execute_batch(SCHEMA))?;
         Ok(Vouchers { db })
     }
