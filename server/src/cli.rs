@@ -1,5 +1,10 @@
 //! The command line (design.md, Contracts): `portico serve`, `portico lab …`, `portico uci …`,
 //! `portico wizard …`, `portico vouchers …`, `portico communities …`.
+//!
+//! The clap types of the global flags and `serve` live here and are resolved into plain values
+//! (a root, `config::Overrides`, a `StoreLocation`) before a command runs; a capability's own
+//! subcommand enum lives with its command (`portal::cli`, `communities::cli`, `lab`). No
+//! module imports this one.
 
 use std::ffi::OsString;
 use std::net::SocketAddr;

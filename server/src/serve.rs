@@ -1,4 +1,5 @@
 //! `portico serve`: settings, platform, state, listener; then serve until SIGTERM/SIGINT.
+//! The entry point that starts every capability; only `cli` calls it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -1,6 +1,11 @@
 //! The HTTP edge: one axum router for pages, server functions, static assets and the API,
 //! with the security layers every response passes through. Built by [`app`] so tests can call
 //! `app(state).oneshot(request)`.
+//!
+//! It only translates: a handler extracts, calls a capability and answers; `gate` decides
+//! access, `sources` feed the pages' server functions, `convert` turns capability types into
+//! the app's views. Domain rules live in the capabilities, never here; nothing but `serve`
+//! imports this module.
 
 mod api;
 mod ble;

@@ -1,5 +1,10 @@
 //! The captive portal (design.md): vouchers in the state database; the portal pages, the
 //! nftables enforcement and the RFC 8908 API build on them.
+//!
+//! `settings` (its section and the admin's changes), `vouchers` (store, codes, redemption,
+//! Pirania), `service` (the settings in force, the firewall, the watch), `nft` (the table),
+//! `web` (the guest's pages, handed to the service as a function), `cli`. It uses the kernel
+//! plumbing, the offload's gate and the state database, never the HTTP edge.
 
 pub mod cli;
 pub mod nft;
