@@ -18,9 +18,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use std::time::Instant;
 
-#[cfg(feature = "ble")]
-use app::bluetooth::AdapterRow;
-use app::bluetooth::{BluetoothView, LinkView, PeerCounts, PeerRow};
 use qaul_ble::Q8id;
 use qaul_ble::proto::{self, ble::Message};
 use tokio::sync::{broadcast, mpsc, watch};
@@ -38,6 +35,47 @@ const RETRY_MAX: Duration = Duration::from_secs(60);
 #[cfg(feature = "ble")]
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// What BlueZ offers: whether Bluetooth can be used here and why not, and the adapters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Availability {
+    pub available: bool,
+    /// Why Bluetooth is unavailable (empty when it is available).
+    pub reason: String,
+    pub adapters: Vec<Adapter>,
+}
+
+/// One Bluetooth adapter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Adapter {
+    pub name: String,
+    pub address: String,
+    pub powered: bool,
+}
+
+/// A peer's traffic.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub messages_in: u64,
+    pub messages_out: u64,
+    pub errors: u64,
+}
+
+/// The link at one moment: the radio's state, the node's identity and the peers.
+#[derive(Clone, Debug)]
+pub struct LinkState {
+    pub running: bool,
+    /// Why the radio is not running.
+    pub reason: String,
+    pub q8id: Q8id,
+    pub adapter: String,
+    pub address: String,
+    pub generations: Generations,
+    /// The peers, by q8id.
+    pub peers: Vec<(Q8id, Peer)>,
+}
+
 /// Why a build without the `ble` feature has no radio.
 #[cfg(not(feature = "ble"))]
 const NOT_BUILT: &str = "this build of Portico has no Bluetooth (the small variant)";
@@ -48,26 +86,24 @@ const NOT_BUILT: &str = "this build of Portico has no Bluetooth (the small varia
     clippy::unused_async,
     reason = "the same call as the Bluetooth build's"
 )]
-pub async fn probe() -> BluetoothView {
-    BluetoothView {
+pub async fn probe() -> Availability {
+    Availability {
         available: false,
         reason: NOT_BUILT.into(),
         adapters: Vec::new(),
-        link: None,
     }
 }
 
 /// What BlueZ offers right now.
 #[cfg(feature = "ble")]
-pub async fn probe() -> BluetoothView {
+pub async fn probe() -> Availability {
     match tokio::time::timeout(PROBE_TIMEOUT, adapters()).await {
-        Ok(Ok(adapters)) if adapters.is_empty() => BluetoothView {
+        Ok(Ok(adapters)) if adapters.is_empty() => Availability {
             available: false,
             reason: "bluetoothd reports no Bluetooth adapter".into(),
             adapters,
-            link: None,
         },
-        Ok(Ok(adapters)) => BluetoothView {
+        Ok(Ok(adapters)) => Availability {
             available: adapters.iter().any(|a| a.powered),
             reason: if adapters.iter().any(|a| a.powered) {
                 String::new()
@@ -75,30 +111,27 @@ pub async fn probe() -> BluetoothView {
                 "every Bluetooth adapter is powered off".into()
             },
             adapters,
-            link: None,
         },
-        Ok(Err(err)) => BluetoothView {
+        Ok(Err(err)) => Availability {
             available: false,
             reason: err.to_string(),
             adapters: Vec::new(),
-            link: None,
         },
-        Err(_) => BluetoothView {
+        Err(_) => Availability {
             available: false,
             reason: format!("BlueZ did not answer within {} s", PROBE_TIMEOUT.as_secs()),
             adapters: Vec::new(),
-            link: None,
         },
     }
 }
 
 #[cfg(feature = "ble")]
-async fn adapters() -> bluer::Result<Vec<AdapterRow>> {
+async fn adapters() -> bluer::Result<Vec<Adapter>> {
     let session = bluer::Session::new().await?;
     let mut rows = Vec::new();
     for name in session.adapter_names().await? {
         let adapter = session.adapter(&name)?;
-        rows.push(AdapterRow {
+        rows.push(Adapter {
             address: adapter
                 .address()
                 .await
@@ -119,7 +152,7 @@ pub enum Generation {
 }
 
 impl Generation {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Generation::Current => "current",
             Generation::Legacy => "legacy",
@@ -136,7 +169,7 @@ pub struct Peer {
     /// `central` or `peripheral` while a current-generation link is up.
     pub role: Option<&'static str>,
     pub last_seen: Instant,
-    pub counts: PeerCounts,
+    pub counts: Counts,
     /// The last send's outcome and the last received test message, in words.
     pub last_sent: String,
     pub last_received: String,
@@ -411,7 +444,7 @@ impl Ble {
             rssi,
             role: None,
             last_seen: Instant::now(),
-            counts: PeerCounts::default(),
+            counts: Counts::default(),
             last_sent: String::new(),
             last_received: String::new(),
         });
@@ -513,37 +546,21 @@ impl Ble {
         }));
     }
 
-    /// The page's view of the link.
-    pub fn view(&self) -> LinkView {
+    /// The link as it is now.
+    pub fn state(&self) -> LinkState {
         let radio = self.radio();
-        let mut peers: Vec<PeerRow> = lock(&self.peers)
+        let mut peers: Vec<(Q8id, Peer)> = lock(&self.peers)
             .iter()
-            .map(|(id, p)| PeerRow {
-                q8id: hex::encode(id),
-                generation: p.generation.as_str().into(),
-                address: p.address.clone(),
-                rssi: p.rssi,
-                role: p.role.unwrap_or_default().into(),
-                connected: p.role.is_some(),
-                seen_secs_ago: p.last_seen.elapsed().as_secs(),
-                counts: p.counts,
-                last_sent: p.last_sent.clone(),
-                last_received: p.last_received.clone(),
-            })
+            .map(|(id, p)| (*id, p.clone()))
             .collect();
-        peers.sort_by(|a, b| a.q8id.cmp(&b.q8id));
-        LinkView {
+        peers.sort_by_key(|(id, _)| *id);
+        LinkState {
             running: radio.running,
             reason: radio.reason,
-            q8id: hex::encode(self.own()),
+            q8id: self.own(),
             adapter: radio.adapter,
             address: radio.address,
-            generations: match self.settings.generations {
-                Generations::Both => "both",
-                Generations::Current => "current",
-                Generations::Legacy => "legacy",
-            }
-            .into(),
+            generations: self.settings.generations,
             peers,
         }
     }

@@ -72,7 +72,7 @@ pub async fn peers(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let ble = state.ble.as_ref().ok_or_else(|| not_here(&headers))?;
-    Ok(Json(ble.view()).into_response())
+    Ok(Json(super::convert::link_view(&ble.state())).into_response())
 }
 
 fn not_here(headers: &HeaderMap) -> AppError {
@@ -122,7 +122,7 @@ pub async fn events(State(state): State<AppState>) -> impl IntoResponse {
     // Coalesced to 5 a second: a 60 KiB message changes the counters hundreds of times.
     live("link", updates, Duration::from_millis(200), move || {
         ble.as_ref().map(|b| Frame {
-            value: b.view(),
+            value: super::convert::link_view(&b.state()),
             tick: Some(Duration::from_secs(2)),
         })
     })

@@ -103,3 +103,64 @@ pub fn offload_view(snapshot: &crate::offload::Snapshot) -> app::offload::Offloa
         flushes: snapshot.flushes,
     }
 }
+
+/// What BlueZ offers, with the link when this Portico runs one, as the Bluetooth page shows it.
+pub fn bluetooth_view(
+    availability: &crate::ble::Availability,
+    link: Option<&crate::ble::LinkState>,
+) -> app::bluetooth::BluetoothView {
+    app::bluetooth::BluetoothView {
+        available: availability.available,
+        reason: availability.reason.clone(),
+        adapters: availability
+            .adapters
+            .iter()
+            .map(|a| app::bluetooth::AdapterRow {
+                name: a.name.clone(),
+                address: a.address.clone(),
+                powered: a.powered,
+            })
+            .collect(),
+        link: link.map(link_view),
+    }
+}
+
+/// The link and its peers as the page, the API and the event stream show them.
+pub fn link_view(link: &crate::ble::LinkState) -> app::bluetooth::LinkView {
+    use crate::ble::Generations;
+    app::bluetooth::LinkView {
+        running: link.running,
+        reason: link.reason.clone(),
+        q8id: hex::encode(link.q8id),
+        adapter: link.adapter.clone(),
+        address: link.address.clone(),
+        generations: match link.generations {
+            Generations::Both => "both",
+            Generations::Current => "current",
+            Generations::Legacy => "legacy",
+        }
+        .into(),
+        peers: link
+            .peers
+            .iter()
+            .map(|(id, p)| app::bluetooth::PeerRow {
+                q8id: hex::encode(id),
+                generation: p.generation.as_str().into(),
+                address: p.address.clone(),
+                rssi: p.rssi,
+                role: p.role.unwrap_or_default().into(),
+                connected: p.role.is_some(),
+                seen_secs_ago: p.last_seen.elapsed().as_secs(),
+                counts: app::bluetooth::PeerCounts {
+                    bytes_in: p.counts.bytes_in,
+                    bytes_out: p.counts.bytes_out,
+                    messages_in: p.counts.messages_in,
+                    messages_out: p.counts.messages_out,
+                    errors: p.counts.errors,
+                },
+                last_sent: p.last_sent.clone(),
+                last_received: p.last_received.clone(),
+            })
+            .collect(),
+    }
+}

@@ -42,9 +42,9 @@ impl OffloadSource for Sources {
 impl BluetoothSource for Sources {
     fn bluetooth_view(&self) -> Pin<Box<dyn Future<Output = BluetoothView> + Send + '_>> {
         Box::pin(async move {
-            let mut view = crate::ble::probe().await;
-            view.link = self.state.ble.as_ref().map(|ble| ble.view());
-            view
+            let availability = crate::ble::probe().await;
+            let link = self.state.ble.as_ref().map(|ble| ble.state());
+            super::convert::bluetooth_view(&availability, link.as_ref())
         })
     }
 }
