@@ -179,11 +179,10 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// `portico uci`: the defaults point into the state root, never at the host's `/etc/config`
-/// or `/tmp/.uci` (unless the root is `/`, on OpenWrt).
 /// `portico [--root DIR] uci ARGS…` without building the whole command line first: the
 /// `uci` subcommand is what scripts on a router run most, so it starts on a short path
-/// (no clap tree of every other subcommand). Anything else, including `--help`, is `None`
+/// (no clap tree of every other subcommand). It reads `PORTICO_ROOT` itself, the one variable
+/// [`GlobalArgs`] declares that this path needs. Anything else, including `--help`, is `None`
 /// and goes through [`Cli`].
 #[allow(
     clippy::field_reassign_with_default,
@@ -207,7 +206,9 @@ pub fn uci_fast_path(args: &[OsString]) -> Option<(GlobalArgs, Vec<OsString>)> {
     None
 }
 
-/// Runs `portico uci` (OpenWrt's `uci` on the root's files); the exit code is uci's.
+/// Runs `portico uci` (OpenWrt's `uci` on the root's files); the exit code is uci's. The
+/// defaults point into the state root, never at the host's `/etc/config` or `/tmp/.uci`
+/// (unless the root is `/`, on OpenWrt).
 pub fn run_uci(global: &GlobalArgs, args: &[OsString]) -> ExitCode {
     let root = global
         .root
