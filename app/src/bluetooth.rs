@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{lang, t};
+use crate::{PageHeading, lang, t};
 
 /// One Bluetooth adapter as BlueZ reports it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,7 +108,7 @@ pub fn BluetoothPage() -> impl IntoView {
         }
     });
     view! {
-        <h1>{t("bluetooth-title")}</h1>
+        <PageHeading text=t("bluetooth-title") />
         {outcome}
         <Suspense fallback=|| view! { <p>{t("home-loading")}</p> }>
             {move || {

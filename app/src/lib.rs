@@ -208,11 +208,11 @@ pub fn App() -> impl IntoView {
     let page = use_context::<PageContext>().unwrap_or_default();
     let show_nav = page.logged_in && !page.setup_needed;
     view! {
-        <Title text=t("app-name") />
         <Router>
             <a class="skip" href="#main">{t("skip-to-content")}</a>
             <header class="top">
-                <A href="/" attr:class="brand">{t("app-name")}</A>
+                // A plain link: the menu's Overview item is the one marked current.
+                <a href="/" class="brand">{t("app-name")}</a>
                 {show_nav.then(|| view! { <Nav /> })}
                 <LanguageSwitcher />
             </header>
@@ -236,6 +236,16 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// A page's heading and the browser's title for it (`<heading> · Portico`): every page says
+/// where the user is, in the tab and on the page.
+#[component]
+pub fn PageHeading(#[prop(into)] text: String) -> impl IntoView {
+    view! {
+        <Title text=format!("{text} · {}", t("app-name")) />
+        <h1>{text}</h1>
+    }
+}
+
 /// The main navigation; on narrow screens it folds behind a menu button (which needs the
 /// hydrated app; without JavaScript the links stay visible).
 #[component]
@@ -250,8 +260,8 @@ fn Nav() -> impl IntoView {
         ("/portal", "nav-portal"),
         ("/offload", "nav-offload"),
         ("/bluetooth", "nav-bluetooth"),
-        ("/ports", "nav-ports"),
     ];
+    let location = leptos_router::hooks::use_location();
     view! {
         <nav aria-label=t("nav-menu") class="nav" class:folded=move || hydrated.get() && !open.get()>
             <button
@@ -266,10 +276,21 @@ fn Nav() -> impl IntoView {
                 {links
                     .into_iter()
                     .map(|(href, key)| {
+                        let path = location.pathname;
+                        let current = move || {
+                            let path = path.get();
+                            let here = if href == "/" {
+                                path == "/"
+                            } else {
+                                path == href || path.starts_with(&format!("{href}/"))
+                            };
+                            here.then_some("page")
+                        };
                         // These pages' state comes with the page from the server: a full load.
                         if matches!(href, "/setup" | "/portal" | "/bluetooth" | "/offload") {
-                            view! { <li><a href=href rel="external">{t(key)}</a></li> }.into_any()
+                            view! { <li><a href=href rel="external" aria-current=current>{t(key)}</a></li> }.into_any()
                         } else {
+                            // `A` marks itself current (`aria-current="page"`).
                             view! { <li><A href=href>{t(key)}</A></li> }.into_any()
                         }
                     })

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::charts::{Line, TimeChart, TimeData, TimeFormat, format_count};
-use crate::{lang, t};
+use crate::{PageHeading, lang, t};
 
 /// The offload as the dashboard, the API and the event stream show it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -117,7 +117,7 @@ pub async fn load_offload() -> Result<OffloadView, ServerFnError> {
 pub fn OffloadPage() -> impl IntoView {
     let data = Resource::new_blocking(|| (), |()| load_offload());
     view! {
-        <h1>{t("offload-title")}</h1>
+        <PageHeading text=t("offload-title") />
         <Suspense fallback=|| view! { <p>{t("home-loading")}</p> }>
             {move || {
                 data.get().map(|result| match result {

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::status::{SystemStatus, format_duration, load_system_status};
-use crate::{lang, t};
+use crate::{PageHeading, lang, t};
 
 /// Overview: Portico's version, platform, kernel and whether network functions can run.
 #[component]
@@ -12,7 +12,7 @@ pub fn Home() -> impl IntoView {
     let status = Resource::new_blocking(|| (), |()| load_system_status());
     let files = Resource::new_blocking(|| (), |()| crate::config::config_files());
     view! {
-        <h1>{t("home-title")}</h1>
+        <PageHeading text=t("home-title") />
         <Suspense fallback=|| view! { <p>{t("home-loading")}</p> }>
             {move || {
                 status.get().map(|result| match result {
@@ -114,9 +114,11 @@ pub fn Login() -> impl IntoView {
         }
     };
     view! {
-        <h1>{t("login-title")}</h1>
+        <PageHeading text=t("login-title") />
         {move || message().map(|m| view! { <p class="error" role="alert">{m}</p> })}
         <form method="post" action="/login" class="card">
+            // Where the browser was when it had to log in: it returns there.
+            {move || query.read().get("next").map(|next| view! { <input type="hidden" name="next" value=next /> })}
             <label for="user">{t("login-user")}</label>
             <input id="user" name="user" type="text" value="root" autocomplete="username" required />
             <label for="password">{t("login-password")}</label>
@@ -161,7 +163,7 @@ fn PasswordInput(
 pub fn NotAvailable(feature: &'static str) -> impl IntoView {
     let body = lang().tr_args("not-available-body", &[("feature", t(feature).into())]);
     view! {
-        <h1>{t("not-available-title")}</h1>
+        <PageHeading text=t("not-available-title") />
         <p class="notice" role="status">{body}</p>
     }
 }
@@ -174,7 +176,7 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <h1>"404"</h1>
+        <PageHeading text=t("error-not-found") />
         <p>{t("error-not-found")}</p>
     }
 }

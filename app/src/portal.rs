@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{lang, t};
+use crate::{PageHeading, lang, t};
 
 /// Which vouchers the list shows (also the CSV export's and the print sheet's selection).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,7 +168,7 @@ pub fn PortalAdmin() -> impl IntoView {
         load_vouchers,
     );
     view! {
-        <h1>{t("vouchers-title")}</h1>
+        <PageHeading text=t("vouchers-title") />
         <Suspense fallback=|| view! { <p>{t("home-loading")}</p> }>
             {move || {
                 data.get().map(|result| match result {

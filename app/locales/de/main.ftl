@@ -2,7 +2,7 @@
 app-name = Portico
 nav-home = Übersicht
 nav-setup = Einrichtung
-nav-portal = Portal
+nav-portal = Captive Portal
 nav-offload = Beschleunigung
 nav-bluetooth = Bluetooth
 nav-ports = Anschlüsse
@@ -256,7 +256,7 @@ portal-error-device = Dein Gerät wurde nicht erkannt. Verbinde dich neu mit dem
 portal-error-unavailable = Das Portal kann gerade keinen Zugang geben. Bitte sag dem Betreiber des Netzes Bescheid.
 
 ## Voucher admin page and print sheet
-vouchers-title = Gutscheine
+vouchers-title = Captive Portal
 vouchers-portal-off = Das Captive Portal ist ausgeschaltet: Gutscheine können erstellt und gedruckt werden, aber Gäste werden erst danach gefragt, wenn du es in den Portal-Einstellungen einschaltest.
 vouchers-list = Gutscheine
 vouchers-shown-some = { $shown } von { $matching } passenden Gutscheinen werden gezeigt.

@@ -2,7 +2,7 @@
 app-name = Portico
 nav-home = Overview
 nav-setup = Setup
-nav-portal = Portal
+nav-portal = Captive portal
 nav-offload = Offload
 nav-bluetooth = Bluetooth
 nav-ports = Ports
@@ -256,7 +256,7 @@ portal-error-device = Your device could not be recognised. Reconnect to the Wi-F
 portal-error-unavailable = The portal cannot give access right now. Please tell the network's operator.
 
 ## Voucher admin page and print sheet
-vouchers-title = Vouchers
+vouchers-title = Captive portal
 vouchers-portal-off = The captive portal is switched off: vouchers can be made and printed, but guests are not asked for them until you switch it on in the portal settings.
 vouchers-list = Vouchers
 vouchers-shown-some = Showing { $shown } of { $matching } matching vouchers.

@@ -2,7 +2,7 @@
 app-name = Portico
 nav-home = Resumen
 nav-setup = Configuración
-nav-portal = Portal
+nav-portal = Portal cautivo
 nav-offload = Aceleración
 nav-bluetooth = Bluetooth
 nav-ports = Puertos
@@ -256,7 +256,7 @@ portal-error-device = No se pudo reconocer tu dispositivo. Vuelve a conectarte a
 portal-error-unavailable = El portal no puede dar acceso ahora. Avisa a quien gestiona la red.
 
 ## Voucher admin page and print sheet
-vouchers-title = Bonos
+vouchers-title = Portal cautivo
 vouchers-portal-off = El portal cautivo está apagado: se pueden crear e imprimir bonos, pero no se pedirán a los invitados hasta que lo enciendas en los ajustes del portal.
 vouchers-list = Bonos
 vouchers-shown-some = Se muestran { $shown } de { $matching } bonos que coinciden.

@@ -2,7 +2,7 @@
 app-name = Portico
 nav-home = Vue d’ensemble
 nav-setup = Configuration
-nav-portal = Portail
+nav-portal = Portail captif
 nav-offload = Accélération
 nav-bluetooth = Bluetooth
 nav-ports = Ports
@@ -256,7 +256,7 @@ portal-error-device = Votre appareil n'a pas pu être reconnu. Reconnectez-vous 
 portal-error-unavailable = Le portail ne peut pas donner accès pour le moment. Prévenez l'opérateur du réseau.
 
 ## Voucher admin page and print sheet
-vouchers-title = Bons
+vouchers-title = Portail captif
 vouchers-portal-off = Le portail captif est désactivé : les bons peuvent être créés et imprimés, mais ils ne seront demandés aux invités qu'une fois le portail activé dans ses réglages.
 vouchers-list = Bons
 vouchers-shown-some = { $shown } bons affichés sur { $matching } correspondants.

@@ -2,7 +2,7 @@
 app-name = Portico
 nav-home = Panoramica
 nav-setup = Configurazione
-nav-portal = Portale
+nav-portal = Portale captive
 nav-offload = Accelerazione
 nav-bluetooth = Bluetooth
 nav-ports = Porte
@@ -256,7 +256,7 @@ portal-error-device = Non è stato possibile riconoscere il tuo dispositivo. Ric
 portal-error-unavailable = Il portale non può dare accesso in questo momento. Avvisa chi gestisce la rete.
 
 ## Voucher admin page and print sheet
-vouchers-title = Voucher
+vouchers-title = Portale captive
 vouchers-portal-off = Il portale captive è spento: i voucher si possono creare e stampare, ma agli ospiti verranno chiesti solo quando lo accenderai nelle impostazioni del portale.
 vouchers-list = Voucher
 vouchers-shown-some = Mostrati { $shown } di { $matching } voucher trovati.

@@ -2,7 +2,7 @@
 app-name = Portico
 nav-home = Visão geral
 nav-setup = Configuração
-nav-portal = Portal
+nav-portal = Portal cativo
 nav-offload = Aceleração
 nav-bluetooth = Bluetooth
 nav-ports = Portas
@@ -256,7 +256,7 @@ portal-error-device = Não foi possível reconhecer seu aparelho. Reconecte ao W
 portal-error-unavailable = O portal não pode liberar o acesso agora. Avise o operador da rede.
 
 ## Voucher admin page and print sheet
-vouchers-title = Vouchers
+vouchers-title = Portal cativo
 vouchers-portal-off = O portal cativo está desligado: vouchers podem ser criados e impressos, mas só serão pedidos aos visitantes quando você o ligar nas configurações do portal.
 vouchers-list = Vouchers
 vouchers-shown-some = Mostrando { $shown } de { $matching } vouchers encontrados.

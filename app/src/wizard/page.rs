@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use super::form::{self, AppliedView, Detection, KEPT, Radio, Step, WizardView};
 use super::{Answers, Internet};
 use crate::i18n::Lang;
-use crate::{PageContext, lang, t};
+use crate::{PageContext, PageHeading, lang, t};
 
 /// What the wizard's source answers for a page.
 #[cfg(feature = "ssr")]
@@ -191,7 +191,7 @@ pub fn WizardPage() -> impl IntoView {
     let page = use_context::<PageContext>().unwrap_or_default();
     if page.setup_needed && !page.lan_side {
         return view! {
-            <h1>{t("setup-title")}</h1>
+            <PageHeading text=t("setup-title") />
             <p class="error" role="alert">{t("setup-lan-only")}</p>
         }
         .into_any();
@@ -199,17 +199,17 @@ pub fn WizardPage() -> impl IntoView {
     let params = leptos_router::hooks::use_params_map();
     let data = Resource::new_blocking(move || params.with(|p| p.get("step")), load_wizard);
     view! {
-        <Suspense fallback=|| view! { <h1>{t("setup-title")}</h1><p>{t("home-loading")}</p> }>
+        <Suspense fallback=|| view! { <PageHeading text=t("setup-title") /><p>{t("home-loading")}</p> }>
             {move || {
                 data.get().map(|result| match result {
                     Ok(view) => view! { <Wizard view /> }.into_any(),
                     Err(ServerFnError::ServerError(message)) => view! {
-                        <h1>{t("setup-title")}</h1>
+                        <PageHeading text=t("setup-title") />
                         <p class="error" role="alert">{message}</p>
                     }
                     .into_any(),
                     // A redirect: the browser is on its way.
-                    Err(_) => view! { <h1>{t("setup-title")}</h1> }.into_any(),
+                    Err(_) => view! { <PageHeading text=t("setup-title") /> }.into_any(),
                 })
             }}
         </Suspense>
@@ -249,7 +249,7 @@ fn Wizard(view: WizardView) -> impl IntoView {
         errors,
     };
     view! {
-        <h1>{t("setup-title")}</h1>
+        <PageHeading text=t("setup-title") />
         <Progress current=step />
         <h2>{t(step.title_key())}</h2>
         {view.restored.then(|| view! { <p class="notice" role="status">{t("wizard-restored")}</p> })}
@@ -1075,7 +1075,7 @@ fn Applied(view: AppliedView) -> impl IntoView {
     };
     view! {
         {waiting.then(|| view! { <leptos_meta::Meta http_equiv="refresh" content="2" /> })}
-        <h1>{t("wizard-step-applied")}</h1>
+        <PageHeading text=t("wizard-step-applied") />
         {match (view.pending, view.outcome.as_deref()) {
             (true, _) => view! { <p role="status">{lang.tr_args("apply-banner-pending", &[("seconds", seconds.into())])}</p> }.into_any(),
             (false, Some("rolled_back")) => view! { <p role="status" class="error">{t("apply-banner-rolled-back")}</p> }.into_any(),
@@ -1127,7 +1127,7 @@ pub fn ConfirmPage() -> impl IntoView {
         }
     });
     view! {
-        <h1>{t("confirm-title")}</h1>
+        <PageHeading text=t("confirm-title") />
         <p>{t("confirm-body")}</p>
         <form method="post" action="/apply/confirm" class="card">
             <input type="hidden" name="token" prop:value=move || token.get() />

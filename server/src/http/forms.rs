@@ -36,6 +36,18 @@ pub struct LoginForm {
     user: String,
     #[serde(default)]
     password: String,
+    /// Where the browser was when it had to log in (a local path).
+    #[serde(default)]
+    next: String,
+}
+
+/// `/login?…` with `query` and, when there is one, where to go after logging in.
+fn login_again(query: &str, next: Option<&str>) -> Response {
+    let next = next
+        .filter(|n| *n != "/")
+        .map(|n| format!("&next={}", app::portal::encode(n)))
+        .unwrap_or_default();
+    Redirect::to(&format!("/login?{query}{next}")).into_response()
 }
 
 /// POST /login: checks the password (rate-limited per client), starts a session.
@@ -48,9 +60,9 @@ pub async fn login(
 ) -> Response {
     let lang = request_lang(&headers);
     let client = client_ip(connect.as_ref());
+    let next = crate::web::local_path(&form.next);
     if let Err(wait) = state.limiter.check(&client, Instant::now()) {
-        return Redirect::to(&format!("/login?error=rate&wait={}", wait.as_secs().max(1)))
-            .into_response();
+        return login_again(&format!("error=rate&wait={}", wait.as_secs().max(1)), next);
     }
     let auth = state.auth.clone();
     let verified =
@@ -59,7 +71,11 @@ pub async fn login(
         Ok(Ok(true)) => {
             state.limiter.succeed(&client);
             match state.auth.create_session() {
-                Ok(token) => (jar.add(session_cookie(token)), Redirect::to("/")).into_response(),
+                Ok(token) => (
+                    jar.add(session_cookie(token)),
+                    Redirect::to(next.unwrap_or("/")),
+                )
+                    .into_response(),
                 Err(err) => AppError::internal(&err, lang).into_response(),
             }
         }
@@ -67,10 +83,9 @@ pub async fn login(
             tracing::info!(%client, "failed login");
             let wait = state.limiter.fail(&client, Instant::now());
             if wait.is_zero() {
-                Redirect::to("/login?error=failed").into_response()
+                login_again("error=failed", next)
             } else {
-                Redirect::to(&format!("/login?error=rate&wait={}", wait.as_secs().max(1)))
-                    .into_response()
+                login_again(&format!("error=rate&wait={}", wait.as_secs().max(1)), next)
             }
         }
         Ok(Err(err)) => AppError::internal(&err, lang).into_response(),

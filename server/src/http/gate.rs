@@ -39,6 +39,64 @@ fn wants_html(req: &Request) -> bool {
     req.method() == Method::GET && !req.uri().path().starts_with("/api/")
 }
 
+/// A plain HTML form's post (not the API, not a server function's call).
+fn is_form_post(req: &Request) -> bool {
+    let form = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            t.starts_with("application/x-www-form-urlencoded")
+                || t.starts_with("multipart/form-data")
+        });
+    req.method() == Method::POST && form && !req.uri().path().starts_with("/api/")
+}
+
+/// Where a browser without a session goes: the login page, saying why when a session
+/// expired, and where to return afterwards (the page itself, or for a form the page the form
+/// was on).
+fn to_login(req: &Request, expired: bool) -> Response {
+    let back = if req.method() == Method::GET {
+        Some(
+            req.uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned(),
+        )
+    } else {
+        let host = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        req.headers()
+            .get(http::header::REFERER)
+            .and_then(|r| r.to_str().ok())
+            .and_then(|r| r.split_once("://"))
+            .and_then(|(_, rest)| {
+                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                (Some(authority) == host).then_some(if path.is_empty() { "/" } else { path })
+            })
+            .map(str::to_owned)
+    };
+    let mut query = Vec::new();
+    if expired {
+        query.push("error=expired".to_owned());
+    }
+    if let Some(back) = back
+        .as_deref()
+        .and_then(crate::web::local_path)
+        .filter(|b| *b != "/")
+    {
+        query.push(format!("next={}", app::portal::encode(back)));
+    }
+    let to = if query.is_empty() {
+        "/login".to_owned()
+    } else {
+        format!("/login?{}", query.join("&"))
+    };
+    Redirect::to(&to).into_response()
+}
+
 /// The access rules, in this order:
 /// 1. public paths pass;
 /// 2. before an admin password exists only `/setup` is reachable (its form only from the
@@ -97,12 +155,7 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
     if !logged_in {
         return match path.as_str() {
             "/login" => next.run(req).await,
-            _ if wants_html(&req) => Redirect::to(if token.is_some() {
-                "/login?error=expired"
-            } else {
-                "/login"
-            })
-            .into_response(),
+            _ if wants_html(&req) || is_form_post(&req) => to_login(&req, token.is_some()),
             _ => AppError::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",

@@ -37,15 +37,7 @@ pub async fn set_language(jar: CookieJar, Form(form): Form<LanguageForm>) -> Res
     let Some(lang) = Lang::from_code(&form.lang) else {
         return (StatusCode::BAD_REQUEST, "unknown language").into_response();
     };
-    // Only paths on this site: never an open redirect.
-    let next = if form.next.starts_with('/')
-        && !form.next.starts_with("//")
-        && !form.next.contains('\\')
-    {
-        form.next.as_str()
-    } else {
-        "/"
-    };
+    let next = super::local_path(&form.next).unwrap_or("/");
     (jar.add(cookie(lang)), Redirect::to(next)).into_response()
 }
 

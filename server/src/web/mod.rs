@@ -135,6 +135,12 @@ pub async fn cross_origin_protection(req: Request, next: Next) -> Response {
     }
 }
 
+/// `text` when it is a path on this site (`/…`, not `//host` or a backslash trick): where a
+/// form may send the browser next without being an open redirect.
+pub fn local_path(text: &str) -> Option<&str> {
+    (text.starts_with('/') && !text.starts_with("//") && !text.contains('\\')).then_some(text)
+}
+
 /// Resolves on SIGTERM or SIGINT.
 pub async fn shutdown_signal() {
     use tokio::signal::unix::{SignalKind, signal};

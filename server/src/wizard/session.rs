@@ -258,10 +258,19 @@ impl Wizards {
 
     /// A GET of `requested` (`None`: `/setup` itself) by the browser whose wizard is `cookie`
     /// (a new wizard is kept under it when it has none).
+    ///
+    /// A wizard that was applied, and whose change is no longer waiting for confirmation,
+    /// starts again (from the router's settings as they are now) on any page but the last:
+    /// an admin runs the wizard again to change something.
     pub fn page(&self, cookie: &str, requested: Option<Step>, lang: Lang) -> Page {
+        let finished = |w: &Wizard| {
+            w.applied.is_some()
+                && requested != Some(Step::Applied)
+                && !self.applier.status().is_pending()
+        };
         let (wizard, fresh) = match self.get(cookie) {
-            Some(w) => (w, false),
-            None => (Wizard::new(lang), true),
+            Some(w) if !finished(&w) => (w, false),
+            _ => (Wizard::new(lang), true),
         };
         let Some(step) = requested else {
             if fresh {

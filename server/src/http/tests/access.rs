@@ -450,3 +450,144 @@ async fn sessions_are_found_among_other_cookies_and_logout_expires_them() {
         "the session ended"
     );
 }
+
+/// Issue 20: an expired session never answers a plain form with JSON: the browser gets the
+/// login page saying the session ended, and after logging in it is back where it was.
+#[tokio::test]
+async fn an_expired_session_leads_forms_and_pages_to_the_login_and_back() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    let mut logout = form("/logout", "");
+    logout
+        .headers_mut()
+        .insert(header::COOKIE, cookie.parse().unwrap());
+    send(&f, logout).await;
+
+    // A form posted with the old session: back to its page after logging in.
+    let mut post = form("/portal/vouchers", "quantity=3&duration=1h");
+    post.headers_mut()
+        .insert(header::COOKIE, cookie.parse().unwrap());
+    post.headers_mut().insert(
+        header::REFERER,
+        "http://router/portal?state=active".parse().unwrap(),
+    );
+    let resp = send(&f, post).await;
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    let to = location(&resp).to_owned();
+    assert_eq!(to, "/login?error=expired&next=%2Fportal%3Fstate%3Dactive");
+    let html = body(send(&f, get(&to).body(Body::empty()).unwrap()).await).await;
+    assert!(
+        html.contains("Your session has ended") || html.contains("expired"),
+        "{html}"
+    );
+    assert!(
+        html.contains("name=\"next\" value=\"/portal?state=active\""),
+        "{html}"
+    );
+    let resp = send(
+        &f,
+        form(
+            "/login",
+            &format!("user=root&password={PASSWORD_FORM}&next=%2Fportal%3Fstate%3Dactive"),
+        ),
+    )
+    .await;
+    assert_eq!(location(&resp), "/portal?state=active");
+
+    // A page: the same, to the page itself; another site's address is never a target.
+    let resp = send(
+        &f,
+        get("/offload")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(location(&resp), "/login?error=expired&next=%2Foffload");
+    let mut post = form("/portal/settings", "tries_per_minute=5");
+    post.headers_mut()
+        .insert(header::COOKIE, cookie.parse().unwrap());
+    post.headers_mut()
+        .insert(header::REFERER, "http://evil.example/x".parse().unwrap());
+    assert_eq!(location(&send(&f, post).await), "/login?error=expired");
+    let resp = send(
+        &f,
+        form(
+            "/login",
+            &format!("user=root&password={PASSWORD_FORM}&next=%2F%2Fevil.example"),
+        ),
+    )
+    .await;
+    assert_eq!(location(&resp), "/");
+    // The API keeps answering JSON.
+    let resp = send(
+        &f,
+        json_post(
+            "/api/v1/config/preview",
+            Some(&cookie),
+            &serde_json::json!({"edits": []}),
+        ),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// Issue 20: every page says where the user is: its own `<title>` and `<h1>`, and the menu
+/// marks it (`aria-current`); the menu lists only pages that exist, and "Captive portal"
+/// leads to a page named the same.
+#[tokio::test]
+async fn every_page_has_its_own_title_heading_and_current_menu_item() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    let mut titles = std::collections::HashSet::new();
+    for (path, menu) in [
+        ("/", Some("/")),
+        ("/setup/system", Some("/setup")),
+        ("/portal", Some("/portal")),
+        ("/offload", Some("/offload")),
+        ("/bluetooth", Some("/bluetooth")),
+        ("/nowhere", None),
+    ] {
+        let html = body(
+            send(
+                &f,
+                get(path)
+                    .header(header::COOKIE, &cookie)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await,
+        )
+        .await;
+        let between = |open: &str, close: &str| {
+            let start = html.find(open).map(|i| i + open.len())?;
+            let end = html[start..].find(close)? + start;
+            Some(html[start..end].replace("<!>", ""))
+        };
+        let title = between("<title>", "</title>").unwrap_or_default();
+        let heading = between("<h1>", "</h1>").unwrap_or_default();
+        assert!(title.ends_with(" · Portico"), "{path}: {title}");
+        assert!(title.starts_with(&heading), "{path}: {title} / {heading}");
+        assert!(
+            titles.insert(title.clone()),
+            "{path}: the title {title} is another page's"
+        );
+        let current: Vec<&str> = html
+            .match_indices("aria-current=\"page\"")
+            .filter_map(|(i, _)| html[..i].rfind("href=\"").map(|h| &html[h + 6..i]))
+            .filter_map(|a| a.split('"').next())
+            .collect();
+        assert_eq!(current, menu.into_iter().collect::<Vec<_>>(), "{path}");
+        assert!(
+            !html.contains("href=\"/ports\""),
+            "no menu item for what is not built"
+        );
+        if path == "/portal" {
+            assert!(
+                html.replace("<!>", "").contains(">Captive portal</a>")
+                    && heading == "Captive portal",
+                "{html}"
+            );
+        }
+    }
+}

@@ -142,6 +142,11 @@ async fn post_step(f: &Fixture, wizard: &str, step: &str, body: &str) -> String 
 
 /// The shortest first boot: language, name and password, Apply from the summary.
 async fn set_up(f: &Fixture) -> String {
+    set_up_with_wizard(f).await.0
+}
+
+/// As [`set_up`]; also the cookie of the wizard that did it.
+async fn set_up_with_wizard(f: &Fixture) -> (String, String) {
     let wizard = start_wizard(f).await;
     assert_eq!(
         post_step(f, &wizard, "language", "language=en&action=next").await,
@@ -167,7 +172,7 @@ async fn set_up(f: &Fixture) -> String {
         .insert(header::COOKIE, session.parse().unwrap());
     assert_eq!(location(&send(f, confirm).await), "/");
     assert!(!f.state.applier.status().is_pending());
-    session
+    (session, wizard)
 }
 
 /// The page of a wizard step (following the wizard's cookie).

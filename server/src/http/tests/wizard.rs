@@ -187,3 +187,51 @@ async fn setup_sets_the_admin_and_root_password_once() {
     assert_eq!(location(&resp), "/login");
     assert!(f.state.auth.verify("root", PASSWORD).unwrap());
 }
+
+/// Issue 20: after Apply (kept), "Setup" does not show "Settings applied" forever: the wizard
+/// starts again from the router's settings as they are now, and can change them.
+#[tokio::test]
+async fn after_setup_the_wizard_runs_again_from_the_current_settings() {
+    let f = fixture(true);
+    let (session, wizard) = set_up_with_wizard(&f).await;
+    let cookies = format!("{session}; {wizard}");
+    let resp = send(
+        &f,
+        get("/setup")
+            .header(header::COOKIE, &cookies)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(location(&resp), "/setup/language");
+    let html = wizard_page(&f, &cookies, "system").await;
+    assert!(
+        html.contains("value=\"gartenhaus\""),
+        "the current host name: {html}"
+    );
+    assert!(!html.contains("Settings applied"), "{html}");
+    assert_eq!(
+        post_step(
+            &f,
+            &cookies,
+            "system",
+            "system.hostname=werkstatt&system.zonename=UTC&action=next"
+        )
+        .await,
+        "/setup/internet"
+    );
+    let resp = send(&f, wizard_form("/setup/summary", &cookies, "action=apply")).await;
+    assert_eq!(location(&resp), "/setup/applied");
+    let system = std::fs::read_to_string(f.root.join("etc/config/system")).unwrap();
+    assert!(system.contains("werkstatt"), "{system}");
+    // While that change waits for confirmation, the wizard stays on its last page.
+    let resp = send(
+        &f,
+        get("/setup")
+            .header(header::COOKIE, &cookies)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(location(&resp), "/setup/applied");
+}
