@@ -23,22 +23,24 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Flags every subcommand understands. Precedence: flag > `PORTICO_*` environment >
-/// `/etc/config/portico` > built-in default.
+/// Flags given before the command. Precedence: flag > `PORTICO_*` environment >
+/// `/etc/config/portico` > built-in default. Each command's help lists only its own options.
 #[derive(Debug, Args, Clone, Default)]
 pub struct GlobalArgs {
-    /// Router state root (`/` on OpenWrt, `./var/dev-root` elsewhere).
-    #[arg(long, global = true, env = "PORTICO_ROOT")]
+    /// Router state root (`/` on OpenWrt, `./var/dev-root` elsewhere), for `serve`, `uci`,
+    /// `wizard` and `vouchers`.
+    #[arg(long, env = "PORTICO_ROOT")]
     pub root: Option<PathBuf>,
-    /// What the log shows: a level (`info`), optionally per module (`debug,tower_http=info`).
-    #[arg(long, global = true, env = "PORTICO_LOG")]
-    pub log: Option<String>,
-    /// Communities SQLite store.
-    #[cfg(feature = "communities")]
+}
+
+/// Where the communities' history is kept (`serve --profile communities`, `communities …`).
+#[cfg(feature = "communities")]
+#[derive(Debug, Args, Clone, Default)]
+pub struct StoreArgs {
+    /// Communities SQLite store (default `./var/communities`).
     #[arg(long, global = true, env = "PORTICO_DATA")]
     pub data: Option<PathBuf>,
     /// Communities in MongoDB instead of SQLite.
-    #[cfg(feature = "communities")]
     #[arg(
         long,
         global = true,
@@ -71,8 +73,12 @@ pub enum Command {
     Vouchers(crate::portal::cli::VoucherCommand),
     /// The Freifunk API history: import files, or make synthetic history.
     #[cfg(feature = "communities")]
-    #[command(subcommand)]
-    Communities(crate::communities::cli::CommunitiesCommand),
+    Communities {
+        #[command(flatten)]
+        store: StoreArgs,
+        #[command(subcommand)]
+        command: crate::communities::cli::CommunitiesCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -119,6 +125,15 @@ pub struct ServeArgs {
     /// The LAN device the admin listener is bound to (default `br-lan`; empty: none).
     #[arg(long, env = "PORTICO_LAN_DEVICE")]
     pub lan_device: Option<String>,
+    /// Router state root (`/` on OpenWrt, `./var/dev-root` elsewhere).
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// What the log shows: a level (`info`), optionally per module (`debug,tower_http=info`).
+    #[arg(long, env = "PORTICO_LOG")]
+    pub log: Option<String>,
+    #[cfg(feature = "communities")]
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Runs a parsed command line; the exit code reports success.
@@ -130,13 +145,28 @@ pub fn run(cli: Cli) -> ExitCode {
             .unwrap_or_else(crate::platform::default_root)
     };
     let result = match cli.command {
-        Command::Serve(args) => serve(&cli.global, args, root()),
+        Command::Serve(args) => {
+            let root = args.root.clone().unwrap_or_else(root);
+            serve(args, root)
+        }
         Command::Lab(cmd) => crate::lab::run(cmd),
         Command::Uci { args } => Ok(run_uci(&cli.global, &args)),
-        Command::Vouchers(command) => crate::portal::cli::run(&root(), command),
+        Command::Vouchers(command) => {
+            let root = root();
+            // The voucher store belongs to a router's (or the dev platform's) state: a root
+            // that does not exist is a mistake, not a place to create one.
+            if root.exists() {
+                crate::portal::cli::run(&root, command)
+            } else {
+                Err(anyhow::anyhow!(
+                    "no Portico state at {}: give --root (on a router it is /)",
+                    root.display()
+                ))
+            }
+        }
         #[cfg(feature = "communities")]
-        Command::Communities(command) => {
-            crate::communities::cli::run(&store_location(&cli.global), command)
+        Command::Communities { store, command } => {
+            crate::communities::cli::run(&store_location(&store), command)
         }
         Command::Wizard(WizardCommand::Schema) => Ok(crate::wizard::cli::schema()),
         Command::Wizard(WizardCommand::Detect { device }) => {
@@ -184,13 +214,10 @@ pub fn run(cli: Cli) -> ExitCode {
 /// (no clap tree of every other subcommand). It reads `PORTICO_ROOT` itself, the one variable
 /// [`GlobalArgs`] declares that this path needs. Anything else, including `--help`, is `None`
 /// and goes through [`Cli`].
-#[allow(
-    clippy::field_reassign_with_default,
-    reason = "GlobalArgs has more fields in the data-site build; only the root matters here"
-)]
 pub fn uci_fast_path(args: &[OsString]) -> Option<(GlobalArgs, Vec<OsString>)> {
-    let mut global = GlobalArgs::default();
-    global.root = std::env::var_os("PORTICO_ROOT").map(PathBuf::from);
+    let mut global = GlobalArgs {
+        root: std::env::var_os("PORTICO_ROOT").map(PathBuf::from),
+    };
     let mut rest = args.iter().skip(1);
     while let Some(arg) = rest.next() {
         let text = arg.to_str()?;
@@ -235,11 +262,11 @@ pub fn run_uci(global: &GlobalArgs, args: &[OsString]) -> ExitCode {
 }
 
 /// `portico serve`: the router, or with `--profile communities` the data site.
-fn serve(global: &GlobalArgs, args: ServeArgs, root: PathBuf) -> anyhow::Result<ExitCode> {
-    init_tracing(global.log.as_deref());
+fn serve(args: ServeArgs, root: PathBuf) -> anyhow::Result<ExitCode> {
+    init_tracing(args.log.as_deref());
     if args.profile.unwrap_or_default() == Profile::Communities {
         #[cfg(feature = "communities")]
-        return crate::communities::site::run(&store_location(global), args.listen);
+        return crate::communities::site::run(&store_location(&args.store), args.listen);
         #[cfg(not(feature = "communities"))]
         anyhow::bail!(
             "this is the router build of Portico: it has no communities site (build with --features communities)"
@@ -258,12 +285,12 @@ fn serve(global: &GlobalArgs, args: ServeArgs, root: PathBuf) -> anyhow::Result<
 /// The communities store the flags name: MongoDB with `--mongodb-uri`, else SQLite in
 /// `--data` (default `./var/communities`).
 #[cfg(feature = "communities")]
-fn store_location(global: &GlobalArgs) -> crate::communities::cli::StoreLocation {
+fn store_location(store: &StoreArgs) -> crate::communities::cli::StoreLocation {
     use crate::communities::cli::StoreLocation;
-    match &global.mongodb_uri {
+    match &store.mongodb_uri {
         Some(uri) => StoreLocation::Mongodb(uri.clone()),
         None => StoreLocation::Sqlite(
-            global
+            store
                 .data
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("var/communities")),
@@ -296,6 +323,52 @@ fn init_tracing(spec: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 20: each command's help lists the options that apply to it, and no others.
+    #[test]
+    fn each_command_lists_only_its_own_options() {
+        let help = |line: &str| {
+            let error = Cli::try_parse_from(args(line)).expect_err("--help ends parsing");
+            assert_eq!(error.kind(), clap::error::ErrorKind::DisplayHelp, "{line}");
+            error.to_string()
+        };
+        let serve = help("portico serve --help");
+        for option in [
+            "--root",
+            "--log",
+            "--listen",
+            "--portal-listen",
+            "--lan-device",
+        ] {
+            assert!(serve.contains(option), "serve: {option}\n{serve}");
+        }
+        for line in [
+            "portico lab up --help",
+            "portico vouchers list --help",
+            "portico wizard schema --help",
+        ] {
+            let text = help(line);
+            for option in ["--root", "--log", "--data", "--mongodb-uri", "--listen"] {
+                assert!(!text.contains(option), "{line}: {option}\n{text}");
+            }
+        }
+        let top = help("portico --help");
+        assert!(top.contains("--root"), "{top}");
+        #[cfg(feature = "communities")]
+        {
+            assert!(
+                serve.contains("--data") && serve.contains("--mongodb-uri"),
+                "{serve}"
+            );
+            let import = help("portico communities import --help");
+            assert!(
+                import.contains("--data") && !import.contains("--root"),
+                "{import}"
+            );
+        }
+        #[cfg(not(feature = "communities"))]
+        assert!(!serve.contains("--data"), "{serve}");
+    }
 
     fn args(line: &str) -> Vec<OsString> {
         line.split_whitespace().map(OsString::from).collect()

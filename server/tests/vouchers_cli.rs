@@ -184,3 +184,27 @@ fn sigkill_during_a_batch_loses_nothing_that_was_reported() {
     }
     println!("{} reported, {} stored", reported.len(), stored.len());
 }
+
+/// Issue 20: `vouchers list` without `--root` (off a router) does not make a dev root in the
+/// current directory; it says which root it looked for.
+#[test]
+fn without_a_root_nothing_is_created_in_the_current_directory() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_portico"))
+        .args(["vouchers", "list"])
+        .current_dir(cwd.path())
+        .env_remove("PORTICO_ROOT")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no Portico state at var/dev-root"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(cwd.path()).unwrap().count(),
+        0,
+        "nothing created"
+    );
+}
