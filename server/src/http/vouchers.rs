@@ -520,7 +520,24 @@ struct Card {
     code: String,
     name: String,
     duration: String,
-    portal_qr: String,
+    /// The portal's code with this voucher filled in: its side in modules and its path.
+    side: usize,
+    path: String,
+}
+
+/// The sheet's one script: its Print button (allowed by the page's CSP through its hash).
+const PRINT_SCRIPT: &str =
+    "document.getElementById('print').addEventListener('click', () => window.print());";
+
+/// The CSP source that allows [`PRINT_SCRIPT`] and nothing else.
+fn print_script_source() -> String {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    let hash = sha2::Sha256::digest(PRINT_SCRIPT.as_bytes());
+    format!(
+        "'sha256-{}'",
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    )
 }
 
 #[derive(Template)]
@@ -534,8 +551,13 @@ struct PrintSheet {
     network: String,
     join: String,
     open: String,
-    wifi_qr: String,
+    back: String,
+    print: String,
+    /// The Wi-Fi password as text, beside its code (empty for an open network).
+    password: String,
+    wifi_qr: Option<(usize, String)>,
     cards: Vec<Card>,
+    script: &'static str,
 }
 
 /// `GET /portal/print`: an A4 sheet of cards (code, time, a QR code to join the Wi-Fi and one
@@ -569,14 +591,19 @@ pub async fn print(
     let portal = format!("http://{address}:{}/", state.portal_port);
     let cards = list
         .iter()
-        .map(|v| Card {
-            code: v.code.clone(),
-            name: v.name.clone(),
-            duration: v.duration.map_or_else(
-                || lang.tr("vouchers-permanent-short"),
-                app::portal::duration_text,
-            ),
-            portal_qr: crate::wizard::qr::svg_data_url(&format!("{portal}?code={}", v.code)),
+        .map(|v| {
+            let (side, path) = crate::wizard::qr::svg_path(&format!("{portal}?code={}", v.code))
+                .unwrap_or_default();
+            Card {
+                code: v.code.clone(),
+                name: v.name.clone(),
+                duration: v.duration.map_or_else(
+                    || lang.tr("vouchers-permanent-short"),
+                    app::portal::duration_text,
+                ),
+                side,
+                path,
+            }
         })
         .collect::<Vec<_>>();
     let sheet = PrintSheet {
@@ -591,11 +618,18 @@ pub async fn print(
             .unwrap_or_default(),
         join: lang.tr("print-join"),
         open: lang.tr("print-open"),
+        back: lang.tr("print-back"),
+        print: lang.tr("print-button"),
+        password: wifi
+            .as_ref()
+            .filter(|w| !w.key.is_empty())
+            .map(|w| lang.tr_args("print-password", &[("key", w.key.clone().into())]))
+            .unwrap_or_default(),
         wifi_qr: wifi
             .as_ref()
-            .map(|w| crate::wizard::qr::svg_data_url(&crate::wizard::qr::wifi_text(w)))
-            .unwrap_or_default(),
+            .and_then(|w| crate::wizard::qr::svg_path(&crate::wizard::qr::wifi_text(w))),
         cards,
+        script: PRINT_SCRIPT,
     };
     match sheet.render() {
         Ok(html) => (
@@ -604,7 +638,11 @@ pub async fn print(
                 (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
                 (
                     header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"),
+                    HeaderValue::from_str(&format!(
+                        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src {}; frame-ancestors 'none'",
+                        print_script_source()
+                    ))
+                    .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'")),
                 ),
             ],
             html,

@@ -145,8 +145,66 @@ async fn voucher_admin_creates_lists_changes_exports_and_prints() {
         2,
         "{html}"
     );
-    assert!(html.contains(&list[1].code) && html.contains("data:image/svg+xml;base64,"));
+    assert!(html.contains(&list[1].code) && html.contains("<path stroke=\"#000\" d=\"M"));
     assert!(html.contains("size: A4"));
+    // A Print button (its script allowed by hash, nothing else) and a way back.
+    assert!(
+        html.contains("<button type=\"button\" id=\"print\">Print</button>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("<a href=\"/portal\">Back to the captive portal</a>"),
+        "{html}"
+    );
+}
+
+/// Issue 20: the sheet of a full batch stays printable: 1000 vouchers make a page of a few
+/// megabytes (each code drawn as one compact path, the Wi-Fi's code once for all cards), with
+/// the Wi-Fi password as text beside its code.
+#[tokio::test]
+async fn a_thousand_vouchers_make_a_sheet_of_reasonable_size() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    std::fs::write(
+        f.root.join("etc/config/wireless"),
+        "config wifi-device 'radio0'\n\toption band '2g'\n\n\
+         config wifi-iface 'guest'\n\toption device 'radio0'\n\toption network 'lan'\n\
+         \toption mode 'ap'\n\toption ssid 'Plaza'\n\toption encryption 'sae'\n\toption key 'kaffee-und-kuchen'\n",
+    )
+    .unwrap();
+    let resp = send(
+        &f,
+        authed_form(
+            "/portal/vouchers",
+            &cookie,
+            "quantity=1000&duration=2h&max_devices=1",
+        ),
+    )
+    .await;
+    assert!(
+        location(&resp).contains("done=created"),
+        "{}",
+        location(&resp)
+    );
+    let resp = send(&f, authed_get("/portal/print", &cookie)).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let csp = resp.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("script-src 'sha256-"), "{csp}");
+    let html = body(resp).await;
+    assert_eq!(html.matches("<section class=\"card\">").count(), 1000);
+    assert_eq!(
+        html.matches("<symbol id=\"wifi\"").count(),
+        1,
+        "the Wi-Fi code once"
+    );
+    assert_eq!(html.matches("<use href=\"#wifi\"/>").count(), 1000);
+    assert_eq!(html.matches("Password: kaffee-und-kuchen").count(), 1000);
+    let mib = f64::from(u32::try_from(html.len()).unwrap()) / f64::from(1 << 20);
+    println!("print sheet of 1000 vouchers: {mib:.2} MiB");
+    assert!(mib < 3.0, "{mib:.2} MiB (27 MB before issue 20)");
 }
 
 #[tokio::test]
