@@ -24,7 +24,7 @@ async function waitForHydration(page) {
 
 async function openMenuIfFolded(page) {
   const toggle = page.locator('.menu-toggle');
-  if (await toggle.isVisible()) {
+  if (await toggle.isVisible() && !(await page.locator('.nav ul').isVisible())) {
     await toggle.click();
     await assert.doesNotReject(page.locator('.nav ul').waitFor({ state: 'visible', timeout: 5000 }));
   }
@@ -44,7 +44,7 @@ for (const [name, viewport] of Object.entries(sizes)) {
     const context = await lab.browser.newContext({ viewport, locale: 'en-US' });
     const page = await context.newPage();
     await page.goto(`${ROUTER}/portal`);
-    assert.match(page.url(), /\/login$/);
+    assert.match(page.url(), /\/login\?next=%2Fportal$/);
     await waitForHydration(page);
     await checkA11y(page, `login (${name})`);
     await page.screenshot({ path: `${SHOTS}/${name}-login.png`, fullPage: true });
@@ -54,6 +54,13 @@ for (const [name, viewport] of Object.entries(sizes)) {
     await page.getByText('Wrong user name or password.').waitFor();
     await page.fill('#password', PASSWORD);
     await page.getByRole('button', { name: 'Log in' }).click();
+    // Back where the browser wanted to go, and the menu says where that is.
+    await page.waitForURL(`${ROUTER}/portal`);
+    await page.getByRole('heading', { name: 'Captive portal' }).waitFor();
+    assert.equal(await page.title(), 'Captive portal · Portico');
+    await openMenuIfFolded(page);
+    assert.equal(await page.locator('.nav a[aria-current="page"]').innerText(), 'Captive portal');
+    await page.getByRole('link', { name: 'Overview' }).click();
     await page.waitForURL(`${ROUTER}/`);
     await page.getByText('Portico version').waitFor();
 
@@ -62,6 +69,7 @@ for (const [name, viewport] of Object.entries(sizes)) {
     await page.getByRole('link', { name: 'Offload' }).click();
     await page.waitForURL(`${ROUTER}/offload`);
     await page.getByRole('heading', { name: 'Firewall offload' }).waitFor();
+    await waitFor('the title to follow the page', async () => (await page.title()) === 'Firewall offload · Portico');
     await checkA11y(page, `offload dashboard (${name})`);
 
     // The switcher is a plain form; the choice sticks across pages.
@@ -172,4 +180,62 @@ test('the offload dashboard follows a transfer live (phone size)', async () => {
     sender.kill();
     await context.close();
   }
+});
+
+// Issue 20: no page is wider than a phone. Every page at 390×844: logged out, the admin
+// pages, the wizard's steps up to a summary with a diff, the voucher print sheet.
+test('no page is wider than a 390 px phone', async () => {
+  const context = await lab.browser.newContext({ viewport: sizes.phone, locale: 'en-US' });
+  const page = await context.newPage();
+  const fits = async (what) => {
+    const { scroll, client, wide } = await page.evaluate(() => {
+      const client = document.documentElement.clientWidth;
+      // The innermost elements that reach past the screen's edge, to name the culprit.
+      const wide = [...document.querySelectorAll('body *')]
+        .filter((e) => e.getBoundingClientRect().right > client + 0.5)
+        .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > client + 0.5))
+        .slice(0, 5)
+        .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.className ? `.${String(e.className).replace(/ /g, '.')}` : ''} (${Math.round(e.getBoundingClientRect().right)} px)`);
+      return { scroll: document.documentElement.scrollWidth, client, wide };
+    });
+    assert.ok(scroll <= client, `${what}: ${scroll} px wide on a ${client} px screen: ${wide.join(', ')}`);
+  };
+  await page.goto(`${ROUTER}/login`);
+  await fits('login');
+  await page.fill('#password', PASSWORD);
+  await page.locator('form.card button[type=submit]').click();
+  await page.waitForURL(`${ROUTER}/`);
+  for (const path of ['/', '/portal', '/offload', '/bluetooth', '/ports', '/confirm', '/nowhere']) {
+    await page.goto(`${ROUTER}${path}`);
+    await page.locator('h1').first().waitFor();
+    await fits(path);
+  }
+  // A batch and its print sheet.
+  await page.goto(`${ROUTER}/portal`);
+  await page.fill('#v-qty', '3');
+  await page.locator('form[action="/portal/vouchers"] button[type=submit]').click();
+  await page.getByText('3 vouchers created.').waitFor();
+  await page.goto(`${ROUTER}/portal/print`);
+  await page.locator('.card').first().waitFor();
+  await fits('/portal/print');
+  await page.screenshot({ path: `${SHOTS}/phone-print-sheet.png`, fullPage: true });
+  // The wizard again, each step, then a summary with a diff of a changed name.
+  await page.goto(`${ROUTER}/setup`);
+  await page.waitForURL(/\/setup\/language$/);
+  await fits('/setup/language');
+  for (const step of ['system', 'internet', 'wifi', 'services']) {
+    await page.goto(`${ROUTER}/setup/${step}`);
+    await page.locator('form.wizard').waitFor();
+    await fits(`/setup/${step}`);
+  }
+  await page.goto(`${ROUTER}/setup/system`);
+  await page.fill('#f-system-hostname', 'a-rather-long-host-name-for-the-diff-line-to-be-wide');
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.waitForURL(/\/setup\/internet$/);
+  await page.goto(`${ROUTER}/setup/summary`);
+  await page.locator('[data-testid=diff]').waitFor({ state: 'attached' });
+  await page.locator('details:has([data-testid=diff]) summary').click();
+  await fits('/setup/summary with its diff open');
+  await page.screenshot({ path: `${SHOTS}/phone-wizard-summary.png`, fullPage: true });
+  await context.close();
 });
