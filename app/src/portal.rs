@@ -225,22 +225,30 @@ fn Vouchers(view: VoucherAdminView) -> impl IntoView {
 
 #[component]
 fn CreateForm() -> impl IntoView {
+    // After a refusal the server sends the values back as `c.*`: the form shows what was typed.
+    let query = leptos_router::hooks::use_query_map();
+    let typed = move |name: &str, default: &str| {
+        query.with_untracked(|q| {
+            q.get(&format!("c.{name}"))
+                .unwrap_or_else(|| default.to_owned())
+        })
+    };
     view! {
         <details class="card wide" open>
             <summary><h2 class="inline">{t("vouchers-create")}</h2></summary>
             <form method="post" action="/portal/vouchers" class="grid">
                 <label for="v-qty">{t("vouchers-quantity")}</label>
-                <input id="v-qty" name="quantity" type="number" min="1" max="1000" value="10" required />
+                <input id="v-qty" name="quantity" type="number" min="1" max="1000" value=typed("quantity", "10") required />
                 <label for="v-duration">{t("vouchers-duration")}</label>
-                <input id="v-duration" name="duration" type="text" value="2h" aria-describedby="v-duration-hint" />
+                <input id="v-duration" name="duration" type="text" value=typed("duration", "2h") aria-describedby="v-duration-hint" />
                 <p class="hint" id="v-duration-hint">{t("vouchers-duration-hint")}</p>
-                <label class="check"><input name="permanent" type="checkbox" value="1" />" " {t("vouchers-permanent")}</label>
+                <label class="check"><input name="permanent" type="checkbox" value="1" checked=typed("permanent", "") == "1" />" " {t("vouchers-permanent")}</label>
                 <label for="v-deadline">{t("vouchers-deadline")}</label>
-                <input id="v-deadline" name="deadline" type="date" />
+                <input id="v-deadline" name="deadline" type="date" value=typed("deadline", "") />
                 <label for="v-name">{t("vouchers-name")}</label>
-                <input id="v-name" name="name" type="text" maxlength="100" />
+                <input id="v-name" name="name" type="text" maxlength="100" value=typed("name", "") />
                 <label for="v-devices">{t("vouchers-devices")}</label>
-                <input id="v-devices" name="max_devices" type="number" min="1" max="100" value="1" required />
+                <input id="v-devices" name="max_devices" type="number" min="1" max="100" value=typed("max_devices", "1") required />
                 <button type="submit" class="primary">{t("vouchers-create-button")}</button>
             </form>
         </details>
@@ -249,6 +257,24 @@ fn CreateForm() -> impl IntoView {
 
 #[component]
 fn SettingsForm(settings: PortalSettingsView, has_logo: bool) -> impl IntoView {
+    // After a refusal the server sends the values back as `s.*`: the form shows what was typed.
+    let query = leptos_router::hooks::use_query_map();
+    let settings = query.with_untracked(|q| {
+        if q.get("s.tries_per_minute").is_none() {
+            return settings;
+        }
+        let text = |name: &str| q.get(&format!("s.{name}")).unwrap_or_default();
+        PortalSettingsView {
+            enabled: text("enabled") == "1",
+            title: text("title"),
+            text: text("text"),
+            walled_garden: text("walled_garden"),
+            tries_per_minute: settings.tries_per_minute,
+        }
+    });
+    let tries = query
+        .with_untracked(|q| q.get("s.tries_per_minute"))
+        .unwrap_or_else(|| settings.tries_per_minute.to_string());
     view! {
         <details class="card wide" open=!settings.enabled>
             <summary><h2 class="inline">{t("portal-settings")}</h2></summary>
@@ -266,7 +292,7 @@ fn SettingsForm(settings: PortalSettingsView, has_logo: bool) -> impl IntoView {
                 <textarea id="p-garden" name="walled_garden" rows="3" aria-describedby="p-garden-hint">{settings.walled_garden}</textarea>
                 <p class="hint" id="p-garden-hint">{t("portal-settings-garden-hint")}</p>
                 <label for="p-tries">{t("portal-settings-tries")}</label>
-                <input id="p-tries" name="tries_per_minute" type="number" min="1" max="60" value=settings.tries_per_minute.to_string() required />
+                <input id="p-tries" name="tries_per_minute" type="number" min="1" max="60" value=tries required />
                 <button type="submit" class="primary">{t("portal-settings-save")}</button>
             </form>
             <form method="post" action="/portal/logo" enctype="multipart/form-data" class="grid">

@@ -213,18 +213,31 @@ pub struct CreateForm {
 
 /// `POST /portal/vouchers`: a batch.
 pub async fn create(State(state): State<AppState>, Form(form): Form<CreateForm>) -> Response {
+    // A refused form comes back as it was typed (the page fills its fields from `c.*`).
+    let typed = kept(
+        "c",
+        &[
+            ("quantity", form.quantity.as_str()),
+            ("duration", form.duration.as_str()),
+            ("permanent", if form.permanent.is_some() { "1" } else { "" }),
+            ("deadline", form.deadline.as_str()),
+            ("name", form.name.as_str()),
+            ("max_devices", form.max_devices.as_str()),
+        ],
+    );
+    let refused = |key: &str| back_to("", &format!("error={key}{typed}"));
     let Ok(quantity) = form.quantity.trim().parse::<u32>() else {
-        return back_to("", "error=quantity");
+        return refused("quantity");
     };
     let Ok(max_devices) = form.max_devices.trim().parse::<u32>() else {
-        return back_to("", "error=devices");
+        return refused("devices");
     };
     let duration = if form.permanent.is_some() {
         None
     } else {
         match vouchers::parse_duration(&form.duration) {
             Some(d) => Some(d),
-            None => return back_to("", "error=duration"),
+            None => return refused("duration"),
         }
     };
     let deadline = if form.deadline.trim().is_empty() {
@@ -234,7 +247,7 @@ pub async fn create(State(state): State<AppState>, Form(form): Form<CreateForm>)
         match time::Date::parse(form.deadline.trim(), &format) {
             // The end of that day, UTC.
             Ok(d) => Some(d.midnight().assume_utc().unix_timestamp() + 86_399),
-            Err(_) => return back_to("", "error=deadline"),
+            Err(_) => return refused("deadline"),
         }
     };
     let new = NewVouchers {
@@ -257,9 +270,18 @@ pub async fn create(State(state): State<AppState>, Form(form): Form<CreateForm>)
             ))
             .into_response()
         }
-        Ok(Err(err)) => back_to("", &format!("error={}", error_key(&err))),
+        Ok(Err(err)) => refused(error_key(&err)),
         Err(_) => back_to("", "error=internal"),
     }
+}
+
+/// `&<prefix>.<name>=<value>…` for the non-empty values of a refused form.
+fn kept(prefix: &str, fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| format!("&{prefix}.{name}={}", app::portal::encode(value)))
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -425,10 +447,20 @@ pub async fn settings(State(state): State<AppState>, Form(form): Form<SettingsFo
         Ok(files) => files,
         Err(err) => return refused_apply(&err),
     };
+    let typed = kept(
+        "s",
+        &[
+            ("enabled", if change.enabled { "1" } else { "0" }),
+            ("title", change.title),
+            ("text", change.text),
+            ("walled_garden", change.walled_garden),
+            ("tries_per_minute", change.tries_per_minute),
+        ],
+    );
     let edits = match settings::edits(&change, &network, &dhcp, state.portal_port) {
         Ok(edits) => edits,
-        Err(settings::Refused::Tries) => return back_to("", "error=tries"),
-        Err(settings::Refused::Garden) => return back_to("", "error=garden"),
+        Err(settings::Refused::Tries) => return back_to("", &format!("error=tries{typed}")),
+        Err(settings::Refused::Garden) => return back_to("", &format!("error=garden{typed}")),
     };
     tracing::info!(enabled = change.enabled, "applying portal settings");
     apply_portal_edits(&state, edits).await

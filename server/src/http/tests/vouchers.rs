@@ -330,3 +330,56 @@ async fn the_portal_logo_is_uploaded_checked_served_and_removed() {
     assert_eq!(location(&resp), "/portal?done=settings");
     assert!(portal.settings().logo.is_none());
 }
+
+/// Issue 20: a refused form comes back as it was typed, with the reason: the voucher form
+/// and the portal settings.
+#[tokio::test]
+async fn refused_forms_keep_what_was_typed() {
+    let mut f = fixture(true);
+    let _portal = with_portal(&mut f);
+    let cookie = set_up(&f).await;
+    let resp = send(
+        &f,
+        authed_form(
+            "/portal/vouchers",
+            &cookie,
+            "quantity=25&duration=2x&deadline=&name=Markt+%26+Stand&max_devices=3",
+        ),
+    )
+    .await;
+    let to = location(&resp).to_owned();
+    assert!(to.contains("error=duration"), "{to}");
+    let html = body(send(&f, authed_get(&to, &cookie)).await).await;
+    assert!(
+        html.contains(
+            "id=\"v-qty\" name=\"quantity\" type=\"number\" min=\"1\" max=\"1000\" value=\"25\""
+        ),
+        "{html}"
+    );
+    assert!(html.contains("value=\"2x\""), "{html}");
+    assert!(html.contains("value=\"Markt &amp; Stand\""), "{html}");
+    assert!(html.contains("value=\"3\""), "{html}");
+    assert!(html.contains("role=\"alert\""), "the reason is shown");
+
+    let resp = send(
+        &f,
+        authed_form(
+            "/portal/settings",
+            &cookie,
+            "enabled=1&title=Garten&text=Frag+an+der+Bar&walled_garden=example.org&tries_per_minute=7",
+        ),
+    )
+    .await;
+    let to = location(&resp).to_owned();
+    assert!(to.contains("error=garden"), "{to}");
+    let html = body(send(&f, authed_get(&to, &cookie)).await).await;
+    assert!(html.contains("value=\"Garten\""), "{html}");
+    assert!(html.contains(">Frag an der Bar</textarea>"), "{html}");
+    assert!(html.contains(">example.org</textarea>"), "{html}");
+    assert!(html.contains("value=\"7\""), "{html}");
+    assert!(
+        std::fs::read_to_string(f.root.join("etc/config/portico"))
+            .map_or(true, |p| !p.contains("Garten")),
+        "nothing was saved"
+    );
+}
