@@ -277,11 +277,14 @@ pub async fn create(State(state): State<AppState>, Form(form): Form<CreateForm>)
 
 /// `&<prefix>.<name>=<value>…` for the non-empty values of a refused form.
 fn kept(prefix: &str, fields: &[(&str, &str)]) -> String {
+    use std::fmt::Write as _;
     fields
         .iter()
         .filter(|(_, value)| !value.is_empty())
-        .map(|(name, value)| format!("&{prefix}.{name}={}", app::portal::encode(value)))
-        .collect()
+        .fold(String::new(), |mut out, (name, value)| {
+            let _ = write!(out, "&{prefix}.{name}={}", app::portal::encode(value));
+            out
+        })
 }
 
 #[derive(Deserialize)]
