@@ -218,6 +218,33 @@ mod tests {
         assert_eq!(text, "Too many attempts. Try again in 30 seconds.");
     }
 
+    /// Issue 20: every count a page shows takes its language's plural form.
+    #[test]
+    fn counts_take_the_plural_form_in_every_language() {
+        for (key, arg) in [
+            ("home-config-ok", "sections"),
+            ("portal-error-wait", "seconds"),
+            ("vouchers-shown", "matching"),
+            ("vouchers-created", "count"),
+            ("login-rate-limited", "seconds"),
+        ] {
+            for lang in Lang::ALL {
+                let one = lang.tr_args(key, &[(arg, 1.into())]);
+                let two = lang.tr_args(key, &[(arg, 2.into())]);
+                assert_ne!(one, two.replace('2', "1"), "{lang:?} {key}: {one} / {two}");
+                assert!(!one.contains('{') && !two.contains('{'), "{lang:?} {key}");
+            }
+        }
+        assert_eq!(
+            Lang::En.tr_args("vouchers-created", &[("count", 1.into())]),
+            "1 voucher created."
+        );
+        assert_eq!(
+            Lang::En.tr_args("home-config-ok", &[("sections", 5.into())]),
+            "5 sections"
+        );
+    }
+
     #[test]
     fn missing_keys_fall_back_to_the_key() {
         assert_eq!(Lang::De.tr("no-such-key"), "no-such-key");

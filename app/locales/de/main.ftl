@@ -79,7 +79,10 @@ apply-banner-rolled-back = Die Änderung wurde nicht rechtzeitig bestätigt und 
 apply-banner-confirmed = Die Änderung bleibt.
 
 home-config-title = Konfigurationsdateien
-home-config-ok = { $sections } Abschnitte
+home-config-ok = { $sections ->
+    [one] { $sections } Abschnitt
+   *[other] { $sections } Abschnitte
+}
 home-config-broken = Fehler in Zeile { $line }, Byte { $byte }: { $reason }. Portico ändert diese Datei nicht, bis sie repariert ist.
 home-config-unreadable = Nicht lesbar.
 
@@ -251,7 +254,10 @@ portal-error-invalidated = Dieser Gutschein wurde vom Betreiber des Netzes zurü
 portal-error-expired = Die Zeit dieses Gutscheins ist aufgebraucht.
 portal-error-deadline = Dieser Gutschein hätte vor einem Datum zum ersten Mal benutzt werden müssen, das vorbei ist.
 portal-error-slots = Dieser Gutschein wird schon auf so vielen Geräten benutzt, wie er erlaubt. Versuche es in einer Minute noch einmal.
-portal-error-wait = Zu viele falsche Codes. Warte { $seconds } Sekunden und versuche es dann noch einmal.
+portal-error-wait = Zu viele falsche Codes. Warte { $seconds ->
+    [one] eine Sekunde
+   *[other] { $seconds } Sekunden
+} und versuche es dann noch einmal.
 portal-error-device = Dein Gerät wurde nicht erkannt. Verbinde dich neu mit dem WLAN und versuche es noch einmal.
 portal-error-unavailable = Das Portal kann gerade keinen Zugang geben. Bitte sag dem Betreiber des Netzes Bescheid.
 
@@ -260,7 +266,10 @@ vouchers-title = Captive Portal
 vouchers-portal-off = Das Captive Portal ist ausgeschaltet: Gutscheine können erstellt und gedruckt werden, aber Gäste werden erst danach gefragt, wenn du es in den Portal-Einstellungen einschaltest.
 vouchers-list = Gutscheine
 vouchers-shown-some = { $shown } von { $matching } passenden Gutscheinen werden gezeigt.
-vouchers-shown = { $matching } passende Gutscheine.
+vouchers-shown = { $matching ->
+    [one] { $matching } passender Gutschein.
+   *[other] { $matching } passende Gutscheine.
+}
 vouchers-csv = CSV herunterladen
 vouchers-print = Druckbogen
 vouchers-create = Gutscheine erstellen
@@ -290,7 +299,10 @@ vouchers-rename = Umbenennen
 vouchers-extend-by = Verlängern um
 vouchers-extend = Verlängern
 vouchers-invalidate = Ungültig machen
-vouchers-created = { $count } Gutscheine erstellt.
+vouchers-created = { $count ->
+    [one] { $count } Gutschein erstellt.
+   *[other] { $count } Gutscheine erstellt.
+}
 vouchers-renamed = Gutschein umbenannt.
 vouchers-extended = Gutschein verlängert.
 vouchers-invalidated = Gutschein ungültig gemacht; seine Geräte sind offline.

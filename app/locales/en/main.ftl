@@ -79,7 +79,10 @@ apply-banner-rolled-back = The change was not confirmed in time and has been rev
 apply-banner-confirmed = The change is kept.
 
 home-config-title = Configuration files
-home-config-ok = { $sections } sections
+home-config-ok = { $sections ->
+    [one] { $sections } section
+   *[other] { $sections } sections
+}
 home-config-broken = Error in line { $line }, byte { $byte }: { $reason }. Portico will not change this file until it is fixed.
 home-config-unreadable = Cannot be read.
 
@@ -251,7 +254,10 @@ portal-error-invalidated = This voucher has been withdrawn by the network's oper
 portal-error-expired = This voucher's time is used up.
 portal-error-deadline = This voucher had to be used for the first time before a date that has passed.
 portal-error-slots = This voucher is already in use on as many devices as it allows. Try again in a minute.
-portal-error-wait = Too many wrong codes. Wait { $seconds } seconds, then try again.
+portal-error-wait = Too many wrong codes. Wait { $seconds ->
+    [one] one second
+   *[other] { $seconds } seconds
+}, then try again.
 portal-error-device = Your device could not be recognised. Reconnect to the Wi-Fi and try again.
 portal-error-unavailable = The portal cannot give access right now. Please tell the network's operator.
 
@@ -260,7 +266,10 @@ vouchers-title = Captive portal
 vouchers-portal-off = The captive portal is switched off: vouchers can be made and printed, but guests are not asked for them until you switch it on in the portal settings.
 vouchers-list = Vouchers
 vouchers-shown-some = Showing { $shown } of { $matching } matching vouchers.
-vouchers-shown = { $matching } matching vouchers.
+vouchers-shown = { $matching ->
+    [one] { $matching } matching voucher.
+   *[other] { $matching } matching vouchers.
+}
 vouchers-csv = Download CSV
 vouchers-print = Print sheet
 vouchers-create = Create vouchers
@@ -290,7 +299,10 @@ vouchers-rename = Rename
 vouchers-extend-by = Extend by
 vouchers-extend = Extend
 vouchers-invalidate = Invalidate
-vouchers-created = { $count } vouchers created.
+vouchers-created = { $count ->
+    [one] { $count } voucher created.
+   *[other] { $count } vouchers created.
+}
 vouchers-renamed = Voucher renamed.
 vouchers-extended = Voucher extended.
 vouchers-invalidated = Voucher invalidated; its devices are offline.

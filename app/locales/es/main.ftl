@@ -79,7 +79,10 @@ apply-banner-rolled-back = El cambio no se confirmó a tiempo y se ha revertido.
 apply-banner-confirmed = El cambio se conserva.
 
 home-config-title = Archivos de configuración
-home-config-ok = { $sections } secciones
+home-config-ok = { $sections ->
+    [one] { $sections } sección
+   *[other] { $sections } secciones
+}
 home-config-broken = Error en la línea { $line }, byte { $byte }: { $reason }. Portico no cambiará este archivo hasta que se corrija.
 home-config-unreadable = No se puede leer.
 
@@ -251,7 +254,10 @@ portal-error-invalidated = La persona que gestiona la red ha retirado este bono.
 portal-error-expired = El tiempo de este bono se ha agotado.
 portal-error-deadline = Este bono debía usarse por primera vez antes de una fecha que ya pasó.
 portal-error-slots = Este bono ya se usa en tantos dispositivos como permite. Inténtalo de nuevo en un minuto.
-portal-error-wait = Demasiados códigos incorrectos. Espera { $seconds } segundos y vuelve a intentarlo.
+portal-error-wait = Demasiados códigos incorrectos. Espera { $seconds ->
+    [one] un segundo
+   *[other] { $seconds } segundos
+} y vuelve a intentarlo.
 portal-error-device = No se pudo reconocer tu dispositivo. Vuelve a conectarte al wifi e inténtalo de nuevo.
 portal-error-unavailable = El portal no puede dar acceso ahora. Avisa a quien gestiona la red.
 
@@ -260,7 +266,10 @@ vouchers-title = Portal cautivo
 vouchers-portal-off = El portal cautivo está apagado: se pueden crear e imprimir bonos, pero no se pedirán a los invitados hasta que lo enciendas en los ajustes del portal.
 vouchers-list = Bonos
 vouchers-shown-some = Se muestran { $shown } de { $matching } bonos que coinciden.
-vouchers-shown = { $matching } bonos coinciden.
+vouchers-shown = { $matching ->
+    [one] { $matching } bono coincide.
+   *[other] { $matching } bonos coinciden.
+}
 vouchers-csv = Descargar CSV
 vouchers-print = Hoja para imprimir
 vouchers-create = Crear bonos
@@ -290,7 +299,10 @@ vouchers-rename = Renombrar
 vouchers-extend-by = Ampliar en
 vouchers-extend = Ampliar
 vouchers-invalidate = Anular
-vouchers-created = { $count } bonos creados.
+vouchers-created = { $count ->
+    [one] { $count } bono creado.
+   *[other] { $count } bonos creados.
+}
 vouchers-renamed = Bono renombrado.
 vouchers-extended = Bono ampliado.
 vouchers-invalidated = Bono anulado; sus dispositivos quedan sin conexión.

@@ -79,7 +79,10 @@ apply-banner-rolled-back = La modification n’a pas été confirmée à temps e
 apply-banner-confirmed = La modification est conservée.
 
 home-config-title = Fichiers de configuration
-home-config-ok = { $sections } sections
+home-config-ok = { $sections ->
+    [one] { $sections } section
+   *[other] { $sections } sections
+}
 home-config-broken = Erreur à la ligne { $line }, octet { $byte } : { $reason }. Portico ne modifiera pas ce fichier tant qu’il n’est pas corrigé.
 home-config-unreadable = Illisible.
 
@@ -251,7 +254,10 @@ portal-error-invalidated = Ce bon a été retiré par l'opérateur du réseau.
 portal-error-expired = Le temps de ce bon est écoulé.
 portal-error-deadline = Ce bon devait être utilisé pour la première fois avant une date aujourd'hui passée.
 portal-error-slots = Ce bon est déjà utilisé sur autant d'appareils qu'il le permet. Réessayez dans une minute.
-portal-error-wait = Trop de codes erronés. Attendez { $seconds } secondes, puis réessayez.
+portal-error-wait = Trop de codes erronés. Attendez { $seconds ->
+    [one] une seconde
+   *[other] { $seconds } secondes
+}, puis réessayez.
 portal-error-device = Votre appareil n'a pas pu être reconnu. Reconnectez-vous au Wi-Fi et réessayez.
 portal-error-unavailable = Le portail ne peut pas donner accès pour le moment. Prévenez l'opérateur du réseau.
 
@@ -260,7 +266,10 @@ vouchers-title = Portail captif
 vouchers-portal-off = Le portail captif est désactivé : les bons peuvent être créés et imprimés, mais ils ne seront demandés aux invités qu'une fois le portail activé dans ses réglages.
 vouchers-list = Bons
 vouchers-shown-some = { $shown } bons affichés sur { $matching } correspondants.
-vouchers-shown = { $matching } bons correspondants.
+vouchers-shown = { $matching ->
+    [one] { $matching } bon correspondant.
+   *[other] { $matching } bons correspondants.
+}
 vouchers-csv = Télécharger le CSV
 vouchers-print = Feuille à imprimer
 vouchers-create = Créer des bons
@@ -290,7 +299,10 @@ vouchers-rename = Renommer
 vouchers-extend-by = Prolonger de
 vouchers-extend = Prolonger
 vouchers-invalidate = Annuler
-vouchers-created = { $count } bons créés.
+vouchers-created = { $count ->
+    [one] { $count } bon créé.
+   *[other] { $count } bons créés.
+}
 vouchers-renamed = Bon renommé.
 vouchers-extended = Bon prolongé.
 vouchers-invalidated = Bon annulé ; ses appareils sont hors ligne.

@@ -79,7 +79,10 @@ apply-banner-rolled-back = La modifica non è stata confermata in tempo ed è st
 apply-banner-confirmed = La modifica è mantenuta.
 
 home-config-title = File di configurazione
-home-config-ok = { $sections } sezioni
+home-config-ok = { $sections ->
+    [one] { $sections } sezione
+   *[other] { $sections } sezioni
+}
 home-config-broken = Errore alla riga { $line }, byte { $byte }: { $reason }. Portico non modificherà questo file finché non sarà corretto.
 home-config-unreadable = Non leggibile.
 
@@ -251,7 +254,10 @@ portal-error-invalidated = Questo voucher è stato ritirato da chi gestisce la r
 portal-error-expired = Il tempo di questo voucher è esaurito.
 portal-error-deadline = Questo voucher andava usato per la prima volta entro una data ormai passata.
 portal-error-slots = Questo voucher è già in uso su tutti i dispositivi che consente. Riprova tra un minuto.
-portal-error-wait = Troppi codici sbagliati. Aspetta { $seconds } secondi e riprova.
+portal-error-wait = Troppi codici sbagliati. Aspetta { $seconds ->
+    [one] un secondo
+   *[other] { $seconds } secondi
+} e riprova.
 portal-error-device = Non è stato possibile riconoscere il tuo dispositivo. Riconnettiti al Wi-Fi e riprova.
 portal-error-unavailable = Il portale non può dare accesso in questo momento. Avvisa chi gestisce la rete.
 
@@ -260,7 +266,10 @@ vouchers-title = Portale captive
 vouchers-portal-off = Il portale captive è spento: i voucher si possono creare e stampare, ma agli ospiti verranno chiesti solo quando lo accenderai nelle impostazioni del portale.
 vouchers-list = Voucher
 vouchers-shown-some = Mostrati { $shown } di { $matching } voucher trovati.
-vouchers-shown = { $matching } voucher trovati.
+vouchers-shown = { $matching ->
+    [one] { $matching } voucher trovato.
+   *[other] { $matching } voucher trovati.
+}
 vouchers-csv = Scarica CSV
 vouchers-print = Foglio da stampare
 vouchers-create = Crea voucher
@@ -290,7 +299,10 @@ vouchers-rename = Rinomina
 vouchers-extend-by = Estendi di
 vouchers-extend = Estendi
 vouchers-invalidate = Annulla
-vouchers-created = { $count } voucher creati.
+vouchers-created = { $count ->
+    [one] { $count } voucher creato.
+   *[other] { $count } voucher creati.
+}
 vouchers-renamed = Voucher rinominato.
 vouchers-extended = Voucher esteso.
 vouchers-invalidated = Voucher annullato; i suoi dispositivi sono offline.

@@ -79,7 +79,10 @@ apply-banner-rolled-back = A alteração não foi confirmada a tempo e foi desfe
 apply-banner-confirmed = A alteração foi mantida.
 
 home-config-title = Arquivos de configuração
-home-config-ok = { $sections } seções
+home-config-ok = { $sections ->
+    [one] { $sections } seção
+   *[other] { $sections } seções
+}
 home-config-broken = Erro na linha { $line }, byte { $byte }: { $reason }. O Portico não vai alterar este arquivo até que seja corrigido.
 home-config-unreadable = Não pode ser lido.
 
@@ -251,7 +254,10 @@ portal-error-invalidated = Este voucher foi cancelado pelo operador da rede.
 portal-error-expired = O tempo deste voucher acabou.
 portal-error-deadline = Este voucher precisava ser usado pela primeira vez antes de uma data que já passou.
 portal-error-slots = Este voucher já está em uso em tantos aparelhos quanto permite. Tente de novo em um minuto.
-portal-error-wait = Códigos errados demais. Espere { $seconds } segundos e tente de novo.
+portal-error-wait = Códigos errados demais. Espere { $seconds ->
+    [one] um segundo
+   *[other] { $seconds } segundos
+} e tente de novo.
 portal-error-device = Não foi possível reconhecer seu aparelho. Reconecte ao Wi-Fi e tente de novo.
 portal-error-unavailable = O portal não pode liberar o acesso agora. Avise o operador da rede.
 
@@ -260,7 +266,10 @@ vouchers-title = Portal cativo
 vouchers-portal-off = O portal cativo está desligado: vouchers podem ser criados e impressos, mas só serão pedidos aos visitantes quando você o ligar nas configurações do portal.
 vouchers-list = Vouchers
 vouchers-shown-some = Mostrando { $shown } de { $matching } vouchers encontrados.
-vouchers-shown = { $matching } vouchers encontrados.
+vouchers-shown = { $matching ->
+    [one] { $matching } voucher encontrado.
+   *[other] { $matching } vouchers encontrados.
+}
 vouchers-csv = Baixar CSV
 vouchers-print = Folha para imprimir
 vouchers-create = Criar vouchers
@@ -290,7 +299,10 @@ vouchers-rename = Renomear
 vouchers-extend-by = Estender por
 vouchers-extend = Estender
 vouchers-invalidate = Cancelar
-vouchers-created = { $count } vouchers criados.
+vouchers-created = { $count ->
+    [one] { $count } voucher criado.
+   *[other] { $count } vouchers criados.
+}
 vouchers-renamed = Voucher renomeado.
 vouchers-extended = Voucher estendido.
 vouchers-invalidated = Voucher cancelado; seus aparelhos ficaram sem internet.

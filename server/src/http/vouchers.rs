@@ -121,7 +121,11 @@ pub fn admin_view(
             "vouchers-created",
             &[(
                 "count",
-                query.get("count").cloned().unwrap_or_default().into(),
+                query
+                    .get("count")
+                    .and_then(|c| c.parse::<u32>().ok())
+                    .unwrap_or_default()
+                    .into(),
             )],
         ),
         "renamed" => lang.tr("vouchers-renamed"),
@@ -278,13 +282,13 @@ pub async fn create(State(state): State<AppState>, Form(form): Form<CreateForm>)
 /// `&<prefix>.<name>=<value>…` for the non-empty values of a refused form.
 fn kept(prefix: &str, fields: &[(&str, &str)]) -> String {
     use std::fmt::Write as _;
-    fields
-        .iter()
-        .filter(|(_, value)| !value.is_empty())
-        .fold(String::new(), |mut out, (name, value)| {
+    fields.iter().filter(|(_, value)| !value.is_empty()).fold(
+        String::new(),
+        |mut out, (name, value)| {
             let _ = write!(out, "&{prefix}.{name}={}", app::portal::encode(value));
             out
-        })
+        },
+    )
 }
 
 #[derive(Deserialize)]

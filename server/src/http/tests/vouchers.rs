@@ -111,7 +111,7 @@ async fn voucher_admin_creates_lists_changes_exports_and_prints() {
 
     // Search and state filter.
     let html = body(send(&f, page("/portal?q=stall")).await).await;
-    assert!(html.contains("1 matching vouchers."), "{html}");
+    assert!(html.contains("1 matching voucher."), "{html}");
     let html = body(send(&f, page("/portal?state=unused")).await).await;
     assert!(html.contains("2 matching vouchers."), "{html}");
     let code_part = &list[1].code[..6].to_lowercase();

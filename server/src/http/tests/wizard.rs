@@ -184,7 +184,7 @@ async fn setup_sets_the_admin_and_root_password_once() {
     assert_eq!(resp.status(), StatusCode::OK);
     // Without a session the wizard is behind the login now.
     let resp = send(&f, get("/setup").body(Body::empty()).unwrap()).await;
-    assert_eq!(location(&resp), "/login");
+    assert_eq!(location(&resp), "/login?next=%2Fsetup");
     assert!(f.state.auth.verify("root", PASSWORD).unwrap());
 }
 
