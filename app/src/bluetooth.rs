@@ -80,7 +80,11 @@ pub const BLE_EVENTS: &str = "/api/v1/ble/events";
 /// server puts an implementation into the Leptos context.
 #[cfg(feature = "ssr")]
 pub trait BluetoothSource: Send + Sync {
-    fn bluetooth_view(&self) -> std::pin::Pin<Box<dyn Future<Output = BluetoothView> + Send + '_>>;
+    /// What BlueZ offers and the link, explained in `lang`.
+    fn bluetooth_view(
+        &self,
+        lang: crate::i18n::Lang,
+    ) -> std::pin::Pin<Box<dyn Future<Output = BluetoothView> + Send + '_>>;
 }
 
 /// The page's data (login required, enforced by the server before this runs).
@@ -88,7 +92,7 @@ pub trait BluetoothSource: Send + Sync {
 pub async fn load_bluetooth() -> Result<BluetoothView, ServerFnError> {
     let source = use_context::<std::sync::Arc<dyn BluetoothSource>>()
         .ok_or_else(|| ServerFnError::new("bluetooth source missing"))?;
-    Ok(source.bluetooth_view().await)
+    Ok(source.bluetooth_view(crate::request_lang()).await)
 }
 
 /// `/bluetooth`.

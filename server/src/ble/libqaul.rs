@@ -137,11 +137,6 @@ async fn serve(ble: &Arc<Ble>, stream: UnixStream) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Whether the radio failed for want of an adapter (or of BlueZ itself).
-fn adapter_missing(reason: &str) -> bool {
-    reason.contains("adapter") || reason.contains("D-Bus") || reason.contains("org.bluez")
-}
-
 /// One request; the immediate answer, if the request has one.
 async fn handle(ble: &Arc<Ble>, request: Message) -> Option<Message> {
     match request {
@@ -180,7 +175,11 @@ async fn handle(ble: &Arc<Ble>, request: Message) -> Option<Message> {
                         success: radio.running,
                         error_reason: if radio.running {
                             0
-                        } else if adapter_missing(&radio.reason) {
+                        } else if radio
+                            .cause
+                            .as_ref()
+                            .is_some_and(super::Cause::is_bluetooth_missing)
+                        {
                             proto::BleError::DeviceUnavailable as i32
                         } else {
                             proto::BleError::UnknownError as i32

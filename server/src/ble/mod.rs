@@ -35,12 +35,64 @@ const RETRY_MAX: Duration = Duration::from_secs(60);
 #[cfg(feature = "ble")]
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Why Bluetooth, or the link, is not available: the categories the page explains in the
+/// user's language (the raw detail stays in the log).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// The small variant, built without Bluetooth.
+    NotBuilt,
+    /// No D-Bus or no bluetoothd.
+    NoBluez,
+    /// BlueZ runs but reports no adapter (or not the one configured).
+    NoAdapter,
+    /// Every adapter is powered off.
+    PoweredOff,
+    /// BlueZ did not answer in time.
+    NoAnswer,
+    /// `ble.enabled` is `0`.
+    SwitchedOff,
+    /// BlueZ ended the link's session (or the link was stopped); it starts again.
+    Ended,
+    /// Anything else, with BlueZ's words.
+    Other(String),
+}
+
+impl Cause {
+    /// Whether the link waits for Bluetooth itself (rather than failing on its own).
+    pub fn is_bluetooth_missing(&self) -> bool {
+        matches!(
+            self,
+            Cause::NotBuilt
+                | Cause::NoBluez
+                | Cause::NoAdapter
+                | Cause::PoweredOff
+                | Cause::NoAnswer
+        )
+    }
+}
+
+/// The category of a BlueZ error.
+#[cfg(feature = "ble")]
+pub fn cause_of(error: &bluer::Error) -> Cause {
+    use bluer::{ErrorKind, InternalErrorKind};
+    match &error.kind {
+        ErrorKind::Internal(InternalErrorKind::DBus(_) | InternalErrorKind::DBusConnectionLost) => {
+            Cause::NoBluez
+        }
+        ErrorKind::NotFound | ErrorKind::DoesNotExist | ErrorKind::InvalidName(_) => {
+            Cause::NoAdapter
+        }
+        ErrorKind::NotReady => Cause::PoweredOff,
+        _ => Cause::Other(error.to_string()),
+    }
+}
+
 /// What BlueZ offers: whether Bluetooth can be used here and why not, and the adapters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Availability {
     pub available: bool,
-    /// Why Bluetooth is unavailable (empty when it is available).
-    pub reason: String,
+    /// Why Bluetooth is unavailable (`None` when it is available).
+    pub cause: Option<Cause>,
     pub adapters: Vec<Adapter>,
 }
 
@@ -67,7 +119,7 @@ pub struct Counts {
 pub struct LinkState {
     pub running: bool,
     /// Why the radio is not running.
-    pub reason: String,
+    pub cause: Option<Cause>,
     pub q8id: Q8id,
     pub adapter: String,
     pub address: String,
@@ -89,7 +141,7 @@ const NOT_BUILT: &str = "this build of Portico has no Bluetooth (the small varia
 pub async fn probe() -> Availability {
     Availability {
         available: false,
-        reason: NOT_BUILT.into(),
+        cause: Some(Cause::NotBuilt),
         adapters: Vec::new(),
     }
 }
@@ -100,26 +152,25 @@ pub async fn probe() -> Availability {
     match tokio::time::timeout(PROBE_TIMEOUT, adapters()).await {
         Ok(Ok(adapters)) if adapters.is_empty() => Availability {
             available: false,
-            reason: "bluetoothd reports no Bluetooth adapter".into(),
+            cause: Some(Cause::NoAdapter),
             adapters,
         },
         Ok(Ok(adapters)) => Availability {
             available: adapters.iter().any(|a| a.powered),
-            reason: if adapters.iter().any(|a| a.powered) {
-                String::new()
-            } else {
-                "every Bluetooth adapter is powered off".into()
-            },
+            cause: (!adapters.iter().any(|a| a.powered)).then_some(Cause::PoweredOff),
             adapters,
         },
-        Ok(Err(err)) => Availability {
-            available: false,
-            reason: err.to_string(),
-            adapters: Vec::new(),
-        },
+        Ok(Err(err)) => {
+            tracing::debug!(%err, "Bluetooth unavailable");
+            Availability {
+                available: false,
+                cause: Some(cause_of(&err)),
+                adapters: Vec::new(),
+            }
+        }
         Err(_) => Availability {
             available: false,
-            reason: format!("BlueZ did not answer within {} s", PROBE_TIMEOUT.as_secs()),
+            cause: Some(Cause::NoAnswer),
             adapters: Vec::new(),
         },
     }
@@ -197,7 +248,10 @@ pub struct Outgoing {
 #[derive(Clone, Debug, Default)]
 pub struct RadioState {
     pub running: bool,
+    /// Why it is not running, in words for the log and libqaul.
     pub reason: String,
+    /// The same, as a category for the page (`None` while running).
+    pub cause: Option<Cause>,
     pub adapter: String,
     pub address: String,
 }
@@ -298,6 +352,7 @@ impl Ble {
         self.set_radio(RadioState {
             running: false,
             reason: NOT_BUILT.into(),
+            cause: Some(Cause::NotBuilt),
             ..RadioState::default()
         });
     }
@@ -314,15 +369,16 @@ impl Ble {
             let mut wait = RETRY_FIRST;
             loop {
                 let result = radio::run(Arc::clone(&ble), &adapter, &mut rx).await;
-                let reason = match result {
-                    Ok(()) => "BlueZ ended the session".to_owned(),
-                    Err(err) => format!("{err:#}"),
+                let (reason, cause) = match result {
+                    Ok(()) => ("BlueZ ended the session".to_owned(), Cause::Ended),
+                    Err(err) => (err.to_string(), err.cause()),
                 };
                 tracing::warn!(%reason, retry_in_s = wait.as_secs(), "Bluetooth link not running");
                 ble.drop_peers();
                 ble.set_radio(RadioState {
                     running: false,
                     reason,
+                    cause: Some(cause),
                     ..RadioState::default()
                 });
                 // BlueZ may come later (bluetoothd restarted, an adapter plugged in).
@@ -344,6 +400,7 @@ impl Ble {
             *radio = RadioState {
                 running: false,
                 reason: "stopped".into(),
+                cause: Some(Cause::Ended),
                 ..RadioState::default()
             };
         }
@@ -556,7 +613,7 @@ impl Ble {
         peers.sort_by_key(|(id, _)| *id);
         LinkState {
             running: radio.running,
-            reason: radio.reason,
+            cause: radio.cause,
             q8id: self.own(),
             adapter: radio.adapter,
             address: radio.address,
@@ -598,6 +655,7 @@ pub fn start(root: &Path, settings: Settings) -> Result<Arc<Ble>, libqaul::Liste
         ble.set_radio(RadioState {
             running: false,
             reason: "switched off in /etc/config/portico (ble.enabled)".into(),
+            cause: Some(Cause::SwitchedOff),
             ..RadioState::default()
         });
     }

@@ -123,6 +123,15 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The category the Bluetooth page explains.
+    pub fn cause(&self) -> super::Cause {
+        match self {
+            Error::Bluez(e) | Error::Refused { source: e, .. } => super::cause_of(e),
+        }
+    }
+}
+
 /// Adds what was being done to a BlueZ error.
 trait Doing<T> {
     fn doing(self, what: impl Into<String>) -> Result<T, Error>;
@@ -196,6 +205,7 @@ pub async fn run(
     ble.set_radio(RadioState {
         running: true,
         reason: String::new(),
+        cause: None,
         adapter: adapter.name().to_owned(),
         address: adapter
             .address()

@@ -72,7 +72,11 @@ pub async fn peers(
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let ble = state.ble.as_ref().ok_or_else(|| not_here(&headers))?;
-    Ok(Json(super::convert::link_view(&ble.state())).into_response())
+    Ok(Json(super::convert::link_view(
+        &ble.state(),
+        request_lang(&headers),
+    ))
+    .into_response())
 }
 
 fn not_here(headers: &HeaderMap) -> AppError {
@@ -116,13 +120,14 @@ pub async fn send(
 }
 
 /// `GET /api/v1/ble/events`.
-pub async fn events(State(state): State<AppState>) -> impl IntoResponse {
+pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> impl IntoResponse {
+    let lang = request_lang(&headers);
     let ble = state.ble.clone();
     let updates = ble.as_ref().map(|b| b.subscribe());
     // Coalesced to 5 a second: a 60 KiB message changes the counters hundreds of times.
     live("link", updates, Duration::from_millis(200), move || {
         ble.as_ref().map(|b| Frame {
-            value: super::convert::link_view(&b.state()),
+            value: super::convert::link_view(&b.state(), lang),
             tick: Some(Duration::from_secs(2)),
         })
     })

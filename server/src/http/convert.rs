@@ -3,6 +3,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use app::i18n::Lang;
+
 use crate::apply;
 
 /// The applier's status as pages, the API and the event stream show it.
@@ -104,14 +106,34 @@ pub fn offload_view(snapshot: &crate::offload::Snapshot) -> app::offload::Offloa
     }
 }
 
+/// Why Bluetooth or the link is not available, in the user's language.
+fn cause_text(cause: &crate::ble::Cause, lang: Lang) -> String {
+    use crate::ble::Cause;
+    match cause {
+        Cause::NotBuilt => lang.tr("ble-why-not-built"),
+        Cause::NoBluez => lang.tr("ble-why-no-bluez"),
+        Cause::NoAdapter => lang.tr("ble-why-no-adapter"),
+        Cause::PoweredOff => lang.tr("ble-why-powered-off"),
+        Cause::NoAnswer => lang.tr("ble-why-no-answer"),
+        Cause::SwitchedOff => lang.tr("ble-why-switched-off"),
+        Cause::Ended => lang.tr("ble-why-ended"),
+        Cause::Other(detail) => lang.tr_args("ble-why-other", &[("detail", detail.clone().into())]),
+    }
+}
+
 /// What BlueZ offers, with the link when this Portico runs one, as the Bluetooth page shows it.
 pub fn bluetooth_view(
     availability: &crate::ble::Availability,
     link: Option<&crate::ble::LinkState>,
+    lang: Lang,
 ) -> app::bluetooth::BluetoothView {
     app::bluetooth::BluetoothView {
         available: availability.available,
-        reason: availability.reason.clone(),
+        reason: availability
+            .cause
+            .as_ref()
+            .map(|c| cause_text(c, lang))
+            .unwrap_or_default(),
         adapters: availability
             .adapters
             .iter()
@@ -121,25 +143,29 @@ pub fn bluetooth_view(
                 powered: a.powered,
             })
             .collect(),
-        link: link.map(link_view),
+        link: link.map(|l| link_view(l, lang)),
     }
 }
 
-/// The link and its peers as the page, the API and the event stream show them.
-pub fn link_view(link: &crate::ble::LinkState) -> app::bluetooth::LinkView {
+/// The link and its peers as the page, the API and the event stream show them. A link that
+/// waits for Bluetooth says so, rather than repeating why Bluetooth is unavailable.
+pub fn link_view(link: &crate::ble::LinkState, lang: Lang) -> app::bluetooth::LinkView {
     use crate::ble::Generations;
     app::bluetooth::LinkView {
         running: link.running,
-        reason: link.reason.clone(),
+        reason: match &link.cause {
+            Some(cause) if cause.is_bluetooth_missing() => lang.tr("ble-why-waiting"),
+            Some(cause) => cause_text(cause, lang),
+            None => String::new(),
+        },
         q8id: hex::encode(link.q8id),
         adapter: link.adapter.clone(),
         address: link.address.clone(),
-        generations: match link.generations {
-            Generations::Both => "both",
-            Generations::Current => "current",
-            Generations::Legacy => "legacy",
-        }
-        .into(),
+        generations: lang.tr(match link.generations {
+            Generations::Both => "ble-generations-both",
+            Generations::Current => "ble-generations-current",
+            Generations::Legacy => "ble-generations-legacy",
+        }),
         peers: link
             .peers
             .iter()

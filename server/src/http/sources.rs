@@ -40,11 +40,14 @@ impl OffloadSource for Sources {
 }
 
 impl BluetoothSource for Sources {
-    fn bluetooth_view(&self) -> Pin<Box<dyn Future<Output = BluetoothView> + Send + '_>> {
+    fn bluetooth_view(
+        &self,
+        lang: Lang,
+    ) -> Pin<Box<dyn Future<Output = BluetoothView> + Send + '_>> {
         Box::pin(async move {
             let availability = crate::ble::probe().await;
             let link = self.state.ble.as_ref().map(|ble| ble.state());
-            super::convert::bluetooth_view(&availability, link.as_ref())
+            super::convert::bluetooth_view(&availability, link.as_ref(), lang)
         })
     }
 }

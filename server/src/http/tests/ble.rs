@@ -13,17 +13,63 @@ async fn the_bluetooth_page_says_what_bluez_offers_or_why_not() {
         "{html}"
     );
     // This machine has no BlueZ (no system bus in the sandbox); a machine with BlueZ and a
-    // powered adapter gets the other sentence. Either way the reason is BlueZ's own.
-    let unavailable = html.contains("Bluetooth is unavailable here: ");
+    // powered adapter gets the other sentence. Issue 20: the reason is explained in words,
+    // never D-Bus's raw message.
+    let unavailable = html.contains("Bluetooth is unavailable here. ");
     let available = html.contains("Bluetooth is available");
     assert!(unavailable ^ available, "{html}");
+    assert!(
+        !html.contains("D-Bus") && !html.contains("org.freedesktop"),
+        "{html}"
+    );
     if unavailable {
-        let reason = html
-            .split("Bluetooth is unavailable here: ")
-            .nth(1)
-            .unwrap();
-        assert!(!reason.starts_with('<'), "a reason is given: {html}");
+        assert!(
+            html.contains("The Bluetooth service (BlueZ) is not running on this router.")
+                || html.contains("This router has no Bluetooth adapter.")
+                || html.contains("Every Bluetooth adapter is switched off."),
+            "{html}"
+        );
     }
+    // The same in German.
+    let req = get("/bluetooth")
+        .header(header::COOKIE, format!("{cookie}; portico_lang=de"))
+        .body(Body::empty())
+        .unwrap();
+    let html = body(send(&f, req).await).await;
+    assert!(
+        html.contains("Bluetooth ist hier nicht verfügbar.") || html.contains("verfügbar"),
+        "{html}"
+    );
+}
+
+/// Issue 20: a link that waits for Bluetooth says so once (the page already says why
+/// Bluetooth is unavailable), and settings read as words.
+#[test]
+fn a_waiting_link_does_not_repeat_why_and_settings_read_as_words() {
+    use crate::ble::{Cause, Generations, LinkState};
+    let link = |cause| LinkState {
+        running: false,
+        cause: Some(cause),
+        q8id: [1; 8],
+        adapter: String::new(),
+        address: String::new(),
+        generations: Generations::Both,
+        peers: Vec::new(),
+    };
+    let lang = app::i18n::Lang::En;
+    let waiting = super::super::convert::link_view(&link(Cause::NoBluez), lang);
+    assert_eq!(
+        waiting.reason,
+        "It starts by itself once Bluetooth is available."
+    );
+    assert_eq!(waiting.generations, "current and legacy qaul");
+    let off = super::super::convert::link_view(&link(Cause::SwitchedOff), lang);
+    assert_eq!(
+        off.reason,
+        "It is switched off in the settings (ble.enabled)."
+    );
+    let other = super::super::convert::link_view(&link(Cause::Other("boom".into())), lang);
+    assert_eq!(other.reason, "Bluetooth reported: boom");
 }
 
 #[tokio::test]
