@@ -378,6 +378,11 @@ impl Applier {
                 .unwrap_or_else(|e| Err(platform::Error::Unavailable(e.to_string())));
             match result {
                 Ok(()) => this.set_note(None),
+                // Expected on this platform, and said once on the overview.
+                Err(platform::Error::NotHere(services)) => {
+                    tracing::info!(?services, "written, not applied on this platform");
+                    this.set_note(None);
+                }
                 Err(platform::Error::Unavailable(why)) => this.set_note(Some(why)),
                 Err(e) => {
                     tracing::error!(error = %e, "reload failed, rolling back");

@@ -69,9 +69,7 @@ impl Platform for DevPlatform {
     fn reload_services(&self, services: &[Service]) -> Result<()> {
         if netlab::in_host_namespace() {
             // Rule 1: the files are written, the host's kernel is never touched.
-            return Err(Error::Unavailable(format!(
-                "{services:?} not realised: Portico runs in the host's network namespace (start it in the lab)"
-            )));
+            return Err(Error::NotHere(services.to_vec()));
         }
         let mut not_here = Vec::new();
         if services.contains(&Service::Network) {
@@ -91,9 +89,7 @@ impl Platform for DevPlatform {
         if not_here.is_empty() {
             Ok(())
         } else {
-            Err(Error::Unavailable(format!(
-                "{not_here:?} not realised in the lab"
-            )))
+            Err(Error::NotHere(not_here))
         }
     }
 }

@@ -35,6 +35,11 @@ pub enum Error {
     /// The platform cannot do this here (e.g. kernel changes in the host's namespace).
     #[error("{0}")]
     Unavailable(String),
+    /// The platform writes these services' files but does not apply them (the dev platform:
+    /// Wi-Fi and system settings, or everything outside the lab). Expected there; the
+    /// overview says so once, no apply reports it.
+    #[error("{0:?} are written but not applied on this platform")]
+    NotHere(Vec<Service>),
     /// Hashing the password failed.
     #[error("password hashing failed: {0}")]
     Hash(String),

@@ -331,3 +331,31 @@ async fn broken_router_files_are_reported_by_the_wizard_the_overview_and_the_por
     let portico = std::fs::read_to_string(f.root.join("etc/config/portico")).unwrap_or_default();
     assert!(!portico.contains("config portal"), "{portico}");
 }
+
+/// Issue 20: what the dev platform does not apply (Wi-Fi and system settings here, outside
+/// the lab everything) is expected there: no apply reports it as a note; the overview says so
+/// once, in words.
+#[tokio::test]
+async fn the_dev_platform_says_once_on_the_overview_what_it_does_not_apply() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    let mut reloads = f.state.applier.reloads();
+    reloads.borrow_and_update();
+    let edits = serde_json::json!({"edits": [
+        {"op": "set", "path": "system.@system[0].hostname", "value": "werkstatt"}
+    ], "checked": false});
+    let (status, json) =
+        json_of(send(&f, json_post("/api/v1/config/apply", Some(&cookie), &edits)).await).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    tokio::time::timeout(Duration::from_secs(30), reloads.changed())
+        .await
+        .expect("the reload within the deadline")
+        .unwrap();
+    assert_eq!(f.state.applier.status().note, None);
+    let html = body(send(&f, authed_get("/", &cookie)).await).await;
+    assert!(
+        html.contains("Wi-Fi and system settings are saved but not applied here."),
+        "{html}"
+    );
+    assert!(!html.contains("not realised"), "{html}");
+}
