@@ -710,7 +710,23 @@ fn WifiStep(view: WizardView, shown: Answers) -> impl IntoView {
         .iter()
         .enumerate()
         .map(|(i, radio)| {
-            let wifi = shown.wifi.iter().find(|w| w.radio == radio.name).cloned();
+            let mut wifi = shown.wifi.iter().find(|w| w.radio == radio.name).cloned();
+            // A step the server refused shows what was typed (and so its error stays visible).
+            if !view.posted.is_empty() {
+                let posted = |field: &str| {
+                    view.posted
+                        .iter()
+                        .find(|(k, _)| *k == format!("wifi.{i}.{field}"))
+                        .map(|(_, v)| v.clone())
+                };
+                wifi = posted("enabled").map(|_| super::Wifi {
+                    radio: radio.name.clone(),
+                    ssid: posted("ssid").unwrap_or_default(),
+                    key: String::new(),
+                    encryption: posted("encryption").unwrap_or_else(|| "sae".to_owned()),
+                    country: None,
+                });
+            }
             let kept = view
                 .answers
                 .wifi

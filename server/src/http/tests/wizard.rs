@@ -235,3 +235,50 @@ async fn after_setup_the_wizard_runs_again_from_the_current_settings() {
     .await;
     assert_eq!(location(&resp), "/setup/applied");
 }
+
+/// Issue 20: the Wi-Fi step refused by the server (a 57-character name, a 34-byte name with
+/// emoji) keeps what was typed, its network stays switched on so the error can be seen, and
+/// the error is next to the field.
+#[tokio::test]
+async fn a_refused_wifi_step_keeps_what_was_typed_with_its_error_in_view() {
+    let f = fixture(true);
+    let wizard = start_wizard(&f).await;
+    assert_eq!(
+        post_step(&f, &wizard, "language", "language=en&action=next").await,
+        "/setup/system"
+    );
+    let long = "x".repeat(57);
+    let emoji = "Café 🎉🎉🎉🎉🎉🎉🎉"; // 34 bytes
+    assert_eq!(emoji.len(), 34);
+    for ssid in [long.as_str(), emoji] {
+        let encoded: String = ssid.bytes().map(|b| format!("%{b:02X}")).collect();
+        let to = post_step(
+            &f,
+            &wizard,
+            "wifi",
+            &format!("wifi.0.radio=radio0&wifi.0.enabled=on&wifi.0.ssid={encoded}&wifi.0.key=kiwi-kiwi-kiwi&wifi.0.encryption=sae&action=next"),
+        )
+        .await;
+        assert_eq!(to, "/setup/wifi", "refused: {ssid}");
+        let html = wizard_page(&f, &wizard, "wifi").await;
+        let shown = ssid.replace('&', "&amp;");
+        assert!(
+            html.contains(&format!("value=\"{shown}\"")),
+            "{ssid}: {html}"
+        );
+        let toggle = html
+            .split("name=\"wifi.0.enabled\"")
+            .nth(1)
+            .and_then(|rest| rest.split('>').next())
+            .unwrap_or_default();
+        assert!(toggle.contains("checked"), "the network stays on: {html}");
+        assert!(
+            html.contains("role=\"alert\"") || html.contains("field-error"),
+            "{html}"
+        );
+        assert!(
+            html.contains("1 to 32 bytes long"),
+            "the error says the limit: {html}"
+        );
+    }
+}
