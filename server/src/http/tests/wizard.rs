@@ -251,7 +251,7 @@ async fn a_refused_wifi_step_keeps_what_was_typed_with_its_error_in_view() {
     let emoji = "Café 🎉🎉🎉🎉🎉🎉🎉"; // 34 bytes
     assert_eq!(emoji.len(), 34);
     for ssid in [long.as_str(), emoji] {
-        let encoded: String = ssid.bytes().map(|b| format!("%{b:02X}")).collect();
+        let encoded = app::portal::encode(ssid);
         let to = post_step(
             &f,
             &wizard,
