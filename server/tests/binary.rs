@@ -52,6 +52,7 @@ fn without_the_lan_device_first_boot_setup_is_refused() {
     assert!(body.contains("\"lan_only\""), "{body}");
 }
 
+/// Unknown keys are warned about (and the log has no colour codes when it is not a terminal).
 #[test]
 fn unknown_config_keys_are_warned_and_flags_beat_the_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -79,6 +80,11 @@ fn unknown_config_keys_are_warned_and_flags_beat_the_file() {
     let lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
     let mut warned = false;
     for line in lines.map_while(Result::ok) {
+        // Issue 20: a log written to a pipe (procd, a file) carries no colour codes.
+        assert!(
+            !line.contains('\u{1b}'),
+            "colour codes off a terminal: {line:?}"
+        );
         if line.contains("portico.main.colour") && line.contains("unknown key") {
             warned = true;
         }
