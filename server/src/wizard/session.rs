@@ -290,6 +290,11 @@ impl Wizards {
         if wizard.applied.is_none() || step == Step::Applied {
             wizard.step = step;
         }
+        // One language: the page's (the header's picker, or the wizard's first step, which
+        // sets the same cookie) is the wizard's answer too.
+        if wizard.applied.is_none() {
+            wizard.answers.language = Some(lang.code().to_owned());
+        }
         let shown = wizard.clone();
         // The errors are shown now; a reload shows the step as it is.
         wizard.posted.clear();

@@ -282,3 +282,23 @@ async fn a_refused_wifi_step_keeps_what_was_typed_with_its_error_in_view() {
         );
     }
 }
+
+/// Issue 20: the header's language picker and the wizard's first step agree: the language
+/// chosen in the header is the one the wizard's language step shows chosen.
+#[tokio::test]
+async fn the_header_language_and_the_wizards_first_step_agree() {
+    let f = fixture(true);
+    let wizard = start_wizard(&f).await;
+    let checked = |html: &str, code: &str| {
+        html.split(&format!("id=\"f-language-{code}\""))
+            .nth(1)
+            .and_then(|rest| rest.split('>').next())
+            .is_some_and(|attrs| attrs.contains("checked"))
+    };
+    let html = wizard_page(&f, &wizard, "language").await;
+    assert!(checked(&html, "en"), "{html}");
+    // The header's picker: German.
+    let html = wizard_page(&f, &format!("{wizard}; portico_lang=de"), "language").await;
+    assert!(checked(&html, "de") && !checked(&html, "en"), "{html}");
+    assert!(html.contains("lang=\"de\""), "the page is German too");
+}
