@@ -83,7 +83,8 @@ pub struct ApplyStatus {
     pub deadline_ms: Option<u64>,
     /// Config files the pending apply changed.
     pub files: Vec<String>,
-    /// How the last apply ended: `confirmed`, `rolled_back`, `applied`, `reload_failed`.
+    /// How the last apply ended: `confirmed`, `rolled_back` (not confirmed in time), `reverted`
+    /// (on request), `applied`, `reload_failed`.
     pub last: Option<String>,
     /// What the last reload could not do on this platform, or why it failed.
     pub note: Option<String>,
@@ -314,7 +315,10 @@ fn ApplyBanner() -> impl IntoView {
     let page = use_context::<PageContext>().unwrap_or_default();
     let current = lang();
     let seconds = RwSignal::new(page.apply.filter(|a| a.pending).map(|a| a.seconds_left));
-    let outcome = RwSignal::new(None::<String>);
+    // After "Revert now" the server sends the browser back with `applied=reverted`.
+    let reverted = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get("applied").as_deref() == Some("reverted"));
+    let outcome = RwSignal::new(reverted.then(|| "reverted".to_owned()));
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| follow_apply(seconds, outcome));
     let location = leptos_router::hooks::use_location();
@@ -346,6 +350,9 @@ fn ApplyBanner() -> impl IntoView {
                 }.into_any(),
                 (None, Some("rolled_back")) => view! {
                     <div class="apply-banner done" role="status">{t("apply-banner-rolled-back")}</div>
+                }.into_any(),
+                (None, Some("reverted")) => view! {
+                    <div class="apply-banner done" role="status">{t("apply-banner-reverted")}</div>
                 }.into_any(),
                 (None, Some("confirmed")) => view! {
                     <div class="apply-banner done" role="status">{t("apply-banner-confirmed")}</div>

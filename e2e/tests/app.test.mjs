@@ -144,8 +144,10 @@ test('a checked apply shows a live countdown on every page; revert restores (pho
   await page.screenshot({ path: `${SHOTS}/phone-apply-countdown.png`, fullPage: true });
 
   await banner.getByRole('button', { name: 'Revert now' }).click();
-  await page.waitForURL(`${ROUTER}/ports`);
+  await page.waitForURL(`${ROUTER}/ports?applied=reverted`);
   await waitFor('the banner to go', async () => (await page.getByTestId('apply-banner').count()) === 0);
+  // The page says it was reverted on request (not "not confirmed in time").
+  await page.getByText('Reverted as you asked: the previous settings are back.').waitFor();
   assert.equal(await hostname(), before, 'the old configuration is back');
   assert.equal((await api('/api/v1/config/apply')).json.pending, false);
   await context.close();

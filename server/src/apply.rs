@@ -36,8 +36,10 @@ pub enum Outcome {
     Applied,
     /// A checked apply was kept.
     Confirmed,
-    /// A checked apply was undone (by the user or its deadline).
+    /// A checked apply was undone because nobody confirmed it in time.
     RolledBack,
+    /// A checked apply was undone on request (Revert).
+    Reverted,
     /// The services did not take the change; it was undone.
     ReloadFailed,
 }
@@ -49,6 +51,7 @@ impl Outcome {
             Outcome::Applied => "applied",
             Outcome::Confirmed => "confirmed",
             Outcome::RolledBack => "rolled_back",
+            Outcome::Reverted => "reverted",
             Outcome::ReloadFailed => "reload_failed",
         }
     }
@@ -388,7 +391,7 @@ impl Applier {
                     tracing::error!(error = %e, "reload failed, rolling back");
                     this.set_note(Some(e.to_string()));
                     let undone = match pending {
-                        Some(id) => this.roll_back(id),
+                        Some(id) => this.roll_back(id, Outcome::RolledBack),
                         None => this
                             .inner
                             .store
@@ -467,10 +470,10 @@ impl Applier {
             .as_ref()
             .map(|p| p.id)
             .ok_or(Error::NothingPending)?;
-        self.roll_back(id)
+        self.roll_back(id, Outcome::Reverted)
     }
 
-    fn roll_back(&self, id: u64) -> Result<(), Error> {
+    fn roll_back(&self, id: u64, outcome: Outcome) -> Result<(), Error> {
         let mut guard = self.lock();
         let Some(pending) = guard.take_if(|p| p.id == id) else {
             return Err(Error::NothingPending);
@@ -487,13 +490,13 @@ impl Applier {
         if let Err(e) = self.inner.platform.reload_services(&services_for(&files)) {
             tracing::warn!(error = %e, "reload after rollback");
         }
-        self.publish(Some(Outcome::RolledBack));
+        self.publish(Some(outcome));
         tracing::info!(files = ?files, "apply rolled back");
         Ok(())
     }
 
     fn expire(&self, id: u64) {
-        if let Err(e) = self.roll_back(id)
+        if let Err(e) = self.roll_back(id, Outcome::RolledBack)
             && !matches!(e, Error::NothingPending)
         {
             tracing::error!(error = %e, "automatic rollback failed");

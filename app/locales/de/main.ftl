@@ -76,6 +76,7 @@ apply-banner-pending = Ihre Änderung ist aktiv. Sie wird in { $seconds } s zur�
 apply-banner-keep = Änderung behalten
 apply-banner-revert = Jetzt zurücknehmen
 apply-banner-rolled-back = Die Änderung wurde nicht rechtzeitig bestätigt und ist zurückgenommen.
+apply-banner-reverted = Wie gewünscht rückgängig gemacht: die vorherigen Einstellungen gelten wieder.
 apply-banner-confirmed = Die Änderung bleibt.
 
 home-config-title = Konfigurationsdateien

@@ -76,6 +76,7 @@ apply-banner-pending = Your change is active. It will be reverted in { $seconds 
 apply-banner-keep = Keep the change
 apply-banner-revert = Revert now
 apply-banner-rolled-back = The change was not confirmed in time and has been reverted.
+apply-banner-reverted = Reverted as you asked: the previous settings are back.
 apply-banner-confirmed = The change is kept.
 
 home-config-title = Configuration files

@@ -76,6 +76,7 @@ apply-banner-pending = Su cambio está activo. Se revertirá en { $seconds } s s
 apply-banner-keep = Conservar el cambio
 apply-banner-revert = Revertir ahora
 apply-banner-rolled-back = El cambio no se confirmó a tiempo y se ha revertido.
+apply-banner-reverted = Revertido como pidió: vuelven los ajustes anteriores.
 apply-banner-confirmed = El cambio se conserva.
 
 home-config-title = Archivos de configuración

@@ -76,6 +76,7 @@ apply-banner-pending = Votre modification est active. Elle sera annulée dans { 
 apply-banner-keep = Conserver la modification
 apply-banner-revert = Annuler maintenant
 apply-banner-rolled-back = La modification n’a pas été confirmée à temps et a été annulée.
+apply-banner-reverted = Annulé comme demandé : les réglages précédents sont de retour.
 apply-banner-confirmed = La modification est conservée.
 
 home-config-title = Fichiers de configuration

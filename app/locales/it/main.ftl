@@ -76,6 +76,7 @@ apply-banner-pending = La modifica è attiva. Sarà annullata tra { $seconds } s
 apply-banner-keep = Mantieni la modifica
 apply-banner-revert = Annulla ora
 apply-banner-rolled-back = La modifica non è stata confermata in tempo ed è stata annullata.
+apply-banner-reverted = Annullato come richiesto: sono tornate le impostazioni precedenti.
 apply-banner-confirmed = La modifica è mantenuta.
 
 home-config-title = File di configurazione

@@ -76,6 +76,7 @@ apply-banner-pending = Sua alteração está ativa. Ela será desfeita em { $sec
 apply-banner-keep = Manter a alteração
 apply-banner-revert = Desfazer agora
 apply-banner-rolled-back = A alteração não foi confirmada a tempo e foi desfeita.
+apply-banner-reverted = Revertido como você pediu: as configurações anteriores voltaram.
 apply-banner-confirmed = A alteração foi mantida.
 
 home-config-title = Arquivos de configuração

@@ -1095,6 +1095,7 @@ fn Applied(view: AppliedView) -> impl IntoView {
         {match (view.pending, view.outcome.as_deref()) {
             (true, _) => view! { <p role="status">{lang.tr_args("apply-banner-pending", &[("seconds", seconds.into())])}</p> }.into_any(),
             (false, Some("rolled_back")) => view! { <p role="status" class="error">{t("apply-banner-rolled-back")}</p> }.into_any(),
+            (false, Some("reverted")) => view! { <p role="status">{t("apply-banner-reverted")}</p> }.into_any(),
             (false, _) => view! { <p role="status">{t("apply-banner-confirmed")}</p> }.into_any(),
         }}
         {view.note.map(|n| view! { <p class="notice">{n}</p> })}

@@ -150,7 +150,13 @@ pub async fn rollback_apply(
     let lang = request_lang(&headers);
     let applier = state.applier.clone();
     match tokio::task::spawn_blocking(move || applier.rollback()).await {
-        Ok(Ok(()) | Err(crate::apply::Error::NothingPending)) => {
+        // The page says it was reverted on request (`applied=reverted`).
+        Ok(Ok(())) => {
+            let back = back_to(&form);
+            let sep = if back.contains('?') { '&' } else { '?' };
+            Redirect::to(&format!("{back}{sep}applied=reverted")).into_response()
+        }
+        Ok(Err(crate::apply::Error::NothingPending)) => {
             Redirect::to(&back_to(&form)).into_response()
         }
         Ok(Err(e)) => AppError::internal(&e, lang).into_response(),

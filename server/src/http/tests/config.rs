@@ -359,3 +359,43 @@ async fn the_dev_platform_says_once_on_the_overview_what_it_does_not_apply() {
     );
     assert!(!html.contains("not realised"), "{html}");
 }
+
+/// Issue 20: after "Revert now" the page says it was reverted on request, not that nobody
+/// confirmed in time; the status says `reverted`.
+#[tokio::test]
+async fn revert_now_says_it_was_reverted_on_request() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    let edits = serde_json::json!({"edits": [
+        {"op": "set", "path": "system.@system[0].hostname", "value": "werkstatt"}
+    ]});
+    let (status, json) =
+        json_of(send(&f, json_post("/api/v1/config/apply", Some(&cookie), &edits)).await).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert!(f.state.applier.status().is_pending());
+    let resp = send(
+        &f,
+        authed_form("/apply/rollback", &cookie, "back=%2Fportal"),
+    )
+    .await;
+    assert_eq!(location(&resp), "/portal?applied=reverted");
+    assert_eq!(
+        f.state.applier.status().last,
+        Some(crate::apply::Outcome::Reverted)
+    );
+    let html = body(send(&f, authed_get("/portal?applied=reverted", &cookie)).await).await;
+    assert!(html.contains("Reverted as you asked"), "{html}");
+    assert!(!html.contains("not confirmed in time"), "{html}");
+    let (_, json) = json_of(
+        send(
+            &f,
+            get("/api/v1/config/apply")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(json["last"], "reverted");
+}
