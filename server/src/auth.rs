@@ -315,6 +315,20 @@ impl Auth {
         })?;
         Ok(())
     }
+
+    /// Back to first boot: no admin password, no session (the first boot's change was undone).
+    ///
+    /// # Errors
+    /// A database error (then nothing changed).
+    pub fn forget_password(&self) -> Result<(), Error> {
+        self.db.with(|c| {
+            let tx = c.unchecked_transaction()?;
+            tx.execute("DELETE FROM admin", [])?;
+            tx.execute("DELETE FROM sessions", [])?;
+            tx.commit()
+        })?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

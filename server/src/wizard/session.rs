@@ -492,7 +492,12 @@ impl Wizards {
                 return refused(wizard, vec![error]);
             }
         };
+        let first_boot = self.password_required();
+        let shadow = std::fs::read(self.platform.root().join("etc/shadow")).ok();
         let session = self.set_password(wizard.answers.password.clone()).await?;
+        if first_boot && applied.as_ref().is_some_and(|a| a.token.is_some()) {
+            self.undo_first_boot_password_on_rollback(shadow);
+        }
         let new_address = applied
             .as_ref()
             .and(wizard.answers.lan.as_ref())
@@ -537,6 +542,43 @@ impl Wizards {
         wizard.answers = form::secrets_removed(&wizard.answers);
         self.put(cookie, wizard);
         Ok(Posted::Applied { session })
+    }
+
+    /// The first boot's password belongs to its change: when that change is rolled back (not
+    /// kept in time, or reverted on request) the router is at first boot again — no admin
+    /// password, root's password as it was.
+    fn undo_first_boot_password_on_rollback(&self, shadow: Option<Vec<u8>>) {
+        let mut updates = self.applier.subscribe();
+        let (auth, root) = (self.auth.clone(), self.platform.root().to_owned());
+        tokio::spawn(async move {
+            loop {
+                if updates.changed().await.is_err() {
+                    return;
+                }
+                let status = updates.borrow_and_update().clone();
+                if status.is_pending() {
+                    continue;
+                }
+                if matches!(
+                    status.last,
+                    Some(apply::Outcome::RolledBack | apply::Outcome::Reverted)
+                ) {
+                    if let Err(err) = auth.forget_password() {
+                        tracing::error!(%err, "the first boot's admin password stays");
+                    }
+                    if let Some(old) = &shadow
+                        && let Err(err) =
+                            crate::state::write_atomically(&root.join("etc/shadow"), old, 0o600)
+                    {
+                        tracing::error!(%err, "root's password stays as the first boot set it");
+                    }
+                    tracing::info!(
+                        "first boot undone: no admin password until the setup is applied again"
+                    );
+                }
+                return;
+            }
+        });
     }
 
     /// Sets the admin and root password (when the answers have one) and, at first boot,

@@ -302,3 +302,47 @@ async fn the_header_language_and_the_wizards_first_step_agree() {
     assert!(checked(&html, "de") && !checked(&html, "en"), "{html}");
     assert!(html.contains("lang=\"de\""), "the page is German too");
 }
+
+/// Issue 20: reverting the first boot's change also reverts its admin password (and root's):
+/// the router is at first boot again.
+#[tokio::test]
+async fn reverting_the_first_boot_reverts_its_password_too() {
+    let f = fixture(true);
+    let shadow_before = std::fs::read(f.root.join("etc/shadow")).unwrap();
+    let wizard = start_wizard(&f).await;
+    post_step(&f, &wizard, "language", "language=en&action=next").await;
+    post_step(
+        &f,
+        &wizard,
+        "system",
+        &format!("system.hostname=gartenhaus&system.zonename=UTC&password={PASSWORD_FORM}&password_repeat={PASSWORD_FORM}&action=next"),
+    )
+    .await;
+    let resp = send(&f, wizard_form("/setup/summary", &wizard, "action=apply")).await;
+    assert_eq!(location(&resp), "/setup/applied");
+    let session = session_cookie(&resp);
+    assert!(!f.state.auth.setup_needed().unwrap());
+    let resp = send(&f, authed_form("/apply/rollback", &session, "back=%2F")).await;
+    assert_eq!(location(&resp), "/?applied=reverted");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !f.state.auth.setup_needed().unwrap() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the password was not reverted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        std::fs::read(f.root.join("etc/shadow")).unwrap(),
+        shadow_before
+    );
+    let resp = send(
+        &f,
+        get("/")
+            .header(header::COOKIE, &session)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(location(&resp), "/setup", "first boot again");
+}
