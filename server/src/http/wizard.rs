@@ -1,5 +1,5 @@
-//! The browser wizard's HTTP side: the page's data for a GET of `/setup/<step>` (called by the
-//! gate) and the form posts to `/setup/<step>`. The wizard itself (its steps, its store, Apply)
+//! The browser wizard's HTTP side: the page's data for `/setup/<step>` (asked by the page's
+//! server function through `http::sources`) and the form posts to `/setup/<step>`. The wizard itself (its steps, its store, Apply)
 //! is [`crate::wizard::session`]; this module translates cookies, forms and redirects.
 
 use std::sync::PoisonError;
