@@ -44,9 +44,9 @@ async function applyAndFinish(page, size, name, { keep = true, test: expectTest 
     await page.getByRole('button', { name: 'Keep the change' }).click();
     await page.waitForURL(`${ROUTER}/`);
   } else {
-    // Reverting stays on the page, which then says so.
+    // Reverting stays on the page, which then says it was reverted on request.
     await page.getByRole('button', { name: 'Revert now' }).click();
-    await page.getByText('has been reverted').waitFor();
+    await page.getByText('Reverted as you asked').waitFor();
   }
 }
 
