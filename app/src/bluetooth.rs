@@ -255,23 +255,5 @@ fn PeerCard(peer: PeerRow) -> impl IntoView {
 /// Follows the link's event stream.
 #[cfg(feature = "hydrate")]
 fn follow(state: RwSignal<LinkView>) {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-
-    let Ok(source) = web_sys::EventSource::new(BLE_EVENTS) else {
-        return;
-    };
-    let on_link =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            if let Some(link) = event
-                .data()
-                .as_string()
-                .and_then(|d| serde_json::from_str::<LinkView>(&d).ok())
-            {
-                state.set(link);
-            }
-        });
-    let _ = source.add_event_listener_with_callback("link", on_link.as_ref().unchecked_ref());
-    // The stream lives as long as the page.
-    on_link.forget();
+    crate::follow(BLE_EVENTS, "link", move |link: LinkView| state.set(link));
 }

@@ -366,34 +366,45 @@ fn ApplyBanner() -> impl IntoView {
 /// Follows the apply status stream; an outcome is shown only for a countdown this page saw.
 #[cfg(feature = "hydrate")]
 fn follow_apply(seconds: RwSignal<Option<u64>>, outcome: RwSignal<Option<String>>) {
+    follow(APPLY_EVENTS, "apply", move |status: ApplyStatus| {
+        if status.pending {
+            seconds.set(Some(status.seconds_left));
+            outcome.set(None);
+        } else {
+            if seconds.get_untracked().is_some() {
+                outcome.set(status.last);
+            }
+            seconds.set(None);
+        }
+    });
+}
+
+/// Follows a Server-Sent Events stream: `on_event` gets each `event` event's JSON data. The
+/// stream lives as long as the page (the browser keeps the `EventSource` open and reconnects).
+#[cfg(feature = "hydrate")]
+pub fn follow<T: serde::de::DeserializeOwned + 'static>(
+    url: &str,
+    event: &str,
+    mut on_event: impl FnMut(T) + 'static,
+) {
     use wasm_bindgen::JsCast;
     use wasm_bindgen::closure::Closure;
 
-    let Ok(source) = web_sys::EventSource::new(APPLY_EVENTS) else {
+    let Ok(source) = web_sys::EventSource::new(url) else {
         return;
     };
-    let on_apply =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            let Some(status) = event
+    let listener =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |message: web_sys::MessageEvent| {
+            if let Some(value) = message
                 .data()
                 .as_string()
-                .and_then(|d| serde_json::from_str::<ApplyStatus>(&d).ok())
-            else {
-                return;
-            };
-            if status.pending {
-                seconds.set(Some(status.seconds_left));
-                outcome.set(None);
-            } else {
-                if seconds.get_untracked().is_some() {
-                    outcome.set(status.last);
-                }
-                seconds.set(None);
+                .and_then(|d| serde_json::from_str::<T>(&d).ok())
+            {
+                on_event(value);
             }
         });
-    let _ = source.add_event_listener_with_callback("apply", on_apply.as_ref().unchecked_ref());
-    // The stream lives as long as the page: the browser keeps the EventSource open.
-    on_apply.forget();
+    let _ = source.add_event_listener_with_callback(event, listener.as_ref().unchecked_ref());
+    listener.forget();
 }
 
 /// Language switcher: a plain form (POST /lang) that works without JavaScript.

@@ -293,23 +293,7 @@ fn flows(rows: &[FlowRow]) -> impl IntoView + use<> {
 /// Follows the event stream: one `offload` event a second.
 #[cfg(feature = "hydrate")]
 fn follow(state: RwSignal<OffloadView>) {
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-
-    let Ok(source) = web_sys::EventSource::new(OFFLOAD_EVENTS) else {
-        return;
-    };
-    let on_event =
-        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
-            if let Some(v) = event
-                .data()
-                .as_string()
-                .and_then(|d| serde_json::from_str::<OffloadView>(&d).ok())
-            {
-                state.set(v);
-            }
-        });
-    let _ = source.add_event_listener_with_callback("offload", on_event.as_ref().unchecked_ref());
-    // The stream lives as long as the page.
-    on_event.forget();
+    crate::follow(OFFLOAD_EVENTS, "offload", move |v: OffloadView| {
+        state.set(v)
+    });
 }

@@ -605,6 +605,15 @@ mod tests {
         fn network_functions_available(&self) -> bool {
             false
         }
+        fn observed(&self) -> platform::Observed {
+            platform::Observed {
+                leases: None,
+                resolv: self.root.join("resolv.conf"),
+                storage: self.root.clone(),
+                temperature: false,
+                vendors: None,
+            }
+        }
         fn reload_services(&self, services: &[Service]) -> PlatformResult<()> {
             self.reloads.lock().unwrap().push(services.to_vec());
             if self.fail.swap(false, std::sync::atomic::Ordering::SeqCst) {

@@ -18,6 +18,7 @@ pub mod portal;
 pub mod section;
 pub mod serve;
 pub mod state;
+pub mod status;
 pub mod web;
 pub mod wizard;
 

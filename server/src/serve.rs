@@ -118,6 +118,7 @@ pub fn run(options: Options) -> anyhow::Result<ExitCode> {
             gate,
         ));
         state.offload = Some(offload.clone());
+        state.status.spawn_sampler();
         // On SIGTERM, requests in flight may finish; live views (Server-Sent Events) never
         // do, so after a grace period the remaining connections are closed.
         let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);

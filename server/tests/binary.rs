@@ -157,10 +157,10 @@ fn the_router_build_logs_in_and_answers_a_server_function() {
     let (status, _, body) = http(
         addr,
         &format!(
-            "POST /api/fn/system_status HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            "POST /api/fn/overview HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nCookie: {cookie}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         ),
     );
     assert_eq!(status, 200, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).expect("JSON");
-    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["system"]["version"], env!("CARGO_PKG_VERSION"));
 }

@@ -24,13 +24,7 @@ fn free_loopback_port() -> SocketAddr {
 )]
 fn client_reaches_portico_on_the_lan_and_the_host_through_the_forwarder() {
     netlab::lab::sweep_stale_test_labs();
-    let mut spec = LabSpec::for_test(1);
-    spec.wan_dhcp = true;
-    spec.sink_command = Some(vec![
-        env!("CARGO_BIN_EXE_portico").into(),
-        "lab".into(),
-        "sink".into(),
-    ]);
+    let spec = common::spec_with_internet(1);
     let lab = common::LabGuard(Lab::up(spec.clone()).expect("lab up"));
     let client_addr = lab
         .0

@@ -21,7 +21,7 @@ fn sh(lab: &Lab, role: NodeRole, script: &str) {
 fn voucher(root: &std::path::Path, duration: &str) -> String {
     common::voucher(root, duration).1
 }
-use netlab::{Lab, LabSpec, NodeRole};
+use netlab::{Lab, NodeRole};
 
 /// `curl` from the client namespace: (exit code, HTTP status, headers and body).
 fn curl(lab: &Lab, args: &[&str]) -> (i32, u16, String) {
@@ -78,13 +78,7 @@ fn assert_captive(lab: &Lab) {
 )]
 fn vouchers_open_the_internet_and_expiry_closes_it() {
     netlab::lab::sweep_stale_test_labs();
-    let mut spec = LabSpec::for_test(5);
-    spec.wan_dhcp = true;
-    spec.sink_command = Some(vec![
-        env!("CARGO_BIN_EXE_portico").into(),
-        "lab".into(),
-        "sink".into(),
-    ]);
+    let spec = common::spec_with_internet(5);
     let lab = common::LabGuard(Lab::up(spec).expect("lab up"));
     let lab = &lab.0;
     common::fw4_nat_and_ipv6(lab);

@@ -45,6 +45,94 @@ home-network = Netzwerkfunktionen
 home-network-ready = Verfügbar (eigener Netzwerk-Namensraum)
 home-network-unavailable = Nicht verfügbar: Portico läuft im Netzwerk-Namensraum des Hosts, dessen Schnittstellen, Routen und Firewall es nie verändert.
 home-loading = Wird geladen …
+home-internet = Internet
+home-internet-up = Mit dem Internet verbunden.
+home-internet-down = Nicht verbunden: Der Internetanschluss hat keine Adresse oder keine Verbindung.
+home-internet-none = Für diesen Router ist keine Internetverbindung eingerichtet.
+home-wan-proto = Verbindungsart
+home-wan-address = Adresse
+home-gateway = Gateway
+home-dns = DNS-Server
+home-connected-for = Verbunden seit
+home-proto-dhcp = Automatisch (DHCP)
+home-proto-static = Feste Adresse
+home-proto-pppoe = PPPoE (DSL)
+home-proto-dhcpv6 = Automatisches IPv6 (DHCPv6)
+home-proto-none = Keine
+home-proto-other = Andere
+home-test-now = Verbindung jetzt testen
+home-test-started = Der Verbindungstest läuft; das Ergebnis erscheint unten.
+home-test-running = Die Verbindung wird getestet …
+home-test-passed = Der letzte Verbindungstest war erfolgreich.
+home-test-failed = Der letzte Verbindungstest ist fehlgeschlagen.
+home-test-not-here = Der Verbindungstest ist hier nicht möglich: Portico teilt das Netz dieses Computers und würde von ihm aus das Internet erreichen.
+home-ipv6 = IPv6 und lokales Netz
+home-ipv6-connected = IPv6 funktioniert: Der Internetanschluss hat eine IPv6-Adresse und ein Gateway.
+home-ipv6-local = IPv6 nur im lokalen Netz: Der Internetanschluss hat kein IPv6.
+home-ipv6-off = Kein IPv6.
+home-lan-address = Lokales Netz ({ $device })
+home-wifi = WLAN
+home-wifi-none = Kein WLAN ist eingerichtet.
+home-wifi-off = Ausgeschaltet
+home-wifi-clients = { $count ->
+    [one] { $count } Gerät verbunden
+   *[other] { $count } Geräte verbunden
+}
+home-wifi-clients-not-here = Wie viele Geräte jedes WLAN nutzen, ist hier nicht verfügbar (diese Plattform hat kein WLAN).
+home-band-2g = 2,4 GHz
+home-band-5g = 5 GHz
+home-band-6g = 6 GHz
+home-band-60g = 60 GHz
+home-devices = Verbundene Geräte
+home-devices-none = Kein Gerät ist mit dem lokalen Netz verbunden.
+home-device-name = Name
+home-device-address = Adresse
+home-device-mac = MAC-Adresse und Hersteller
+home-device-link = Verbindung
+home-device-online = Online
+home-device-lease = Adresszuteilung
+home-unnamed = (ohne Namen)
+home-mac-private = Private Adresse (kein Hersteller)
+home-link-wired = Kabel
+home-link-wireless = WLAN
+home-online = Online
+home-online-for = Online seit { $duration }
+home-offline = Offline
+home-lease-left = noch { $duration }
+home-lease-none = Keine Zuteilung
+home-traffic = Datenverkehr
+home-role-wan = Internet
+home-role-lan = Lokales Netz
+home-bits-per-second = bit/s
+home-received = Empfangen
+home-sent = Gesendet
+home-services = Dienste
+home-portal-on = An, { $count ->
+    [one] { $count } Gutschein in Gebrauch
+   *[other] { $count } Gutscheine in Gebrauch
+}
+home-portal-off = Aus
+home-offload-on = Läuft
+home-offload-off = Läuft nicht: { $reason }
+home-offload-not-started = von diesem Server nicht gestartet
+home-bluetooth-off = Aus
+home-bluetooth-on = Läuft, { $count ->
+    [one] { $count } Gegenstelle
+   *[other] { $count } Gegenstellen
+}
+home-bluetooth-waiting = Wartet: { $reason }
+home-system = System
+home-boot-uptime = Läuft seit
+home-load = Last (1, 5, 15 min)
+home-memory = Arbeitsspeicher
+home-storage = Speicher für Einstellungen
+home-used-of = { $used } von { $total } belegt
+home-temperature = Temperatur
+home-temperature-none = Der Router meldet keine Temperatur.
+home-not-here = Hier nicht verfügbar
+home-unknown = Unbekannt
+home-none = Keine
+home-platform-dev-short = Entwicklung
 
 not-available-title = Noch nicht verfügbar
 not-available-body = { $feature } ist noch nicht Teil dieser Portico-Version. Diese Seite zeigt es, sobald es so weit ist.

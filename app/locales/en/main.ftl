@@ -45,6 +45,94 @@ home-network = Network functions
 home-network-ready = Available (own network namespace)
 home-network-unavailable = Unavailable: Portico runs in the host's network namespace, where it never changes interfaces, routes or firewall.
 home-loading = Loading…
+home-internet = Internet
+home-internet-up = Connected to the internet.
+home-internet-down = Not connected: the uplink has no address or no link.
+home-internet-none = This router has no internet connection configured.
+home-wan-proto = Connection type
+home-wan-address = Address
+home-gateway = Gateway
+home-dns = DNS servers
+home-connected-for = Connected for
+home-proto-dhcp = Automatic (DHCP)
+home-proto-static = Fixed address
+home-proto-pppoe = PPPoE (DSL)
+home-proto-dhcpv6 = Automatic IPv6 (DHCPv6)
+home-proto-none = None
+home-proto-other = Other
+home-test-now = Test the connection now
+home-test-started = The connection test has started; its result appears below.
+home-test-running = Testing the connection…
+home-test-passed = The last connection test passed.
+home-test-failed = The last connection test failed.
+home-test-not-here = The connection test cannot run here: Portico shares this computer's network and would reach the internet from it.
+home-ipv6 = IPv6 and local network
+home-ipv6-connected = IPv6 works: the uplink has an IPv6 address and a gateway.
+home-ipv6-local = IPv6 only inside the local network: the uplink has no IPv6.
+home-ipv6-off = No IPv6.
+home-lan-address = Local network ({ $device })
+home-wifi = Wi-Fi
+home-wifi-none = No Wi-Fi network is configured.
+home-wifi-off = Switched off
+home-wifi-clients = { $count ->
+    [one] { $count } device connected
+   *[other] { $count } devices connected
+}
+home-wifi-clients-not-here = How many devices use each Wi-Fi network is not available here (no Wi-Fi on this platform).
+home-band-2g = 2.4 GHz
+home-band-5g = 5 GHz
+home-band-6g = 6 GHz
+home-band-60g = 60 GHz
+home-devices = Connected devices
+home-devices-none = No device is connected to the local network.
+home-device-name = Name
+home-device-address = Address
+home-device-mac = MAC address and maker
+home-device-link = Connection
+home-device-online = Online
+home-device-lease = Address lease
+home-unnamed = (no name)
+home-mac-private = Private address (no maker)
+home-link-wired = Cable
+home-link-wireless = Wi-Fi
+home-online = Online
+home-online-for = Online for { $duration }
+home-offline = Offline
+home-lease-left = { $duration } left
+home-lease-none = No lease
+home-traffic = Traffic
+home-role-wan = Internet
+home-role-lan = Local network
+home-bits-per-second = bit/s
+home-received = Received
+home-sent = Sent
+home-services = Services
+home-portal-on = On, { $count ->
+    [one] { $count } voucher in use
+   *[other] { $count } vouchers in use
+}
+home-portal-off = Off
+home-offload-on = Running
+home-offload-off = Not running: { $reason }
+home-offload-not-started = not started by this server
+home-bluetooth-off = Off
+home-bluetooth-on = Running, { $count ->
+    [one] { $count } peer
+   *[other] { $count } peers
+}
+home-bluetooth-waiting = Waiting: { $reason }
+home-system = System
+home-boot-uptime = Running for
+home-load = Load (1, 5, 15 min)
+home-memory = Memory
+home-storage = Storage for settings
+home-used-of = { $used } of { $total } used
+home-temperature = Temperature
+home-temperature-none = The router reports no temperature.
+home-not-here = Not available here
+home-unknown = Unknown
+home-none = None
+home-platform-dev-short = Development
 
 not-available-title = Not available yet
 not-available-body = { $feature } is not part of this Portico version yet. This page will show it once it is.

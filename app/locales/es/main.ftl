@@ -45,6 +45,94 @@ home-network = Funciones de red
 home-network-ready = Disponibles (espacio de nombres de red propio)
 home-network-unavailable = No disponibles: Portico se ejecuta en el espacio de nombres de red del anfitrión, donde nunca cambia interfaces, rutas ni cortafuegos.
 home-loading = Cargando…
+home-internet = Internet
+home-internet-up = Conectado a internet.
+home-internet-down = Sin conexión: el enlace a internet no tiene dirección o no tiene enlace.
+home-internet-none = Este router no tiene configurada ninguna conexión a internet.
+home-wan-proto = Tipo de conexión
+home-wan-address = Dirección
+home-gateway = Puerta de enlace
+home-dns = Servidores DNS
+home-connected-for = Conectado desde hace
+home-proto-dhcp = Automática (DHCP)
+home-proto-static = Dirección fija
+home-proto-pppoe = PPPoE (DSL)
+home-proto-dhcpv6 = IPv6 automática (DHCPv6)
+home-proto-none = Ninguna
+home-proto-other = Otra
+home-test-now = Probar la conexión ahora
+home-test-started = La prueba de conexión ha comenzado; su resultado aparece abajo.
+home-test-running = Probando la conexión…
+home-test-passed = La última prueba de conexión fue correcta.
+home-test-failed = La última prueba de conexión falló.
+home-test-not-here = La prueba de conexión no puede ejecutarse aquí: Portico comparte la red de este ordenador y saldría a internet desde él.
+home-ipv6 = IPv6 y red local
+home-ipv6-connected = IPv6 funciona: el enlace a internet tiene una dirección IPv6 y una puerta de enlace.
+home-ipv6-local = IPv6 solo dentro de la red local: el enlace a internet no tiene IPv6.
+home-ipv6-off = Sin IPv6.
+home-lan-address = Red local ({ $device })
+home-wifi = Wi-Fi
+home-wifi-none = No hay ninguna red Wi-Fi configurada.
+home-wifi-off = Apagada
+home-wifi-clients = { $count ->
+    [one] { $count } dispositivo conectado
+   *[other] { $count } dispositivos conectados
+}
+home-wifi-clients-not-here = Cuántos dispositivos usan cada red Wi-Fi no está disponible aquí (esta plataforma no tiene Wi-Fi).
+home-band-2g = 2,4 GHz
+home-band-5g = 5 GHz
+home-band-6g = 6 GHz
+home-band-60g = 60 GHz
+home-devices = Dispositivos conectados
+home-devices-none = Ningún dispositivo está conectado a la red local.
+home-device-name = Nombre
+home-device-address = Dirección
+home-device-mac = Dirección MAC y fabricante
+home-device-link = Conexión
+home-device-online = En línea
+home-device-lease = Concesión de dirección
+home-unnamed = (sin nombre)
+home-mac-private = Dirección privada (sin fabricante)
+home-link-wired = Cable
+home-link-wireless = Wi-Fi
+home-online = En línea
+home-online-for = En línea desde hace { $duration }
+home-offline = Desconectado
+home-lease-left = quedan { $duration }
+home-lease-none = Sin concesión
+home-traffic = Tráfico
+home-role-wan = Internet
+home-role-lan = Red local
+home-bits-per-second = bit/s
+home-received = Recibido
+home-sent = Enviado
+home-services = Servicios
+home-portal-on = Activado, { $count ->
+    [one] { $count } cupón en uso
+   *[other] { $count } cupones en uso
+}
+home-portal-off = Desactivado
+home-offload-on = Funcionando
+home-offload-off = No funciona: { $reason }
+home-offload-not-started = no iniciado por este servidor
+home-bluetooth-off = Desactivado
+home-bluetooth-on = Funcionando, { $count ->
+    [one] { $count } par
+   *[other] { $count } pares
+}
+home-bluetooth-waiting = Esperando: { $reason }
+home-system = Sistema
+home-boot-uptime = Funcionando desde hace
+home-load = Carga (1, 5, 15 min)
+home-memory = Memoria
+home-storage = Almacenamiento de la configuración
+home-used-of = { $used } de { $total } en uso
+home-temperature = Temperatura
+home-temperature-none = El router no informa de ninguna temperatura.
+home-not-here = No disponible aquí
+home-unknown = Desconocido
+home-none = Ninguno
+home-platform-dev-short = Desarrollo
 
 not-available-title = Aún no disponible
 not-available-body = { $feature } todavía no forma parte de esta versión de Portico. Esta página lo mostrará cuando lo sea.

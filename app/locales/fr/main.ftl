@@ -45,6 +45,94 @@ home-network = Fonctions réseau
 home-network-ready = Disponibles (espace de noms réseau propre)
 home-network-unavailable = Indisponibles : Portico tourne dans l’espace de noms réseau de l’hôte, où il ne modifie jamais interfaces, routes ni pare-feu.
 home-loading = Chargement…
+home-internet = Internet
+home-internet-up = Connecté à internet.
+home-internet-down = Non connecté : la liaison internet n’a pas d’adresse ou pas de lien.
+home-internet-none = Aucune connexion internet n’est configurée sur ce routeur.
+home-wan-proto = Type de connexion
+home-wan-address = Adresse
+home-gateway = Passerelle
+home-dns = Serveurs DNS
+home-connected-for = Connecté depuis
+home-proto-dhcp = Automatique (DHCP)
+home-proto-static = Adresse fixe
+home-proto-pppoe = PPPoE (DSL)
+home-proto-dhcpv6 = IPv6 automatique (DHCPv6)
+home-proto-none = Aucune
+home-proto-other = Autre
+home-test-now = Tester la connexion maintenant
+home-test-started = Le test de connexion a commencé ; son résultat s’affiche ci-dessous.
+home-test-running = Test de la connexion…
+home-test-passed = Le dernier test de connexion a réussi.
+home-test-failed = Le dernier test de connexion a échoué.
+home-test-not-here = Le test de connexion ne peut pas s’exécuter ici : Portico partage le réseau de cet ordinateur et atteindrait internet depuis celui-ci.
+home-ipv6 = IPv6 et réseau local
+home-ipv6-connected = IPv6 fonctionne : la liaison internet a une adresse IPv6 et une passerelle.
+home-ipv6-local = IPv6 seulement dans le réseau local : la liaison internet n’a pas d’IPv6.
+home-ipv6-off = Pas d’IPv6.
+home-lan-address = Réseau local ({ $device })
+home-wifi = Wi-Fi
+home-wifi-none = Aucun réseau Wi-Fi n’est configuré.
+home-wifi-off = Désactivé
+home-wifi-clients = { $count ->
+    [one] { $count } appareil connecté
+   *[other] { $count } appareils connectés
+}
+home-wifi-clients-not-here = Le nombre d’appareils sur chaque réseau Wi-Fi n’est pas disponible ici (pas de Wi-Fi sur cette plateforme).
+home-band-2g = 2,4 GHz
+home-band-5g = 5 GHz
+home-band-6g = 6 GHz
+home-band-60g = 60 GHz
+home-devices = Appareils connectés
+home-devices-none = Aucun appareil n’est connecté au réseau local.
+home-device-name = Nom
+home-device-address = Adresse
+home-device-mac = Adresse MAC et fabricant
+home-device-link = Connexion
+home-device-online = En ligne
+home-device-lease = Bail d’adresse
+home-unnamed = (sans nom)
+home-mac-private = Adresse privée (sans fabricant)
+home-link-wired = Câble
+home-link-wireless = Wi-Fi
+home-online = En ligne
+home-online-for = En ligne depuis { $duration }
+home-offline = Hors ligne
+home-lease-left = encore { $duration }
+home-lease-none = Pas de bail
+home-traffic = Trafic
+home-role-wan = Internet
+home-role-lan = Réseau local
+home-bits-per-second = bit/s
+home-received = Reçu
+home-sent = Envoyé
+home-services = Services
+home-portal-on = Activé, { $count ->
+    [one] { $count } coupon utilisé
+   *[other] { $count } coupons utilisés
+}
+home-portal-off = Désactivé
+home-offload-on = En marche
+home-offload-off = À l’arrêt : { $reason }
+home-offload-not-started = non démarré par ce serveur
+home-bluetooth-off = Désactivé
+home-bluetooth-on = En marche, { $count ->
+    [one] { $count } pair
+   *[other] { $count } pairs
+}
+home-bluetooth-waiting = En attente : { $reason }
+home-system = Système
+home-boot-uptime = En marche depuis
+home-load = Charge (1, 5, 15 min)
+home-memory = Mémoire
+home-storage = Stockage des réglages
+home-used-of = { $used } utilisés sur { $total }
+home-temperature = Température
+home-temperature-none = Le routeur n’indique aucune température.
+home-not-here = Non disponible ici
+home-unknown = Inconnu
+home-none = Aucun
+home-platform-dev-short = Développement
 
 not-available-title = Pas encore disponible
 not-available-body = { $feature } ne fait pas encore partie de cette version de Portico. Cette page l’affichera dès que ce sera le cas.

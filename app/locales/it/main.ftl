@@ -45,6 +45,94 @@ home-network = Funzioni di rete
 home-network-ready = Disponibili (namespace di rete proprio)
 home-network-unavailable = Non disponibili: Portico gira nel namespace di rete dell’host, dove non modifica mai interfacce, rotte o firewall.
 home-loading = Caricamento…
+home-internet = Internet
+home-internet-up = Connesso a internet.
+home-internet-down = Non connesso: il collegamento a internet non ha indirizzo o non ha collegamento.
+home-internet-none = Su questo router non è configurata alcuna connessione a internet.
+home-wan-proto = Tipo di connessione
+home-wan-address = Indirizzo
+home-gateway = Gateway
+home-dns = Server DNS
+home-connected-for = Connesso da
+home-proto-dhcp = Automatico (DHCP)
+home-proto-static = Indirizzo fisso
+home-proto-pppoe = PPPoE (DSL)
+home-proto-dhcpv6 = IPv6 automatico (DHCPv6)
+home-proto-none = Nessuna
+home-proto-other = Altro
+home-test-now = Prova la connessione ora
+home-test-started = La prova di connessione è iniziata; il risultato compare qui sotto.
+home-test-running = Prova della connessione in corso…
+home-test-passed = L’ultima prova di connessione è riuscita.
+home-test-failed = L’ultima prova di connessione non è riuscita.
+home-test-not-here = La prova di connessione non può essere eseguita qui: Portico condivide la rete di questo computer e raggiungerebbe internet da esso.
+home-ipv6 = IPv6 e rete locale
+home-ipv6-connected = IPv6 funziona: il collegamento a internet ha un indirizzo IPv6 e un gateway.
+home-ipv6-local = IPv6 solo nella rete locale: il collegamento a internet non ha IPv6.
+home-ipv6-off = Nessun IPv6.
+home-lan-address = Rete locale ({ $device })
+home-wifi = Wi-Fi
+home-wifi-none = Nessuna rete Wi-Fi è configurata.
+home-wifi-off = Spenta
+home-wifi-clients = { $count ->
+    [one] { $count } dispositivo connesso
+   *[other] { $count } dispositivi connessi
+}
+home-wifi-clients-not-here = Quanti dispositivi usano ogni rete Wi-Fi non è disponibile qui (questa piattaforma non ha Wi-Fi).
+home-band-2g = 2,4 GHz
+home-band-5g = 5 GHz
+home-band-6g = 6 GHz
+home-band-60g = 60 GHz
+home-devices = Dispositivi connessi
+home-devices-none = Nessun dispositivo è connesso alla rete locale.
+home-device-name = Nome
+home-device-address = Indirizzo
+home-device-mac = Indirizzo MAC e produttore
+home-device-link = Connessione
+home-device-online = Online
+home-device-lease = Assegnazione dell’indirizzo
+home-unnamed = (senza nome)
+home-mac-private = Indirizzo privato (nessun produttore)
+home-link-wired = Cavo
+home-link-wireless = Wi-Fi
+home-online = Online
+home-online-for = Online da { $duration }
+home-offline = Offline
+home-lease-left = ancora { $duration }
+home-lease-none = Nessuna assegnazione
+home-traffic = Traffico
+home-role-wan = Internet
+home-role-lan = Rete locale
+home-bits-per-second = bit/s
+home-received = Ricevuti
+home-sent = Inviati
+home-services = Servizi
+home-portal-on = Attivo, { $count ->
+    [one] { $count } voucher in uso
+   *[other] { $count } voucher in uso
+}
+home-portal-off = Disattivato
+home-offload-on = In funzione
+home-offload-off = Non in funzione: { $reason }
+home-offload-not-started = non avviato da questo server
+home-bluetooth-off = Disattivato
+home-bluetooth-on = In funzione, { $count ->
+    [one] { $count } nodo
+   *[other] { $count } nodi
+}
+home-bluetooth-waiting = In attesa: { $reason }
+home-system = Sistema
+home-boot-uptime = In funzione da
+home-load = Carico (1, 5, 15 min)
+home-memory = Memoria
+home-storage = Spazio per le impostazioni
+home-used-of = { $used } di { $total } usati
+home-temperature = Temperatura
+home-temperature-none = Il router non riporta alcuna temperatura.
+home-not-here = Non disponibile qui
+home-unknown = Sconosciuto
+home-none = Nessuno
+home-platform-dev-short = Sviluppo
 
 not-available-title = Non ancora disponibile
 not-available-body = { $feature } non fa ancora parte di questa versione di Portico. Questa pagina lo mostrerà quando ci sarà.

@@ -45,6 +45,94 @@ home-network = Funções de rede
 home-network-ready = Disponíveis (namespace de rede próprio)
 home-network-unavailable = Indisponíveis: o Portico roda no namespace de rede do host, onde nunca altera interfaces, rotas ou firewall.
 home-loading = Carregando…
+home-internet = Internet
+home-internet-up = Conectado à internet.
+home-internet-down = Sem conexão: o link de internet não tem endereço ou não tem sinal.
+home-internet-none = Este roteador não tem nenhuma conexão de internet configurada.
+home-wan-proto = Tipo de conexão
+home-wan-address = Endereço
+home-gateway = Gateway
+home-dns = Servidores DNS
+home-connected-for = Conectado há
+home-proto-dhcp = Automática (DHCP)
+home-proto-static = Endereço fixo
+home-proto-pppoe = PPPoE (DSL)
+home-proto-dhcpv6 = IPv6 automático (DHCPv6)
+home-proto-none = Nenhuma
+home-proto-other = Outra
+home-test-now = Testar a conexão agora
+home-test-started = O teste de conexão começou; o resultado aparece abaixo.
+home-test-running = Testando a conexão…
+home-test-passed = O último teste de conexão passou.
+home-test-failed = O último teste de conexão falhou.
+home-test-not-here = O teste de conexão não pode rodar aqui: o Portico compartilha a rede deste computador e acessaria a internet a partir dele.
+home-ipv6 = IPv6 e rede local
+home-ipv6-connected = O IPv6 funciona: o link de internet tem um endereço IPv6 e um gateway.
+home-ipv6-local = IPv6 apenas na rede local: o link de internet não tem IPv6.
+home-ipv6-off = Sem IPv6.
+home-lan-address = Rede local ({ $device })
+home-wifi = Wi-Fi
+home-wifi-none = Nenhuma rede Wi-Fi está configurada.
+home-wifi-off = Desligada
+home-wifi-clients = { $count ->
+    [one] { $count } dispositivo conectado
+   *[other] { $count } dispositivos conectados
+}
+home-wifi-clients-not-here = Quantos dispositivos usam cada rede Wi-Fi não está disponível aqui (esta plataforma não tem Wi-Fi).
+home-band-2g = 2,4 GHz
+home-band-5g = 5 GHz
+home-band-6g = 6 GHz
+home-band-60g = 60 GHz
+home-devices = Dispositivos conectados
+home-devices-none = Nenhum dispositivo está conectado à rede local.
+home-device-name = Nome
+home-device-address = Endereço
+home-device-mac = Endereço MAC e fabricante
+home-device-link = Conexão
+home-device-online = On-line
+home-device-lease = Concessão de endereço
+home-unnamed = (sem nome)
+home-mac-private = Endereço privado (sem fabricante)
+home-link-wired = Cabo
+home-link-wireless = Wi-Fi
+home-online = On-line
+home-online-for = On-line há { $duration }
+home-offline = Off-line
+home-lease-left = faltam { $duration }
+home-lease-none = Sem concessão
+home-traffic = Tráfego
+home-role-wan = Internet
+home-role-lan = Rede local
+home-bits-per-second = bit/s
+home-received = Recebido
+home-sent = Enviado
+home-services = Serviços
+home-portal-on = Ligado, { $count ->
+    [one] { $count } voucher em uso
+   *[other] { $count } vouchers em uso
+}
+home-portal-off = Desligado
+home-offload-on = Funcionando
+home-offload-off = Parado: { $reason }
+home-offload-not-started = não iniciado por este servidor
+home-bluetooth-off = Desligado
+home-bluetooth-on = Funcionando, { $count ->
+    [one] { $count } par
+   *[other] { $count } pares
+}
+home-bluetooth-waiting = Aguardando: { $reason }
+home-system = Sistema
+home-boot-uptime = Funcionando há
+home-load = Carga (1, 5, 15 min)
+home-memory = Memória
+home-storage = Armazenamento das configurações
+home-used-of = { $used } de { $total } em uso
+home-temperature = Temperatura
+home-temperature-none = O roteador não informa nenhuma temperatura.
+home-not-here = Não disponível aqui
+home-unknown = Desconhecido
+home-none = Nenhum
+home-platform-dev-short = Desenvolvimento
 
 not-available-title = Ainda não disponível
 not-available-body = { $feature } ainda não faz parte desta versão do Portico. Esta página vai mostrá-lo quando fizer.

@@ -60,6 +60,8 @@ pub struct AppState {
     pub ble: Option<Arc<crate::ble::Ble>>,
     /// The firewall offload (running, or why not).
     pub offload: Option<Arc<crate::offload::Service>>,
+    /// The overview's facts (its sampler runs when `serve` starts it).
+    pub status: Arc<crate::status::Monitor>,
 }
 
 impl AppState {
@@ -81,19 +83,22 @@ impl AppState {
             connection_test_url,
         )?;
         let vouchers = crate::portal::vouchers::Vouchers::open(auth.db().clone())?;
+        let started = Instant::now();
+        let status = crate::status::Monitor::new(platform.clone(), started, connection_test_url);
         Ok(AppState {
             leptos: leptos_options(),
             platform,
             auth,
             limiter: LoginLimiter::default(),
             lan_side,
-            started: Instant::now(),
+            started,
             applier,
             wizards,
             vouchers,
             portal: None,
             ble: None,
             offload: None,
+            status,
             portal_port: crate::config::Main::default().portal_listen.port(),
         })
     }
@@ -143,6 +148,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/ble/peers", get(ble::peers))
         .route("/api/v1/ble/send", post(ble::send))
         .route("/api/v1/ble/events", get(ble::events))
+        .route("/status/test", post(status::test_form))
+        .route("/api/v1/status", get(status::snapshot))
+        .route("/api/v1/status/events", get(status::events))
+        .route("/api/v1/status/test", post(status::test_api))
         .route("/api/v1/offload", get(offload::snapshot))
         .route("/api/v1/offload/events", get(offload::events))
         .route("/api/fn/{*name}", post(server_fns))

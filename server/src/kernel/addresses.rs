@@ -1,8 +1,65 @@
-//! The addresses of this namespace's interfaces (getifaddrs): the router's own addresses and
-//! the networks it is on. Read-only.
+//! The addresses of this namespace's interfaces: the router's own addresses and the networks
+//! it is on (getifaddrs), and each address with its scope and age (rtnetlink). Read-only.
 
 use std::collections::HashSet;
+use std::io;
 use std::net::IpAddr;
+
+use netlink_packet_core::Parseable as _;
+use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use nix::sys::socket::SockProtocol;
+
+use super::netlink::Socket;
+
+const RTM_GETADDR: u16 = 22;
+/// `struct ifaddrmsg`, the request of a dump (family `AF_UNSPEC`: both families).
+const IFADDRMSG_LEN: usize = 8;
+
+/// An address on an interface, as rtnetlink reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assigned {
+    pub ifindex: u32,
+    pub ip: IpAddr,
+    pub prefix: u8,
+    /// Reachable beyond this link (not link-local, not host).
+    pub global: bool,
+    /// When the address was added, in hundredths of a second since boot (`ifa_cacheinfo`).
+    pub created_cs: Option<u32>,
+}
+
+/// Every address of this namespace, with its scope and when it was added.
+///
+/// # Errors
+/// When rtnetlink cannot be reached.
+pub fn assigned() -> io::Result<Vec<Assigned>> {
+    let mut socket = Socket::open(SockProtocol::NetlinkRoute)?;
+    let request = [0u8; IFADDRMSG_LEN];
+    Ok(socket
+        .dump(RTM_GETADDR, &request)?
+        .iter()
+        .filter_map(|m| {
+            let message = AddressMessage::parse(&m.body).ok()?;
+            let (mut ip, mut created_cs) = (None, None);
+            for attribute in message.attributes {
+                match attribute {
+                    // IFA_LOCAL is the interface's own address on point-to-point links; IFA_ADDRESS
+                    // is the peer's there and the same as IFA_LOCAL elsewhere.
+                    AddressAttribute::Local(a) => ip = Some(a),
+                    AddressAttribute::Address(a) if ip.is_none() => ip = Some(a),
+                    AddressAttribute::CacheInfo(info) => created_cs = Some(info.cstamp),
+                    _ => {}
+                }
+            }
+            Some(Assigned {
+                ifindex: message.header.index,
+                ip: ip?,
+                prefix: message.header.prefix_len,
+                global: message.header.scope == AddressScope::Universe,
+                created_cs,
+            })
+        })
+        .collect())
+}
 
 /// A network the router is on: one of its addresses and the prefix.
 pub struct Network {

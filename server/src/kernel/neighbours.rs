@@ -1,5 +1,6 @@
 //! The neighbour table over rtnetlink: which IP addresses a MAC address uses and which MAC
-//! address an IP address has (the portal knows clients by MAC, sockets by address).
+//! address an IP address has (the portal knows clients by MAC, sockets by address); and the
+//! bridges' forwarding databases: which port a MAC address is behind.
 
 use std::io;
 use std::net::IpAddr;
@@ -55,16 +56,53 @@ pub fn list() -> io::Result<Vec<Neighbour>> {
         let (Some(ip), Some(mac)) = (ip, mac) else {
             continue;
         };
-        let mac = mac
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<Vec<_>>()
-            .join(":");
+        let mac = mac_text(&mac);
         out.push(Neighbour {
             ip,
             mac,
             ifindex: neighbour.header.ifindex,
         });
+    }
+    Ok(out)
+}
+
+/// `aa:bb:cc:dd:ee:ff`.
+fn mac_text(mac: &[u8]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// `AF_BRIDGE`: a neighbour dump of this family lists the bridges' forwarding databases.
+const AF_BRIDGE: u8 = 7;
+
+/// Which bridge port each device's MAC address was last seen on (the bridges' forwarding
+/// databases): MAC → the port's interface index. The bridges' and ports' own addresses and
+/// multicast entries are left out.
+///
+/// # Errors
+/// When rtnetlink cannot be reached.
+pub fn bridge_ports() -> io::Result<std::collections::HashMap<String, u32>> {
+    let mut socket = Socket::open(SockProtocol::NetlinkRoute)?;
+    let mut request = [0u8; NDMSG_LEN];
+    request[0] = AF_BRIDGE;
+    let mut out = std::collections::HashMap::new();
+    for message in socket.dump(RTM_GETNEIGH, &request)? {
+        let Ok(entry) = NeighbourMessage::parse(&message.body) else {
+            continue;
+        };
+        if entry.header.state == NeighbourState::Permanent {
+            continue;
+        }
+        for attribute in entry.attributes {
+            if let NeighbourAttribute::LinkLayerAddress(l) = attribute
+                && l.len() == 6
+                && l[0] & 1 == 0
+            {
+                out.insert(mac_text(&l), entry.header.ifindex);
+            }
+        }
     }
     Ok(out)
 }
@@ -137,6 +175,38 @@ mod tests {
                 Some("02:00:00:00:00:05")
             );
             assert_eq!(mac_of("10.1.1.3".parse().unwrap()).unwrap(), None);
+        });
+    }
+
+    #[test]
+    fn bridge_ports_say_where_a_device_was_seen() {
+        let scratch = netlab::Scratch::new().expect("scratch namespace (tests run as root)");
+        scratch.run(|| {
+            ip(&["link", "add", "br9", "type", "bridge"]);
+            ip(&["link", "add", "p9", "type", "veth", "peer", "name", "q9"]);
+            ip(&["link", "set", "p9", "master", "br9"]);
+            for device in ["br9", "p9", "q9"] {
+                ip(&["link", "set", device, "up"]);
+            }
+            ip(&["link", "set", "q9", "address", "02:00:00:00:09:09"]);
+            ip(&["link", "set", "p9", "address", "02:00:00:00:09:01"]);
+            ip(&["addr", "add", "10.9.0.2/24", "dev", "q9"]);
+            // The device behind the port speaks (ARP), the bridge learns where it is.
+            let _ = Command::new("ping")
+                .args(["-c", "2", "-i", "0.2", "-W", "1", "10.9.0.1"])
+                .output();
+            let ports = bridge_ports().unwrap();
+            let p9 = crate::kernel::links::list()
+                .unwrap()
+                .into_iter()
+                .find(|l| l.name == "p9")
+                .unwrap()
+                .index;
+            assert_eq!(ports.get("02:00:00:00:09:09"), Some(&p9), "{ports:?}");
+            assert!(
+                !ports.contains_key("02:00:00:00:09:01"),
+                "the port's own address is not a device"
+            );
         });
     }
 }

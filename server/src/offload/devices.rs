@@ -154,15 +154,9 @@ mod tests {
 
     fn link(index: u32, name: &str, kind: Option<&str>) -> Link {
         Link {
-            index,
-            name: name.into(),
-            running: true,
             mac: Some([2, 0, 0, 0, 0, u8::try_from(index).unwrap()]),
-            master: None,
             kind: kind.map(Into::into),
-            parent: None,
-            vlan_id: None,
-            arphrd: 1,
+            ..Link::plain(index, name)
         }
     }
 

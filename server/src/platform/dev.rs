@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Error, Kind, Platform, Result, Service};
+use super::{Error, Kind, Observed, Platform, Result, Service};
 
 /// A dev root: `<root>/etc/config/*`, `<root>/etc/shadow`, `<root>/etc/portico/`.
 pub struct DevPlatform {
@@ -64,6 +64,19 @@ impl Platform for DevPlatform {
 
     fn network_functions_available(&self) -> bool {
         !netlab::in_host_namespace()
+    }
+
+    /// The lab: the running LAN dnsmasq's leases, the namespace's resolv.conf (the lab writes
+    /// it per namespace), the root's file system; a development host's sensors are not the
+    /// router's, and it has no Wi-Fi.
+    fn observed(&self) -> Observed {
+        Observed {
+            leases: super::dev_apply::lan_lease_file(),
+            resolv: PathBuf::from("/etc/resolv.conf"),
+            storage: self.root.clone(),
+            temperature: false,
+            vendors: Some(PathBuf::from(super::VENDORS)),
+        }
     }
 
     fn reload_services(&self, services: &[Service]) -> Result<()> {

@@ -596,30 +596,51 @@ fn upstream_dns() -> Vec<String> {
         .collect()
 }
 
-/// Stops the LAN dnsmasq running in this network namespace (the lab's or our previous one):
-/// processes named dnsmasq, in our namespace, started with a `lan-dnsmasq.conf`.
-fn stop_lan_dnsmasq() {
+/// The LAN dnsmasqs running in this network namespace (the lab's or Portico's): processes
+/// named dnsmasq, in our namespace, started with a `lan-dnsmasq.conf`. Their `/proc` folders
+/// and command lines.
+fn lan_dnsmasqs() -> Vec<(i32, std::path::PathBuf, String)> {
     let own = std::fs::read_link("/proc/self/ns/net").ok();
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return;
+        return Vec::new();
     };
-    for entry in entries.filter_map(std::result::Result::ok) {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|p| p.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let proc = entry.path();
-        let is_lan_dnsmasq = std::fs::read_to_string(proc.join("comm"))
-            .is_ok_and(|c| c.trim() == "dnsmasq")
-            && std::fs::read(proc.join("cmdline"))
-                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("lan-dnsmasq.conf"))
-            && std::fs::read_link(proc.join("ns/net")).ok() == own;
-        if !is_lan_dnsmasq {
-            continue;
-        }
+    entries
+        .filter_map(std::result::Result::ok)
+        .filter_map(|entry| {
+            let pid = entry.file_name().to_str()?.parse::<i32>().ok()?;
+            let proc = entry.path();
+            let comm = std::fs::read_to_string(proc.join("comm")).ok()?;
+            if comm.trim() != "dnsmasq" || std::fs::read_link(proc.join("ns/net")).ok() != own {
+                return None;
+            }
+            // Arguments separated by NUL.
+            let cmdline =
+                String::from_utf8_lossy(&std::fs::read(proc.join("cmdline")).ok()?).into_owned();
+            cmdline
+                .contains("lan-dnsmasq.conf")
+                .then_some((pid, proc, cmdline))
+        })
+        .collect()
+}
+
+/// The lease file of the LAN dnsmasq running in this namespace (its configuration's
+/// `dhcp-leasefile`).
+pub fn lan_lease_file() -> Option<std::path::PathBuf> {
+    lan_dnsmasqs().into_iter().find_map(|(_, _, cmdline)| {
+        let conf = cmdline
+            .split('\0')
+            .find_map(|arg| arg.strip_prefix("--conf-file="))?;
+        std::fs::read_to_string(conf)
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("dhcp-leasefile="))
+            .map(std::path::PathBuf::from)
+    })
+}
+
+/// Stops the LAN dnsmasq running in this network namespace (the lab's or our previous one).
+fn stop_lan_dnsmasq() {
+    for (pid, proc, _) in lan_dnsmasqs() {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(pid),
             nix::sys::signal::Signal::SIGTERM,

@@ -62,6 +62,25 @@ pub enum Kind {
     Dev { root: PathBuf },
 }
 
+/// Where the overview reads what the kernel's netlink does not say (design: the platform
+/// says which source the status comes from).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Observed {
+    /// The LAN DHCP server's lease file (dnsmasq's format), when one runs.
+    pub leases: Option<PathBuf>,
+    /// The resolv.conf naming the WAN's DNS servers.
+    pub resolv: PathBuf,
+    /// The file system settings are kept on (the overlay on `OpenWrt`).
+    pub storage: PathBuf,
+    /// The kernel's thermal zones are the router's own (not a development host's).
+    pub temperature: bool,
+    /// The IEEE's OUI table (`oui.csv`) naming devices' vendors.
+    pub vendors: Option<PathBuf>,
+}
+
+/// Where Debian's `ieee-data` puts the IEEE's OUI table (the same path on a router that has it).
+pub const VENDORS: &str = "/usr/share/ieee-data/oui.csv";
+
 /// A platform Portico runs on.
 pub trait Platform: Send + Sync {
     /// What this platform is, for display only.
@@ -84,6 +103,13 @@ pub trait Platform: Send + Sync {
     /// [`Error::Config`] when the file exists but cannot be read or parsed.
     fn package(&self, name: &str) -> Result<uci::Package> {
         package_in(&self.store(), name)
+    }
+    /// Where the overview's facts come from on this platform.
+    fn observed(&self) -> Observed;
+    /// Wi-Fi clients per network (the `wifi-iface` section's name), or `None` where the
+    /// platform cannot count them.
+    fn wifi_clients(&self) -> Option<std::collections::HashMap<String, u32>> {
+        None
     }
     /// Makes the running system follow the configuration files of `services`.
     ///

@@ -1,23 +1,32 @@
-//! OpenWrt: services are reloaded through ubus and the init scripts, as LuCI and rpcd do.
-//! OpenWrt cannot run here, so the exact commands are unit-tested through [`Runner`].
+//! OpenWrt: services are reloaded through ubus and the init scripts, as LuCI and rpcd do;
+//! the overview reads dnsmasq's leases, netifd's resolv.conf, the overlay, and Wi-Fi clients
+//! through ubus (`network.wireless`, `iwinfo`). OpenWrt cannot run here, so the exact commands
+//! and the reading of their JSON are unit-tested through [`Runner`].
 
 use std::path::Path;
 use std::process::Command;
 
-use super::{Error, Kind, Platform, Result, Service};
+use super::{Error, Kind, Observed, Platform, Result, Service};
 
 /// Runs a platform command (program and arguments).
 pub trait Runner: Send + Sync {
     /// # Errors
     /// When the command cannot be started or exits unsuccessfully.
-    fn run(&self, argv: &[&str]) -> Result<()>;
+    fn run(&self, argv: &[&str]) -> Result<()> {
+        self.output(argv).map(drop)
+    }
+    /// Runs the command and returns what it printed.
+    ///
+    /// # Errors
+    /// When the command cannot be started or exits unsuccessfully.
+    fn output(&self, argv: &[&str]) -> Result<String>;
 }
 
 /// Runs commands for real.
 pub struct SystemRunner;
 
 impl Runner for SystemRunner {
-    fn run(&self, argv: &[&str]) -> Result<()> {
+    fn output(&self, argv: &[&str]) -> Result<String> {
         let (program, rest) = argv
             .split_first()
             .ok_or_else(|| Error::Unavailable("empty command".into()))?;
@@ -29,7 +38,7 @@ impl Runner for SystemRunner {
                 detail: e.to_string(),
             })?;
         if out.status.success() {
-            Ok(())
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
             Err(Error::Command {
                 command: argv.join(" "),
@@ -80,6 +89,35 @@ impl Platform for OpenWrtPlatform {
         true
     }
 
+    fn observed(&self) -> Observed {
+        Observed {
+            leases: Some("/tmp/dhcp.leases".into()),
+            resolv: "/tmp/resolv.conf.d/resolv.conf.auto".into(),
+            storage: "/overlay".into(),
+            temperature: true,
+            vendors: Some(super::VENDORS.into()),
+        }
+    }
+
+    /// Each access point's associated stations: netifd names the `wifi-iface` section and its
+    /// device (`ubus call network.wireless status`), iwinfo lists the stations of the device.
+    fn wifi_clients(&self) -> Option<std::collections::HashMap<String, u32>> {
+        let status = self
+            .runner
+            .output(&["ubus", "call", "network.wireless", "status"])
+            .ok()?;
+        let mut out = std::collections::HashMap::new();
+        for (section, device) in wireless_devices(&status) {
+            let request = serde_json::json!({ "device": device }).to_string();
+            let stations = self
+                .runner
+                .output(&["ubus", "call", "iwinfo", "assoclist", &request])
+                .map_or(0, |list| station_count(&list));
+            out.insert(section, stations);
+        }
+        Some(out)
+    }
+
     fn reload_services(&self, services: &[Service]) -> Result<()> {
         // Network first: dnsmasq and the firewall resolve interfaces through netifd.
         let order = [
@@ -96,6 +134,33 @@ impl Platform for OpenWrtPlatform {
     }
 }
 
+/// `wifi-iface` section → its device, from `ubus call network.wireless status`
+/// (`{"radio0": {"interfaces": [{"section": "default_radio0", "ifname": "phy0-ap0"}]}}`).
+fn wireless_devices(status: &str) -> Vec<(String, String)> {
+    let Ok(serde_json::Value::Object(radios)) = serde_json::from_str(status) else {
+        return Vec::new();
+    };
+    radios
+        .values()
+        .filter_map(|radio| radio.get("interfaces")?.as_array())
+        .flatten()
+        .filter_map(|i| {
+            Some((
+                i.get("section")?.as_str()?.to_owned(),
+                i.get("ifname")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
+/// How many stations `ubus call iwinfo assoclist` lists (`{"results": [{"mac": ...}, ...]}`).
+fn station_count(list: &str) -> u32 {
+    serde_json::from_str::<serde_json::Value>(list)
+        .ok()
+        .and_then(|v| Some(v.get("results")?.as_array()?.len()))
+        .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::{Arc, Mutex};
@@ -105,10 +170,33 @@ mod tests {
     struct Recorder(Arc<Mutex<Vec<String>>>);
 
     impl Runner for Recorder {
-        fn run(&self, argv: &[&str]) -> Result<()> {
+        fn output(&self, argv: &[&str]) -> Result<String> {
             self.0.lock().unwrap().push(argv.join(" "));
-            Ok(())
+            // The shapes ubus answers with (OpenWrt 23.05), trimmed to what is read.
+            Ok(match argv.get(2..4) {
+                Some(["network.wireless", "status"]) => r#"{"radio0":{"up":true,"interfaces":[{"section":"default_radio0","ifname":"phy0-ap0"}]},"radio1":{"up":false,"interfaces":[{"section":"guest"}]}}"#.into(),
+                Some(["iwinfo", "assoclist"]) => r#"{"results":[{"mac":"AA:BB:CC:00:00:01"},{"mac":"AA:BB:CC:00:00:02"}]}"#.into(),
+                _ => String::new(),
+            })
         }
+    }
+
+    #[test]
+    fn wifi_clients_are_counted_per_section_through_ubus() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let platform = OpenWrtPlatform::new(Box::new(Recorder(log.clone())));
+        let clients = platform.wifi_clients().unwrap();
+        assert_eq!(clients.get("default_radio0"), Some(&2));
+        assert_eq!(
+            clients.len(),
+            1,
+            "a radio that is down has no device to ask"
+        );
+        assert_eq!(
+            log.lock().unwrap()[1],
+            r#"ubus call iwinfo assoclist {"device":"phy0-ap0"}"#
+        );
+        assert_eq!(station_count("not json"), 0);
     }
 
     #[test]

@@ -40,18 +40,15 @@ impl Target {
     }
 }
 
-/// The IPv4 default gateway from `/proc/net/route`.
+/// The IPv4 default gateway of the main routing table (lowest metric).
 pub fn default_gateway() -> Option<Ipv4Addr> {
-    let table = std::fs::read_to_string("/proc/net/route").ok()?;
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.get(1) != Some(&"00000000") {
-            return None;
-        }
-        let gw = u32::from_str_radix(fields.get(2)?, 16).ok()?;
-        // The kernel prints the address in host byte order of a little-endian read.
-        (gw != 0).then(|| Ipv4Addr::from(gw.swap_bytes()))
-    })
+    crate::kernel::routes::defaults()
+        .ok()?
+        .into_iter()
+        .find_map(|r| match r.gateway {
+            Some(std::net::IpAddr::V4(gw)) => Some(gw),
+            _ => None,
+        })
 }
 
 fn checksum(bytes: &[u8]) -> u16 {

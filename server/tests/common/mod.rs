@@ -120,6 +120,19 @@ impl Drop for LabGuard {
     }
 }
 
+/// The spec of test lab `n` as a router at home has it: the WAN by DHCP from the isp, and the
+/// isp's "internet" (`portico lab sink`: HTTP, discard, echo) running.
+pub fn spec_with_internet(n: u32) -> netlab::LabSpec {
+    let mut spec = netlab::LabSpec::for_test(n);
+    spec.wan_dhcp = true;
+    spec.sink_command = Some(vec![
+        env!("CARGO_BIN_EXE_portico").into(),
+        "lab".into(),
+        "sink".into(),
+    ]);
+    spec
+}
+
 /// The IPv4 addresses on the lab router's `br-lan`, as `ip -o addr` prints them.
 pub fn router_addresses(lab: &netlab::Lab) -> String {
     let out = lab

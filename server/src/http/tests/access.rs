@@ -37,7 +37,7 @@ async fn before_setup_every_page_leads_to_setup() {
     );
     let resp = send(
         &f,
-        Request::post("/api/fn/system_status")
+        Request::post("/api/fn/overview")
             .header(header::HOST, "router")
             .body(Body::empty())
             .unwrap(),
@@ -371,7 +371,7 @@ async fn server_functions_need_a_session_and_return_real_status() {
     let f = fixture(true);
     let cookie = set_up(&f).await;
     let call = |cookie: Option<&str>| {
-        let mut r = Request::post("/api/fn/system_status")
+        let mut r = Request::post("/api/fn/overview")
             .header(header::HOST, "router")
             .header(header::ORIGIN, "http://router")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
@@ -385,9 +385,9 @@ async fn server_functions_need_a_session_and_return_real_status() {
     let resp = send(&f, call(Some(&cookie))).await;
     assert_eq!(resp.status(), StatusCode::OK);
     let json: serde_json::Value = serde_json::from_str(&body(resp).await).unwrap();
-    assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));
-    assert_eq!(json["hostname"], "gartenhaus");
-    assert_eq!(json["dev_root"], f.root.display().to_string());
+    assert_eq!(json["system"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(json["system"]["hostname"], "gartenhaus");
+    assert_eq!(json["system"]["dev_root"], f.root.display().to_string());
 }
 
 /// Issue 19: cookies are read and written by the `cookie` crate: a session among other

@@ -189,6 +189,11 @@ async fn openapi_document_lists_the_config_routes() {
         "/api/v1/ble/peers",
         "/api/v1/ble/send",
         "/api/v1/ble/events",
+        "/api/v1/status",
+        "/api/v1/status/events",
+        "/api/v1/status/test",
+        "/api/v1/offload",
+        "/api/v1/offload/events",
     ] {
         assert!(json["paths"][path].is_object(), "{path} is documented");
     }
