@@ -295,8 +295,23 @@ fn Traffic(state: RwSignal<status::Overview>) -> impl IntoView {
                     let name = name.clone();
                     Signal::derive(move || state.with(|o| traffic_data(o, &name)))
                 };
+                // The highest rate shown, for scripts and tests reading the page.
+                let peak = {
+                    let name = name.clone();
+                    move || {
+                        state.with(|o| {
+                            o.traffic
+                                .iter()
+                                .filter(|s| s.interface == name)
+                                .flat_map(|s| s.points.iter().map(|p| p.rx.max(p.tx)))
+                                .fold(0.0_f64, f64::max)
+                                .round()
+                                .to_string()
+                        })
+                    }
+                };
                 view! {
-                    <figure class="traffic" data-interface=name.clone()>
+                    <figure class="traffic" data-interface=name.clone() data-peak=peak>
                         <figcaption>{title.clone()}</figcaption>
                         <TimeChart data title unit=t("home-bits-per-second") />
                     </figure>

@@ -3,7 +3,7 @@
 // with JavaScript disabled. Screenshots go to target/e2e/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, firstBoot } from './lab.mjs';
 
 const checkA11y = a11y('app');
@@ -66,7 +66,7 @@ for (const [name, viewport] of Object.entries(sizes)) {
 
     // Client-side navigation through the hydrated router.
     await openMenuIfFolded(page);
-    await page.getByRole('link', { name: 'Offload' }).click();
+    await page.locator('.nav').getByRole('link', { name: 'Offload' }).click();
     await page.waitForURL(`${ROUTER}/offload`);
     await page.getByRole('heading', { name: 'Firewall offload' }).waitFor();
     await waitFor('the title to follow the page', async () => (await page.title()) === 'Firewall offload · Portico');
@@ -183,6 +183,49 @@ test('the offload dashboard follows a transfer live (phone size)', async () => {
     await context.close();
   }
 });
+
+// Issue 20: the overview shows the lab's client with its lease, and the uplink's chart
+// follows a transfer live (Server-Sent Events), at both sizes.
+for (const [name, viewport] of Object.entries(sizes)) {
+  test(`the overview shows the client and its traffic live (${name})`, async () => {
+    const mac = JSON.parse(execFileSync('ip', ['-n', `client-${lab.suffix}`, '-j', 'link', 'show', 'lan0'],
+      { encoding: 'utf8' }))[0].address;
+    const context = await lab.browser.newContext({ viewport, locale: 'en-US' });
+    const page = await context.newPage();
+    await page.goto(`${ROUTER}/login`);
+    await page.fill('#password', PASSWORD);
+    await page.locator('form.card button[type=submit]').click();
+    await page.waitForURL(`${ROUTER}/`);
+    await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+    const row = page.locator(`tr[data-mac="${mac}"][data-online="1"]`);
+    await waitFor('the client in the device list', async () => {
+      if (await row.count()) return true;
+      await page.reload();
+      return false;
+    });
+    assert.match(await row.innerText(), /192\.168\.1\.\d+/);
+    assert.match(await row.innerText(), /Cable/);
+    assert.match(await row.innerText(), /left/, 'its lease and the time left on it');
+    await page.getByText('Connected to the internet.').waitFor();
+    // The dev platform says what it cannot know, in words.
+    await page.getByText('Not available here').first().waitFor();
+    const wan = page.locator('figure.traffic[data-interface="eth1"]');
+    await wan.waitFor();
+    const sender = spawn('ip', ['netns', 'exec', `client-${lab.suffix}`, process.execPath, '-e', `
+      const s = require('node:dgram').createSocket('udp4');
+      const t = setInterval(() => { for (let i = 0; i < 20; i++) s.send(Buffer.alloc(1200, 66), 7, '100.64.0.1'); }, 10);
+      setTimeout(() => { clearInterval(t); s.close(); }, 30000);`], { stdio: 'ignore' });
+    try {
+      // Without a reload: the page follows the stream.
+      await waitFor('the uplink chart to rise', async () => Number(await wan.getAttribute('data-peak')) > 1_000_000);
+    } finally {
+      sender.kill();
+    }
+    await checkA11y(page, `overview (${name})`);
+    await page.screenshot({ path: `${SHOTS}/${name}-overview-live.png`, fullPage: true });
+    await context.close();
+  });
+}
 
 // Issue 20: no page is wider than a phone. Every page at 390×844: logged out, the admin
 // pages, the wizard's steps up to a summary with a diff, the voucher print sheet.

@@ -26,7 +26,7 @@ pub struct Neighbour {
     pub ifindex: u32,
 }
 
-/// Every neighbour with a link-layer address (IPv4 and IPv6) in this namespace.
+/// Every neighbour with a (unicast) link-layer address, IPv4 and IPv6, in this namespace.
 ///
 /// # Errors
 /// When rtnetlink cannot be reached.
@@ -44,7 +44,7 @@ pub fn list() -> io::Result<Vec<Neighbour>> {
         ) {
             continue;
         }
-        let (mut ip, mut mac) = (None, None);
+        let (mut ip, mut mac): (Option<IpAddr>, Option<Vec<u8>>) = (None, None);
         for attribute in neighbour.attributes {
             match attribute {
                 NeighbourAttribute::Destination(NeighbourAddress::Inet(a)) => ip = Some(a.into()),
@@ -56,6 +56,10 @@ pub fn list() -> io::Result<Vec<Neighbour>> {
         let (Some(ip), Some(mac)) = (ip, mac) else {
             continue;
         };
+        // Multicast groups have neighbour entries too (33:33:… for ff02::…): no device.
+        if ip.is_multicast() || mac[0] & 1 == 1 {
+            continue;
+        }
         let mac = mac_text(&mac);
         out.push(Neighbour {
             ip,
@@ -161,7 +165,19 @@ mod tests {
                 "nud",
                 "permanent",
             ]);
+            ip(&[
+                "neigh",
+                "add",
+                "ff02::16",
+                "lladdr",
+                "33:33:00:00:00:16",
+                "dev",
+                "d0",
+                "nud",
+                "noarp",
+            ]);
             let all = list().expect("dump");
+            assert!(!all.iter().any(|n| n.mac.starts_with("33:33")), "{all:?}");
             assert_eq!(
                 all.iter().filter(|n| n.mac == "02:00:00:00:00:05").count(),
                 2,

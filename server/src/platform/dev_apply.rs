@@ -680,6 +680,12 @@ pub fn apply_dhcp(root: &Path) -> Result<()> {
     };
     std::fs::create_dir_all(&run_dir).map_err(io)?;
     std::fs::write(&path, conf).map_err(io)?;
+    // Taking over from another LAN dnsmasq (the lab's): its leases stay known, as they do
+    // across dnsmasq restarts on a router (the devices keep their addresses meanwhile).
+    let ours = run_dir.join("lan.leases");
+    if let Some(theirs) = lan_lease_file().filter(|f| *f != ours && !ours.exists()) {
+        let _ = std::fs::copy(theirs, &ours);
+    }
     stop_lan_dnsmasq();
     run(&[
         "dnsmasq".to_owned(),
