@@ -17,6 +17,7 @@ pub mod i18n;
 pub mod offload;
 pub mod pages;
 pub mod portal;
+pub mod settings;
 pub mod status;
 pub mod wizard;
 
@@ -224,8 +225,10 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <pages::NotFound /> }>
                     <Route ssr=SsrMode::Async path=path!("/") view=pages::Home />
                     <Route ssr=SsrMode::Async path=path!("/login") view=pages::Login />
-                    <Route ssr=SsrMode::Async path=path!("/setup") view=wizard::page::WizardPage />
-                    <Route ssr=SsrMode::Async path=path!("/setup/:step") view=wizard::page::WizardPage />
+                    <Route ssr=SsrMode::Async path=path!("/setup") view=|| view! { <wizard::page::WizardPage /> } />
+                    <Route ssr=SsrMode::Async path=path!("/setup/:step") view=|| view! { <wizard::page::WizardPage /> } />
+                    <Route ssr=SsrMode::Async path=path!("/settings") view=settings::SettingsIndex />
+                    <Route ssr=SsrMode::Async path=path!("/settings/:step") view=|| view! { <wizard::page::WizardPage settings=true /> } />
                     <Route ssr=SsrMode::Async path=path!("/confirm") view=wizard::page::ConfirmPage />
                     <Route ssr=SsrMode::Async path=path!("/portal") view=portal::PortalAdmin />
                     <Route ssr=SsrMode::Async path=path!("/offload") view=offload::OffloadPage />
@@ -257,7 +260,7 @@ fn Nav() -> impl IntoView {
     Effect::new(move |_| hydrated.set(true));
     let links = [
         ("/", "nav-home"),
-        ("/setup", "nav-setup"),
+        ("/settings", "nav-settings"),
         ("/portal", "nav-portal"),
         ("/offload", "nav-offload"),
         ("/bluetooth", "nav-bluetooth"),
@@ -283,12 +286,15 @@ fn Nav() -> impl IntoView {
                             let here = if href == "/" {
                                 path == "/"
                             } else {
-                                path == href || path.starts_with(&format!("{href}/"))
+                                path == href
+                                    || path.starts_with(&format!("{href}/"))
+                                    // The wizard run again after setup is a way to change settings.
+                                    || (href == "/settings" && path.starts_with("/setup"))
                             };
                             here.then_some("page")
                         };
                         // These pages' state comes with the page from the server: a full load.
-                        if matches!(href, "/setup" | "/portal" | "/bluetooth" | "/offload") {
+                        if matches!(href, "/settings" | "/portal" | "/bluetooth" | "/offload") {
                             view! { <li><a href=href rel="external" aria-current=current>{t(key)}</a></li> }.into_any()
                         } else {
                             // `A` marks itself current (`aria-current="page"`).
@@ -324,7 +330,10 @@ fn ApplyBanner() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
     let back = move || location.pathname.get();
     // The wizard's last page shows the countdown itself, after the connection test.
-    let in_wizard = move || location.pathname.get().starts_with("/setup");
+    let in_wizard = move || {
+        let path = location.pathname.get();
+        path.starts_with("/setup") || path == "/settings/applied"
+    };
     let text = move || {
         current.tr_args(
             "apply-banner-pending",

@@ -4,7 +4,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, firstBoot } from './lab.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, firstBoot, adminPage } from './lab.mjs';
 
 const checkA11y = a11y('app');
 
@@ -110,12 +112,7 @@ test('login works with JavaScript disabled (phone size)', async () => {
 });
 
 test('a checked apply shows a live countdown on every page; revert restores (phone size)', async () => {
-  const context = await lab.browser.newContext({ viewport: sizes.phone, locale: 'en-US' });
-  const page = await context.newPage();
-  await page.goto(`${ROUTER}/login`);
-  await page.fill('#password', PASSWORD);
-  await page.locator('form.card button[type=submit]').click();
-  await page.waitForURL(`${ROUTER}/`);
+  const { context, page } = await adminPage(lab, sizes.phone);
   const api = (path, body) => page.evaluate(async ([path, body]) => {
     const response = await fetch(path, body === undefined ? {} : {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
@@ -154,12 +151,7 @@ test('a checked apply shows a live countdown on every page; revert restores (pho
 });
 
 test('the offload dashboard follows a transfer live (phone size)', async () => {
-  const context = await lab.browser.newContext({ viewport: sizes.phone, locale: 'en-US' });
-  const page = await context.newPage();
-  await page.goto(`${ROUTER}/login`);
-  await page.fill('#password', PASSWORD);
-  await page.locator('form.card button[type=submit]').click();
-  await page.waitForURL(`${ROUTER}/`);
+  const { context, page } = await adminPage(lab, sizes.phone);
   // A UDP stream from the client to the isp's echo port, for a minute.
   const sender = spawn('ip', ['netns', 'exec', `client-${lab.suffix}`, process.execPath, '-e', `
     const s = require('node:dgram').createSocket('udp4');
@@ -190,12 +182,7 @@ for (const [name, viewport] of Object.entries(sizes)) {
   test(`the overview shows the client and its traffic live (${name})`, async () => {
     const mac = JSON.parse(execFileSync('ip', ['-n', `client-${lab.suffix}`, '-j', 'link', 'show', 'lan0'],
       { encoding: 'utf8' }))[0].address;
-    const context = await lab.browser.newContext({ viewport, locale: 'en-US' });
-    const page = await context.newPage();
-    await page.goto(`${ROUTER}/login`);
-    await page.fill('#password', PASSWORD);
-    await page.locator('form.card button[type=submit]').click();
-    await page.waitForURL(`${ROUTER}/`);
+    const { context, page } = await adminPage(lab, viewport);
     await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
     const row = page.locator(`tr[data-mac="${mac}"][data-online="1"]`);
     await waitFor('the client in the device list', async () => {
@@ -227,6 +214,50 @@ for (const [name, viewport] of Object.entries(sizes)) {
   });
 }
 
+// Issue 20: after setup, Settings → Wi-Fi changes a network's name and password: one step, its
+// summary with the diff, a checked apply, Keep; the wireless file has the new values.
+for (const [name, viewport] of Object.entries(sizes)) {
+  test(`the Wi-Fi password is changed in the settings (${name})`, async () => {
+    const { context, page } = await adminPage(lab, viewport);
+    await openMenuIfFolded(page);
+    await page.locator('.nav').getByRole('link', { name: 'Settings' }).click();
+    await page.waitForURL(`${ROUTER}/settings`);
+    assert.equal(await page.title(), 'Settings · Portico');
+    await checkA11y(page, `settings (${name})`);
+    await page.getByRole('link', { name: 'Wi-Fi' }).click();
+    await page.waitForURL(`${ROUTER}/settings/wifi`);
+    assert.equal(await page.title(), 'Wi-Fi · Portico');
+    assert.equal(await page.locator('ol.steps').count(), 0, 'one step, no wizard steps');
+    await checkA11y(page, `settings: Wi-Fi (${name})`);
+    const ssid = `Garden ${name}`;
+    const key = `kiwi-${name}-passphrase`;
+    // One name and password on both bands (the default), the password shown while typing.
+    assert.ok(await page.locator('#f-wifi-same').isChecked());
+    await page.locator('#f-wifi-all-enabled').check();
+    await page.fill('#f-wifi-all-ssid', ssid);
+    await page.fill('#f-wifi-all-key', key);
+    await waitFor('hydration (show password)', async () => {
+      await page.locator('#f-wifi-all-key + button.reveal').click({ timeout: 1000 });
+      return (await page.locator('#f-wifi-all-key').getAttribute('type')) === 'text';
+    });
+    await page.screenshot({ path: `${SHOTS}/${name}-settings-wifi.png`, fullPage: true });
+    await page.getByRole('button', { name: 'Review the change' }).click();
+    await page.waitForURL(`${ROUTER}/settings/summary`);
+    assert.equal(await page.title(), 'Review the change · Portico');
+    await page.locator('details:has([data-testid=diff]) summary').click();
+    assert.match(await page.locator('[data-testid=diff]').innerText(), new RegExp(ssid));
+    await checkA11y(page, `settings: summary (${name})`);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(`${ROUTER}/settings/applied`);
+    await page.getByRole('button', { name: 'Keep the change' }).click();
+    await page.waitForURL(`${ROUTER}/settings`);
+    const wireless = readFileSync(join(lab.root, 'etc/config/wireless'), 'utf8');
+    assert.equal(wireless.split(`option ssid '${ssid}'`).length - 1, 2, 'both bands');
+    assert.equal(wireless.split(`option key '${key}'`).length - 1, 2, 'both bands');
+    await context.close();
+  });
+}
+
 // Issue 20: no page is wider than a phone. Every page at 390×844: logged out, the admin
 // pages, the wizard's steps up to a summary with a diff, the voucher print sheet.
 test('no page is wider than a 390 px phone', async () => {
@@ -250,7 +281,8 @@ test('no page is wider than a 390 px phone', async () => {
   await page.fill('#password', PASSWORD);
   await page.locator('form.card button[type=submit]').click();
   await page.waitForURL(`${ROUTER}/`);
-  for (const path of ['/', '/portal', '/offload', '/bluetooth', '/ports', '/confirm', '/nowhere']) {
+  for (const path of ['/', '/settings', '/settings/system', '/settings/internet', '/settings/wifi',
+    '/settings/services', '/portal', '/offload', '/bluetooth', '/ports', '/confirm', '/nowhere']) {
     await page.goto(`${ROUTER}${path}`);
     await page.locator('h1').first().waitFor();
     await fits(path);

@@ -41,6 +41,17 @@ export function a11y(suite) {
   };
 }
 
+/** A logged-in admin's page in a context of its own at `viewport` (close the context after). */
+export async function adminPage(lab, viewport = sizes.desktop) {
+  const context = await lab.browser.newContext({ viewport, locale: 'en-US' });
+  const page = await context.newPage();
+  await page.goto(`${ROUTER}/login`);
+  await page.fill('#password', PASSWORD);
+  await page.locator('form.card button[type=submit]').click();
+  await page.waitForURL(`${ROUTER}/`);
+  return { context, page };
+}
+
 /** Waits until a wizard page is hydrated: its password reveal button works only then. */
 export async function waitForWizardHydration(page) {
   await waitFor('hydration', async () => {

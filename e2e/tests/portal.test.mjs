@@ -4,7 +4,7 @@
 // captive again, a batch, the printable A4 sheet). Screenshots: target/e2e/portal-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, firstBoot } from './lab.mjs';
+import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, firstBoot, adminPage as loggedIn } from './lab.mjs';
 
 const checkA11y = a11y('portal');
 const PORTAL = 'http://192.168.1.1:8080/';
@@ -15,15 +15,7 @@ const CHECK = 'http://connectivitycheck.gstatic.com/generate_204';
 let lab;
 let codes;
 
-async function adminPage(viewport = sizes.desktop) {
-  const context = await lab.browser.newContext({ viewport, locale: 'en-US' });
-  const page = await context.newPage();
-  await page.goto(`${ROUTER}/login`);
-  await page.fill('#password', PASSWORD);
-  await page.locator('form.card button[type=submit]').click();
-  await page.waitForURL(`${ROUTER}/`);
-  return { context, page };
-}
+const adminPage = (viewport) => loggedIn(lab, viewport);
 
 before(async () => {
   lab = await startLab();

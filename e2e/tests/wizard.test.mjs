@@ -135,14 +135,16 @@ for (const [size, viewport] of Object.entries(sizes)) {
       await shot(page, size, 'internet');
       await next(page);
 
-      // Wi-Fi on the first radio, and a mesh.
+      // Wi-Fi on the first radio only (not the same network on every band), and a mesh.
       await page.waitForURL(/\/setup\/wifi$/);
-      await page.locator('#f-wifi-0-enabled').check();
-      await page.fill('#f-wifi-0-ssid', 'Gartenhaus');
-      await page.fill('#f-wifi-0-key', 'short');
-      await page.locator('#f-wifi-0-key').press('Tab');
-      await waitFor('inline key error', async () => /8 to 63/.test(await page.locator('#f-wifi-0-key-error').innerText()));
-      await page.fill('#f-wifi-0-key', 'kiwi-kiwi-kiwi');
+      assert.ok(await page.locator('#f-wifi-same').isChecked(), 'one network on every band by default');
+      await page.locator('#f-wifi-same').uncheck();
+      await page.locator('#f-wifi-radio0-enabled').check();
+      await page.fill('#f-wifi-radio0-ssid', 'Gartenhaus');
+      await page.fill('#f-wifi-radio0-key', 'short');
+      await page.locator('#f-wifi-radio0-key').press('Tab');
+      await waitFor('inline key error', async () => /8 to 63/.test(await page.locator('#f-wifi-radio0-key-error').innerText()));
+      await page.fill('#f-wifi-radio0-key', 'kiwi-kiwi-kiwi');
       await page.locator('#f-mesh-enabled').check();
       await page.fill('#f-mesh-mesh_id', 'ff-mesh');
       await page.fill('#f-mesh-key', 'mesh-mesh-mesh');
@@ -176,7 +178,7 @@ for (const [size, viewport] of Object.entries(sizes)) {
       // Change an answer on the way: back to Wi-Fi, another name.
       await page.locator('ul.summary li', { hasText: 'Wi-Fi on radio0' }).getByRole('link', { name: 'Change' }).click();
       await page.waitForURL(/\/setup\/wifi$/);
-      await page.fill('#f-wifi-0-ssid', 'Gartenhaus-2');
+      await page.fill('#f-wifi-radio0-ssid', 'Gartenhaus-2');
       await next(page);
       await page.goto(`${ROUTER}/setup/summary`);
       await page.getByText('Wi-Fi on radio0: network “Gartenhaus-2”').waitFor();

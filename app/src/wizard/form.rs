@@ -2,7 +2,7 @@
 //! [`Answers`]. The server reads a posted step with [`read_step`]; the hydrated page runs the
 //! same function on every keystroke, so both refuse the same input with the same message.
 //!
-//! Form fields are named like the answers they fill (`internet.gateway`, `wifi.0.ssid`), which
+//! Form fields are named like the answers they fill (`internet.gateway`, `wifi.radio0.ssid`), which
 //! is also the `field` of a [`FieldError`]: an error finds its input by name.
 
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,28 @@ impl Step {
             Step::Services => "services",
             Step::Summary => "summary",
             Step::Applied => "applied",
+        }
+    }
+
+    /// Where the step is shown: `/setup/<slug>` in the wizard, `/settings/<slug>` when the step
+    /// is a settings page of its own.
+    pub fn path(self, settings: bool) -> String {
+        let base = if settings { "settings" } else { "setup" };
+        format!("/{base}/{}", self.slug())
+    }
+
+    /// The steps that are settings pages of their own (`/settings/<slug>`).
+    pub const SETTINGS: [Step; 4] = [Step::System, Step::Internet, Step::Wifi, Step::Services];
+
+    /// The catalog key of the step's settings page title.
+    pub fn settings_key(self) -> &'static str {
+        match self {
+            Step::System => "settings-system",
+            Step::Internet => "settings-internet",
+            Step::Wifi => "settings-wifi",
+            Step::Services => "settings-services",
+            Step::Summary => "settings-summary",
+            _ => "settings-applied",
         }
     }
 
@@ -104,7 +126,7 @@ impl Step {
         let head = field.split('.').next().unwrap_or(field);
         match head {
             "language" => Step::Language,
-            "system" | "password" | "password_repeat" => Step::System,
+            "system" | "password" | "password_repeat" | "password_current" => Step::System,
             "internet" => Step::Internet,
             "wifi" | "mesh" => Step::Wifi,
             "lan" | "dhcp" | "wireguard" | "openvpn" => Step::Services,
@@ -242,6 +264,10 @@ pub struct WizardView {
     pub applied: Option<AppliedView>,
     /// The wizard was restored after a restart of Portico: secrets must be entered again.
     pub restored: bool,
+    /// One step as a settings page (`/settings/<step>`): no other steps, straight to the
+    /// summary.
+    #[serde(default)]
+    pub settings: bool,
 }
 
 impl WizardView {
@@ -263,6 +289,11 @@ pub fn merged(answers: &Answers, defaults: &Answers) -> Answers {
             defaults.wifi.clone()
         } else {
             answers.wifi.clone()
+        },
+        wifi_same: if answers.wifi.is_empty() {
+            defaults.wifi_same
+        } else {
+            answers.wifi_same
         },
         mesh: answers.mesh.clone(),
         dhcp: answers.dhcp.clone().or(defaults.dhcp.clone()),
@@ -447,31 +478,47 @@ fn read_internet(form: &Form<'_>, answers: &Answers, errors: &mut Vec<FieldError
 }
 
 fn read_wifi(form: &Form<'_>, answers: &mut Answers) {
-    let mut wifi = Vec::new();
-    for i in 0.. {
-        let Some(radio) = form.get(&format!("wifi.{i}.radio")) else {
-            break;
-        };
-        if !form.checked(&format!("wifi.{i}.enabled")) {
-            continue;
-        }
-        let kept = answers
+    // The radios the form has (hidden `wifi.radio` inputs, in order).
+    let radios: Vec<&str> = form
+        .0
+        .iter()
+        .filter(|(k, _)| k == "wifi.radio")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let same = form.checked("wifi.same");
+    let kept = |radio: &str| {
+        answers
             .wifi
             .iter()
             .find(|w| w.radio == radio)
-            .map(|w| &w.key);
-        wifi.push(Wifi {
-            radio: radio.to_owned(),
-            ssid: form
-                .get(&format!("wifi.{i}.ssid"))
-                .unwrap_or_default()
-                .to_owned(),
-            key: secret(form, &format!("wifi.{i}.key"), kept),
-            encryption: form.text(&format!("wifi.{i}.encryption")),
-            country: None,
-        });
-    }
+            .map(|w| &w.key)
+    };
+    let wifi = radios
+        .iter()
+        .filter_map(|radio| {
+            // One name and password for every band, or each radio's own.
+            let prefix = if same {
+                "all".to_owned()
+            } else {
+                (*radio).to_owned()
+            };
+            let name = |field: &str| format!("wifi.{prefix}.{field}");
+            if !form.checked(&name("enabled")) {
+                return None;
+            }
+            let kept =
+                kept(radio).or_else(|| answers.wifi.first().map(|w| &w.key).filter(|_| same));
+            Some(Wifi {
+                radio: (*radio).to_owned(),
+                ssid: form.get(&name("ssid")).unwrap_or_default().to_owned(),
+                key: secret(form, &name("key"), kept),
+                encryption: form.text(&name("encryption")),
+                country: None,
+            })
+        })
+        .collect();
     answers.wifi = wifi;
+    answers.wifi_same = same;
     answers.mesh = form.checked("mesh.enabled").then(|| Mesh {
         radio: form.text("mesh.radio"),
         mesh_id: form.get("mesh.mesh_id").unwrap_or_default().to_owned(),
@@ -528,12 +575,24 @@ pub fn fields(step: Step, answers: &Answers, radios: &[Radio]) -> Vec<(String, S
         }
         Step::Internet => internet_fields(answers, &mut put),
         Step::Wifi => {
-            for (i, radio) in radios.iter().enumerate() {
-                put(&format!("wifi.{i}.radio"), &radio.name);
+            if answers.wifi_same {
+                put("wifi.same", "on");
+            }
+            let mut shared_done = false;
+            for radio in radios {
+                put("wifi.radio", &radio.name);
                 if let Some(w) = answers.wifi.iter().find(|w| w.radio == radio.name) {
-                    put(&format!("wifi.{i}.enabled"), "on");
-                    put(&format!("wifi.{i}.ssid"), &w.ssid);
-                    put(&format!("wifi.{i}.encryption"), &w.encryption);
+                    if answers.wifi_same && std::mem::replace(&mut shared_done, true) {
+                        continue;
+                    }
+                    let prefix = if answers.wifi_same {
+                        "all"
+                    } else {
+                        radio.name.as_str()
+                    };
+                    put(&format!("wifi.{prefix}.enabled"), "on");
+                    put(&format!("wifi.{prefix}.ssid"), &w.ssid);
+                    put(&format!("wifi.{prefix}.encryption"), &w.encryption);
                 }
             }
             if let Some(m) = &answers.mesh {
@@ -645,7 +704,8 @@ mod tests {
         assert_eq!(Step::Language.next(), Step::System);
         assert_eq!(Step::Summary.next(), Step::Summary);
         assert_eq!(Step::System.previous(), Step::Language);
-        assert_eq!(Step::of_field("wifi.1.key"), Step::Wifi);
+        assert_eq!(Step::of_field("wifi.radio1.key"), Step::Wifi);
+        assert_eq!(Step::of_field("wifi.all.ssid"), Step::Wifi);
         assert_eq!(Step::of_field("password_repeat"), Step::System);
         assert_eq!(Step::of_field("openvpn.subnet"), Step::Services);
         assert_eq!(input_for("internet.dns.2"), "internet.dns");
@@ -693,6 +753,7 @@ mod tests {
                 encryption: "sae".into(),
                 country: None,
             }],
+            wifi_same: false,
             mesh: Some(Mesh {
                 radio: "radio0".into(),
                 mesh_id: "ff-mesh".into(),
@@ -737,6 +798,54 @@ mod tests {
             assert_eq!(errors, [], "{step:?}");
         }
         assert_eq!(read, answers);
+    }
+
+    /// Issue 20: one name and password for every band (the default) reads back as one network
+    /// per radio; an error names the shared field.
+    #[test]
+    fn one_network_on_every_band() {
+        let radios = ["radio0", "radio1"].map(|name| Radio {
+            name: name.into(),
+            band: String::new(),
+        });
+        let network = |radio: &str| Wifi {
+            radio: radio.into(),
+            ssid: "Garten".into(),
+            key: "kiwi-kiwi-kiwi".into(),
+            encryption: "sae".into(),
+            country: None,
+        };
+        let answers = Answers {
+            wifi: vec![network("radio0"), network("radio1")],
+            wifi_same: true,
+            ..Answers::default()
+        };
+        let form = fields(Step::Wifi, &answers, &radios);
+        assert_eq!(form.iter().filter(|(k, _)| k == "wifi.all.ssid").count(), 1);
+        let mut read = answers.clone();
+        assert_eq!(read_step(Step::Wifi, &form, &mut read, false, LAN), []);
+        assert_eq!(read, answers);
+        // Typed once, set on both radios; a short password is one error, on the shared field.
+        let typed = pairs(&[
+            ("wifi.radio", "radio0"),
+            ("wifi.radio", "radio1"),
+            ("wifi.same", "on"),
+            ("wifi.all.enabled", "on"),
+            ("wifi.all.ssid", "Hof"),
+            ("wifi.all.key", "short"),
+            ("wifi.all.encryption", "sae"),
+            // The hidden per-band fields are ignored.
+            ("wifi.radio0.enabled", "on"),
+            ("wifi.radio0.ssid", "ignored"),
+        ]);
+        let mut read = Answers::default();
+        let errors = read_step(Step::Wifi, &typed, &mut read, false, LAN);
+        assert_eq!(
+            errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["wifi.all.key"]
+        );
+        assert_eq!(read.wifi.len(), 2);
+        assert!(read.wifi.iter().all(|w| w.ssid == "Hof"));
     }
 
     #[test]

@@ -34,6 +34,10 @@ pub struct Answers {
     /// One entry per radio to configure.
     #[serde(default)]
     pub wifi: Vec<Wifi>,
+    /// The networks were set as one: the same name and password on every band (the form's
+    /// default; errors then name the shared fields, `wifi.all.*`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wifi_same: bool,
     #[serde(default)]
     pub mesh: Option<Mesh>,
     #[serde(default)]
@@ -220,7 +224,7 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: &str, key: &'static str) -> Self {
+    pub fn new(field: &str, key: &'static str) -> Self {
         FieldError {
             field: field.to_owned(),
             key,
@@ -228,7 +232,8 @@ impl FieldError {
         }
     }
 
-    fn arg(mut self, name: &'static str, value: &impl ToString) -> Self {
+    #[must_use]
+    pub fn arg(mut self, name: &'static str, value: &impl ToString) -> Self {
         self.args.push((name, value.to_string()));
         self
     }
@@ -517,30 +522,33 @@ fn check_internet(internet: &Internet, lan: (Ipv4Addr, u32), errors: &mut Vec<Fi
 }
 
 fn check_radios(answers: &Answers, errors: &mut Vec<FieldError>) {
-    for (i, wifi) in answers.wifi.iter().enumerate() {
+    // Each error names the field it belongs to: the shared one when the networks were set as
+    // one, else the radio's own (`wifi.<radio>.<field>`).
+    let field = |wifi: &Wifi, name: &str| {
+        if answers.wifi_same {
+            format!("wifi.all.{name}")
+        } else {
+            format!("wifi.{}.{name}", wifi.radio)
+        }
+    };
+    let mut named = std::collections::HashSet::new();
+    let mut push = |errors: &mut Vec<FieldError>, field: String, key: &'static str| {
+        if named.insert(field.clone()) {
+            errors.push(FieldError::new(&field, key));
+        }
+    };
+    for wifi in &answers.wifi {
         if wifi.ssid.is_empty() || wifi.ssid.len() > 32 {
-            errors.push(FieldError::new(
-                &format!("wifi.{i}.ssid"),
-                "wizard-error-ssid",
-            ));
+            push(errors, field(wifi, "ssid"), "wizard-error-ssid");
         }
         if !wifi_key_ok(&wifi.key) {
-            errors.push(FieldError::new(
-                &format!("wifi.{i}.key"),
-                "wizard-error-wifi-key",
-            ));
+            push(errors, field(wifi, "key"), "wizard-error-wifi-key");
         }
         if !["sae", "sae-mixed", "psk2"].contains(&wifi.encryption.as_str()) {
-            errors.push(FieldError::new(
-                &format!("wifi.{i}.encryption"),
-                "wizard-error-encryption",
-            ));
+            push(errors, field(wifi, "encryption"), "wizard-error-encryption");
         }
         if wifi.country.as_deref().is_some_and(|c| !valid_country(c)) {
-            errors.push(FieldError::new(
-                &format!("wifi.{i}.country"),
-                "wizard-error-country",
-            ));
+            push(errors, field(wifi, "country"), "wizard-error-country");
         }
     }
     if let Some(mesh) = &answers.mesh {
@@ -733,10 +741,10 @@ mod tests {
             [
                 "system.hostname",
                 "system.zonename",
-                "wifi.0.ssid",
-                "wifi.0.key",
-                "wifi.0.encryption",
-                "wifi.0.country",
+                "wifi.radio0.ssid",
+                "wifi.radio0.key",
+                "wifi.radio0.encryption",
+                "wifi.radio0.country",
                 "dhcp.limit",
                 "dhcp.leasetime"
             ]

@@ -25,10 +25,12 @@ pub enum WizardPageData {
 /// `lang`.
 #[cfg(feature = "ssr")]
 pub trait WizardSource: Send + Sync {
+    /// `settings`: the page is `/settings/<step>` (one step as a settings page).
     fn wizard_page(
         &self,
         headers: &http::HeaderMap,
         step: Option<&str>,
+        settings: bool,
         lang: Lang,
     ) -> (
         Result<WizardPageData, (http::StatusCode, String)>,
@@ -43,13 +45,17 @@ pub trait WizardSource: Send + Sync {
 /// A wizard step's data for this browser (first boot: LAN side only, checked by the source;
 /// afterwards login required, enforced by the server before this runs).
 #[server(prefix = "/api/fn", endpoint = "wizard_view")]
-pub async fn load_wizard(step: Option<String>) -> Result<WizardView, ServerFnError> {
+pub async fn load_wizard(
+    step: Option<String>,
+    #[server(default)] settings: bool,
+) -> Result<WizardView, ServerFnError> {
     let source = use_context::<std::sync::Arc<dyn WizardSource>>()
         .ok_or_else(|| ServerFnError::new("wizard source missing"))?;
     let headers = use_context::<http::request::Parts>()
         .map(|p| p.headers)
         .unwrap_or_default();
-    let (page, cookies) = source.wizard_page(&headers, step.as_deref(), crate::request_lang());
+    let (page, cookies) =
+        source.wizard_page(&headers, step.as_deref(), settings, crate::request_lang());
     let response = use_context::<leptos_axum::ResponseOptions>();
     if let Some(response) = &response {
         for cookie in cookies {
@@ -102,9 +108,13 @@ fn Field(
     #[prop(optional)] autocomplete: Option<&'static str>,
     #[prop(optional, into)] placeholder: Option<String>,
     #[prop(optional)] inputmode: Option<&'static str>,
+    /// A secret with a button that shows it while typing (once hydrated).
+    #[prop(optional)]
+    reveal: bool,
 ) -> impl IntoView {
     let errors = expect_context::<Errors>();
     let id = field_id(&name);
+    let visible = RwSignal::new(false);
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
     let described = if hint.is_some() {
@@ -122,17 +132,40 @@ fn Field(
         <div class="field">
             <label for=id.clone()>{label}</label>
             {hint.map(|h| view! { <p class="hint" id=hint_id>{h}</p> })}
-            <input
-                id=id
-                name=name
-                type=kind
-                value=value
-                autocomplete=autocomplete
-                placeholder=placeholder
-                inputmode=inputmode
-                aria-invalid=invalid
-                aria-describedby=described
-            />
+            {
+                let input = view! {
+                    <input
+                        id=id.clone()
+                        name=name
+                        type=move || if visible.get() { "text" } else { kind }
+                        value=value
+                        autocomplete=autocomplete
+                        placeholder=placeholder
+                        inputmode=inputmode
+                        aria-invalid=invalid
+                        aria-describedby=described
+                    />
+                };
+                if reveal {
+                    view! {
+                        <span class="password">
+                            {input}
+                            <button
+                                type="button"
+                                class="reveal"
+                                aria-controls=id
+                                aria-pressed=move || visible.get().to_string()
+                                on:click=move |_| visible.update(|v| *v = !*v)
+                            >
+                                {move || if visible.get() { t("login-hide-password") } else { t("login-show-password") }}
+                            </button>
+                        </span>
+                    }
+                    .into_any()
+                } else {
+                    input.into_any()
+                }
+            }
             <p class="field-error" id=error_id aria-live="polite">{message}</p>
         </div>
     }
@@ -185,9 +218,10 @@ fn Choice(
     }
 }
 
-/// `/setup` and `/setup/<step>`: the wizard, its step's data from [`load_wizard`].
+/// `/setup` and `/setup/<step>`: the wizard, its step's data from [`load_wizard`]; with
+/// `settings`, `/settings/<step>`: one step as a settings page.
 #[component]
-pub fn WizardPage() -> impl IntoView {
+pub fn WizardPage(#[prop(optional)] settings: bool) -> impl IntoView {
     let page = use_context::<PageContext>().unwrap_or_default();
     if page.setup_needed && !page.lan_side {
         return view! {
@@ -197,7 +231,10 @@ pub fn WizardPage() -> impl IntoView {
         .into_any();
     }
     let params = leptos_router::hooks::use_params_map();
-    let data = Resource::new_blocking(move || params.with(|p| p.get("step")), load_wizard);
+    let data = Resource::new_blocking(
+        move || params.with(|p| p.get("step")),
+        move |step| load_wizard(step, settings),
+    );
     view! {
         <Suspense fallback=|| view! { <PageHeading text=t("setup-title") /><p>{t("home-loading")}</p> }>
             {move || {
@@ -226,7 +263,7 @@ fn Wizard(view: WizardView) -> impl IntoView {
     };
     provide_context(errors);
     if view.step == Step::Applied {
-        return view! { <Applied view=view.applied.clone().unwrap_or_default() /> }.into_any();
+        return view! { <Applied view=view.applied.clone().unwrap_or_default() settings=view.settings /> }.into_any();
     }
     let step = view.step;
     let shown = view.shown();
@@ -248,10 +285,25 @@ fn Wizard(view: WizardView) -> impl IntoView {
         lang,
         errors,
     };
+    let settings = view.settings;
+    let heading = if settings {
+        view! { <PageHeading text=t(step.settings_key()) /> }.into_any()
+    } else {
+        view! {
+            <PageHeading text=t("setup-title") />
+            <Progress current=step />
+            <h2>{t(step.title_key())}</h2>
+        }
+        .into_any()
+    };
+    // A settings page goes straight to its summary; the wizard walks on.
+    let next = if settings {
+        t("settings-review")
+    } else {
+        t("wizard-next")
+    };
     view! {
-        <PageHeading text=t("setup-title") />
-        <Progress current=step />
-        <h2>{t(step.title_key())}</h2>
+        {heading}
         {view.restored.then(|| view! { <p class="notice" role="status">{t("wizard-restored")}</p> })}
         <form
             method="post"
@@ -269,16 +321,17 @@ fn Wizard(view: WizardView) -> impl IntoView {
                 {if step == Step::Summary {
                     view! { <button type="submit" name="action" value="apply" class="primary">{t("wizard-apply")}</button> }.into_any()
                 } else {
-                    view! { <button type="submit" name="action" value="next" class="primary">{t("wizard-next")}</button> }.into_any()
+                    view! { <button type="submit" name="action" value="next" class="primary">{next}</button> }.into_any()
                 }}
-                {step.skippable().then(|| view! {
+                {(step.skippable() && !settings).then(|| view! {
                     <button type="submit" name="action" value="skip" class="secondary">{t("wizard-skip")}</button>
                 })}
-                {(step != Step::Language).then(|| view! {
+                {(step != Step::Language && (!settings || step == Step::Summary)).then(|| view! {
                     <button type="submit" name="action" value="back" class="secondary">{t("wizard-back")}</button>
                 })}
             </div>
         </form>
+        {settings.then(|| view! { <p><a href="/settings">{t("settings-back")}</a></p> })}
     }
     .into_any()
 }
@@ -552,8 +605,13 @@ fn PasswordWithMeter(kept: bool, required: bool) -> impl IntoView {
         })
     };
     view! {
+        // After setup a new password needs the one in use (checked on the server, with a
+        // limit on guesses).
+        {(!required).then(|| view! {
+            <Field name="password_current" label=t("wizard-password-current") kind="password" autocomplete="current-password" hint=t("wizard-password-current-hint") />
+        })}
         <div class="field">
-            <label for="f-password">{t("wizard-password")}</label>
+            <label for="f-password">{if required { t("wizard-password") } else { t("wizard-password-new") }}</label>
             <p class="hint" id="f-password-hint">{hint}</p>
             <span class="password">
                 <input
@@ -705,48 +763,87 @@ fn WifiStep(view: WizardView, shown: Answers) -> impl IntoView {
         ("sae-mixed".to_owned(), t("wizard-enc-sae-mixed")),
         ("psk2".to_owned(), t("wizard-enc-psk2")),
     ];
+    // A step the server refused shows what was typed (and so its error stays visible).
+    let refused = !view.posted.is_empty();
+    let posted = |name: &str| {
+        view.posted
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    let several = view.radios.len() > 1;
+    let same = several
+        && if refused {
+            posted("wifi.same").is_some()
+        } else {
+            shown.wifi_same
+        };
+    // The network under `prefix` (`all`, or a radio's name) as the form should show it.
+    let network = |prefix: &str, radio: Option<&str>| -> Option<super::Wifi> {
+        if refused {
+            let field = |f: &str| posted(&format!("wifi.{prefix}.{f}"));
+            return field("enabled").map(|_| super::Wifi {
+                radio: radio.unwrap_or_default().to_owned(),
+                ssid: field("ssid").unwrap_or_default(),
+                key: String::new(),
+                encryption: field("encryption").unwrap_or_else(|| "sae".to_owned()),
+                country: None,
+            });
+        }
+        shown
+            .wifi
+            .iter()
+            .find(|w| radio.is_none_or(|r| w.radio == r))
+            .cloned()
+    };
+    let kept = |radio: Option<&str>| {
+        view.answers
+            .wifi
+            .iter()
+            .any(|w| radio.is_none_or(|r| w.radio == r) && w.key == KEPT)
+    };
+    let fieldset = |prefix: String, legend: String, wifi: Option<super::Wifi>, kept: bool| {
+        let placeholder = if kept {
+            t("wizard-secret-kept")
+        } else {
+            String::new()
+        };
+        view! {
+            <fieldset class="radio">
+                <legend>{legend}</legend>
+                <Checkbox name=format!("wifi.{prefix}.enabled") label=t(if prefix == "all" { "wizard-wifi-enable-all" } else { "wizard-wifi-enable" }) checked=wifi.is_some() class="toggle" />
+                <div class="details">
+                    <Field name=format!("wifi.{prefix}.ssid") label=t("wizard-ssid") value=wifi.as_ref().map(|w| w.ssid.clone()).unwrap_or_default() />
+                    <Field name=format!("wifi.{prefix}.key") label=t("wizard-wifi-key") kind="password" autocomplete="off" placeholder hint=t("wizard-wifi-key-hint") reveal=true />
+                    <Choice name=format!("wifi.{prefix}.encryption") label=t("wizard-encryption") options=encryptions.clone()
+                        value=wifi.as_ref().map_or_else(|| "sae".to_owned(), |w| w.encryption.clone()) />
+                </div>
+            </fieldset>
+        }
+    };
+    let all_bands = several.then(|| {
+        view! {
+            <div class="all-bands">
+                {fieldset("all".into(), t("wizard-wifi-all-bands"), network("all", None), kept(None))}
+            </div>
+        }
+    });
+    let per_band = view
+        .radios
+        .iter()
+        .map(|radio| {
+            fieldset(
+                radio.name.clone(),
+                band_name(radio),
+                network(&radio.name, Some(&radio.name)),
+                kept(Some(&radio.name)),
+            )
+        })
+        .collect_view();
     let radios = view
         .radios
         .iter()
-        .enumerate()
-        .map(|(i, radio)| {
-            let mut wifi = shown.wifi.iter().find(|w| w.radio == radio.name).cloned();
-            // A step the server refused shows what was typed (and so its error stays visible).
-            if !view.posted.is_empty() {
-                let posted = |field: &str| {
-                    view.posted
-                        .iter()
-                        .find(|(k, _)| *k == format!("wifi.{i}.{field}"))
-                        .map(|(_, v)| v.clone())
-                };
-                wifi = posted("enabled").map(|_| super::Wifi {
-                    radio: radio.name.clone(),
-                    ssid: posted("ssid").unwrap_or_default(),
-                    key: String::new(),
-                    encryption: posted("encryption").unwrap_or_else(|| "sae".to_owned()),
-                    country: None,
-                });
-            }
-            let kept = view
-                .answers
-                .wifi
-                .iter()
-                .any(|w| w.radio == radio.name && w.key == KEPT);
-            let placeholder = if kept { t("wizard-secret-kept") } else { String::new() };
-            view! {
-                <fieldset class="radio">
-                    <legend>{band_name(radio)}</legend>
-                    <input type="hidden" name=format!("wifi.{i}.radio") value=radio.name.clone() />
-                    <Checkbox name=format!("wifi.{i}.enabled") label=t("wizard-wifi-enable") checked=wifi.is_some() class="toggle" />
-                    <div class="details">
-                        <Field name=format!("wifi.{i}.ssid") label=t("wizard-ssid") value=wifi.as_ref().map(|w| w.ssid.clone()).unwrap_or_default() />
-                        <Field name=format!("wifi.{i}.key") label=t("wizard-wifi-key") kind="password" autocomplete="off" placeholder hint=t("wizard-wifi-key-hint") />
-                        <Choice name=format!("wifi.{i}.encryption") label=t("wizard-encryption") options=encryptions.clone()
-                            value=wifi.as_ref().map_or_else(|| "sae".to_owned(), |w| w.encryption.clone()) />
-                    </div>
-                </fieldset>
-            }
-        })
+        .map(|radio| view! { <input type="hidden" name="wifi.radio" value=radio.name.clone() /> })
         .collect_view();
     let mesh = shown.mesh.clone();
     let mesh_kept = view.answers.mesh.as_ref().is_some_and(|m| m.key == KEPT);
@@ -757,6 +854,11 @@ fn WifiStep(view: WizardView, shown: Answers) -> impl IntoView {
         .collect();
     view! {
         {radios}
+        {several.then(|| view! {
+            <Checkbox name="wifi.same" label=t("wizard-wifi-same") checked=same class="same-bands" />
+        })}
+        {all_bands}
+        <div class="per-band">{per_band}</div>
         <fieldset class="radio">
             <legend>{t("wizard-mesh")}</legend>
             <p class="hint">{t("wizard-mesh-hint")}</p>
@@ -765,7 +867,7 @@ fn WifiStep(view: WizardView, shown: Answers) -> impl IntoView {
                 <Choice name="mesh.radio" label=t("wizard-mesh-radio") options=radio_options
                     value=mesh.as_ref().map(|m| m.radio.clone()).unwrap_or_default() />
                 <Field name="mesh.mesh_id" label=t("wizard-mesh-id") value=mesh.as_ref().map(|m| m.mesh_id.clone()).unwrap_or_default() />
-                <Field name="mesh.key" label=t("wizard-mesh-key") kind="password" autocomplete="off"
+                <Field name="mesh.key" label=t("wizard-mesh-key") kind="password" autocomplete="off" reveal=true
                     placeholder=if mesh_kept { t("wizard-secret-kept") } else { String::new() } />
                 <Checkbox name="mesh.forwarding" label=t("wizard-mesh-forwarding") checked=mesh.as_ref().is_none_or(|m| m.forwarding) />
             </div>
@@ -992,10 +1094,11 @@ fn services_in_words(answers: &Answers, lang: Lang, out: &mut Vec<(Step, String)
 fn SummaryStep(view: WizardView) -> impl IntoView {
     let lang = lang();
     let summary = view.summary.clone().unwrap_or_default();
+    let settings = view.settings;
     let lines = plain_words(&view.answers, lang)
         .into_iter()
         .map(|(step, text)| view! {
-            <li>{text}" "<a rel="external" href=format!("/setup/{}", step.slug())>{t("wizard-change")}</a></li>
+            <li>{text}" "<a rel="external" href=step.path(settings)>{t("wizard-change")}</a></li>
         })
         .collect_view();
     let problems = summary.problems.clone();
@@ -1006,7 +1109,7 @@ fn SummaryStep(view: WizardView) -> impl IntoView {
                 <p>{t("wizard-problems")}</p>
                 <ul>
                     {problems.into_iter().map(|(field, message)| view! {
-                        <li><a rel="external" href=format!("/setup/{}", Step::of_field(&field).slug())>{message}</a></li>
+                        <li><a rel="external" href=Step::of_field(&field).path(settings)>{message}</a></li>
                     }).collect_view()}
                 </ul>
             </div>
@@ -1031,7 +1134,7 @@ fn SummaryStep(view: WizardView) -> impl IntoView {
 /// After Apply: the connection test, then the confirmation (at the new address when the LAN
 /// address moved), and the WireGuard client configurations.
 #[component]
-fn Applied(view: AppliedView) -> impl IntoView {
+fn Applied(view: AppliedView, settings: bool) -> impl IntoView {
     let lang = lang();
     let page = use_context::<PageContext>().unwrap_or_default();
     let seconds = page.apply.as_ref().map_or(0, |a| a.seconds_left);
@@ -1078,11 +1181,11 @@ fn Applied(view: AppliedView) -> impl IntoView {
         (None, true) => Some(
             view! {
                 <div class="actions"><form method="post" action="/apply/confirm" class="inline">
-                    <input type="hidden" name="back" value="/" />
+                    <input type="hidden" name="back" value=if settings { "/settings" } else { "/" } />
                     <button type="submit" class="primary">{t("apply-banner-keep")}</button>
                 </form>
                 <form method="post" action="/apply/rollback" class="inline">
-                    <input type="hidden" name="back" value="/setup/applied" />
+                    <input type="hidden" name="back" value=Step::Applied.path(settings) />
                     <button type="submit" class="secondary">{t("apply-banner-revert")}</button>
                 </form></div>
             }

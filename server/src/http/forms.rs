@@ -116,9 +116,10 @@ pub struct ApplyForm {
 
 fn back_to(form: &ApplyForm) -> String {
     form.back
-        .clone()
-        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
-        .unwrap_or_else(|| "/".into())
+        .as_deref()
+        .and_then(crate::web::local_path)
+        .unwrap_or("/")
+        .to_owned()
 }
 
 /// POST /apply/confirm: the banner's "Keep the change" without JavaScript. A session or the

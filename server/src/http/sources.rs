@@ -57,12 +57,13 @@ impl WizardSource for Sources {
         &self,
         headers: &http::HeaderMap,
         step: Option<&str>,
+        settings: bool,
         lang: Lang,
     ) -> (
         Result<WizardPageData, (http::StatusCode, String)>,
         Vec<http::HeaderValue>,
     ) {
-        super::wizard::page(&self.state, headers, step, lang)
+        super::wizard::page(&self.state, headers, step, settings, lang)
     }
 }
 

@@ -37,6 +37,7 @@ pub fn page(
     state: &AppState,
     headers: &http::HeaderMap,
     step: Option<&str>,
+    settings: bool,
     lang: Lang,
 ) -> (
     Result<WizardPageData, (StatusCode, String)>,
@@ -58,8 +59,8 @@ pub fn page(
     };
     // An unknown step is `/setup`: the wizard's own step.
     let requested = step.and_then(Step::from_slug);
-    let outcome = match state.wizards.page(&cookie, requested, lang) {
-        Page::Redirect(step) => Ok(WizardPageData::Redirect(format!("/setup/{}", step.slug()))),
+    let outcome = match state.wizards.page(&cookie, requested, lang, settings) {
+        Page::Redirect(path) => Ok(WizardPageData::Redirect(path)),
         Page::Render(step, wizard) => view(state, &wizard, step, lang)
             .map(|v| WizardPageData::Render(Box::new(v)))
             .map_err(|e| (e.status, e.message)),
@@ -130,6 +131,7 @@ fn view(state: &AppState, wizard: &Wizard, step: Step, lang: Lang) -> Result<Wiz
         summary,
         applied,
         restored: wizard.restored,
+        settings: wizard.focus.is_some(),
     })
 }
 
@@ -154,19 +156,19 @@ pub async fn post(
     let cookie = jar.get(WIZARD_COOKIE).map(|c| c.value().to_owned());
     match state.wizards.post(cookie.as_deref(), step, &fields).await {
         Ok(Posted::NoWizard) => Redirect::to("/setup").into_response(),
-        Ok(Posted::Step(next, language)) => {
+        Ok(Posted::Step(path, language)) => {
             let jar = match language {
                 Some(chosen) => jar.add(crate::web::lang::cookie(chosen)),
                 None => jar,
             };
-            (jar, Redirect::to(&format!("/setup/{}", next.slug()))).into_response()
+            (jar, Redirect::to(&path)).into_response()
         }
-        Ok(Posted::Applied { session }) => {
+        Ok(Posted::Applied { session, path }) => {
             let jar = match session {
                 Some(token) => jar.add(super::forms::session_cookie(token)),
                 None => jar,
             };
-            (jar, Redirect::to("/setup/applied")).into_response()
+            (jar, Redirect::to(&path)).into_response()
         }
         Err(e) => super::error::wizard(&e, lang).into_response(),
     }

@@ -91,6 +91,8 @@ pub struct Wizard {
     pub applied: Option<AppliedState>,
     /// Resumed from the database after a restart (the secrets are gone).
     pub restored: bool,
+    /// A settings page's wizard (`/settings/<step>`): only this step, then the summary.
+    pub focus: Option<Step>,
     used: Instant,
 }
 
@@ -108,15 +110,38 @@ impl Wizard {
             keys: KeyPool::default(),
             applied: None,
             restored: false,
+            focus: None,
             used: Instant::now(),
+        }
+    }
+
+    /// Where `step` of this wizard is shown.
+    pub fn path(&self, step: Step) -> String {
+        step.path(self.focus.is_some())
+    }
+
+    /// The step after `step` (a settings page goes straight to its summary).
+    fn next(&self, step: Step) -> Step {
+        if self.focus.is_some() {
+            Step::Summary
+        } else {
+            step.next()
+        }
+    }
+
+    /// The step before `step` (a settings page's summary goes back to its step).
+    fn previous(&self, step: Step) -> Step {
+        match self.focus {
+            Some(focus) => focus,
+            None => step.previous(),
         }
     }
 }
 
-/// What a GET of `/setup` or `/setup/<step>` shows.
+/// What a GET of `/setup`, `/setup/<step>` or `/settings/<step>` shows.
 pub enum Page {
-    /// Go to this step instead.
-    Redirect(Step),
+    /// Go to this path instead (another step, or the settings list).
+    Redirect(String),
     /// Show `step` of this wizard (its refused values and errors are then forgotten).
     Render(Step, Box<Wizard>),
 }
@@ -125,10 +150,14 @@ pub enum Page {
 pub enum Posted {
     /// The browser has no wizard (or it was forgotten): start again.
     NoWizard,
-    /// Go to this step; `language` when the language step chose one.
-    Step(Step, Option<Lang>),
-    /// Applied; `session` when the password was set at first boot (the browser's new login).
-    Applied { session: Option<String> },
+    /// Go to this step's path; `language` when the language step chose one.
+    Step(String, Option<Lang>),
+    /// Applied: go to `path`; `session` when the password was set at first boot (the
+    /// browser's new login).
+    Applied {
+        session: Option<String>,
+        path: String,
+    },
 }
 
 /// Every browser's wizard, and the router they change.
@@ -141,6 +170,8 @@ pub struct Wizards {
     auth: Auth,
     /// What the connection test fetches (`option connection_test_url`).
     connection_test_url: Arc<str>,
+    /// Guesses of the password in use (a new one needs it after setup): one back-off for all.
+    guesses: crate::auth::LoginLimiter<()>,
 }
 
 fn key(cookie: &str) -> String {
@@ -178,6 +209,10 @@ impl Wizards {
             applier,
             auth,
             connection_test_url: connection_test_url.into(),
+            guesses: crate::auth::LoginLimiter::new(
+                crate::auth::LoginLimiter::FREE_ATTEMPTS,
+                Duration::from_secs(1),
+            ),
         })
     }
 
@@ -257,29 +292,45 @@ impl Wizards {
     }
 
     /// A GET of `requested` (`None`: `/setup` itself) by the browser whose wizard is `cookie`
-    /// (a new wizard is kept under it when it has none).
+    /// (a new wizard is kept under it when it has none); `settings`: the page is
+    /// `/settings/<requested>`, one step as a settings page.
     ///
     /// A wizard that was applied, and whose change is no longer waiting for confirmation,
     /// starts again (from the router's settings as they are now) on any page but the last:
-    /// an admin runs the wizard again to change something.
-    pub fn page(&self, cookie: &str, requested: Option<Step>, lang: Lang) -> Page {
+    /// an admin runs the wizard again to change something. A settings page starts a wizard of
+    /// its own unless the browser's wizard is already that page's.
+    pub fn page(&self, cookie: &str, requested: Option<Step>, lang: Lang, settings: bool) -> Page {
         let finished = |w: &Wizard| {
             w.applied.is_some()
                 && requested != Some(Step::Applied)
                 && !self.applier.status().is_pending()
         };
+        let editable = requested.filter(|s| Step::SETTINGS.contains(s));
+        let fits = |w: &Wizard| match (settings, requested) {
+            (false, _) => w.focus.is_none(),
+            (true, Some(Step::Summary | Step::Applied)) => w.focus.is_some(),
+            (true, _) => w.focus.is_some() && w.focus == editable,
+        };
         let (wizard, fresh) = match self.get(cookie) {
-            Some(w) if !finished(&w) => (w, false),
-            _ => (Wizard::new(lang), true),
+            Some(w) if !finished(&w) && fits(&w) => (w, false),
+            _ if settings && editable.is_none() => return Page::Redirect("/settings".into()),
+            _ => {
+                let mut w = Wizard::new(lang);
+                if settings {
+                    w.focus = editable;
+                    w.step = editable.unwrap_or_default();
+                }
+                (w, true)
+            }
         };
         let Some(step) = requested else {
             if fresh {
                 self.put(cookie, wizard.clone());
             }
-            return Page::Redirect(wizard.step);
+            return Page::Redirect(wizard.path(wizard.step));
         };
         if step == Step::Applied && wizard.applied.is_none() {
-            return Page::Redirect(wizard.step);
+            return Page::Redirect(wizard.path(wizard.step));
         }
         let mut wizard = wizard;
         // A reload resumes here; refused values and errors belong to the step they came from.
@@ -323,7 +374,7 @@ impl Wizards {
             return Ok(Posted::NoWizard);
         };
         if wizard.applied.is_some() {
-            return Ok(Posted::Step(Step::Applied, None));
+            return Ok(Posted::Step(wizard.path(Step::Applied), None));
         }
         let setup_needed = self.password_required();
         let action = fields
@@ -341,10 +392,13 @@ impl Wizards {
                     .filter(|e| Step::of_field(&e.field) == step),
             );
         }
+        if step == Step::System && !setup_needed && action != "back" {
+            errors.extend(self.check_current_password(fields).await?);
+        }
         let mut language = None;
         let next = match action {
             "apply" if step == Step::Summary => return self.apply(cookie, wizard).await,
-            "skip" if step.skippable() => {
+            "skip" if step.skippable() && wizard.focus.is_none() => {
                 match step {
                     Step::Internet => wizard.answers.internet = None,
                     Step::Wifi => {
@@ -359,12 +413,12 @@ impl Wizards {
                     }
                     _ => {}
                 }
-                step.next()
+                wizard.next(step)
             }
             // Back keeps what was typed, even when it is not valid yet: the summary lists it.
             "back" => {
                 wizard.answers = answers;
-                step.previous()
+                wizard.previous(step)
             }
             "detect" if step == Step::Internet => {
                 wizard.answers = answers;
@@ -387,12 +441,60 @@ impl Wizards {
                     language = answers.language.as_deref().and_then(Lang::from_code);
                 }
                 wizard.answers = answers;
-                step.next()
+                wizard.next(step)
             }
         };
         wizard.step = next;
+        let path = wizard.path(next);
         self.put(cookie, wizard);
-        Ok(Posted::Step(next, language))
+        Ok(Posted::Step(path, language))
+    }
+
+    /// After setup, a new admin password needs the one in use (`password_current`): a
+    /// stolen session alone cannot take the router over. Guesses are limited.
+    ///
+    /// # Errors
+    /// When the state database cannot be read.
+    async fn check_current_password(
+        &self,
+        fields: &[(String, String)],
+    ) -> Result<Option<FieldError>> {
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        if get("password").is_empty() {
+            return Ok(None);
+        }
+        let current = get("password_current").to_owned();
+        if current.is_empty() {
+            return Ok(Some(FieldError::new(
+                "password_current",
+                "wizard-error-current-required",
+            )));
+        }
+        if let Err(wait) = self.guesses.check(&(), Instant::now()) {
+            let seconds = wait.as_secs().max(1);
+            return Ok(Some(
+                FieldError::new("password_current", "wizard-error-current-wait")
+                    .arg("seconds", &seconds),
+            ));
+        }
+        let auth = self.auth.clone();
+        let right = tokio::task::spawn_blocking(move || auth.verify("root", &current)).await??;
+        if right {
+            self.guesses.succeed(&());
+            Ok(None)
+        } else {
+            self.guesses.fail(&(), Instant::now());
+            tracing::warn!("a new admin password was refused: the current one was wrong");
+            Ok(Some(FieldError::new(
+                "password_current",
+                "wizard-error-current-wrong",
+            )))
+        }
     }
 
     /// The answers checked and planned, with the password the first boot needs.
@@ -467,8 +569,9 @@ impl Wizards {
         let refused = |mut wizard: Wizard, errors: Vec<FieldError>| {
             wizard.errors = errors;
             wizard.step = Step::Summary;
+            let path = wizard.path(Step::Summary);
             self.put(cookie, wizard);
-            Ok(Posted::Step(Step::Summary, None))
+            Ok(Posted::Step(path, None))
         };
         let Ok(plan) = self.plan(&mut wizard)? else {
             return refused(wizard, Vec::new());
@@ -540,8 +643,9 @@ impl Wizards {
         wizard.step = Step::Applied;
         // Secrets are not needed any more.
         wizard.answers = form::secrets_removed(&wizard.answers);
+        let path = wizard.path(Step::Applied);
         self.put(cookie, wizard);
-        Ok(Posted::Applied { session })
+        Ok(Posted::Applied { session, path })
     }
 
     /// The first boot's password belongs to its change: when that change is rolled back (not
@@ -694,7 +798,7 @@ fn defaults(
     system: &uci::Package,
     lang: Lang,
 ) -> Answers {
-    use uci::views::{DhcpPool, Interface, Proto, System, WifiDevice, WifiIface, WifiMode};
+    use uci::views::{DhcpPool, Interface, Proto, System, WifiDevice};
     let sys = system.sections_of("system").next().map(System);
     let wan = network.section("wan").map(Interface);
     let text = |value: Option<std::net::Ipv4Addr>| value.map(|a| a.to_string()).unwrap_or_default();
@@ -724,6 +828,50 @@ fn defaults(
             netmask: l.to_owned(),
         })
     });
+    let (wifi, wifi_same) = wifi_defaults(wireless);
+    let country = wireless
+        .sections_of("wifi-device")
+        .find_map(|r| WifiDevice(r).country())
+        .filter(|c| app::wizard::valid_country(c));
+    let pool = dhcp.section("lan").map(DhcpPool);
+    Answers {
+        language: Some(lang.code().to_owned()),
+        system: Some(SystemAnswers {
+            hostname: sys
+                .as_ref()
+                .and_then(System::hostname)
+                .unwrap_or_else(|| "OpenWrt".into()),
+            zonename: sys
+                .as_ref()
+                .and_then(System::zonename)
+                .filter(|z| app::wizard::posix_timezone(z).is_some())
+                .unwrap_or_else(|| "UTC".into()),
+            country,
+        }),
+        password: None,
+        internet,
+        lan,
+        wifi,
+        wifi_same,
+        mesh: None,
+        dhcp: Some(DhcpServer {
+            enabled: pool.as_ref().and_then(DhcpPool::ignore) != Some(true),
+            start: pool.as_ref().and_then(DhcpPool::start).unwrap_or(100),
+            limit: pool.as_ref().and_then(DhcpPool::limit).unwrap_or(150),
+            leasetime: pool
+                .as_ref()
+                .and_then(DhcpPool::leasetime)
+                .unwrap_or_else(|| "12h".into()),
+        }),
+        wireguard: None,
+        openvpn: None,
+    }
+}
+
+/// The access points as answers (keys left out), and whether they are one network on every
+/// band (the form's default also when there is none yet).
+fn wifi_defaults(wireless: &uci::Package) -> (Vec<Wifi>, bool) {
+    use uci::views::{WifiDevice, WifiIface, WifiMode};
     let radio_on = |name: &str| {
         wireless
             .section(name)
@@ -748,40 +896,24 @@ fn defaults(
             })
         })
         .collect();
-    let country = wireless
-        .sections_of("wifi-device")
-        .find_map(|r| WifiDevice(r).country())
-        .filter(|c| app::wizard::valid_country(c));
-    let pool = dhcp.section("lan").map(DhcpPool);
-    Answers {
-        language: Some(lang.code().to_owned()),
-        system: Some(SystemAnswers {
-            hostname: sys
-                .as_ref()
-                .and_then(System::hostname)
-                .unwrap_or_else(|| "OpenWrt".into()),
-            zonename: sys
-                .as_ref()
-                .and_then(System::zonename)
-                .filter(|z| app::wizard::posix_timezone(z).is_some())
-                .unwrap_or_else(|| "UTC".into()),
-            country,
-        }),
-        password: None,
-        internet,
-        lan,
-        wifi,
-        mesh: None,
-        dhcp: Some(DhcpServer {
-            enabled: pool.as_ref().and_then(DhcpPool::ignore) != Some(true),
-            start: pool.as_ref().and_then(DhcpPool::start).unwrap_or(100),
-            limit: pool.as_ref().and_then(DhcpPool::limit).unwrap_or(150),
-            leasetime: pool
-                .as_ref()
-                .and_then(DhcpPool::leasetime)
-                .unwrap_or_else(|| "12h".into()),
-        }),
-        wireguard: None,
-        openvpn: None,
-    }
+    // One name and password on every band (the form's default) unless the radios differ now.
+    let networks: Vec<(String, String, String)> = wireless
+        .sections_of("wifi-iface")
+        .map(WifiIface)
+        .filter(|w| w.mode().is_none_or(|m| m == WifiMode::Ap) && w.disabled() != Some(true))
+        .filter(|w| w.device().is_some_and(|r| radio_on(&r)))
+        .map(|w| {
+            (
+                w.ssid().unwrap_or_default(),
+                w.key().unwrap_or_default(),
+                w.0.get("encryption")
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    let radios = wireless.sections_of("wifi-device").count();
+    let wifi_same = networks.is_empty()
+        || (networks.len() == radios && networks.windows(2).all(|w| w[0] == w[1]));
+    (wifi, wifi_same)
 }

@@ -542,7 +542,9 @@ async fn every_page_has_its_own_title_heading_and_current_menu_item() {
     let mut titles = std::collections::HashSet::new();
     for (path, menu) in [
         ("/", Some("/")),
-        ("/setup/system", Some("/setup")),
+        ("/setup/system", Some("/settings")),
+        ("/settings", Some("/settings")),
+        ("/settings/wifi", Some("/settings")),
         ("/portal", Some("/portal")),
         ("/offload", Some("/offload")),
         ("/bluetooth", Some("/bluetooth")),

@@ -4,6 +4,7 @@
 mod access;
 mod ble;
 mod config;
+mod settings;
 mod status;
 mod vouchers;
 mod wizard;

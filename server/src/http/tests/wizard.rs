@@ -256,7 +256,7 @@ async fn a_refused_wifi_step_keeps_what_was_typed_with_its_error_in_view() {
             &f,
             &wizard,
             "wifi",
-            &format!("wifi.0.radio=radio0&wifi.0.enabled=on&wifi.0.ssid={encoded}&wifi.0.key=kiwi-kiwi-kiwi&wifi.0.encryption=sae&action=next"),
+            &format!("wifi.radio=radio0&wifi.radio=radio1&wifi.radio0.enabled=on&wifi.radio0.ssid={encoded}&wifi.radio0.key=kiwi-kiwi-kiwi&wifi.radio0.encryption=sae&action=next"),
         )
         .await;
         assert_eq!(to, "/setup/wifi", "refused: {ssid}");
@@ -267,7 +267,7 @@ async fn a_refused_wifi_step_keeps_what_was_typed_with_its_error_in_view() {
             "{ssid}: {html}"
         );
         let toggle = html
-            .split("name=\"wifi.0.enabled\"")
+            .split("name=\"wifi.radio0.enabled\"")
             .nth(1)
             .and_then(|rest| rest.split('>').next())
             .unwrap_or_default();
