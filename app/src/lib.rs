@@ -19,6 +19,7 @@ pub mod pages;
 pub mod portal;
 pub mod settings;
 pub mod status;
+pub mod tasks;
 pub mod wizard;
 
 use leptos::prelude::*;
@@ -127,6 +128,15 @@ pub fn t(key: &str) -> String {
         .tr(key)
 }
 
+/// The page's query as name/value pairs (what a page's server function is asked with).
+pub fn query_pairs(query: &leptos_router::params::ParamsMap) -> Vec<(String, String)> {
+    query
+        .clone()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
 /// The page's language.
 pub fn lang() -> Lang {
     use_context::<PageContext>().unwrap_or_default().lang
@@ -228,6 +238,8 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("/setup") view=|| view! { <wizard::page::WizardPage /> } />
                     <Route ssr=SsrMode::Async path=path!("/setup/:step") view=|| view! { <wizard::page::WizardPage /> } />
                     <Route ssr=SsrMode::Async path=path!("/settings") view=settings::SettingsIndex />
+                    <Route ssr=SsrMode::Async path=path!("/settings/forwards") view=|| view! { <tasks::TaskPage task=tasks::Task::Forwards /> } />
+                    <Route ssr=SsrMode::Async path=path!("/settings/leases") view=|| view! { <tasks::TaskPage task=tasks::Task::Leases /> } />
                     <Route ssr=SsrMode::Async path=path!("/settings/:step") view=|| view! { <wizard::page::WizardPage settings=true /> } />
                     <Route ssr=SsrMode::Async path=path!("/confirm") view=wizard::page::ConfirmPage />
                     <Route ssr=SsrMode::Async path=path!("/portal") view=portal::PortalAdmin />

@@ -156,17 +156,7 @@ pub async fn load_vouchers(
 #[component]
 pub fn PortalAdmin() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
-    let data = Resource::new_blocking(
-        move || {
-            query.with(|q| {
-                q.clone()
-                    .into_iter()
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect::<Vec<_>>()
-            })
-        },
-        load_vouchers,
-    );
+    let data = Resource::new_blocking(move || query.with(crate::query_pairs), load_vouchers);
     view! {
         <PageHeading text=t("vouchers-title") />
         <Suspense fallback=|| view! { <p>{t("home-loading")}</p> }>

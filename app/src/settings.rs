@@ -31,9 +31,23 @@ pub fn SettingsIndex() -> impl IntoView {
             }
         })
         .collect_view();
+    let tasks = [
+        ("/settings/forwards", "forwards-title", "forwards-about"),
+        ("/settings/leases", "leases-title", "leases-about"),
+    ]
+    .into_iter()
+    .map(|(href, title, about)| {
+        view! {
+            <li>
+                <a rel="external" href=href>{t(title)}</a>
+                <p class="hint">{t(about)}</p>
+            </li>
+        }
+    })
+    .collect_view();
     view! {
         <PageHeading text=t("settings-title") />
-        <ul class="settings">{items}</ul>
+        <ul class="settings">{items}{tasks}</ul>
         <p>
             {t("settings-wizard-about")} " "
             <a rel="external" href="/setup">{t("settings-wizard")}</a>

@@ -258,6 +258,46 @@ for (const [name, viewport] of Object.entries(sizes)) {
   });
 }
 
+// Issue 20: a port forward and a fixed address through their pages at phone size: a refusal
+// keeps what was typed and says why next to the field; the diff comes before Apply; Keep.
+test('a port forward and a fixed address are added in the browser (phone size)', async () => {
+  const { context, page } = await adminPage(lab, sizes.phone);
+  await page.goto(`${ROUTER}/settings`);
+  await page.getByRole('link', { name: 'Port forwards' }).click();
+  await page.waitForURL(`${ROUTER}/settings/forwards`);
+  assert.equal(await page.title(), 'Port forwards · Portico');
+  await page.fill('#t-name', 'Camera');
+  await page.fill('#t-external', '70000');
+  await page.fill('#t-ip', '192.168.1.60');
+  await page.getByRole('button', { name: 'Review the change' }).click();
+  await page.locator('#t-external-error', { hasText: 'A port is a number from 1 to 65535' }).waitFor();
+  assert.equal(await page.inputValue('#t-name'), 'Camera', 'what was typed stays');
+  assert.equal(await page.inputValue('#t-ip'), '192.168.1.60');
+  await checkA11y(page, 'port forwards with an error (phone)');
+  await page.fill('#t-external', '8443');
+  await page.fill('#t-internal', '443');
+  await page.getByRole('button', { name: 'Review the change' }).click();
+  await page.getByTestId('diff').waitFor();
+  assert.match(await page.getByTestId('diff').innerText(), /option src_dport '8443'/);
+  await page.screenshot({ path: `${SHOTS}/phone-forwards-review.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/applied=1/);
+  await page.getByTestId('apply-banner').getByRole('button', { name: 'Keep the change' }).click();
+  await page.locator('li[data-id="firewall.fwd_camera"]').waitFor();
+  // The lab's client, reserved with one button.
+  await page.goto(`${ROUTER}/settings/leases`);
+  await page.getByRole('button', { name: 'Keep this address' }).first().click();
+  await page.getByTestId('diff').waitFor();
+  assert.match(await page.getByTestId('diff').innerText(), /config host/);
+  await checkA11y(page, 'fixed addresses, reviewing (phone)');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/applied=1/);
+  await page.getByTestId('apply-banner').getByRole('button', { name: 'Keep the change' }).click();
+  await page.locator('ul.tasks li[data-id^="dhcp."]').waitFor();
+  await page.screenshot({ path: `${SHOTS}/phone-leases.png`, fullPage: true });
+  await context.close();
+});
+
 // Issue 20: no page is wider than a phone. Every page at 390×844: logged out, the admin
 // pages, the wizard's steps up to a summary with a diff, the voucher print sheet.
 test('no page is wider than a 390 px phone', async () => {
@@ -282,7 +322,8 @@ test('no page is wider than a 390 px phone', async () => {
   await page.locator('form.card button[type=submit]').click();
   await page.waitForURL(`${ROUTER}/`);
   for (const path of ['/', '/settings', '/settings/system', '/settings/internet', '/settings/wifi',
-    '/settings/services', '/portal', '/offload', '/bluetooth', '/ports', '/confirm', '/nowhere']) {
+    '/settings/services', '/settings/forwards', '/settings/leases', '/portal', '/offload', '/bluetooth',
+    '/ports', '/confirm', '/nowhere']) {
     await page.goto(`${ROUTER}${path}`);
     await page.locator('h1').first().waitFor();
     await fits(path);

@@ -19,6 +19,7 @@ pub mod section;
 pub mod serve;
 pub mod state;
 pub mod status;
+pub mod tasks;
 pub mod web;
 pub mod wizard;
 

@@ -1,6 +1,7 @@
 //! Reading one section of `/etc/config/portico` into a capability's typed settings: each
 //! option's values, the warnings for what was not used (with where, as `uci` names it), and
-//! the value rules several capabilities share (switches, interface names, networks). Each
+//! the value rules several capabilities share (switches, interface names, networks, MAC
+//! addresses, host names). Each
 //! capability owns its section type and its key list; `config` loads the file once.
 
 use std::net::IpAddr;
@@ -141,9 +142,61 @@ pub fn parse_network(text: &str) -> Option<IpNet> {
         .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
+/// A device's MAC address in lower case with colons (`aa:bb:cc:dd:ee:ff`, also written with
+/// dashes or in capitals); `None` for anything else, and for multicast or all-zero addresses.
+pub fn parse_mac(text: &str) -> Option<String> {
+    let parts: Vec<u8> = text
+        .trim()
+        .split([':', '-'])
+        .map(|p| {
+            (p.len() == 2)
+                .then(|| u8::from_str_radix(p, 16).ok())
+                .flatten()
+        })
+        .collect::<Option<_>>()?;
+    (parts.len() == 6 && parts[0] & 1 == 0 && parts.iter().any(|b| *b != 0)).then(|| {
+        parts
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(":")
+    })
+}
+
+/// A host name label (DHCP, DNS): 1 to 63 letters, digits and inner hyphens.
+pub fn is_host_name(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn macs_and_host_names() {
+        assert_eq!(
+            parse_mac("00-D0-EF-12-34-56").as_deref(),
+            Some("00:d0:ef:12:34:56")
+        );
+        for bad in [
+            "01:00:5e:00:00:01",
+            "00:00:00:00:00:00",
+            "00:d0:ef:12:34",
+            "zz:d0:ef:12:34:56",
+            "0:d0:ef:12:34:56",
+        ] {
+            assert_eq!(parse_mac(bad), None, "{bad}");
+        }
+        assert!(
+            is_host_name("nas-2")
+                && !is_host_name("-nas")
+                && !is_host_name("a b")
+                && !is_host_name("")
+        );
+    }
 
     #[test]
     fn networks_with_and_without_a_prefix() {

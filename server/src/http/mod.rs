@@ -17,6 +17,7 @@ mod gate;
 mod offload;
 mod sources;
 mod status;
+mod tasks;
 mod vouchers;
 pub mod wizard;
 
@@ -121,6 +122,7 @@ pub fn app(state: AppState) -> Router {
             provide_context::<Arc<dyn app::bluetooth::BluetoothSource>>(sources.clone());
             provide_context::<Arc<dyn app::portal::VoucherSource>>(sources.clone());
             provide_context::<Arc<dyn app::wizard::page::WizardSource>>(sources.clone());
+            provide_context::<Arc<dyn app::tasks::TaskSource>>(sources.clone());
         }
     };
     let routes = route_lists().router.clone();
@@ -149,6 +151,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/ble/send", post(ble::send))
         .route("/api/v1/ble/events", get(ble::events))
         .route("/status/test", post(status::test_form))
+        .route("/settings/forwards", post(tasks::forwards_form))
+        .route("/settings/leases", post(tasks::leases_form))
         .route("/api/v1/status", get(status::snapshot))
         .route("/api/v1/status/events", get(status::events))
         .route("/api/v1/status/test", post(status::test_api))

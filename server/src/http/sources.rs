@@ -72,3 +72,14 @@ impl VoucherSource for Sources {
         super::vouchers::admin_view(&self.state, query, lang)
     }
 }
+
+impl app::tasks::TaskSource for Sources {
+    fn task_view(
+        &self,
+        task: app::tasks::Task,
+        query: &[(String, String)],
+        lang: Lang,
+    ) -> app::tasks::TaskView {
+        super::tasks::view(&self.state, task, query, lang)
+    }
+}

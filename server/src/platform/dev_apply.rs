@@ -241,7 +241,14 @@ fn rule_match(section: &Section, port_option: &str) -> Option<String> {
         _ => {}
     }
     let v6 = family == "ipv6";
-    for (option, field) in [("src_ip", "saddr"), ("dest_ip", "daddr")] {
+    // A redirect's `dest_ip` is where it forwards to, not a match: its own destination is
+    // `src_dip` (fw4's meaning).
+    let addresses = if port_option == "src_dport" {
+        [("src_ip", "saddr"), ("src_dip", "daddr")]
+    } else {
+        [("src_ip", "saddr"), ("dest_ip", "daddr")]
+    };
+    for (option, field) in addresses {
         if let Some(ip) = get(section, option) {
             let proto = if ip.contains(':') { "ip6" } else { "ip" };
             parts.push(format!("{proto} {field} {ip}"));
@@ -578,6 +585,19 @@ pub fn dnsmasq_conf(
     for option in list(lan, "dhcp_option") {
         let _ = writeln!(out, "dhcp-option={option}");
     }
+    // Static leases (`config host`): one MAC, one address, a name.
+    for host in dhcp.sections_of("host") {
+        let mac = get(host, "mac").and_then(|m| crate::section::parse_mac(&m));
+        let ip = get(host, "ip").and_then(|a| a.parse::<Ipv4Addr>().ok());
+        let (Some(mac), Some(ip)) = (mac, ip) else {
+            continue;
+        };
+        match get(host, "name").filter(|n| crate::section::is_host_name(n)) {
+            Some(name) => writeln!(out, "dhcp-host={mac},{ip},{name}"),
+            None => writeln!(out, "dhcp-host={mac},{ip}"),
+        }
+        .ok();
+    }
     Ok(out)
 }
 
@@ -818,6 +838,25 @@ mod tests {
             "clamped to the network: {conf}"
         );
         assert!(conf.contains("dhcp-option=114,http://10.0.0.1:8080/captive-portal/api\n"));
+        // Static leases; one with a broken MAC is left out, a bad name is dropped.
+        let hosts = uci::parse(
+            "dhcp",
+            b"config host\n\toption name 'nas'\n\toption mac '00:D0:EF:00:00:01'\n\toption ip '10.0.0.10'\n\
+              config host\n\toption name 'x y'\n\toption mac '00:d0:ef:00:00:02'\n\toption ip '10.0.0.11'\n\
+              config host\n\toption mac 'broken'\n\toption ip '10.0.0.12'\n",
+        )
+        .unwrap();
+        dhcp.sections.extend(hosts.sections);
+        let conf = dnsmasq_conf(&dhcp, &network, &[], Path::new("/run/p")).unwrap();
+        assert!(
+            conf.contains("dhcp-host=00:d0:ef:00:00:01,10.0.0.10,nas\n"),
+            "{conf}"
+        );
+        assert!(
+            conf.contains("dhcp-host=00:d0:ef:00:00:02,10.0.0.11\n"),
+            "{conf}"
+        );
+        assert!(!conf.contains("10.0.0.12"), "{conf}");
         dhcp.sections
             .iter_mut()
             .find(|s| s.name == "lan")
@@ -860,6 +899,32 @@ mod tests {
         );
         let bad = uci::parse("network", b"config interface 'lan'\n\toption device br-lan\n\toption proto static\n\toption ipaddr 10.0.0.1\n\toption netmask 255.0.255.0\n").unwrap();
         assert!(network_plan(&bad, Path::new("/s")).is_err());
+    }
+
+    /// Port forwards as the forwards page writes them: DNAT to `dest_ip`, matched on the WAN
+    /// port (and `src_dip` when given), never on the address they forward to.
+    #[test]
+    fn port_forwards_translate_to_dnat() {
+        let mut firewall = crate::platform::fresh::package("firewall");
+        let forwards = uci::parse(
+            "firewall",
+            b"config redirect 'fwd_web'\n\toption target 'DNAT'\n\toption src 'wan'\n\toption dest 'lan'\n\tlist proto 'tcp'\n\toption src_dport '9090'\n\toption dest_ip '192.168.1.20'\n\toption dest_port '80'\n\
+              config redirect\n\toption target 'DNAT'\n\toption src 'wan'\n\tlist proto 'tcp'\n\tlist proto 'udp'\n\toption src_dport '6000-6010'\n\toption src_dip '100.64.0.9'\n\toption dest_ip '192.168.1.30'\n",
+        )
+        .unwrap();
+        firewall.sections.extend(forwards.sections);
+        let ruleset = firewall_ruleset(&firewall, &crate::platform::fresh::package("network"));
+        for expected in [
+            "iifname { \"eth1\" } meta nfproto ipv4 tcp dport 9090 dnat ip to 192.168.1.20:80",
+            "iifname { \"eth1\" } meta nfproto ipv4 ip daddr 100.64.0.9 meta l4proto { tcp, udp } th dport 6000-6010 dnat ip to 192.168.1.30",
+            "ct status dnat accept",
+        ] {
+            assert!(
+                ruleset.contains(expected),
+                "missing `{expected}` in\n{ruleset}"
+            );
+        }
+        assert!(!ruleset.contains("daddr 192.168.1.20"), "{ruleset}");
     }
 
     #[test]

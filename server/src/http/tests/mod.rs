@@ -6,6 +6,7 @@ mod ble;
 mod config;
 mod settings;
 mod status;
+mod tasks;
 mod vouchers;
 mod wizard;
 
