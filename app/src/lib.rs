@@ -8,6 +8,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod backup;
 pub mod bluetooth;
 pub mod charts;
 #[cfg(feature = "communities")]
@@ -240,6 +241,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("/settings") view=settings::SettingsIndex />
                     <Route ssr=SsrMode::Async path=path!("/settings/forwards") view=|| view! { <tasks::TaskPage task=tasks::Task::Forwards /> } />
                     <Route ssr=SsrMode::Async path=path!("/settings/leases") view=|| view! { <tasks::TaskPage task=tasks::Task::Leases /> } />
+                    <Route ssr=SsrMode::Async path=path!("/settings/backup") view=backup::BackupPage />
                     <Route ssr=SsrMode::Async path=path!("/settings/:step") view=|| view! { <wizard::page::WizardPage settings=true /> } />
                     <Route ssr=SsrMode::Async path=path!("/confirm") view=wizard::page::ConfirmPage />
                     <Route ssr=SsrMode::Async path=path!("/portal") view=portal::PortalAdmin />

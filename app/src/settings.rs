@@ -34,6 +34,7 @@ pub fn SettingsIndex() -> impl IntoView {
     let tasks = [
         ("/settings/forwards", "forwards-title", "forwards-about"),
         ("/settings/leases", "leases-title", "leases-about"),
+        ("/settings/backup", "backup-title", "backup-about"),
     ]
     .into_iter()
     .map(|(href, title, about)| {

@@ -298,6 +298,48 @@ test('a port forward and a fixed address are added in the browser (phone size)',
   await context.close();
 });
 
+// Issue 20: a backup is downloaded, the host name changed, the backup restored with its diff
+// shown, and kept: the old name is back (phone size).
+test('a backup is downloaded and restored with its diff (phone size)', async () => {
+  const { context, page } = await adminPage(lab, sizes.phone);
+  await page.goto(`${ROUTER}/settings/backup`);
+  assert.equal(await page.title(), 'Backup and restore · Portico');
+  await checkA11y(page, 'backup (phone)');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Download the backup' }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /^backup-[a-z0-9-]+-\d{4}-\d{2}-\d{2}\.tar\.gz$/);
+  const saved = join(lab.root, '..', 'saved-backup.tar.gz');
+  await download.saveAs(saved);
+  const before = readFileSync(join(lab.root, 'etc/config/system'), 'utf8').match(/option hostname '([^']+)'/)[1];
+  // Another name, through the settings.
+  await page.goto(`${ROUTER}/settings/system`);
+  await page.fill('#f-system-hostname', 'renamed-router');
+  await page.getByRole('button', { name: 'Review the change' }).click();
+  await page.waitForURL(`${ROUTER}/settings/summary`);
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(`${ROUTER}/settings/applied`);
+  await page.getByRole('button', { name: 'Keep the change' }).click();
+  await page.waitForURL(`${ROUTER}/settings`);
+  assert.match(readFileSync(join(lab.root, 'etc/config/system'), 'utf8'), /renamed-router/);
+  // The restore: its diff names the old name, Restore, Keep.
+  await page.goto(`${ROUTER}/settings/backup`);
+  await page.setInputFiles('#backup-file', saved);
+  await page.getByRole('button', { name: 'Review the restore' }).click();
+  await page.getByTestId('diff').waitFor();
+  const diff = await page.getByTestId('diff').innerText();
+  assert.ok(diff.includes(`+\toption hostname '${before}'`), diff);
+  await checkA11y(page, 'backup, reviewing a restore (phone)');
+  await page.screenshot({ path: `${SHOTS}/phone-restore-review.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Restore', exact: true }).click();
+  await page.waitForURL(/applied=1/);
+  await page.getByTestId('apply-banner').getByRole('button', { name: 'Keep the change' }).click();
+  await page.getByText('Download the backup').waitFor();
+  assert.match(readFileSync(join(lab.root, 'etc/config/system'), 'utf8'), new RegExp(`option hostname '${before}'`));
+  await context.close();
+});
+
 // Issue 20: no page is wider than a phone. Every page at 390×844: logged out, the admin
 // pages, the wizard's steps up to a summary with a diff, the voucher print sheet.
 test('no page is wider than a 390 px phone', async () => {
@@ -322,7 +364,7 @@ test('no page is wider than a 390 px phone', async () => {
   await page.locator('form.card button[type=submit]').click();
   await page.waitForURL(`${ROUTER}/`);
   for (const path of ['/', '/settings', '/settings/system', '/settings/internet', '/settings/wifi',
-    '/settings/services', '/settings/forwards', '/settings/leases', '/portal', '/offload', '/bluetooth',
+    '/settings/services', '/settings/forwards', '/settings/leases', '/settings/backup', '/portal', '/offload', '/bluetooth',
     '/ports', '/confirm', '/nowhere']) {
     await page.goto(`${ROUTER}${path}`);
     await page.locator('h1').first().waitFor();

@@ -295,6 +295,35 @@ impl Applier {
         Ok(changes.diff())
     }
 
+    /// Preview of replacing whole files (a restore): the unified diff.
+    ///
+    /// # Errors
+    /// When a current file cannot be read.
+    pub fn preview_files(&self, packages: &[uci::Package]) -> Result<String, Error> {
+        let mut changes = uci::ChangeSet::new(&self.inner.store);
+        for package in packages {
+            changes.replace(package.clone())?;
+        }
+        Ok(changes.diff())
+    }
+
+    /// Replaces whole files (a restore), applied like [`Applier::apply`].
+    ///
+    /// # Errors
+    /// As [`Applier::apply`].
+    pub fn apply_files(
+        &self,
+        packages: Vec<uci::Package>,
+        checked: bool,
+    ) -> Result<Applied, Error> {
+        self.commit(checked, Vec::new(), |changes| {
+            for package in packages {
+                changes.replace(package)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Applies `edits`: commit, then (after a short holdoff, so that this answer still reaches
     /// the client before its address may change) reload services; when `checked`, wait for a
     /// confirm. A reload that fails rolls everything back (status `last: reload_failed`).
@@ -318,14 +347,27 @@ impl Applier {
         checked: bool,
         drop_on_confirm: Vec<(String, String)>,
     ) -> Result<Applied, Error> {
+        self.commit(checked, drop_on_confirm, |changes| {
+            for edit in edits {
+                changes.edit(edit)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Stages the change with `fill`, commits it and reloads; see [`Applier::apply`].
+    fn commit(
+        &self,
+        checked: bool,
+        drop_on_confirm: Vec<(String, String)>,
+        fill: impl FnOnce(&mut uci::ChangeSet<'_>) -> Result<(), Error>,
+    ) -> Result<Applied, Error> {
         let mut guard = self.lock();
         if guard.is_some() {
             return Err(Error::Pending);
         }
         let mut changes = uci::ChangeSet::new(&self.inner.store);
-        for edit in edits {
-            changes.edit(edit)?;
-        }
+        fill(&mut changes)?;
         if changes.is_empty() {
             return Err(Error::Empty);
         }

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod auth;
+pub mod backup;
 pub mod ble;
 pub mod cli;
 #[cfg(feature = "communities")]

@@ -159,6 +159,18 @@ impl<'s> ChangeSet<'s> {
         Ok(&mut staged.package)
     }
 
+    /// Stages `package` as the whole new content of its file. The current file is not parsed:
+    /// a restore may replace a broken one.
+    ///
+    /// # Errors
+    /// When the current file cannot be read.
+    pub fn replace(&mut self, package: Package) -> Result<(), ChangeError> {
+        let original = read_current(self.store, &package.name)?;
+        self.staged
+            .insert(package.name.clone(), Staged { original, package });
+        Ok(())
+    }
+
     /// Applies one edit with uci's semantics.
     pub fn edit(&mut self, edit: &Edit) -> Result<(), EditError> {
         let (path, value) = match edit {

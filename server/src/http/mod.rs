@@ -8,6 +8,7 @@
 //! imports this module.
 
 mod api;
+mod backup;
 mod ble;
 mod config_source;
 mod convert;
@@ -63,6 +64,8 @@ pub struct AppState {
     pub offload: Option<Arc<crate::offload::Service>>,
     /// The overview's facts (its sampler runs when `serve` starts it).
     pub status: Arc<crate::status::Monitor>,
+    /// An uploaded backup waiting to be applied.
+    pub restores: crate::backup::Waiting,
 }
 
 impl AppState {
@@ -100,6 +103,7 @@ impl AppState {
             ble: None,
             offload: None,
             status,
+            restores: crate::backup::Waiting::default(),
             portal_port: crate::config::Main::default().portal_listen.port(),
         })
     }
@@ -123,6 +127,7 @@ pub fn app(state: AppState) -> Router {
             provide_context::<Arc<dyn app::portal::VoucherSource>>(sources.clone());
             provide_context::<Arc<dyn app::wizard::page::WizardSource>>(sources.clone());
             provide_context::<Arc<dyn app::tasks::TaskSource>>(sources.clone());
+            provide_context::<Arc<dyn app::backup::BackupSource>>(sources.clone());
         }
     };
     let routes = route_lists().router.clone();
@@ -132,7 +137,14 @@ pub fn app(state: AppState) -> Router {
     // with their own routes).
     let uploads = Router::new()
         .route("/portal/logo", post(vouchers::logo))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(UPLOAD_LIMIT));
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(UPLOAD_LIMIT))
+        .merge(
+            Router::new()
+                .route("/settings/backup/restore", post(backup::restore))
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(
+                    crate::backup::MAX_UPLOAD + 16 * 1024,
+                )),
+        );
     let pages = Router::new()
         .route("/healthz", get(healthz))
         .route("/pkg/{file}", get(assets::serve))
@@ -153,6 +165,8 @@ pub fn app(state: AppState) -> Router {
         .route("/status/test", post(status::test_form))
         .route("/settings/forwards", post(tasks::forwards_form))
         .route("/settings/leases", post(tasks::leases_form))
+        .route("/settings/backup.tar.gz", get(backup::download))
+        .route("/settings/backup/apply", post(backup::apply))
         .route("/api/v1/status", get(status::snapshot))
         .route("/api/v1/status/events", get(status::events))
         .route("/api/v1/status/test", post(status::test_api))

@@ -83,3 +83,9 @@ impl app::tasks::TaskSource for Sources {
         super::tasks::view(&self.state, task, query, lang)
     }
 }
+
+impl app::backup::BackupSource for Sources {
+    fn backup_view(&self, query: &[(String, String)], lang: Lang) -> app::backup::BackupView {
+        super::backup::view(&self.state, query, lang)
+    }
+}

@@ -2,6 +2,7 @@
 //! and request helpers they share are here.
 
 mod access;
+mod backup;
 mod ble;
 mod config;
 mod settings;
