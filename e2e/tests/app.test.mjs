@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, firstBoot, adminPage } from './lab.mjs';
+import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, firstBoot, adminPage, assertFits } from './lab.mjs';
 
 const checkA11y = a11y('app');
 
@@ -279,6 +279,7 @@ test('a port forward and a fixed address are added in the browser (phone size)',
   await page.getByRole('button', { name: 'Review the change' }).click();
   await page.getByTestId('diff').waitFor();
   assert.match(await page.getByTestId('diff').innerText(), /option src_dport '8443'/);
+  await assertFits(page, 'a forward with its diff');
   await page.screenshot({ path: `${SHOTS}/phone-forwards-review.png`, fullPage: true });
   await page.getByRole('button', { name: 'Apply' }).click();
   await page.waitForURL(/applied=1/);
@@ -331,6 +332,7 @@ test('a backup is downloaded and restored with its diff (phone size)', async () 
   const diff = await page.getByTestId('diff').innerText();
   assert.ok(diff.includes(`+\toption hostname '${before}'`), diff);
   await checkA11y(page, 'backup, reviewing a restore (phone)');
+  await assertFits(page, 'a restore with its diff');
   await page.screenshot({ path: `${SHOTS}/phone-restore-review.png`, fullPage: true });
   await page.getByRole('button', { name: 'Restore', exact: true }).click();
   await page.waitForURL(/applied=1/);
@@ -345,19 +347,7 @@ test('a backup is downloaded and restored with its diff (phone size)', async () 
 test('no page is wider than a 390 px phone', async () => {
   const context = await lab.browser.newContext({ viewport: sizes.phone, locale: 'en-US' });
   const page = await context.newPage();
-  const fits = async (what) => {
-    const { scroll, client, wide } = await page.evaluate(() => {
-      const client = document.documentElement.clientWidth;
-      // The innermost elements that reach past the screen's edge, to name the culprit.
-      const wide = [...document.querySelectorAll('body *')]
-        .filter((e) => e.getBoundingClientRect().right > client + 0.5)
-        .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > client + 0.5))
-        .slice(0, 5)
-        .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.className ? `.${String(e.className).replace(/ /g, '.')}` : ''} (${Math.round(e.getBoundingClientRect().right)} px)`);
-      return { scroll: document.documentElement.scrollWidth, client, wide };
-    });
-    assert.ok(scroll <= client, `${what}: ${scroll} px wide on a ${client} px screen: ${wide.join(', ')}`);
-  };
+  const fits = (what) => assertFits(page, what);
   await page.goto(`${ROUTER}/login`);
   await fits('login');
   await page.fill('#password', PASSWORD);

@@ -52,6 +52,23 @@ export async function adminPage(lab, viewport = sizes.desktop) {
   return { context, page };
 }
 
+/**
+ * Fails when the page is wider than its screen (a phone's 390 px), naming the innermost
+ * elements that reach past the edge.
+ */
+export async function assertFits(page, what) {
+  const { scroll, client, wide } = await page.evaluate(() => {
+    const client = document.documentElement.clientWidth;
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > client + 0.5)
+      .filter((e) => ![...e.children].some((c) => c.getBoundingClientRect().right > client + 0.5))
+      .slice(0, 5)
+      .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.className ? `.${String(e.className).replace(/ /g, '.')}` : ''} (${Math.round(e.getBoundingClientRect().right)} px)`);
+    return { scroll: document.documentElement.scrollWidth, client, wide };
+  });
+  assert.ok(scroll <= client, `${what}: ${scroll} px wide on a ${client} px screen: ${wide.join(', ')}`);
+}
+
 /** Waits until a wizard page is hydrated: its password reveal button works only then. */
 export async function waitForWizardHydration(page) {
   await waitFor('hydration', async () => {
