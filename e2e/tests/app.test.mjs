@@ -389,3 +389,22 @@ test('no page is wider than a 390 px phone', async () => {
   await page.screenshot({ path: `${SHOTS}/phone-wizard-summary.png`, fullPage: true });
   await context.close();
 });
+
+// Issue 20: a restart from the browser. On the dev platform Portico restarts (exec in place);
+// the page waits, then returns to the overview by itself. Last: it restarts the lab's Portico.
+test('a restart comes back to the overview by itself (phone size)', async () => {
+  const { context, page } = await adminPage(lab, sizes.phone);
+  await page.goto(`${ROUTER}/settings/reboot`);
+  assert.equal(await page.title(), 'Restart · Portico');
+  await checkA11y(page, 'restart (phone)');
+  await page.getByRole('button', { name: 'Restart now' }).click();
+  await page.waitForURL(/restarting=/);
+  await page.getByTestId('reboot-waiting').waitFor();
+  await assertFits(page, 'the restart wait');
+  await page.screenshot({ path: `${SHOTS}/phone-restarting.png`, fullPage: true });
+  await page.waitForURL(`${ROUTER}/`, { timeout: 60_000 });
+  await page.getByRole('heading', { name: 'Overview', level: 1 }).waitFor();
+  const running = await page.locator('dt', { hasText: 'Portico running for' }).locator('xpath=following-sibling::dd[1]').innerText();
+  assert.match(running, /^\d+ s$/, `a new process: ${running}`);
+  await context.close();
+});

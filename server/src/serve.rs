@@ -119,6 +119,7 @@ pub fn run(options: Options) -> anyhow::Result<ExitCode> {
         ));
         state.offload = Some(offload.clone());
         state.status.spawn_sampler();
+        state.restart = Arc::new(restart_later);
         // On SIGTERM, requests in flight may finish; live views (Server-Sent Events) never
         // do, so after a grace period the remaining connections are closed.
         let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
@@ -142,6 +143,22 @@ pub fn run(options: Options) -> anyhow::Result<ExitCode> {
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Restarts this process in two seconds (the page that waits for it loads first): the same
+/// program with the same arguments, in place (`exec`), so the lab's `ip netns exec` or procd
+/// still see one process. Sockets are closed on exec; the new process opens them again.
+fn restart_later() {
+    std::thread::spawn(|| {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let program = std::env::current_exe().unwrap_or_else(|_| args[0].clone().into());
+        tracing::info!("restarting");
+        let error = std::os::unix::process::CommandExt::exec(
+            std::process::Command::new(program).args(&args[1..]),
+        );
+        tracing::error!(%error, "the restart failed");
+    });
 }
 
 /// How long a stopping server waits for open connections.

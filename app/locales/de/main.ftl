@@ -677,3 +677,11 @@ backup-error-no-settings = Dieses Archiv enthält keine Einstellungsdateien (etc
 backup-error-not-a-backup = Diese Datei ist keine Sicherung (eine .tar.gz-Datei).
 backup-error-expired = Die hochgeladene Sicherung hat zu lange gewartet; laden Sie sie erneut hoch.
 backup-error-same = Die Einstellungen der Sicherung sind dieselben wie die des Routers: Nichts wurde geändert.
+
+reboot-title = Neustart
+reboot-list = Den Router neu starten.
+reboot-about = Ein Neustart nimmt das Netz für einen Moment weg: Alle Verbundenen verlieren es, bis der Router wieder da ist.
+reboot-button = Jetzt neu starten
+reboot-waiting = Startet neu … in etwa { $seconds } s wieder da.
+reboot-back = Diese Seite kehrt von selbst zur Übersicht zurück, sobald der Router wieder antwortet.
+reboot-error = Der Router konnte nicht neu gestartet werden.

@@ -677,3 +677,11 @@ backup-error-no-settings = This archive has no settings files (etc/config).
 backup-error-not-a-backup = This file is not a backup (a .tar.gz file).
 backup-error-expired = The uploaded backup waited too long; upload it again.
 backup-error-same = The backup's settings are the same as the router's: nothing was changed.
+
+reboot-title = Restart
+reboot-list = Restart the router.
+reboot-about = Restarting takes the network away for a moment: everyone connected loses it until the router is back.
+reboot-button = Restart now
+reboot-waiting = Restarting… back in about { $seconds } s.
+reboot-back = This page goes back to the overview by itself once the router answers again.
+reboot-error = The router could not be restarted.

@@ -677,3 +677,11 @@ backup-error-no-settings = Este archivo no tiene archivos de configuración (etc
 backup-error-not-a-backup = Este archivo no es una copia (un archivo .tar.gz).
 backup-error-expired = La copia subida esperó demasiado; súbala de nuevo.
 backup-error-same = La configuración de la copia es la misma que la del router: no se cambió nada.
+
+reboot-title = Reiniciar
+reboot-list = Reiniciar el router.
+reboot-about = Reiniciar corta la red un momento: todos los conectados la pierden hasta que el router vuelve.
+reboot-button = Reiniciar ahora
+reboot-waiting = Reiniciando… vuelve en unos { $seconds } s.
+reboot-back = Esta página vuelve sola al resumen en cuanto el router responda de nuevo.
+reboot-error = No se pudo reiniciar el router.

@@ -677,3 +677,11 @@ backup-error-no-settings = Cette archive ne contient aucun fichier de réglages 
 backup-error-not-a-backup = Ce fichier n’est pas une sauvegarde (un fichier .tar.gz).
 backup-error-expired = La sauvegarde envoyée a attendu trop longtemps ; envoyez-la de nouveau.
 backup-error-same = Les réglages de la sauvegarde sont ceux du routeur : rien n’a été modifié.
+
+reboot-title = Redémarrer
+reboot-list = Redémarrer le routeur.
+reboot-about = Redémarrer coupe le réseau un instant : tous les appareils connectés le perdent jusqu’au retour du routeur.
+reboot-button = Redémarrer maintenant
+reboot-waiting = Redémarrage… de retour dans environ { $seconds } s.
+reboot-back = Cette page revient d’elle-même à l’aperçu dès que le routeur répond de nouveau.
+reboot-error = Le routeur n’a pas pu redémarrer.

@@ -677,3 +677,11 @@ backup-error-no-settings = Questo archivio non ha file di impostazioni (etc/conf
 backup-error-not-a-backup = Questo file non è un backup (un file .tar.gz).
 backup-error-expired = Il backup caricato ha atteso troppo; caricalo di nuovo.
 backup-error-same = Le impostazioni del backup sono uguali a quelle del router: non è cambiato nulla.
+
+reboot-title = Riavvio
+reboot-list = Riavvia il router.
+reboot-about = Il riavvio toglie la rete per un momento: tutti i dispositivi connessi la perdono finché il router non torna.
+reboot-button = Riavvia ora
+reboot-waiting = Riavvio in corso… di nuovo disponibile tra circa { $seconds } s.
+reboot-back = Questa pagina torna da sola alla panoramica appena il router risponde di nuovo.
+reboot-error = Non è stato possibile riavviare il router.

@@ -677,3 +677,11 @@ backup-error-no-settings = Este arquivo não tem arquivos de configuração (etc
 backup-error-not-a-backup = Este arquivo não é um backup (um arquivo .tar.gz).
 backup-error-expired = O backup enviado esperou demais; envie-o de novo.
 backup-error-same = As configurações do backup são iguais às do roteador: nada foi alterado.
+
+reboot-title = Reiniciar
+reboot-list = Reiniciar o roteador.
+reboot-about = Reiniciar derruba a rede por um momento: todos os conectados a perdem até o roteador voltar.
+reboot-button = Reiniciar agora
+reboot-waiting = Reiniciando… volta em cerca de { $seconds } s.
+reboot-back = Esta página volta sozinha para a visão geral assim que o roteador responder de novo.
+reboot-error = Não foi possível reiniciar o roteador.

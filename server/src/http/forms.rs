@@ -164,3 +164,31 @@ pub async fn rollback_apply(
         Err(e) => AppError::internal(&e, lang).into_response(),
     }
 }
+
+/// How long the page waits when only Portico restarts.
+const PORTICO_RESTART_SECONDS: u64 = 8;
+
+/// `POST /settings/reboot`: the platform reboots (OpenWrt) or Portico restarts (dev); the page
+/// then waits and comes back by itself.
+pub async fn reboot(State(state): State<AppState>) -> Response {
+    let platform = state.platform.clone();
+    match tokio::task::spawn_blocking(move || platform.reboot()).await {
+        Ok(Ok(crate::platform::Restart::Machine { seconds })) => {
+            tracing::info!("rebooting");
+            Redirect::to(&format!("/settings/reboot?restarting={seconds}")).into_response()
+        }
+        Ok(Ok(crate::platform::Restart::Portico)) => {
+            tracing::info!("restarting Portico");
+            (state.restart)();
+            Redirect::to(&format!(
+                "/settings/reboot?restarting={PORTICO_RESTART_SECONDS}"
+            ))
+            .into_response()
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(%e, "the reboot failed");
+            Redirect::to("/settings/reboot?error=failed").into_response()
+        }
+        Err(_) => Redirect::to("/settings/reboot?error=failed").into_response(),
+    }
+}

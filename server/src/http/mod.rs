@@ -66,6 +66,8 @@ pub struct AppState {
     pub status: Arc<crate::status::Monitor>,
     /// An uploaded backup waiting to be applied.
     pub restores: crate::backup::Waiting,
+    /// Restarts this Portico (the dev platform's reboot); `serve` sets the real one.
+    pub restart: Arc<dyn Fn() + Send + Sync>,
 }
 
 impl AppState {
@@ -104,6 +106,9 @@ impl AppState {
             offload: None,
             status,
             restores: crate::backup::Waiting::default(),
+            restart: Arc::new(|| {
+                tracing::info!("a restart was asked for; this Portico cannot restart itself")
+            }),
             portal_port: crate::config::Main::default().portal_listen.port(),
         })
     }
@@ -167,6 +172,7 @@ pub fn app(state: AppState) -> Router {
         .route("/settings/leases", post(tasks::leases_form))
         .route("/settings/backup.tar.gz", get(backup::download))
         .route("/settings/backup/apply", post(backup::apply))
+        .route("/settings/reboot", post(forms::reboot))
         .route("/api/v1/status", get(status::snapshot))
         .route("/api/v1/status/events", get(status::events))
         .route("/api/v1/status/test", post(status::test_api))

@@ -81,6 +81,16 @@ pub struct Observed {
 /// Where Debian's `ieee-data` puts the IEEE's OUI table (the same path on a router that has it).
 pub const VENDORS: &str = "/usr/share/ieee-data/oui.csv";
 
+/// What restarting the router means on a platform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Restart {
+    /// The machine reboots (OpenWrt); it is back after about this many seconds.
+    Machine { seconds: u64 },
+    /// Only Portico restarts (the dev platform: the lab is not Portico's to reboot); the caller
+    /// restarts the process.
+    Portico,
+}
+
 /// A platform Portico runs on.
 pub trait Platform: Send + Sync {
     /// What this platform is, for display only.
@@ -110,6 +120,13 @@ pub trait Platform: Send + Sync {
     /// platform cannot count them.
     fn wifi_clients(&self) -> Option<std::collections::HashMap<String, u32>> {
         None
+    }
+    /// Restarts the router (or says that only Portico restarts here).
+    ///
+    /// # Errors
+    /// When the reboot command fails.
+    fn reboot(&self) -> Result<Restart> {
+        Ok(Restart::Portico)
     }
     /// Makes the running system follow the configuration files of `services`.
     ///

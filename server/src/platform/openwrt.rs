@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::{Error, Kind, Observed, Platform, Result, Service};
+use super::{Error, Kind, Observed, Platform, Restart, Result, Service};
 
 /// Runs a platform command (program and arguments).
 pub trait Runner: Send + Sync {
@@ -118,6 +118,12 @@ impl Platform for OpenWrtPlatform {
         Some(out)
     }
 
+    /// procd's `reboot`; a router is back in about a minute and a half.
+    fn reboot(&self) -> Result<Restart> {
+        self.runner.run(&["reboot"])?;
+        Ok(Restart::Machine { seconds: 90 })
+    }
+
     fn reload_services(&self, services: &[Service]) -> Result<()> {
         // Network first: dnsmasq and the firewall resolve interfaces through netifd.
         let order = [
@@ -179,6 +185,14 @@ mod tests {
                 _ => String::new(),
             })
         }
+    }
+
+    #[test]
+    fn a_reboot_is_procds() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let platform = OpenWrtPlatform::new(Box::new(Recorder(log.clone())));
+        assert_eq!(platform.reboot().unwrap(), Restart::Machine { seconds: 90 });
+        assert_eq!(*log.lock().unwrap(), ["reboot"]);
     }
 
     #[test]

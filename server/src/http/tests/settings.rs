@@ -201,3 +201,30 @@ async fn guessing_the_current_password_is_slowed_down() {
         "/settings/system"
     );
 }
+
+#[tokio::test]
+async fn a_restart_is_asked_of_the_platform_and_the_page_waits_for_it() {
+    let mut f = fixture(true);
+    let restarts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = restarts.clone();
+    f.state.restart = Arc::new(move || {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    });
+    let session = set_up(&f).await;
+    let resp = send(&f, form("/settings/reboot", "")).await;
+    assert!(location(&resp).starts_with("/login"), "login first");
+    assert_eq!(restarts.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let mut req = form("/settings/reboot", "");
+    req.headers_mut()
+        .insert(header::COOKIE, session.parse().unwrap());
+    let resp = send(&f, req).await;
+    // The dev platform restarts Portico (a router would reboot: unit-tested in the platform).
+    assert_eq!(location(&resp), "/settings/reboot?restarting=8");
+    assert_eq!(restarts.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let (_, _, html) = page(&f, &session, "/settings/reboot?restarting=8").await;
+    assert!(html.contains("Restarting… back in about 8 s."));
+    assert!(
+        html.contains("http-equiv=\"refresh\" content=\"10;url=/\""),
+        "comes back without JavaScript"
+    );
+}
