@@ -107,7 +107,7 @@ impl AppState {
             status,
             restores: crate::backup::Waiting::default(),
             restart: Arc::new(|| {
-                tracing::info!("a restart was asked for; this Portico cannot restart itself")
+                tracing::info!("a restart was asked for; this Portico cannot restart itself");
             }),
             portal_port: crate::config::Main::default().portal_listen.port(),
         })
