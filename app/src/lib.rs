@@ -15,6 +15,7 @@ pub mod charts;
 pub mod communities;
 pub mod config;
 pub mod i18n;
+pub mod log;
 pub mod maintenance;
 pub mod offload;
 pub mod pages;
@@ -244,6 +245,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("/settings/leases") view=|| view! { <tasks::TaskPage task=tasks::Task::Leases /> } />
                     <Route ssr=SsrMode::Async path=path!("/settings/backup") view=backup::BackupPage />
                     <Route ssr=SsrMode::Async path=path!("/settings/reboot") view=maintenance::RebootPage />
+                    <Route ssr=SsrMode::Async path=path!("/settings/log") view=log::LogPage />
                     <Route ssr=SsrMode::Async path=path!("/settings/:step") view=|| view! { <wizard::page::WizardPage settings=true /> } />
                     <Route ssr=SsrMode::Async path=path!("/confirm") view=wizard::page::ConfirmPage />
                     <Route ssr=SsrMode::Async path=path!("/portal") view=portal::PortalAdmin />

@@ -354,7 +354,8 @@ test('no page is wider than a 390 px phone', async () => {
   await page.locator('form.card button[type=submit]').click();
   await page.waitForURL(`${ROUTER}/`);
   for (const path of ['/', '/settings', '/settings/system', '/settings/internet', '/settings/wifi',
-    '/settings/services', '/settings/forwards', '/settings/leases', '/settings/backup', '/portal', '/offload', '/bluetooth',
+    '/settings/services', '/settings/forwards', '/settings/leases', '/settings/backup', '/settings/log',
+    '/settings/reboot', '/portal', '/offload', '/bluetooth',
     '/ports', '/confirm', '/nowhere']) {
     await page.goto(`${ROUTER}${path}`);
     await page.locator('h1').first().waitFor();
@@ -387,6 +388,25 @@ test('no page is wider than a 390 px phone', async () => {
   await page.locator('details:has([data-testid=diff]) summary').click();
   await fits('/setup/summary with its diff open');
   await page.screenshot({ path: `${SHOTS}/phone-wizard-summary.png`, fullPage: true });
+  await context.close();
+});
+
+// Issue 20: the log, filtered, follows along live: a backup made in another tab shows up
+// without a reload (phone size).
+test('the log follows along live with its filter (phone size)', async () => {
+  const { context, page } = await adminPage(lab, sizes.phone);
+  await page.goto(`${ROUTER}/settings/log?q=backup+downloaded`);
+  assert.equal(await page.title(), 'Log · Portico');
+  await page.getByText("Portico's own log").waitFor();
+  await checkA11y(page, 'log (phone)');
+  await assertFits(page, 'the log');
+  const before = await page.locator('ol.log li').count();
+  const other = await context.newPage();
+  await other.goto(`${ROUTER}/settings/backup`);
+  await other.evaluate(async () => { await (await fetch('/settings/backup.tar.gz')).arrayBuffer(); });
+  await waitFor('the new line without a reload', async () => (await page.locator('ol.log li').count()) > before);
+  assert.match(await page.locator('ol.log li').last().innerText(), /backup downloaded/);
+  await page.screenshot({ path: `${SHOTS}/phone-log.png`, fullPage: true });
   await context.close();
 });
 

@@ -316,6 +316,12 @@ fn init_tracing(spec: Option<&str>) {
                 // procd hands stderr to syslog: colours only on a terminal.
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
         )
+        // The same lines for the log page (the dev platform has no system log).
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(crate::journal::Writer)
+                .with_ansi(false),
+        )
         .with(filter)
         .try_init();
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod communities;
 pub mod config;
 pub mod http;
+pub mod journal;
 pub mod kernel;
 pub mod lab;
 pub mod offload;

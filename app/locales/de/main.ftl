@@ -685,3 +685,19 @@ reboot-button = Jetzt neu starten
 reboot-waiting = Startet neu … in etwa { $seconds } s wieder da.
 reboot-back = Diese Seite kehrt von selbst zur Übersicht zurück, sobald der Router wieder antwortet.
 reboot-error = Der Router konnte nicht neu gestartet werden.
+
+log-title = Protokoll
+log-about = Was der Router getan hat, mit Filter, live.
+log-words = Wörter
+log-level = Schweregrad
+log-level-all = Alles
+log-level-warn = Warnungen und Fehler
+log-level-error = Nur Fehler
+log-filter = Filtern
+log-system = Das Systemprotokoll des Routers (logread), das Neueste unten; es läuft von selbst weiter.
+log-own = Porticos eigenes Protokoll: Diese Plattform hat kein Systemprotokoll. Das Neueste unten; es läuft von selbst weiter.
+log-matching = { $count ->
+    [one] { $count } Zeile passt.
+   *[other] { $count } Zeilen passen.
+}
+log-unreadable = Das Systemprotokoll kann nicht gelesen werden.

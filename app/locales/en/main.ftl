@@ -685,3 +685,19 @@ reboot-button = Restart now
 reboot-waiting = Restarting… back in about { $seconds } s.
 reboot-back = This page goes back to the overview by itself once the router answers again.
 reboot-error = The router could not be restarted.
+
+log-title = Log
+log-about = What the router has been doing, with a filter, live.
+log-words = Words
+log-level = Severity
+log-level-all = Everything
+log-level-warn = Warnings and errors
+log-level-error = Errors only
+log-filter = Filter
+log-system = The router's system log (logread), newest at the bottom; it follows along by itself.
+log-own = Portico's own log: this platform has no system log. Newest at the bottom; it follows along by itself.
+log-matching = { $count ->
+    [one] { $count } line matches.
+   *[other] { $count } lines match.
+}
+log-unreadable = The system log cannot be read.

@@ -685,3 +685,19 @@ reboot-button = Reiniciar ahora
 reboot-waiting = Reiniciando… vuelve en unos { $seconds } s.
 reboot-back = Esta página vuelve sola al resumen en cuanto el router responda de nuevo.
 reboot-error = No se pudo reiniciar el router.
+
+log-title = Registro
+log-about = Lo que ha hecho el router, con filtro, en directo.
+log-words = Palabras
+log-level = Gravedad
+log-level-all = Todo
+log-level-warn = Avisos y errores
+log-level-error = Solo errores
+log-filter = Filtrar
+log-system = El registro del sistema del router (logread), lo más reciente abajo; se actualiza solo.
+log-own = El registro propio de Portico: esta plataforma no tiene registro del sistema. Lo más reciente abajo; se actualiza solo.
+log-matching = { $count ->
+    [one] Coincide { $count } línea.
+   *[other] Coinciden { $count } líneas.
+}
+log-unreadable = No se puede leer el registro del sistema.

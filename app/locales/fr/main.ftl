@@ -685,3 +685,19 @@ reboot-button = Redémarrer maintenant
 reboot-waiting = Redémarrage… de retour dans environ { $seconds } s.
 reboot-back = Cette page revient d’elle-même à l’aperçu dès que le routeur répond de nouveau.
 reboot-error = Le routeur n’a pas pu redémarrer.
+
+log-title = Journal
+log-about = Ce que le routeur a fait, avec un filtre, en direct.
+log-words = Mots
+log-level = Gravité
+log-level-all = Tout
+log-level-warn = Avertissements et erreurs
+log-level-error = Erreurs seulement
+log-filter = Filtrer
+log-system = Le journal système du routeur (logread), le plus récent en bas ; il se met à jour tout seul.
+log-own = Le journal de Portico : cette plateforme n’a pas de journal système. Le plus récent en bas ; il se met à jour tout seul.
+log-matching = { $count ->
+    [one] { $count } ligne correspond.
+   *[other] { $count } lignes correspondent.
+}
+log-unreadable = Le journal système ne peut pas être lu.

@@ -685,3 +685,19 @@ reboot-button = Riavvia ora
 reboot-waiting = Riavvio in corso… di nuovo disponibile tra circa { $seconds } s.
 reboot-back = Questa pagina torna da sola alla panoramica appena il router risponde di nuovo.
 reboot-error = Non è stato possibile riavviare il router.
+
+log-title = Registro
+log-about = Cosa ha fatto il router, con filtro, in diretta.
+log-words = Parole
+log-level = Gravità
+log-level-all = Tutto
+log-level-warn = Avvisi ed errori
+log-level-error = Solo errori
+log-filter = Filtra
+log-system = Il registro di sistema del router (logread), il più recente in fondo; si aggiorna da solo.
+log-own = Il registro di Portico: questa piattaforma non ha un registro di sistema. Il più recente in fondo; si aggiorna da solo.
+log-matching = { $count ->
+    [one] { $count } riga corrisponde.
+   *[other] { $count } righe corrispondono.
+}
+log-unreadable = Il registro di sistema non si può leggere.

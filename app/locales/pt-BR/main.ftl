@@ -685,3 +685,19 @@ reboot-button = Reiniciar agora
 reboot-waiting = Reiniciando… volta em cerca de { $seconds } s.
 reboot-back = Esta página volta sozinha para a visão geral assim que o roteador responder de novo.
 reboot-error = Não foi possível reiniciar o roteador.
+
+log-title = Registro
+log-about = O que o roteador tem feito, com filtro, ao vivo.
+log-words = Palavras
+log-level = Gravidade
+log-level-all = Tudo
+log-level-warn = Avisos e erros
+log-level-error = Só erros
+log-filter = Filtrar
+log-system = O registro do sistema do roteador (logread), o mais recente embaixo; ele se atualiza sozinho.
+log-own = O registro do próprio Portico: esta plataforma não tem registro do sistema. O mais recente embaixo; ele se atualiza sozinho.
+log-matching = { $count ->
+    [one] { $count } linha corresponde.
+   *[other] { $count } linhas correspondem.
+}
+log-unreadable = O registro do sistema não pode ser lido.

@@ -15,6 +15,7 @@ mod convert;
 mod error;
 mod forms;
 mod gate;
+mod log;
 mod offload;
 mod sources;
 mod status;
@@ -133,6 +134,7 @@ pub fn app(state: AppState) -> Router {
             provide_context::<Arc<dyn app::wizard::page::WizardSource>>(sources.clone());
             provide_context::<Arc<dyn app::tasks::TaskSource>>(sources.clone());
             provide_context::<Arc<dyn app::backup::BackupSource>>(sources.clone());
+            provide_context::<Arc<dyn app::log::LogSource>>(sources.clone());
         }
     };
     let routes = route_lists().router.clone();
@@ -173,6 +175,7 @@ pub fn app(state: AppState) -> Router {
         .route("/settings/backup.tar.gz", get(backup::download))
         .route("/settings/backup/apply", post(backup::apply))
         .route("/settings/reboot", post(forms::reboot))
+        .route("/api/v1/log/events", get(log::events))
         .route("/api/v1/status", get(status::snapshot))
         .route("/api/v1/status/events", get(status::events))
         .route("/api/v1/status/test", post(status::test_api))

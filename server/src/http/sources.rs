@@ -89,3 +89,9 @@ impl app::backup::BackupSource for Sources {
         super::backup::view(&self.state, query, lang)
     }
 }
+
+impl app::log::LogSource for Sources {
+    fn log_view(&self, query: &[(String, String)], lang: Lang) -> app::log::LogView {
+        super::log::view(&self.state, query, lang)
+    }
+}

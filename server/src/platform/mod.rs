@@ -121,6 +121,14 @@ pub trait Platform: Send + Sync {
     fn wifi_clients(&self) -> Option<std::collections::HashMap<String, u32>> {
         None
     }
+    /// The system log's last lines (OpenWrt's `logread`), or `None` where the platform has
+    /// none (the dev platform: the log page shows Portico's own).
+    ///
+    /// # Errors
+    /// When the log cannot be read.
+    fn system_log(&self) -> Option<Result<Vec<String>>> {
+        None
+    }
     /// Restarts the router (or says that only Portico restarts here).
     ///
     /// # Errors

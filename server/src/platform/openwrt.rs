@@ -118,6 +118,14 @@ impl Platform for OpenWrtPlatform {
         Some(out)
     }
 
+    /// `logread`: logd's ring buffer (64 KiB by default), the last 2000 lines of it.
+    fn system_log(&self) -> Option<Result<Vec<String>>> {
+        Some(self.runner.output(&["logread"]).map(|text| {
+            let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            lines[lines.len().saturating_sub(2000)..].to_vec()
+        }))
+    }
+
     /// procd's `reboot`; a router is back in about a minute and a half.
     fn reboot(&self) -> Result<Restart> {
         self.runner.run(&["reboot"])?;
@@ -182,9 +190,18 @@ mod tests {
             Ok(match argv.get(2..4) {
                 Some(["network.wireless", "status"]) => r#"{"radio0":{"up":true,"interfaces":[{"section":"default_radio0","ifname":"phy0-ap0"}]},"radio1":{"up":false,"interfaces":[{"section":"guest"}]}}"#.into(),
                 Some(["iwinfo", "assoclist"]) => r#"{"results":[{"mac":"AA:BB:CC:00:00:01"},{"mac":"AA:BB:CC:00:00:02"}]}"#.into(),
+                _ if argv == ["logread"] => "Sun Dec  6 10:00:00 2026 daemon.info dnsmasq[1]: started\nSun Dec  6 10:00:01 2026 kern.err kernel: oops\n".into(),
                 _ => String::new(),
             })
         }
+    }
+
+    #[test]
+    fn the_system_log_is_logreads() {
+        let platform = OpenWrtPlatform::new(Box::new(Recorder(Arc::default())));
+        let lines = platform.system_log().unwrap().unwrap();
+        assert_eq!(lines.len(), 2);
+        assert!(lines[1].ends_with("kernel: oops"));
     }
 
     #[test]

@@ -109,3 +109,44 @@ async fn the_connection_test_never_runs_outside_the_lab() {
         "nothing ran"
     );
 }
+
+/// Issue 20: the log page — Portico's own log on the dev platform, filtered by words and
+/// severity, login required.
+#[tokio::test]
+async fn the_log_is_filtered_by_words_and_severity() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    let resp = send(&f, get("/settings/log").body(Body::empty()).unwrap()).await;
+    assert!(location(&resp).starts_with("/login"));
+    let journal = crate::journal::journal();
+    journal.write(
+        "2026-12-07T06:00:00.000000Z  WARN portico_server::test: log-marker-4711 went wrong\n",
+    );
+    journal.write(
+        "2026-12-07T06:00:01.000000Z  INFO portico_server::test: log-marker-4711 all is well\n",
+    );
+    let page = |query: &str| {
+        let req = with_cookie(
+            get(&format!("/settings/log?{query}"))
+                .body(Body::empty())
+                .unwrap(),
+            &cookie,
+        );
+        async { body(send(&f, req).await).await }
+    };
+    let html = page("q=LOG-MARKER-4711").await;
+    assert!(
+        html.contains("went wrong") && html.contains("all is well"),
+        "words match in any case"
+    );
+    assert!(html.contains("2 lines match."));
+    assert!(
+        html.contains("Portico's own log"),
+        "the dev platform has no system log"
+    );
+    let html = page("q=log-marker-4711&level=warn").await;
+    assert!(html.contains("went wrong") && !html.contains("all is well"));
+    assert!(html.contains("data-level=\"warn\""));
+    let html = page("q=log-marker-4711&level=error").await;
+    assert!(html.contains("0 lines match."));
+}
