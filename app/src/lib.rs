@@ -246,6 +246,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("/settings/backup") view=backup::BackupPage />
                     <Route ssr=SsrMode::Async path=path!("/settings/reboot") view=maintenance::RebootPage />
                     <Route ssr=SsrMode::Async path=path!("/settings/log") view=log::LogPage />
+                    <Route ssr=SsrMode::Async path=path!("/settings/firmware") view=maintenance::FirmwarePage />
                     <Route ssr=SsrMode::Async path=path!("/settings/:step") view=|| view! { <wizard::page::WizardPage settings=true /> } />
                     <Route ssr=SsrMode::Async path=path!("/confirm") view=wizard::page::ConfirmPage />
                     <Route ssr=SsrMode::Async path=path!("/portal") view=portal::PortalAdmin />

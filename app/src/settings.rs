@@ -35,6 +35,7 @@ pub fn SettingsIndex() -> impl IntoView {
         ("/settings/forwards", "forwards-title", "forwards-about"),
         ("/settings/leases", "leases-title", "leases-about"),
         ("/settings/backup", "backup-title", "backup-about"),
+        ("/settings/firmware", "firmware-title", "firmware-about"),
         ("/settings/log", "log-title", "log-about"),
         ("/settings/reboot", "reboot-title", "reboot-list"),
     ]

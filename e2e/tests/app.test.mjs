@@ -355,7 +355,7 @@ test('no page is wider than a 390 px phone', async () => {
   await page.waitForURL(`${ROUTER}/`);
   for (const path of ['/', '/settings', '/settings/system', '/settings/internet', '/settings/wifi',
     '/settings/services', '/settings/forwards', '/settings/leases', '/settings/backup', '/settings/log',
-    '/settings/reboot', '/portal', '/offload', '/bluetooth',
+    '/settings/reboot', '/settings/firmware', '/portal', '/offload', '/bluetooth',
     '/ports', '/confirm', '/nowhere']) {
     await page.goto(`${ROUTER}${path}`);
     await page.locator('h1').first().waitFor();
@@ -407,6 +407,45 @@ test('the log follows along live with its filter (phone size)', async () => {
   await waitFor('the new line without a reload', async () => (await page.locator('ol.log li').count()) > before);
   assert.match(await page.locator('ol.log li').last().innerText(), /backup downloaded/);
   await page.screenshot({ path: `${SHOTS}/phone-log.png`, fullPage: true });
+  await context.close();
+});
+
+/** A sysupgrade image as OpenWrt's build makes it: data, then fwtool's metadata chunk. */
+function sysupgradeImage(version, devices) {
+  const table = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+    return c >>> 0;
+  });
+  const crcState = (bytes) => bytes.reduce((c, b) => (table[(c ^ b) & 0xff] ^ (c >>> 8)) >>> 0, 0xffffffff);
+  const json = JSON.stringify({ metadata_version: '1.1', supported_devices: devices, version: { dist: 'OpenWrt', version } });
+  const data = Buffer.concat([Buffer.alloc(65536, 0x5a), Buffer.alloc(8), Buffer.from(json)]);
+  const trailer = Buffer.alloc(16);
+  trailer.writeUInt32BE(0x46577830, 0);
+  trailer.writeUInt32BE(crcState(data), 4);
+  trailer.writeUInt8(1, 8);
+  trailer.writeUInt32BE(8 + Buffer.byteLength(json) + 16, 12);
+  return Buffer.concat([data, trailer]);
+}
+
+// Issue 20: a firmware image is checked in the browser; the dev platform never flashes it and
+// says so (phone size).
+test('a firmware image is checked and not flashed here (phone size)', async () => {
+  const { context, page } = await adminPage(lab, sizes.phone);
+  await page.goto(`${ROUTER}/settings/firmware`);
+  assert.equal(await page.title(), 'Firmware · Portico');
+  await checkA11y(page, 'firmware (phone)');
+  await page.setInputFiles('#firmware-file', { name: 'openwrt-sysupgrade.bin', mimeType: 'application/octet-stream',
+    buffer: sysupgradeImage('23.05.3', ['glinet,gl-mt6000']) });
+  await page.getByRole('button', { name: 'Check the image' }).click();
+  await page.waitForURL(/checked=1/);
+  await page.getByTestId('firmware-version').getByText('It installs OpenWrt 23.05.3.').waitFor();
+  await checkA11y(page, 'firmware, an image checked (phone)');
+  await assertFits(page, 'a checked firmware image');
+  await page.screenshot({ path: `${SHOTS}/phone-firmware.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Flash and restart' }).click();
+  await page.waitForURL(/error=not-here/);
+  await page.getByText('Flashing is not possible on this development platform').waitFor();
   await context.close();
 });
 

@@ -10,6 +10,7 @@ pub mod cli;
 #[cfg(feature = "communities")]
 pub mod communities;
 pub mod config;
+pub mod firmware;
 pub mod http;
 pub mod journal;
 pub mod kernel;

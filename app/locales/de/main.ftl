@@ -701,3 +701,31 @@ log-matching = { $count ->
    *[other] { $count } Zeilen passen.
 }
 log-unreadable = Das Systemprotokoll kann nicht gelesen werden.
+
+firmware-title = Firmware
+firmware-about = Eine neue Version der Router-Software installieren.
+firmware-upload-title = Ein Image prüfen
+firmware-upload-about = Wählen Sie ein OpenWrt-sysupgrade-Image. Es wird zuerst geprüft — Version, die Router, für die es gemacht ist, Signatur — und nur auf Ihren Wunsch geflasht.
+firmware-file = Firmware-Image
+firmware-check = Image prüfen
+firmware-image = Das hochgeladene Image
+firmware-version = Es installiert { $version }.
+firmware-no-metadata = Dieses Image sagt nichts über sich: Es ist kein OpenWrt-sysupgrade-Image (vielleicht eines des Herstellers). Es wird von hier nicht geflasht.
+firmware-size = Größe: { $size }
+firmware-devices = Gemacht für: { $devices }
+firmware-fits = Es ist für diesen Router gemacht ({ $board }).
+firmware-wrong-board = Es ist nicht für diesen Router gemacht ({ $board }). Es wird nicht geflasht.
+firmware-board-unknown = Diese Plattform kennt ihr Board nicht, daher lässt sich hier nicht prüfen, ob das Image passt.
+firmware-signed = Es trägt eine Signatur.
+firmware-unsigned = Es trägt keine Signatur.
+firmware-test-passed = sysupgrade hat es geprüft und für passend befunden:
+firmware-test-failed = sysupgrade hat es abgelehnt:
+firmware-keep = Einstellungen behalten
+firmware-flash = Flashen und neu starten
+firmware-not-here = Auf dieser Entwicklungsplattform werden Images geprüft, aber nie geflasht.
+firmware-error-too-big = Das Image ist größer als 64 MiB: zu groß für einen Router.
+firmware-error-missing = Wählen Sie zuerst ein Image.
+firmware-error-store = Das Image konnte nicht gespeichert werden.
+firmware-error-unfit = Dieses Image passt nicht zu diesem Router und wird daher nicht geflasht.
+firmware-error-not-here = Flashen ist auf dieser Entwicklungsplattform nicht möglich: Das Image wurde nur geprüft.
+firmware-error-flash = Das Flashen konnte nicht beginnen.

@@ -701,3 +701,31 @@ log-matching = { $count ->
    *[other] { $count } lines match.
 }
 log-unreadable = The system log cannot be read.
+
+firmware-title = Firmware
+firmware-about = Install a new version of the router's software.
+firmware-upload-title = Check an image
+firmware-upload-about = Choose an OpenWrt sysupgrade image. It is checked first — its version, the routers it is made for, its signature — and flashed only when you ask.
+firmware-file = Firmware image
+firmware-check = Check the image
+firmware-image = The uploaded image
+firmware-version = It installs { $version }.
+firmware-no-metadata = This image says nothing about itself: it is not an OpenWrt sysupgrade image (perhaps a vendor's). It will not be flashed from here.
+firmware-size = Size: { $size }
+firmware-devices = Made for: { $devices }
+firmware-fits = It is made for this router ({ $board }).
+firmware-wrong-board = It is not made for this router ({ $board }). It will not be flashed.
+firmware-board-unknown = This platform does not know its board, so whether the image fits cannot be checked here.
+firmware-signed = It carries a signature.
+firmware-unsigned = It carries no signature.
+firmware-test-passed = sysupgrade checked it and found it fit:
+firmware-test-failed = sysupgrade refused it:
+firmware-keep = Keep the settings
+firmware-flash = Flash and restart
+firmware-not-here = On this development platform images are checked but never flashed.
+firmware-error-too-big = The image is larger than 64 MiB: too large for a router.
+firmware-error-missing = Choose an image first.
+firmware-error-store = The image could not be stored.
+firmware-error-unfit = This image does not fit this router, so it is not flashed.
+firmware-error-not-here = Flashing is not possible on this development platform: the image was only checked.
+firmware-error-flash = Flashing could not start.

@@ -701,3 +701,31 @@ log-matching = { $count ->
    *[other] Coinciden { $count } líneas.
 }
 log-unreadable = No se puede leer el registro del sistema.
+
+firmware-title = Firmware
+firmware-about = Instalar una nueva versión del software del router.
+firmware-upload-title = Comprobar una imagen
+firmware-upload-about = Elija una imagen sysupgrade de OpenWrt. Primero se comprueba — su versión, los routers para los que está hecha, su firma — y solo se graba si usted lo pide.
+firmware-file = Imagen de firmware
+firmware-check = Comprobar la imagen
+firmware-image = La imagen subida
+firmware-version = Instala { $version }.
+firmware-no-metadata = Esta imagen no dice nada de sí misma: no es una imagen sysupgrade de OpenWrt (quizá del fabricante). No se grabará desde aquí.
+firmware-size = Tamaño: { $size }
+firmware-devices = Hecha para: { $devices }
+firmware-fits = Está hecha para este router ({ $board }).
+firmware-wrong-board = No está hecha para este router ({ $board }). No se grabará.
+firmware-board-unknown = Esta plataforma no conoce su placa, así que aquí no se puede comprobar si la imagen encaja.
+firmware-signed = Lleva una firma.
+firmware-unsigned = No lleva firma.
+firmware-test-passed = sysupgrade la comprobó y la encontró adecuada:
+firmware-test-failed = sysupgrade la rechazó:
+firmware-keep = Conservar la configuración
+firmware-flash = Grabar y reiniciar
+firmware-not-here = En esta plataforma de desarrollo las imágenes se comprueban pero nunca se graban.
+firmware-error-too-big = La imagen supera 64 MiB: demasiado grande para un router.
+firmware-error-missing = Elija primero una imagen.
+firmware-error-store = No se pudo guardar la imagen.
+firmware-error-unfit = Esta imagen no encaja con este router, así que no se graba.
+firmware-error-not-here = No se puede grabar en esta plataforma de desarrollo: la imagen solo se comprobó.
+firmware-error-flash = No se pudo empezar a grabar.

@@ -701,3 +701,31 @@ log-matching = { $count ->
    *[other] { $count } lignes correspondent.
 }
 log-unreadable = Le journal système ne peut pas être lu.
+
+firmware-title = Micrologiciel
+firmware-about = Installer une nouvelle version du logiciel du routeur.
+firmware-upload-title = Vérifier une image
+firmware-upload-about = Choisissez une image sysupgrade d’OpenWrt. Elle est d’abord vérifiée — sa version, les routeurs auxquels elle est destinée, sa signature — et flashée seulement à votre demande.
+firmware-file = Image du micrologiciel
+firmware-check = Vérifier l’image
+firmware-image = L’image envoyée
+firmware-version = Elle installe { $version }.
+firmware-no-metadata = Cette image ne dit rien d’elle-même : ce n’est pas une image sysupgrade d’OpenWrt (peut-être celle du fabricant). Elle ne sera pas flashée d’ici.
+firmware-size = Taille : { $size }
+firmware-devices = Faite pour : { $devices }
+firmware-fits = Elle est faite pour ce routeur ({ $board }).
+firmware-wrong-board = Elle n’est pas faite pour ce routeur ({ $board }). Elle ne sera pas flashée.
+firmware-board-unknown = Cette plateforme ne connaît pas sa carte : impossible de vérifier ici si l’image convient.
+firmware-signed = Elle porte une signature.
+firmware-unsigned = Elle ne porte pas de signature.
+firmware-test-passed = sysupgrade l’a vérifiée et la trouve adaptée :
+firmware-test-failed = sysupgrade l’a refusée :
+firmware-keep = Conserver les réglages
+firmware-flash = Flasher et redémarrer
+firmware-not-here = Sur cette plateforme de développement, les images sont vérifiées mais jamais flashées.
+firmware-error-too-big = L’image dépasse 64 Mio : trop grande pour un routeur.
+firmware-error-missing = Choisissez d’abord une image.
+firmware-error-store = L’image n’a pas pu être enregistrée.
+firmware-error-unfit = Cette image ne convient pas à ce routeur : elle n’est pas flashée.
+firmware-error-not-here = Flasher est impossible sur cette plateforme de développement : l’image a seulement été vérifiée.
+firmware-error-flash = Le flashage n’a pas pu démarrer.

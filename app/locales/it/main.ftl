@@ -701,3 +701,31 @@ log-matching = { $count ->
    *[other] { $count } righe corrispondono.
 }
 log-unreadable = Il registro di sistema non si può leggere.
+
+firmware-title = Firmware
+firmware-about = Installa una nuova versione del software del router.
+firmware-upload-title = Controlla un’immagine
+firmware-upload-about = Scegli un’immagine sysupgrade di OpenWrt. Prima viene controllata — la versione, i router per cui è fatta, la firma — e viene scritta solo se lo chiedi.
+firmware-file = Immagine del firmware
+firmware-check = Controlla l’immagine
+firmware-image = L’immagine caricata
+firmware-version = Installa { $version }.
+firmware-no-metadata = Questa immagine non dice nulla di sé: non è un’immagine sysupgrade di OpenWrt (forse del produttore). Non verrà scritta da qui.
+firmware-size = Dimensione: { $size }
+firmware-devices = Fatta per: { $devices }
+firmware-fits = È fatta per questo router ({ $board }).
+firmware-wrong-board = Non è fatta per questo router ({ $board }). Non verrà scritta.
+firmware-board-unknown = Questa piattaforma non conosce la sua scheda, quindi qui non si può controllare se l’immagine è adatta.
+firmware-signed = Ha una firma.
+firmware-unsigned = Non ha una firma.
+firmware-test-passed = sysupgrade l’ha controllata e la trova adatta:
+firmware-test-failed = sysupgrade l’ha rifiutata:
+firmware-keep = Mantieni le impostazioni
+firmware-flash = Scrivi e riavvia
+firmware-not-here = Su questa piattaforma di sviluppo le immagini vengono controllate ma mai scritte.
+firmware-error-too-big = L’immagine supera 64 MiB: troppo grande per un router.
+firmware-error-missing = Scegli prima un’immagine.
+firmware-error-store = Non è stato possibile salvare l’immagine.
+firmware-error-unfit = Questa immagine non è adatta a questo router, quindi non viene scritta.
+firmware-error-not-here = Scrivere non è possibile su questa piattaforma di sviluppo: l’immagine è stata solo controllata.
+firmware-error-flash = Non è stato possibile avviare la scrittura.

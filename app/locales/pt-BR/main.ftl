@@ -701,3 +701,31 @@ log-matching = { $count ->
    *[other] { $count } linhas correspondem.
 }
 log-unreadable = O registro do sistema não pode ser lido.
+
+firmware-title = Firmware
+firmware-about = Instalar uma nova versão do software do roteador.
+firmware-upload-title = Verificar uma imagem
+firmware-upload-about = Escolha uma imagem sysupgrade do OpenWrt. Ela é verificada primeiro — a versão, os roteadores para os quais foi feita, a assinatura — e gravada só quando você pedir.
+firmware-file = Imagem de firmware
+firmware-check = Verificar a imagem
+firmware-image = A imagem enviada
+firmware-version = Ela instala { $version }.
+firmware-no-metadata = Esta imagem não diz nada sobre si: não é uma imagem sysupgrade do OpenWrt (talvez do fabricante). Ela não será gravada daqui.
+firmware-size = Tamanho: { $size }
+firmware-devices = Feita para: { $devices }
+firmware-fits = Ela é feita para este roteador ({ $board }).
+firmware-wrong-board = Ela não é feita para este roteador ({ $board }). Não será gravada.
+firmware-board-unknown = Esta plataforma não conhece sua placa, então aqui não dá para verificar se a imagem serve.
+firmware-signed = Ela tem uma assinatura.
+firmware-unsigned = Ela não tem assinatura.
+firmware-test-passed = O sysupgrade a verificou e a achou adequada:
+firmware-test-failed = O sysupgrade a recusou:
+firmware-keep = Manter as configurações
+firmware-flash = Gravar e reiniciar
+firmware-not-here = Nesta plataforma de desenvolvimento as imagens são verificadas, mas nunca gravadas.
+firmware-error-too-big = A imagem passa de 64 MiB: grande demais para um roteador.
+firmware-error-missing = Escolha uma imagem primeiro.
+firmware-error-store = Não foi possível guardar a imagem.
+firmware-error-unfit = Esta imagem não serve para este roteador, então não é gravada.
+firmware-error-not-here = Gravar não é possível nesta plataforma de desenvolvimento: a imagem só foi verificada.
+firmware-error-flash = Não foi possível começar a gravar.

@@ -13,6 +13,7 @@ mod ble;
 mod config_source;
 mod convert;
 mod error;
+mod firmware;
 mod forms;
 mod gate;
 mod log;
@@ -67,6 +68,8 @@ pub struct AppState {
     pub status: Arc<crate::status::Monitor>,
     /// An uploaded backup waiting to be applied.
     pub restores: crate::backup::Waiting,
+    /// The last uploaded firmware image's check.
+    pub firmware: firmware::Uploaded,
     /// Restarts this Portico (the dev platform's reboot); `serve` sets the real one.
     pub restart: Arc<dyn Fn() + Send + Sync>,
 }
@@ -107,6 +110,7 @@ impl AppState {
             offload: None,
             status,
             restores: crate::backup::Waiting::default(),
+            firmware: firmware::Uploaded::default(),
             restart: Arc::new(|| {
                 tracing::info!("a restart was asked for; this Portico cannot restart itself");
             }),
@@ -135,23 +139,13 @@ pub fn app(state: AppState) -> Router {
             provide_context::<Arc<dyn app::tasks::TaskSource>>(sources.clone());
             provide_context::<Arc<dyn app::backup::BackupSource>>(sources.clone());
             provide_context::<Arc<dyn app::log::LogSource>>(sources.clone());
+            provide_context::<Arc<dyn app::maintenance::FirmwareSource>>(sources.clone());
         }
     };
     let routes = route_lists().router.clone();
     let leptos_options = state.leptos.clone();
     let server_fns = server_fn_handler(context.clone());
-    // Uploads get a larger body limit than everything else (layers added before a merge stay
-    // with their own routes).
-    let uploads = Router::new()
-        .route("/portal/logo", post(vouchers::logo))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(UPLOAD_LIMIT))
-        .merge(
-            Router::new()
-                .route("/settings/backup/restore", post(backup::restore))
-                .layer(tower_http::limit::RequestBodyLimitLayer::new(
-                    crate::backup::MAX_UPLOAD + 16 * 1024,
-                )),
-        );
+    let uploads = uploads();
     let pages = Router::new()
         .route("/healthz", get(healthz))
         .route("/pkg/{file}", get(assets::serve))
@@ -175,6 +169,7 @@ pub fn app(state: AppState) -> Router {
         .route("/settings/backup.tar.gz", get(backup::download))
         .route("/settings/backup/apply", post(backup::apply))
         .route("/settings/reboot", post(forms::reboot))
+        .route("/settings/firmware/flash", post(firmware::flash))
         .route("/api/v1/log/events", get(log::events))
         .route("/api/v1/status", get(status::snapshot))
         .route("/api/v1/status/events", get(status::events))
@@ -225,6 +220,34 @@ pub fn app(state: AppState) -> Router {
         ],
     )
     .with_state(state)
+}
+
+/// The upload routes, each with its own body limit (layers added before a merge stay with their
+/// own routes).
+fn uploads() -> Router<AppState> {
+    Router::new()
+        .route("/portal/logo", post(vouchers::logo))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(UPLOAD_LIMIT))
+        .merge(
+            // The handler streams the image to a file and stops at its own bound (saying so on
+            // the page); twice that is cut off here.
+            Router::new()
+                .route("/settings/firmware", post(firmware::upload))
+                .layer(axum::extract::DefaultBodyLimit::disable())
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(
+                    usize::try_from(crate::firmware::MAX_IMAGE * 2).unwrap_or(usize::MAX),
+                )),
+        )
+        .merge(
+            Router::new()
+                .route("/settings/backup/restore", post(backup::restore))
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::backup::MAX_UPLOAD + 16 * 1024,
+                ))
+                .layer(tower_http::limit::RequestBodyLimitLayer::new(
+                    crate::backup::MAX_UPLOAD + 16 * 1024,
+                )),
+        )
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {

@@ -95,3 +95,13 @@ impl app::log::LogSource for Sources {
         super::log::view(&self.state, query, lang)
     }
 }
+
+impl app::maintenance::FirmwareSource for Sources {
+    fn firmware_view(
+        &self,
+        query: &[(String, String)],
+        lang: Lang,
+    ) -> app::maintenance::FirmwareView {
+        super::firmware::view(&self.state, query, lang)
+    }
+}

@@ -129,6 +129,26 @@ pub trait Platform: Send + Sync {
     fn system_log(&self) -> Option<Result<Vec<String>>> {
         None
     }
+    /// This router's board (`/tmp/sysinfo/board_name` on OpenWrt), what firmware images name in
+    /// their supported devices; `None` where it is not known (the dev platform).
+    fn board(&self) -> Option<String> {
+        None
+    }
+    /// The platform's own check of a firmware image (OpenWrt: `sysupgrade -T`): `None` where
+    /// there is none, else whether it passed and what it said.
+    fn test_image(&self, image: &Path) -> Option<(bool, String)> {
+        let _ = image;
+        None
+    }
+    /// Flashes a firmware image and reboots (OpenWrt: `sysupgrade`, `-n` to drop the
+    /// settings). `Ok(None)` where the platform never flashes (the dev platform).
+    ///
+    /// # Errors
+    /// When the flash command fails to start.
+    fn flash(&self, image: &Path, keep_settings: bool) -> Result<Option<Restart>> {
+        let _ = (image, keep_settings);
+        Ok(None)
+    }
     /// Restarts the router (or says that only Portico restarts here).
     ///
     /// # Errors

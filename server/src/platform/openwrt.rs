@@ -126,6 +126,35 @@ impl Platform for OpenWrtPlatform {
         }))
     }
 
+    fn board(&self) -> Option<String> {
+        std::fs::read_to_string("/tmp/sysinfo/board_name")
+            .ok()
+            .map(|b| b.trim().to_owned())
+            .filter(|b| !b.is_empty())
+    }
+
+    /// `sysupgrade -T`: the image's checks (metadata, board, size) without flashing.
+    fn test_image(&self, image: &Path) -> Option<(bool, String)> {
+        let path = image.to_string_lossy();
+        Some(match self.runner.output(&["sysupgrade", "-T", &path]) {
+            Ok(out) => (true, out.trim().to_owned()),
+            Err(Error::Command { detail, .. }) => (false, detail),
+            Err(e) => (false, e.to_string()),
+        })
+    }
+
+    /// `sysupgrade [-n] <image>`: procd flashes and reboots (back in about three minutes).
+    fn flash(&self, image: &Path, keep_settings: bool) -> Result<Option<Restart>> {
+        let path = image.to_string_lossy();
+        let mut argv = vec!["sysupgrade"];
+        if !keep_settings {
+            argv.push("-n");
+        }
+        argv.push(&path);
+        self.runner.run(&argv)?;
+        Ok(Some(Restart::Machine { seconds: 180 }))
+    }
+
     /// procd's `reboot`; a router is back in about a minute and a half.
     fn reboot(&self) -> Result<Restart> {
         self.runner.run(&["reboot"])?;
@@ -202,6 +231,30 @@ mod tests {
         let lines = platform.system_log().unwrap().unwrap();
         assert_eq!(lines.len(), 2);
         assert!(lines[1].ends_with("kernel: oops"));
+    }
+
+    #[test]
+    fn images_are_tested_and_flashed_by_sysupgrade() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let platform = OpenWrtPlatform::new(Box::new(Recorder(log.clone())));
+        let image = Path::new("/tmp/firmware.bin");
+        assert_eq!(platform.test_image(image).map(|(ok, _)| ok), Some(true));
+        assert_eq!(
+            platform.flash(image, false).unwrap(),
+            Some(Restart::Machine { seconds: 180 })
+        );
+        assert_eq!(
+            platform.flash(image, true).unwrap(),
+            Some(Restart::Machine { seconds: 180 })
+        );
+        assert_eq!(
+            *log.lock().unwrap(),
+            [
+                "sysupgrade -T /tmp/firmware.bin",
+                "sysupgrade -n /tmp/firmware.bin",
+                "sysupgrade /tmp/firmware.bin"
+            ]
+        );
     }
 
     #[test]

@@ -4,42 +4,8 @@
 
 use super::*;
 
-fn with_cookie(mut req: Request<Body>, cookie: &str) -> Request<Body> {
-    req.headers_mut()
-        .insert(header::COOKIE, cookie.parse().unwrap());
-    req
-}
-
-/// A multipart upload of `bytes` as the form's `backup` field.
 fn upload(cookie: &str, bytes: &[u8]) -> Request<Body> {
-    let boundary = "portico-test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"backup\"; filename=\"backup.tar.gz\"\r\nContent-Type: application/gzip\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(bytes);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let req = Request::post("/settings/backup/restore")
-        .header(header::HOST, "router")
-        .header(header::ORIGIN, "http://router")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(Body::from(body))
-        .unwrap();
-    with_cookie(req, cookie)
-}
-
-async fn page(f: &Fixture, cookie: &str, path: &str) -> String {
-    body(
-        send(
-            f,
-            with_cookie(get(path).body(Body::empty()).unwrap(), cookie),
-        )
-        .await,
-    )
-    .await
+    multipart("/settings/backup/restore", cookie, "backup", bytes)
 }
 
 #[tokio::test]
@@ -100,7 +66,7 @@ async fn a_backup_comes_back_through_its_diff_and_a_checked_apply() {
     let resp = send(&f, upload(&cookie, &saved)).await;
     let review = location(&resp).to_owned();
     assert!(review.starts_with("/settings/backup?review="), "{review}");
-    let html = page(&f, &cookie, &review).await;
+    let html = page_html(&f, &cookie, &review).await;
     assert!(
         html.contains("etc/config/firewall"),
         "the files it restores"
@@ -144,7 +110,7 @@ async fn uploads_that_cannot_be_restored_say_why() {
     let cookie = set_up(&f).await;
     let resp = send(&f, upload(&cookie, b"not an archive")).await;
     assert_eq!(location(&resp), "/settings/backup?error=not-a-backup");
-    let html = page(&f, &cookie, "/settings/backup?error=not-a-backup").await;
+    let html = page_html(&f, &cookie, "/settings/backup?error=not-a-backup").await;
     assert!(html.contains("This file is not a backup"));
     // A settings file with an error names the file, line and byte.
     let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -163,11 +129,11 @@ async fn uploads_that_cannot_be_restored_say_why() {
         to.starts_with("/settings/backup?error=broken&file=etc%2Fconfig%2Fsystem&line=2"),
         "{to}"
     );
-    let html = page(&f, &cookie, &to).await;
+    let html = page_html(&f, &cookie, &to).await;
     assert!(html.contains("etc/config/system has an error in line 2"));
     let system = std::fs::read_to_string(f.root.join("etc/config/system")).unwrap();
     assert!(system.contains("gartenhaus"), "nothing was changed");
     // A review that is no longer there.
-    let html = page(&f, &cookie, "/settings/backup?review=0000").await;
+    let html = page_html(&f, &cookie, "/settings/backup?review=0000").await;
     assert!(html.contains("waited too long"));
 }

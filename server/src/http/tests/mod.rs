@@ -5,6 +5,7 @@ mod access;
 mod backup;
 mod ble;
 mod config;
+mod firmware;
 mod settings;
 mod status;
 mod tasks;
@@ -89,6 +90,13 @@ fn form(path: &str, body: &str) -> Request<Body> {
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from(body.to_owned()))
         .unwrap()
+}
+
+/// `req` with the cookies in `cookie`.
+fn with_cookie(mut req: Request<Body>, cookie: &str) -> Request<Body> {
+    req.headers_mut()
+        .insert(header::COOKIE, cookie.parse().unwrap());
+    req
 }
 
 fn location(resp: &Response<Body>) -> &str {
@@ -232,6 +240,11 @@ fn authed_get(path: &str, cookie: &str) -> Request<Body> {
         .header(header::COOKIE, cookie)
         .body(Body::empty())
         .unwrap()
+}
+
+/// The page at `path` as the logged-in browser of `cookie` gets it.
+async fn page_html(f: &Fixture, cookie: &str, path: &str) -> String {
+    body(send(f, authed_get(path, cookie)).await).await
 }
 
 fn authed_form(path: &str, cookie: &str, body: &str) -> Request<Body> {

@@ -3,12 +3,6 @@
 
 use super::*;
 
-fn with_cookie(mut req: Request<Body>, cookie: &str) -> Request<Body> {
-    req.headers_mut()
-        .insert(header::COOKIE, cookie.parse().unwrap());
-    req
-}
-
 #[tokio::test]
 async fn the_status_needs_a_session() {
     let f = fixture(true);

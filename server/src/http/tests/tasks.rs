@@ -4,23 +4,6 @@
 
 use super::*;
 
-fn with_cookie(mut req: Request<Body>, cookie: &str) -> Request<Body> {
-    req.headers_mut()
-        .insert(header::COOKIE, cookie.parse().unwrap());
-    req
-}
-
-async fn html(f: &Fixture, cookie: &str, path: &str) -> String {
-    body(
-        send(
-            f,
-            with_cookie(get(path).body(Body::empty()).unwrap(), cookie),
-        )
-        .await,
-    )
-    .await
-}
-
 async fn post(f: &Fixture, cookie: &str, path: &str, form_body: &str) -> String {
     let resp = send(f, with_cookie(form(path, form_body), cookie)).await;
     assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path} {form_body}");
@@ -53,7 +36,7 @@ async fn the_task_pages_need_a_login() {
 async fn a_port_forward_is_reviewed_applied_and_removed() {
     let f = fixture(true);
     let cookie = set_up(&f).await;
-    let page = html(&f, &cookie, "/settings/forwards").await;
+    let page = page_html(&f, &cookie, "/settings/forwards").await;
     assert!(page.contains("<title>Port forwards · Portico</title>"));
     assert!(page.contains("No port is forwarded."));
     // Refused: each field says why, and keeps what was typed.
@@ -70,7 +53,7 @@ async fn a_port_forward_is_reviewed_applied_and_removed() {
             && to.contains("f.name=Camera"),
         "{to}"
     );
-    let page = html(&f, &cookie, &to).await;
+    let page = page_html(&f, &cookie, &to).await;
     assert!(page.contains("A port is a number from 1 to 65535"));
     assert!(page.contains("This address is not in the local network."));
     assert!(
@@ -86,7 +69,7 @@ async fn a_port_forward_is_reviewed_applied_and_removed() {
     )
     .await;
     assert!(to.starts_with("/settings/forwards?review=add"), "{to}");
-    let page = html(&f, &cookie, &to).await;
+    let page = page_html(&f, &cookie, &to).await;
     assert!(
         page.contains("option src_dport &#x27;8443&#x27;")
             || page.contains("option src_dport '8443'"),
@@ -123,7 +106,7 @@ async fn a_port_forward_is_reviewed_applied_and_removed() {
     .await;
     assert_eq!(to, "/settings/forwards?error=pending");
     keep(&f, &cookie).await;
-    let page = html(&f, &cookie, "/settings/forwards").await;
+    let page = page_html(&f, &cookie, "/settings/forwards").await;
     assert!(page.contains("data-id=\"firewall.fwd_camera\""));
     // The same port again is refused.
     let to = post(
@@ -142,7 +125,7 @@ async fn a_port_forward_is_reviewed_applied_and_removed() {
         "action=review-remove&id=firewall.fwd_camera",
     )
     .await;
-    let page = html(&f, &cookie, &to).await;
+    let page = page_html(&f, &cookie, &to).await;
     assert!(page.contains("value=\"remove\""));
     let to = post(
         &f,
@@ -169,7 +152,7 @@ async fn a_port_forward_is_reviewed_applied_and_removed() {
 async fn a_fixed_address_is_checked_and_applied() {
     let f = fixture(true);
     let cookie = set_up(&f).await;
-    let page = html(&f, &cookie, "/settings/leases").await;
+    let page = page_html(&f, &cookie, "/settings/leases").await;
     assert!(page.contains("<title>Fixed addresses · Portico</title>"));
     let to = post(
         &f,
@@ -209,6 +192,6 @@ async fn a_fixed_address_is_checked_and_applied() {
         to.contains("err.mac=mac-taken") && to.contains("err.ip=ip-taken"),
         "{to}"
     );
-    let page = html(&f, &cookie, "/settings/leases").await;
+    let page = page_html(&f, &cookie, "/settings/leases").await;
     assert!(page.contains("data-id=\"dhcp.host_nas\""));
 }
