@@ -249,6 +249,8 @@ for (const [name, viewport] of Object.entries(sizes)) {
     await checkA11y(page, `settings: summary (${name})`);
     await page.getByRole('button', { name: 'Apply' }).click();
     await page.waitForURL(`${ROUTER}/settings/applied`);
+    // Before Keep: a device on Wi-Fi must join the new network first.
+    await page.getByTestId('wifi-reconnect').waitFor();
     await page.getByRole('button', { name: 'Keep the change' }).click();
     await page.waitForURL(`${ROUTER}/settings`);
     const wireless = readFileSync(join(lab.root, 'etc/config/wireless'), 'utf8');

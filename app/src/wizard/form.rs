@@ -226,6 +226,10 @@ pub struct Check {
 
 /// After Apply.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "independent facts the page shows, not a state machine"
+)]
 pub struct AppliedView {
     /// The change waits for confirmation (false once confirmed or rolled back).
     pub pending: bool,
@@ -242,6 +246,9 @@ pub struct AppliedView {
     /// The platform cannot reload services here (development on the host), so nothing changed
     /// on the network.
     pub note: Option<String>,
+    /// The Wi-Fi changed: a device on Wi-Fi must join the new network before it can keep it.
+    #[serde(default)]
+    pub wifi_changed: bool,
 }
 
 /// Everything a wizard page shows (from [`super::page::load_wizard`]).
@@ -439,7 +446,10 @@ fn read_system(
     let typed = form.get("password").unwrap_or_default();
     if typed.is_empty() {
         if password_required && answers.password.as_deref().is_none_or(str::is_empty) {
-            errors.push(FieldError::new("password", "wizard-error-required"));
+            errors.push(FieldError::new(
+                "password",
+                "wizard-error-password-required",
+            ));
         }
     } else {
         if form.get("password_repeat").unwrap_or_default() != typed {
@@ -867,7 +877,7 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(
             (errors[0].field.as_str(), errors[0].key),
-            ("password", "wizard-error-required")
+            ("password", "wizard-error-password-required")
         );
 
         let form = pairs(&[
@@ -880,6 +890,29 @@ mod tests {
         let errors = read_step(Step::Internet, &form, &mut answers, true, LAN);
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["internet.ipaddr", "internet.dns.1"]);
+        // Issue 20: each message names its field and fits it (a DNS server's does not talk of a
+        // netmask), in every language.
+        for lang in crate::i18n::Lang::ALL {
+            let dns = errors[1].message(lang);
+            assert!(
+                dns.contains("DNS") && !dns.to_lowercase().contains("mask"),
+                "{lang:?}: {dns}"
+            );
+        }
+        let mut answers = Answers::default();
+        let form = pairs(&[("internet.type", "pppoe"), ("internet.username", " ")]);
+        let errors = read_step(Step::Internet, &form, &mut answers, true, LAN);
+        let messages: Vec<String> = errors
+            .iter()
+            .map(|e| e.message(crate::i18n::Lang::En))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "Enter the PPPoE user name your provider gave you.",
+                "Enter the PPPoE password your provider gave you."
+            ]
+        );
     }
 
     #[test]

@@ -374,7 +374,7 @@ pub fn validate(answers: &Answers, lan_now: (Ipv4Addr, u32)) -> Vec<FieldError> 
         Some(lan) => match subnet(&lan.ipaddr, &lan.netmask) {
             Some(s) if usable_host(s.0, s.1) && s.1 <= 30 => s,
             _ => {
-                errors.push(FieldError::new("lan.ipaddr", "wizard-error-address"));
+                errors.push(FieldError::new("lan.ipaddr", "wizard-error-lan-address"));
                 lan_now
             }
         },
@@ -461,10 +461,16 @@ fn check_internet(internet: &Internet, lan: (Ipv4Addr, u32), errors: &mut Vec<Fi
             dns,
             ..
         } => match subnet(ipaddr, netmask) {
-            None => errors.push(FieldError::new("internet.ipaddr", "wizard-error-address")),
+            None => errors.push(FieldError::new(
+                "internet.ipaddr",
+                "wizard-error-wan-address",
+            )),
             Some(wan) => {
                 if !usable_host(wan.0, wan.1) {
-                    errors.push(FieldError::new("internet.ipaddr", "wizard-error-address"));
+                    errors.push(FieldError::new(
+                        "internet.ipaddr",
+                        "wizard-error-wan-address",
+                    ));
                 }
                 match gateway.trim().parse::<Ipv4Addr>() {
                     Ok(gw) if gw != wan.0 && overlaps((gw, 32), wan) && usable_host(gw, wan.1) => {}
@@ -489,7 +495,7 @@ fn check_internet(internet: &Internet, lan: (Ipv4Addr, u32), errors: &mut Vec<Fi
                     if server.trim().parse::<std::net::IpAddr>().is_err() {
                         errors.push(FieldError::new(
                             &format!("internet.dns.{i}"),
-                            "wizard-error-address",
+                            "wizard-error-dns",
                         ));
                     }
                 }
@@ -504,13 +510,13 @@ fn check_internet(internet: &Internet, lan: (Ipv4Addr, u32), errors: &mut Vec<Fi
             if username.trim().is_empty() {
                 errors.push(FieldError::new(
                     "internet.username",
-                    "wizard-error-required",
+                    "wizard-error-pppoe-user",
                 ));
             }
             if password.is_empty() {
                 errors.push(FieldError::new(
                     "internet.password",
-                    "wizard-error-required",
+                    "wizard-error-pppoe-password",
                 ));
             }
             if mtu.is_some_and(|m| !(576..=1500).contains(&m)) {
@@ -601,12 +607,15 @@ fn check_wireguard(wireguard: &WireGuard, lan: (Ipv4Addr, u32), errors: &mut Vec
             let room = (!mask(tunnel.1)).saturating_sub(2);
             if wireguard.peers.len() > usize::try_from(room).unwrap_or(usize::MAX) {
                 errors.push(
-                    FieldError::new("wireguard.peers", "wizard-error-dhcp-range")
+                    FieldError::new("wireguard.peers", "wizard-error-peers-room")
                         .arg("hosts", &room),
                 );
             }
         }
-        _ => errors.push(FieldError::new("wireguard.address", "wizard-error-address")),
+        _ => errors.push(FieldError::new(
+            "wireguard.address",
+            "wizard-error-tunnel-address",
+        )),
     }
     if !valid_endpoint(&wireguard.endpoint) {
         errors.push(FieldError::new(

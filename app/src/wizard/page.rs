@@ -736,10 +736,18 @@ fn Detect(detection: Option<Detection>) -> impl IntoView {
             lang.tr_args("wizard-detect-failed", &[("reason", reason.into())])
         }
     });
+    // While the probe runs (a few seconds, the form's post) the old result goes away and the
+    // page says it is working (once hydrated; without JavaScript the browser shows it loads).
+    let working = RwSignal::new(false);
+    let shown = found.unwrap_or_else(|| t("wizard-detect-hint"));
     view! {
-        <div class="detect">
-            <button type="submit" name="action" value="detect" class="secondary">{t("wizard-detect")}</button>
-            <p role="status" data-testid="detect">{found.unwrap_or_else(|| t("wizard-detect-hint"))}</p>
+        <div class="detect" aria-busy=move || working.get().to_string()>
+            <button type="submit" name="action" value="detect" class="secondary" on:click=move |_| working.set(true)>
+                {t("wizard-detect")}
+            </button>
+            <p role="status" data-testid="detect" data-working=move || if working.get() { "1" } else { "0" }>
+                {move || if working.get() { t("wizard-detect-working") } else { shown.clone() }}
+            </p>
         </div>
     }
 }
@@ -1202,6 +1210,10 @@ fn Applied(view: AppliedView, settings: bool) -> impl IntoView {
             (false, _) => view! { <p role="status">{t("apply-banner-confirmed")}</p> }.into_any(),
         }}
         {view.note.map(|n| view! { <p class="notice">{n}</p> })}
+        // Keeping needs this browser to reach the router: on Wi-Fi, over the new network.
+        {(view.wifi_changed && view.pending).then(|| view! {
+            <p class="notice" role="note" data-testid="wifi-reconnect">{t("wizard-wifi-reconnect")}</p>
+        })}
         {view.test_needed.then(|| view! {
             <section aria-labelledby="test-title">
                 <h2 id="test-title">{t("wizard-test")}</h2>

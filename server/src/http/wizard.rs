@@ -108,6 +108,7 @@ fn view(state: &AppState, wizard: &Wizard, step: Step, lang: Lang) -> Result<Wiz
             token: a.token.clone(),
             clients: a.clients.clone(),
             test_needed: a.test_needed,
+            wifi_changed: a.wifi_changed,
             checks: test.checks,
             test_done: test.done,
             note: status.note,

@@ -75,6 +75,8 @@ pub struct AppliedState {
     pub clients: Vec<ClientView>,
     pub test_needed: bool,
     pub test: Arc<Mutex<TestProgress>>,
+    /// The change included the Wi-Fi (`wireless`).
+    pub wifi_changed: bool,
 }
 
 /// One browser's wizard.
@@ -506,7 +508,7 @@ impl Wizards {
         if self.password_required() && wizard.answers.password.is_none() {
             problems.push(FieldError {
                 field: "password".into(),
-                key: "wizard-error-required",
+                key: "wizard-error-password-required",
                 args: Vec::new(),
             });
         }
@@ -639,6 +641,9 @@ impl Wizards {
                 .collect(),
             test_needed,
             test,
+            wifi_changed: applied
+                .as_ref()
+                .is_some_and(|a| a.files.iter().any(|f| f == "wireless")),
         });
         wizard.step = Step::Applied;
         // Secrets are not needed any more.
