@@ -141,8 +141,9 @@ run_tests() {
   cargo clippy -p portico --all-targets -- -D warnings
   cargo clippy -p portico --all-targets --features communities -- -D warnings
   say "what each build contains"
-  # (rand_chacha stays in every build: rand's StdRng, through leptos and sha-crypt.)
-  local site_only=(mongodb tar indicatif)
+  # (rand_chacha stays in every build: rand's StdRng, through leptos and sha-crypt; tar too:
+  # the router's backups are sysupgrade-style .tar.gz files.)
+  local site_only=(mongodb indicatif)
   lacks "" "${site_only[@]}"
   has "" bluer aya
   lacks "" nftnl-sys mnl-sys  # nf_tables over netlink in Rust: no C library to cross-build
