@@ -451,6 +451,21 @@ test('a firmware image is checked and not flashed here (phone size)', async () =
   await context.close();
 });
 
+// Issue 20, item 5: every page of the settings passes axe at both sizes.
+test('every settings page passes axe at both sizes', async () => {
+  for (const [name, viewport] of Object.entries(sizes)) {
+    const { context, page } = await adminPage(lab, viewport);
+    for (const path of ['/', '/settings', '/settings/system', '/settings/internet', '/settings/wifi',
+      '/settings/services', '/settings/forwards', '/settings/leases', '/settings/backup',
+      '/settings/firmware', '/settings/log', '/settings/reboot']) {
+      await page.goto(`${ROUTER}${path}`);
+      await page.locator('h1').first().waitFor();
+      await checkA11y(page, `${path} (${name})`);
+    }
+    await context.close();
+  }
+});
+
 // Issue 20: a restart from the browser. On the dev platform Portico restarts (exec in place);
 // the page waits, then returns to the overview by itself. Last: it restarts the lab's Portico.
 test('a restart comes back to the overview by itself (phone size)', async () => {
