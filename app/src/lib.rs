@@ -243,6 +243,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("/settings") view=settings::SettingsIndex />
                     <Route ssr=SsrMode::Async path=path!("/settings/forwards") view=|| view! { <tasks::TaskPage task=tasks::Task::Forwards /> } />
                     <Route ssr=SsrMode::Async path=path!("/settings/leases") view=|| view! { <tasks::TaskPage task=tasks::Task::Leases /> } />
+                    <Route ssr=SsrMode::Async path=path!("/settings/vpn") view=|| view! { <tasks::TaskPage task=tasks::Task::Vpn /> } />
                     <Route ssr=SsrMode::Async path=path!("/settings/backup") view=backup::BackupPage />
                     <Route ssr=SsrMode::Async path=path!("/settings/reboot") view=maintenance::RebootPage />
                     <Route ssr=SsrMode::Async path=path!("/settings/log") view=log::LogPage />

@@ -34,6 +34,7 @@ pub fn SettingsIndex() -> impl IntoView {
     let tasks = [
         ("/settings/forwards", "forwards-title", "forwards-about"),
         ("/settings/leases", "leases-title", "leases-about"),
+        ("/settings/vpn", "vpn-title", "vpn-about"),
         ("/settings/backup", "backup-title", "backup-about"),
         ("/settings/firmware", "firmware-title", "firmware-about"),
         ("/settings/log", "log-title", "log-about"),

@@ -1,5 +1,5 @@
-//! Everyday tasks after setup: `/settings/forwards` (port forwards) and `/settings/leases`
-//! (static DHCP leases). Each lists what is set, with a form to add (a refused form keeps what
+//! Everyday tasks after setup: `/settings/forwards` (port forwards), `/settings/leases`
+//! (static DHCP leases) and `/settings/vpn` (the VPN's devices, a new OpenVPN file). Each lists what is set, with a form to add (a refused form keeps what
 //! was typed and says why next to the field) and a button to remove; every change is first
 //! shown as its diff, then applied with the automatic rollback (the page's banner counts down
 //! to Keep or Revert). Plain forms: everything works without JavaScript.
@@ -44,6 +44,36 @@ pub struct DeviceChoice {
     pub ip: String,
 }
 
+/// A WireGuard device as the page shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerRow {
+    pub id: String,
+    pub name: String,
+    /// Its tunnel address (empty when the section has none).
+    pub ip: String,
+    pub public_key: String,
+}
+
+/// The WireGuard server as the page shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireGuardView {
+    pub port: u16,
+    /// The tunnel, e.g. `10.99.0.1/24`.
+    pub address: String,
+    pub public_key: String,
+    pub peers: Vec<PeerRow>,
+}
+
+/// The VPN page's servers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpnView {
+    pub wireguard: Option<WireGuardView>,
+    /// OpenVPN's port and protocol, when the wizard set it up.
+    pub openvpn: Option<(u16, String)>,
+    /// Where devices connect to, proposed (the WAN address).
+    pub endpoint: String,
+}
+
 /// A change waiting to be applied: its diff, and the form that applies it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
@@ -59,13 +89,18 @@ pub struct Review {
 pub struct TaskView {
     pub forwards: Vec<ForwardRow>,
     pub leases: Vec<LeaseRow>,
+    pub vpn: Option<VpnView>,
     pub devices: Vec<DeviceChoice>,
+    /// Configurations made by the change just applied, shown once.
+    pub shown: Vec<crate::wizard::form::ClientView>,
     /// The add form's values (what was typed, after a refusal).
     pub typed: Vec<(String, String)>,
     /// Refused fields: `(field, message)` in the page's language.
     pub errors: Vec<(String, String)>,
     /// A page-wide message (the apply failed, the file is broken, …).
     pub problem: Option<String>,
+    /// A page-wide notice of what was done (a new OpenVPN file was made).
+    pub note: Option<String>,
     pub review: Option<Review>,
     /// A change was applied and waits for Keep.
     pub applied: bool,
@@ -93,6 +128,7 @@ impl TaskView {
 pub enum Task {
     Forwards,
     Leases,
+    Vpn,
 }
 
 impl Task {
@@ -100,6 +136,7 @@ impl Task {
         match self {
             Task::Forwards => "/settings/forwards",
             Task::Leases => "/settings/leases",
+            Task::Vpn => "/settings/vpn",
         }
     }
 
@@ -108,6 +145,7 @@ impl Task {
         match self {
             Task::Forwards => format!("forwards-{suffix}"),
             Task::Leases => format!("leases-{suffix}"),
+            Task::Vpn => format!("vpn-{suffix}"),
         }
     }
 }
@@ -170,16 +208,20 @@ fn Task(task: Task, view: TaskView) -> impl IntoView {
     let list = match task {
         Task::Forwards => forwards_list(&view.forwards).into_any(),
         Task::Leases => leases_list(&view.leases).into_any(),
+        Task::Vpn => peers_list(view.vpn.as_ref()).into_any(),
     };
     let form = match task {
         Task::Forwards => view! { <ForwardForm view=view.clone() /> }.into_any(),
         Task::Leases => view! { <LeaseForm view=view.clone() /> }.into_any(),
+        Task::Vpn => view! { <VpnForms view=view.clone() /> }.into_any(),
     };
     view! {
         <p class="hint">{t(&task.key("about"))}</p>
         {view.applied.then(|| view! { <p class="notice" role="status">{t("tasks-applied")}</p> })}
         {view.problem.clone().map(|p| view! { <p class="error" role="alert">{p}</p> })}
+        {view.note.clone().map(|n| view! { <p class="notice" role="status">{n}</p> })}
         {review}
+        <crate::wizard::page::ClientConfigs clients=view.shown.clone() />
         <section aria-labelledby="task-list">
             <h2 id="task-list">{t(&task.key("list"))}</h2>
             {list}
@@ -273,6 +315,46 @@ fn leases_list(rows: &[LeaseRow]) -> impl IntoView + use<> {
         })
         .collect_view();
     view! { <ul class="tasks">{items}</ul> }.into_any()
+}
+
+fn peers_list(vpn: Option<&VpnView>) -> impl IntoView + use<> {
+    let Some(server) = vpn.and_then(|v| v.wireguard.clone()) else {
+        return view! {
+            <p>{t("vpn-wireguard-off")} " " <a rel="external" href="/settings/services">{t("settings-services")}</a></p>
+        }
+        .into_any();
+    };
+    let lang = lang();
+    let about = lang.tr_args(
+        "vpn-wireguard-server",
+        &[
+            ("port", server.port.into()),
+            ("address", server.address.clone().into()),
+        ],
+    );
+    let items = server
+        .peers
+        .iter()
+        .map(|p| {
+            let label = lang.tr_args("tasks-remove-named", &[("name", p.name.clone().into())]);
+            view! {
+                <li data-id=p.id.clone()>
+                    <strong>{p.name.clone()}</strong>" " {p.ip.clone()} " · " <code class="key">{p.public_key.clone()}</code> " "
+                    {remove_button(Task::Vpn, &p.id, label)}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <p>{about}</p>
+        <p class="hint">{t("vpn-server-key")} " " <code class="key">{server.public_key}</code></p>
+        {if server.peers.is_empty() {
+            view! { <p>{t("vpn-none")}</p> }.into_any()
+        } else {
+            view! { <ul class="tasks">{items}</ul> }.into_any()
+        }}
+    }
+    .into_any()
 }
 
 /// A labelled input of a task form, with its error.
@@ -390,4 +472,45 @@ fn LeaseForm(view: TaskView) -> impl IntoView {
             </form>
         </section>
     }
+}
+
+#[component]
+fn VpnForms(view: TaskView) -> impl IntoView {
+    let vpn = view.vpn.clone().unwrap_or_default();
+    // What was typed, else where the router is reached from the internet now.
+    let mut typed = view.clone();
+    for field in ["endpoint", "ovpn_endpoint"] {
+        if typed.typed(field).is_empty() {
+            typed.typed.push((field.to_owned(), vpn.endpoint.clone()));
+        }
+    }
+    let lang = lang();
+    let wireguard = vpn.wireguard.is_some().then(|| view! {
+        <section class="card" aria-labelledby="task-add">
+            <h2 id="task-add">{t("vpn-add")}</h2>
+            <form method="post" action=Task::Vpn.path()>
+                {input(&typed, "name", t("vpn-name"), Some(t("vpn-name-hint")), None)}
+                {input(&typed, "endpoint", t("vpn-endpoint"), Some(t("vpn-endpoint-hint")), None)}
+                <button type="submit" name="action" value="review" class="primary">{t("settings-review")}</button>
+            </form>
+        </section>
+    });
+    let openvpn = vpn.openvpn.clone().map(|(port, proto)| {
+        let about = lang.tr_args(
+            "vpn-openvpn-server",
+            &[("port", port.into()), ("proto", proto.to_uppercase().into())],
+        );
+        view! {
+            <section class="card" aria-labelledby="vpn-openvpn">
+                <h2 id="vpn-openvpn">{t("vpn-openvpn")}</h2>
+                <p>{about}</p>
+                <p class="notice">{t("vpn-reissue-about")}</p>
+                <form method="post" action=Task::Vpn.path()>
+                    {input(&typed, "ovpn_endpoint", t("vpn-endpoint"), Some(t("vpn-endpoint-hint")), None)}
+                    <button type="submit" name="action" value="reissue" class="primary">{t("vpn-reissue")}</button>
+                </form>
+            </section>
+        }
+    });
+    view! { {wireguard} {openvpn} }
 }

@@ -301,6 +301,82 @@ test('a port forward and a fixed address are added in the browser (phone size)',
   await context.close();
 });
 
+// Issue 20: the VPN's devices one by one (phone size). WireGuard and OpenVPN are switched on
+// where a user does it (the local network's settings page); on the VPN page a refusal keeps
+// what was typed, a device is added with its diff first and its configuration shown once (QR
+// code, text, download), one is removed, and a new OpenVPN file is made.
+test('VPN devices are added, shown once and removed in the browser (phone size)', async () => {
+  const { context, page } = await adminPage(lab, sizes.phone);
+  await page.goto(`${ROUTER}/settings`);
+  await page.getByRole('link', { name: 'VPN', exact: true }).click();
+  await page.waitForURL(`${ROUTER}/settings/vpn`);
+  assert.equal(await page.title(), 'VPN · Portico');
+  await page.getByText('The WireGuard server is off.').waitFor();
+  await page.getByRole('link', { name: 'Local network, DHCP and VPN' }).click();
+  await page.waitForURL(`${ROUTER}/settings/services`);
+  await page.locator('#f-wireguard-enabled').check();
+  await page.fill('#f-wireguard-endpoint', 'gartenhaus.example.org');
+  await page.fill('#f-wireguard-peers', 'phone');
+  await page.locator('#f-openvpn-enabled').check();
+  await page.fill('#f-openvpn-endpoint', 'gartenhaus.example.org');
+  await page.getByRole('button', { name: 'Review the change' }).click();
+  await page.waitForURL(`${ROUTER}/settings/summary`);
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(`${ROUTER}/settings/applied`);
+  await page.getByRole('button', { name: 'Keep the change' }).click();
+  await page.waitForURL(`${ROUTER}/settings`);
+
+  await page.goto(`${ROUTER}/settings/vpn`);
+  await page.locator('li[data-id="network.wgpeer_phone"]').waitFor();
+  await page.fill('#t-name', 'my tablet');
+  await page.fill('#t-endpoint', 'gartenhaus.example.org');
+  await page.getByRole('button', { name: 'Review the change' }).click();
+  await page.locator('#t-name-error', { hasText: 'letters, digits and underscores' }).waitFor();
+  assert.equal(await page.inputValue('#t-name'), 'my tablet', 'what was typed stays');
+  await page.fill('#t-name', 'tablet');
+  await page.getByRole('button', { name: 'Review the change' }).click();
+  await page.getByTestId('diff').waitFor();
+  assert.match(await page.getByTestId('diff').innerText(), /wgpeer_tablet[\s\S]*10\.99\.0\.3\/32/);
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/applied=1&shown=/);
+  const config = await page.locator('figure.client pre').innerText();
+  assert.match(config, /\[Interface\]\nPrivateKey = .+\nAddress = 10\.99\.0\.3\/32/);
+  assert.match(config, /Endpoint = gartenhaus\.example\.org:51820/);
+  await page.getByRole('img', { name: 'QR code of the WireGuard configuration for tablet' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Save as tablet.conf' }).getAttribute('download'), 'tablet.conf');
+  await assertFits(page, 'a new VPN device with its configuration');
+  await checkA11y(page, 'VPN: a new device shown once (phone)');
+  await page.screenshot({ path: `${SHOTS}/phone-vpn-added.png`, fullPage: true });
+  // The private key is not in the router's settings, and a reload does not show it again.
+  const privateKey = config.match(/PrivateKey = (.+)/)[1];
+  assert.ok(!readFileSync(join(lab.root, 'etc/config/network'), 'utf8').includes(privateKey));
+  await page.reload();
+  await page.locator('li[data-id="network.wgpeer_tablet"]').waitFor();
+  assert.equal(await page.locator('figure.client').count(), 0, 'shown once');
+  await page.getByTestId('apply-banner').getByRole('button', { name: 'Keep the change' }).click();
+  await page.getByTestId('apply-banner').waitFor({ state: 'detached' });
+
+  await page.getByRole('button', { name: 'Remove phone' }).click();
+  await page.getByTestId('diff').waitFor();
+  assert.match(await page.getByTestId('diff').innerText(), /-config wireguard_wg0 'wgpeer_phone'/);
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(/applied=1/);
+  await page.getByTestId('apply-banner').getByRole('button', { name: 'Keep the change' }).click();
+  await page.locator('li[data-id="network.wgpeer_phone"]').waitFor({ state: 'detached' });
+
+  await page.fill('#t-ovpn_endpoint', 'gartenhaus.example.org');
+  await page.getByRole('button', { name: 'Make a new OpenVPN file' }).click();
+  await page.waitForURL(/reissued=1&shown=/);
+  await page.getByText('A new OpenVPN file was made.').waitFor();
+  const ovpn = await page.locator('figure.client pre').innerText();
+  assert.match(ovpn, /remote gartenhaus\.example\.org 1194/);
+  const ca = readFileSync(join(lab.root, 'etc/openvpn/portico/ca.crt'), 'utf8').trim();
+  assert.ok(ovpn.includes(ca), 'the file trusts the router\'s new authority');
+  await assertFits(page, 'a new OpenVPN file');
+  await page.screenshot({ path: `${SHOTS}/phone-vpn-openvpn.png`, fullPage: true });
+  await context.close();
+});
+
 // Issue 20: a backup is downloaded, the host name changed, the backup restored with its diff
 // shown, and kept: the old name is back (phone size).
 test('a backup is downloaded and restored with its diff (phone size)', async () => {
@@ -356,7 +432,7 @@ test('no page is wider than a 390 px phone', async () => {
   await page.locator('form.card button[type=submit]').click();
   await page.waitForURL(`${ROUTER}/`);
   for (const path of ['/', '/settings', '/settings/system', '/settings/internet', '/settings/wifi',
-    '/settings/services', '/settings/forwards', '/settings/leases', '/settings/backup', '/settings/log',
+    '/settings/services', '/settings/forwards', '/settings/leases', '/settings/vpn', '/settings/backup', '/settings/log',
     '/settings/reboot', '/settings/firmware', '/portal', '/offload', '/bluetooth',
     '/ports', '/confirm', '/nowhere']) {
     await page.goto(`${ROUTER}${path}`);
@@ -456,7 +532,7 @@ test('every settings page passes axe at both sizes', async () => {
   for (const [name, viewport] of Object.entries(sizes)) {
     const { context, page } = await adminPage(lab, viewport);
     for (const path of ['/', '/settings', '/settings/system', '/settings/internet', '/settings/wifi',
-      '/settings/services', '/settings/forwards', '/settings/leases', '/settings/backup',
+      '/settings/services', '/settings/forwards', '/settings/leases', '/settings/vpn', '/settings/backup',
       '/settings/firmware', '/settings/log', '/settings/reboot']) {
       await page.goto(`${ROUTER}${path}`);
       await page.locator('h1').first().waitFor();

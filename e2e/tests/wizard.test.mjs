@@ -199,6 +199,9 @@ for (const [size, viewport] of Object.entries(sizes)) {
       await shot(page, size, 'applied');
       await page.getByRole('button', { name: 'Keep the change' }).click();
       await page.waitForURL(`${ROUTER}/`);
+      // The overview's last connection test is the one that ran at Apply.
+      await page.getByTestId('conntest').getByText('The last connection test passed.').waitFor();
+      assert.match(await page.locator('section[aria-labelledby=home-internet] ul.checks').innerText(), /Gateway answers: 100\.64\.0\.1/);
       await context.close();
 
       assertSameUciAsCli(lab.root, {

@@ -171,6 +171,7 @@ pub fn services_for(files: &[String]) -> Vec<Service> {
             "dhcp" => &[Service::Dhcp],
             "firewall" => &[Service::Firewall],
             "system" => &[Service::System],
+            "openvpn" => &[Service::OpenVpn],
             _ => &[],
         };
         for s in more {

@@ -210,6 +210,8 @@ pub struct Summary {
 pub struct ClientView {
     pub name: String,
     pub text: String,
+    /// The file name it is saved as (`phone.conf`, `gartenhaus.ovpn`).
+    pub file: String,
     /// The configuration as a QR code image (`data:` URL).
     pub image: String,
 }
@@ -275,6 +277,17 @@ pub struct WizardView {
     /// summary.
     #[serde(default)]
     pub settings: bool,
+    /// The VPN servers already set up: the step links to their page instead of offering to
+    /// set them up again (which would give every device new keys).
+    #[serde(default)]
+    pub vpn: VpnSetUp,
+}
+
+/// Which VPN servers are set up on the router.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpnSetUp {
+    pub wireguard: bool,
+    pub openvpn: bool,
 }
 
 impl WizardView {

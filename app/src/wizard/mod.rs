@@ -397,7 +397,7 @@ pub fn validate(answers: &Answers, lan_now: (Ipv4Addr, u32)) -> Vec<FieldError> 
 }
 
 /// A host name or address VPN clients can be told to connect to.
-fn valid_endpoint(endpoint: &str) -> bool {
+pub fn valid_endpoint(endpoint: &str) -> bool {
     !endpoint.is_empty()
         && endpoint.len() <= 253
         && endpoint
@@ -585,6 +585,13 @@ fn check_dhcp(dhcp: &DhcpServer, lan: (Ipv4Addr, u32), errors: &mut Vec<FieldErr
     }
 }
 
+/// A WireGuard device's name: letters, digits and underscores (it names its UCI section).
+pub fn valid_peer_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
 fn check_wireguard(wireguard: &WireGuard, lan: (Ipv4Addr, u32), errors: &mut Vec<FieldError>) {
     if wireguard.listen_port == 0 {
         errors.push(FieldError::new(
@@ -625,13 +632,7 @@ fn check_wireguard(wireguard: &WireGuard, lan: (Ipv4Addr, u32), errors: &mut Vec
     }
     let mut seen = Vec::new();
     for (i, peer) in wireguard.peers.iter().enumerate() {
-        let ok = !peer.name.is_empty()
-            && peer.name.len() <= 32
-            && peer
-                .name
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || c == b'_');
-        if !ok || seen.contains(&&peer.name) {
+        if !valid_peer_name(&peer.name) || seen.contains(&&peer.name) {
             errors.push(FieldError::new(
                 &format!("wireguard.peers.{i}.name"),
                 "wizard-error-peer-name",

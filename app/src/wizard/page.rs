@@ -5,7 +5,7 @@
 
 use leptos::prelude::*;
 
-use super::form::{self, AppliedView, Detection, KEPT, Radio, Step, WizardView};
+use super::form::{self, AppliedView, ClientView, Detection, KEPT, Radio, Step, WizardView};
 use super::{Answers, Internet};
 use crate::i18n::Lang;
 use crate::{PageContext, PageHeading, lang, t};
@@ -273,7 +273,7 @@ fn Wizard(view: WizardView) -> impl IntoView {
         Step::System => view! { <SystemStep view=view.clone() shown /> }.into_any(),
         Step::Internet => view! { <InternetStep view=view.clone() shown /> }.into_any(),
         Step::Wifi => view! { <WifiStep view=view.clone() shown /> }.into_any(),
-        Step::Services => view! { <ServicesStep shown /> }.into_any(),
+        Step::Services => view! { <ServicesStep shown vpn=view.vpn /> }.into_any(),
         Step::Summary => view! { <SummaryStep view=view.clone() /> }.into_any(),
         Step::Applied => ().into_any(),
     };
@@ -885,7 +885,7 @@ fn WifiStep(view: WizardView, shown: Answers) -> impl IntoView {
 }
 
 #[component]
-fn ServicesStep(shown: Answers) -> impl IntoView {
+fn ServicesStep(shown: Answers, vpn: form::VpnSetUp) -> impl IntoView {
     let values = form::fields(Step::Services, &shown, &[]);
     let value = |name: &str| {
         values
@@ -919,6 +919,10 @@ fn ServicesStep(shown: Answers) -> impl IntoView {
         </fieldset>
         <fieldset class="radio">
             <legend>"WireGuard"</legend>
+            {vpn.wireguard.then(|| view! {
+                <p>{t("wizard-vpn-set-up")} " " <a rel="external" href="/settings/vpn">{t("vpn-title")}</a></p>
+            })}
+            <div hidden=vpn.wireguard>
             <Checkbox name="wireguard.enabled" label=t("wizard-wireguard-enable") checked=value("wireguard.enabled") == "on" class="toggle" />
             <div class="details">
                 <Field name="wireguard.listen_port" label=t("wizard-port") value=or("wireguard.listen_port", "51820") inputmode="numeric" />
@@ -926,15 +930,21 @@ fn ServicesStep(shown: Answers) -> impl IntoView {
                 <Field name="wireguard.endpoint" label=t("wizard-endpoint") value=value("wireguard.endpoint") hint=t("wizard-endpoint-hint") />
                 <Field name="wireguard.peers" label=t("wizard-peers") value=value("wireguard.peers") hint=t("wizard-peers-hint") />
             </div>
+            </div>
         </fieldset>
         <fieldset class="radio">
             <legend>"OpenVPN"</legend>
+            {vpn.openvpn.then(|| view! {
+                <p>{t("wizard-vpn-set-up")} " " <a rel="external" href="/settings/vpn">{t("vpn-title")}</a></p>
+            })}
+            <div hidden=vpn.openvpn>
             <Checkbox name="openvpn.enabled" label=t("wizard-openvpn-enable") checked=value("openvpn.enabled") == "on" class="toggle" />
             <div class="details">
                 <Field name="openvpn.port" label=t("wizard-port") value=or("openvpn.port", "1194") inputmode="numeric" />
                 <Choice name="openvpn.proto" label=t("wizard-proto") options=protos value=or("openvpn.proto", "udp") />
                 <Field name="openvpn.subnet" label=t("wizard-openvpn-subnet") value=or("openvpn.subnet", "10.8.0.0/24") />
                 <Field name="openvpn.endpoint" label=t("wizard-endpoint") value=value("openvpn.endpoint") hint=t("wizard-endpoint-hint") />
+            </div>
             </div>
         </fieldset>
     }
@@ -1228,22 +1238,35 @@ fn Applied(view: AppliedView, settings: bool) -> impl IntoView {
             </section>
         })}
         {(!waiting).then_some(confirm)}
-        {(!view.clients.is_empty()).then(|| view! {
-            <section aria-labelledby="clients-title">
-                <h2 id="clients-title">{t("wizard-clients")}</h2>
-                <p class="notice">{t("wizard-clients-once")}</p>
-                {view.clients.into_iter().map(|c| view! {
+        <ClientConfigs clients=view.clients />
+    }
+}
+
+/// VPN client configurations shown once: each with its QR code (when it fits one), its text
+/// and a download link (works without JavaScript).
+#[component]
+pub fn ClientConfigs(clients: Vec<ClientView>) -> impl IntoView {
+    let lang = lang();
+    (!clients.is_empty()).then(|| view! {
+        <section aria-labelledby="clients-title" data-testid="client-configs">
+            <h2 id="clients-title">{t("wizard-clients")}</h2>
+            <p class="notice">{t("wizard-clients-once")}</p>
+            {clients.into_iter().map(|c| {
+                let href = format!("data:text/plain;charset=utf-8,{}", crate::portal::encode(&c.text));
+                let download = lang.tr_args("wizard-client-download", &[("file", c.file.clone().into())]);
+                view! {
                     <figure class="client">
                         <figcaption>{c.name.clone()}</figcaption>
                         {(!c.image.is_empty()).then(|| view! {
                             <img src=c.image alt=lang.tr_args("wizard-client-qr-alt", &[("name", c.name.into())]) width="240" height="240" />
                         })}
                         <pre tabindex="0">{c.text}</pre>
+                        <a class="button secondary" href=href download=c.file>{download}</a>
                     </figure>
-                }).collect_view()}
-            </section>
-        })}
-    }
+                }
+            }).collect_view()}
+        </section>
+    })
 }
 
 /// `/confirm#<token>` on the router's new address: keeps the change with the apply token (the

@@ -68,6 +68,10 @@ pub struct AppState {
     pub status: Arc<crate::status::Monitor>,
     /// An uploaded backup waiting to be applied.
     pub restores: crate::backup::Waiting,
+    /// VPN secrets between two requests (a key pair from review to apply; a configuration
+    /// until its page shows it once): memory only.
+    pub vpn_keys: Arc<crate::tasks::vpn::Secrets<(String, String)>>,
+    pub vpn_shown: Arc<crate::tasks::vpn::Secrets<app::wizard::form::ClientView>>,
     /// The last uploaded firmware image's check.
     pub firmware: firmware::Uploaded,
     /// Restarts this Portico (the dev platform's reboot); `serve` sets the real one.
@@ -86,15 +90,18 @@ impl AppState {
         lan_side: bool,
         connection_test_url: &str,
     ) -> rusqlite::Result<AppState> {
+        let started = Instant::now();
+        let status = crate::status::Monitor::new(platform.clone(), started, connection_test_url);
+        // The wizard's test after Apply is the overview's last connection test too.
+        let monitor = status.clone();
         let wizards = crate::wizard::session::Wizards::open(
             platform.clone(),
             applier.clone(),
             auth.clone(),
             connection_test_url,
+            Arc::new(move |test| monitor.record_test(test)),
         )?;
         let vouchers = crate::portal::vouchers::Vouchers::open(auth.db().clone())?;
-        let started = Instant::now();
-        let status = crate::status::Monitor::new(platform.clone(), started, connection_test_url);
         Ok(AppState {
             leptos: leptos_options(),
             platform,
@@ -110,6 +117,8 @@ impl AppState {
             offload: None,
             status,
             restores: crate::backup::Waiting::default(),
+            vpn_keys: Arc::default(),
+            vpn_shown: Arc::default(),
             firmware: firmware::Uploaded::default(),
             restart: Arc::new(|| {
                 tracing::info!("a restart was asked for; this Portico cannot restart itself");
@@ -166,6 +175,7 @@ pub fn app(state: AppState) -> Router {
         .route("/status/test", post(status::test_form))
         .route("/settings/forwards", post(tasks::forwards_form))
         .route("/settings/leases", post(tasks::leases_form))
+        .route("/settings/vpn", post(tasks::vpn_form))
         .route("/settings/backup.tar.gz", get(backup::download))
         .route("/settings/backup/apply", post(backup::apply))
         .route("/settings/reboot", post(forms::reboot))

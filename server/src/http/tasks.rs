@@ -1,25 +1,32 @@
-//! The task pages' HTTP side (`/settings/forwards`, `/settings/leases`): their data for the
-//! page (through `http::sources`) and their form posts. A post is `review` (checked, then the
-//! page shows the diff), `apply` (checked again, applied with rollback), `review-remove` and
-//! `remove`. Refusals go back to the page with what was typed (`f.*`) and why (`err.<field>`).
+//! The task pages' HTTP side (`/settings/forwards`, `/settings/leases`, `/settings/vpn`): their
+//! data for the page (through `http::sources`) and their form posts. A post is `review`
+//! (checked, then the page shows the diff), `apply` (checked again, applied with rollback),
+//! `review-remove` and `remove`; the VPN page also `reissue` (a new OpenVPN file). A new VPN
+//! device's key pair is made at `review` and kept in memory under a token until `apply`, so
+//! the diff shown is the change applied; its configuration is shown once (`shown=<token>`). Refusals go back to the page with what was typed (`f.*`) and why (`err.<field>`).
 
 use std::net::Ipv4Addr;
 
 use app::i18n::Lang;
 use app::portal::encode;
-use app::tasks::{DeviceChoice, ForwardRow, LeaseRow, Review, Task, TaskView};
+use app::tasks::{
+    DeviceChoice, ForwardRow, LeaseRow, PeerRow, Review, Task, TaskView, VpnView, WireGuardView,
+};
 use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::AppState;
-use crate::tasks::{forwards, leases};
+use crate::platform::Service;
+use crate::tasks::{forwards, leases, vpn};
+use crate::wizard::ClientConfig;
 
 /// The fields each task's add form has.
 fn fields(task: Task) -> &'static [&'static str] {
     match task {
         Task::Forwards => &["name", "proto", "external", "ip", "internal"],
         Task::Leases => &["name", "mac", "ip"],
+        Task::Vpn => &["name", "endpoint", "key", "ovpn_endpoint"],
     }
 }
 
@@ -50,11 +57,14 @@ fn typed(task: Task, form: &[(String, String)]) -> Vec<(String, String)> {
 
 /// A change to `task`'s settings, ready to review or apply.
 enum Change {
-    Edits(Vec<uci::Edit>),
+    /// The edits, and the configuration of a new VPN device they make.
+    Edits(Vec<uci::Edit>, Option<ClientConfig>),
     /// Refused: `(field, reason)`.
     Refused(Vec<(&'static str, &'static str)>),
-    /// The row to remove is gone (someone else removed it).
+    /// The row to remove is gone (someone else removed it), or the VPN server is.
     Gone,
+    /// The reviewed VPN keys are no longer kept (review again).
+    Expired,
     Broken,
 }
 
@@ -105,7 +115,7 @@ fn adding(state: &AppState, task: Task, form: &[(String, String)]) -> Change {
                 own_udp: &udp,
             };
             match forwards::check(&typed, &router) {
-                Ok(forward) => Change::Edits(forwards::add(&forward, &firewall)),
+                Ok(forward) => Change::Edits(forwards::add(&forward, &firewall), None),
                 Err(refused) => Change::Refused(refused),
             }
         }
@@ -119,7 +129,26 @@ fn adding(state: &AppState, task: Task, form: &[(String, String)]) -> Change {
                 ip: get(form, "ip").into(),
             };
             match leases::check(&typed, &leases::list(&dhcp), lan(&network)) {
-                Ok(lease) => Change::Edits(leases::add(&lease, &dhcp)),
+                Ok(lease) => Change::Edits(leases::add(&lease, &dhcp), None),
+                Err(refused) => Change::Refused(refused),
+            }
+        }
+        Task::Vpn => {
+            let Some(server) = vpn::wireguard(&network) else {
+                return Change::Gone;
+            };
+            let typed = vpn::Typed {
+                name: get(form, "name").into(),
+                endpoint: get(form, "endpoint").into(),
+            };
+            match vpn::check(&typed, &server, &network) {
+                Ok(peer) => match state.vpn_keys.get(get(form, "key")) {
+                    Some(keys) => {
+                        let (edits, client) = vpn::add(&peer, &server, lan(&network), &keys);
+                        Change::Edits(edits, Some(client))
+                    }
+                    None => Change::Expired,
+                },
                 Err(refused) => Change::Refused(refused),
             }
         }
@@ -141,17 +170,34 @@ fn removing(state: &AppState, task: Task, id: &str) -> Change {
                 .find(|l| l.path() == id)
                 .map(|l| leases::remove(&l))
         }),
+        Task::Vpn => package(state, "network").map(|network| {
+            vpn::wireguard(&network)?
+                .peers
+                .into_iter()
+                .find(|p| p.path == id)
+                .map(|p| vpn::remove(&p))
+        }),
     };
     match edits {
         None => Change::Broken,
         Some(None) => Change::Gone,
-        Some(Some(edits)) => Change::Edits(edits),
+        Some(Some(edits)) => Change::Edits(edits, None),
     }
 }
 
 /// `POST /settings/forwards` and `POST /settings/leases`.
-async fn post(state: AppState, task: Task, form: Vec<(String, String)>) -> Response {
-    let action = get(&form, "action");
+async fn post(state: AppState, task: Task, mut form: Vec<(String, String)>) -> Response {
+    let action = get(&form, "action").to_owned();
+    let action = action.as_str();
+    if task == Task::Vpn && action == "reissue" {
+        return reissue(&state, &form).await;
+    }
+    if task == Task::Vpn && action == "review" {
+        // Each review makes the device's key pair; the apply uses the same.
+        let token = state.vpn_keys.put(crate::wizard::wireguard_keys());
+        form.retain(|(k, _)| k != "key");
+        form.push(("key".into(), token));
+    }
     let typed = typed(task, &form);
     let id = get(&form, "id").to_owned();
     let change = match action {
@@ -159,8 +205,8 @@ async fn post(state: AppState, task: Task, form: Vec<(String, String)>) -> Respo
         "review-remove" | "remove" => removing(&state, task, &id),
         _ => return back(task, &[]),
     };
-    let edits = match change {
-        Change::Edits(edits) => edits,
+    let (edits, client) = match change {
+        Change::Edits(edits, client) => (edits, client),
         Change::Refused(refused) => {
             let mut query = typed;
             query.extend(
@@ -171,6 +217,7 @@ async fn post(state: AppState, task: Task, form: Vec<(String, String)>) -> Respo
             return back(task, &query);
         }
         Change::Gone => return back(task, &[("error".into(), "gone".into())]),
+        Change::Expired => return back(task, &[("error".into(), "expired".into())]),
         Change::Broken => return back(task, &[("error".into(), "broken".into())]),
     };
     match action {
@@ -187,7 +234,15 @@ async fn post(state: AppState, task: Task, form: Vec<(String, String)>) -> Respo
             tracing::info!(?task, action, "applying a task's change");
             let applier = state.applier.clone();
             match tokio::task::spawn_blocking(move || applier.apply(&edits, true)).await {
-                Ok(Ok(_)) => back(task, &[("applied".into(), "1".into())]),
+                Ok(Ok(_)) => {
+                    let mut query = vec![("applied".to_owned(), "1".to_owned())];
+                    if let Some(client) = client {
+                        // The key pair is used; the configuration waits to be shown once.
+                        state.vpn_keys.take(get(&form, "key"));
+                        query.push(("shown".into(), state.vpn_shown.put(client.view())));
+                    }
+                    back(task, &query)
+                }
                 Ok(Err(crate::apply::Error::Pending)) => {
                     back(task, &[("error".into(), "pending".into())])
                 }
@@ -217,6 +272,64 @@ pub async fn leases_form(
     post(state, Task::Leases, form).await
 }
 
+/// `POST /settings/vpn`.
+pub async fn vpn_form(
+    State(state): State<AppState>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    post(state, Task::Vpn, form).await
+}
+
+/// A new OpenVPN client file: a new certificate authority and server certificate (so every
+/// earlier file stops working), the server restarted, the file shown once.
+async fn reissue(state: &AppState, form: &[(String, String)]) -> Response {
+    let endpoint = get(form, "ovpn_endpoint").trim().to_owned();
+    if !app::wizard::valid_endpoint(&endpoint) {
+        let query = [
+            (
+                "f.ovpn_endpoint".to_owned(),
+                endpoint.chars().take(200).collect(),
+            ),
+            ("err.ovpn_endpoint".to_owned(), "endpoint".to_owned()),
+        ];
+        return back(Task::Vpn, &query);
+    }
+    let Some(server) = package(state, "openvpn").as_ref().and_then(vpn::openvpn) else {
+        return back(Task::Vpn, &[("error".into(), "gone".into())]);
+    };
+    let router = package(state, "system")
+        .and_then(|s| {
+            let first = s.sections_of("system").next()?;
+            uci::views::System(first).hostname()
+        })
+        .unwrap_or_else(|| "portico".into());
+    let platform = state.platform.clone();
+    let made = tokio::task::spawn_blocking(move || {
+        let client = vpn::reissue_openvpn(platform.root(), &router, &endpoint, server)?;
+        match platform.reload_services(&[Service::OpenVpn]) {
+            Ok(()) | Err(crate::platform::Error::NotHere(_)) => {}
+            Err(e) => tracing::warn!(%e, "OpenVPN did not restart with its new certificates"),
+        }
+        Ok::<_, vpn::ReissueError>(client)
+    })
+    .await;
+    match made {
+        Ok(Ok(client)) => {
+            tracing::info!("a new OpenVPN client file was made");
+            let token = state.vpn_shown.put(client.view());
+            back(
+                Task::Vpn,
+                &[("reissued".into(), "1".into()), ("shown".into(), token)],
+            )
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(%e, "a new OpenVPN client file could not be made");
+            back(Task::Vpn, &[("error".into(), "reissue".into())])
+        }
+        Err(_) => back(Task::Vpn, &[("error".into(), "reissue".into())]),
+    }
+}
+
 /// A message key suffix from the query: letters and hyphens only (never a key of another page).
 fn word(text: &str) -> Option<&str> {
     (!text.is_empty()
@@ -230,6 +343,7 @@ pub fn view(state: &AppState, task: Task, query: &[(String, String)], lang: Lang
     let prefix = match task {
         Task::Forwards => "forwards",
         Task::Leases => "leases",
+        Task::Vpn => "vpn",
     };
     let typed: Vec<(String, String)> = query
         .iter()
@@ -264,37 +378,19 @@ pub fn view(state: &AppState, task: Task, query: &[(String, String)], lang: Lang
             })
         })
         .collect();
-    let review = match get(query, "review") {
-        "add" => {
-            let form: Vec<(String, String)> = typed.clone();
-            match adding(state, task, &form) {
-                Change::Edits(edits) => Some(Review {
-                    diff: state.applier.preview(&edits).unwrap_or_default(),
-                    action: "apply".into(),
-                    fields: form,
-                }),
-                _ => None,
-            }
-        }
-        "remove" => {
-            let id = get(query, "id");
-            match removing(state, task, id) {
-                Change::Edits(edits) => Some(Review {
-                    diff: state.applier.preview(&edits).unwrap_or_default(),
-                    action: "remove".into(),
-                    fields: vec![("id".into(), id.to_owned())],
-                }),
-                _ => None,
-            }
-        }
-        _ => None,
-    };
+    let review = review(state, task, query, &typed);
     let mut view = TaskView {
         typed: typed.clone(),
         errors,
         problem,
         review,
         applied: !get(query, "applied").is_empty(),
+        // Taken: a reload of the page does not show it again.
+        shown: state
+            .vpn_shown
+            .take(get(query, "shown"))
+            .into_iter()
+            .collect(),
         ..TaskView::default()
     };
     match task {
@@ -322,8 +418,45 @@ pub fn view(state: &AppState, task: Task, query: &[(String, String)], lang: Lang
                 .filter(|d| !list.iter().any(|l| l.mac == d.mac))
                 .collect();
         }
+        Task::Vpn => {
+            if !get(query, "reissued").is_empty() {
+                view.note = Some(lang.tr("vpn-reissued"));
+            }
+            view.vpn = Some(vpn_view(state, &overview.internet));
+        }
     }
     view
+}
+
+/// The change the page's query asks to review: its diff and the form that applies it.
+fn review(
+    state: &AppState,
+    task: Task,
+    query: &[(String, String)],
+    typed: &[(String, String)],
+) -> Option<Review> {
+    match get(query, "review") {
+        "add" => match adding(state, task, typed) {
+            Change::Edits(edits, _) => Some(Review {
+                diff: state.applier.preview(&edits).unwrap_or_default(),
+                action: "apply".into(),
+                fields: typed.to_vec(),
+            }),
+            _ => None,
+        },
+        "remove" => {
+            let id = get(query, "id");
+            match removing(state, task, id) {
+                Change::Edits(edits, _) => Some(Review {
+                    diff: state.applier.preview(&edits).unwrap_or_default(),
+                    action: "remove".into(),
+                    fields: vec![("id".into(), id.to_owned())],
+                }),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
 }
 
 /// The port forwards as the page lists them, with the device at each address when known.
@@ -345,4 +478,40 @@ fn forward_rows(state: &AppState, devices: &[app::status::Device]) -> Vec<Forwar
             internal: f.internal.map(|p| p.to_string()).unwrap_or_default(),
         })
         .collect()
+}
+
+/// The VPN servers as the page shows them.
+fn vpn_view(state: &AppState, internet: &app::status::Internet) -> VpnView {
+    let wireguard = package(state, "network")
+        .as_ref()
+        .and_then(vpn::wireguard)
+        .map(|server| WireGuardView {
+            port: server.port,
+            address: format!("{}/{}", server.tunnel.0, server.tunnel.1),
+            public_key: server.public_key,
+            peers: server
+                .peers
+                .into_iter()
+                .map(|p| PeerRow {
+                    id: p.path,
+                    name: p.name,
+                    ip: p.ip.map(|ip| ip.to_string()).unwrap_or_default(),
+                    public_key: p.public_key,
+                })
+                .collect(),
+        });
+    let openvpn = package(state, "openvpn")
+        .as_ref()
+        .and_then(vpn::openvpn)
+        .map(|(port, proto)| (port, proto.to_owned()));
+    VpnView {
+        wireguard,
+        openvpn,
+        endpoint: internet
+            .addresses
+            .first()
+            .and_then(|a| a.split('/').next())
+            .unwrap_or_default()
+            .to_owned(),
+    }
 }

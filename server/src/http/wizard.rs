@@ -133,6 +133,16 @@ fn view(state: &AppState, wizard: &Wizard, step: Step, lang: Lang) -> Result<Wiz
         applied,
         restored: wizard.restored,
         settings: wizard.focus.is_some(),
+        vpn: app::wizard::form::VpnSetUp {
+            wireguard: state
+                .platform
+                .package("network")
+                .is_ok_and(|n| crate::tasks::vpn::wireguard(&n).is_some()),
+            openvpn: state
+                .platform
+                .package("openvpn")
+                .is_ok_and(|o| crate::tasks::vpn::openvpn(&o).is_some()),
+        },
     })
 }
 

@@ -95,7 +95,10 @@ impl Platform for DevPlatform {
             super::dev_apply::apply_dhcp(&self.root)?;
         }
         for service in services {
-            if matches!(service, Service::Wireless | Service::System) {
+            if matches!(
+                service,
+                Service::Wireless | Service::System | Service::OpenVpn
+            ) {
                 not_here.push(*service);
             }
         }

@@ -17,6 +17,8 @@ pub enum Service {
     Dhcp,
     Firewall,
     System,
+    /// The OpenVPN servers (`openvpn`): restarted, so that new certificates are read.
+    OpenVpn,
 }
 
 /// What went wrong on the platform.

@@ -73,6 +73,7 @@ pub fn reload_command(service: Service) -> &'static [&'static str] {
         Service::Dhcp => &["/etc/init.d/dnsmasq", "reload"],
         Service::Firewall => &["/etc/init.d/firewall", "reload"],
         Service::System => &["/etc/init.d/system", "reload"],
+        Service::OpenVpn => &["/etc/init.d/openvpn", "restart"],
     }
 }
 
@@ -169,6 +170,7 @@ impl Platform for OpenWrtPlatform {
             Service::System,
             Service::Dhcp,
             Service::Firewall,
+            Service::OpenVpn,
         ];
         for service in order.into_iter().filter(|s| services.contains(s)) {
             self.runner.run(reload_command(service))?;

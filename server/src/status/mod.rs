@@ -159,6 +159,13 @@ impl Monitor {
         Ok(())
     }
 
+    /// Records a connection test run elsewhere (the wizard's after Apply): the overview shows
+    /// the last test, whichever started it.
+    pub fn record_test(&self, test: ConnectionTest) {
+        self.lock().test = Some(test);
+        self.publish();
+    }
+
     /// Sends the last overview again with the test's current state.
     fn publish(&self) {
         let test = self.lock().test.clone();

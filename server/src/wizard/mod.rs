@@ -13,7 +13,7 @@ pub mod openvpn;
 mod plan;
 pub mod qr;
 pub mod session;
-mod vpn;
+pub mod vpn;
 
 pub use edits::{check, current_lan, edits, lan_alias, lan_cidr, router_checks};
 pub use plan::{Plan, plan};

@@ -174,7 +174,12 @@ pub struct Wizards {
     connection_test_url: Arc<str>,
     /// Guesses of the password in use (a new one needs it after setup): one back-off for all.
     guesses: crate::auth::LoginLimiter<()>,
+    /// Where the connection test after Apply reports its progress (the overview shows it).
+    report: TestReport,
 }
+
+/// Receives a connection test's progress: the checks so far, running until the last.
+pub type TestReport = Arc<dyn Fn(app::status::ConnectionTest) + Send + Sync>;
 
 fn key(cookie: &str) -> String {
     hex::encode(sha2::Sha256::digest(cookie.as_bytes()))
@@ -201,6 +206,7 @@ impl Wizards {
         applier: Applier,
         auth: Auth,
         connection_test_url: &str,
+        report: TestReport,
     ) -> rusqlite::Result<Wizards> {
         let db = auth.db().clone();
         db.with(|c| c.execute_batch(SCHEMA))?;
@@ -215,6 +221,7 @@ impl Wizards {
                 crate::auth::LoginLimiter::FREE_ATTEMPTS,
                 Duration::from_secs(1),
             ),
+            report,
         })
     }
 
@@ -620,25 +627,17 @@ impl Wizards {
                 _ => None,
             };
             let (url, progress) = (self.connection_test_url.clone(), test.clone());
+            let report = self.report.clone();
             tokio::spawn(async move {
                 // The test starts once the services have reloaded the new settings.
                 let _ = reloads.changed().await;
-                connection_test(gateway, url, progress).await;
+                connection_test(gateway, url, progress, report).await;
             });
         }
         wizard.applied = Some(AppliedState {
             token: applied.as_ref().and_then(|a| a.token.clone()),
             new_address,
-            clients: plan
-                .clients
-                .iter()
-                .map(|c| ClientView {
-                    name: c.name.clone(),
-                    text: c.text.clone(),
-                    // An OpenVPN file with its certificates is too long for a QR code.
-                    image: super::qr::svg_data_url(&c.text),
-                })
-                .collect(),
+            clients: plan.clients.iter().map(super::ClientConfig::view).collect(),
             test_needed,
             test,
             wifi_changed: applied
@@ -766,19 +765,29 @@ async fn connection_test(
     gateway: Option<Ipv4Addr>,
     url: Arc<str>,
     progress: Arc<Mutex<TestProgress>>,
+    report: TestReport,
 ) {
-    let report = progress.clone();
+    let started_ms = u64::try_from(now_ms()).unwrap_or_default();
+    let tell = move |checks: &[Check], running: bool| {
+        report(app::status::ConnectionTest {
+            running,
+            checks: checks.to_vec(),
+            started_ms,
+        });
+    };
+    tell(&[], true);
+    let (shared, told) = (progress.clone(), tell.clone());
     let _ = tokio::task::spawn_blocking(move || {
         super::conntest::run(gateway, &url, Duration::from_secs(30), |check| {
-            report
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .checks
-                .push(check);
+            let mut progress = shared.lock().unwrap_or_else(PoisonError::into_inner);
+            progress.checks.push(check);
+            told(&progress.checks, true);
         });
     })
     .await;
-    progress.lock().unwrap_or_else(PoisonError::into_inner).done = true;
+    let mut progress = progress.lock().unwrap_or_else(PoisonError::into_inner);
+    progress.done = true;
+    tell(&progress.checks, false);
 }
 
 /// Fields never echoed back into a page.

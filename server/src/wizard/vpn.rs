@@ -20,6 +20,18 @@ impl ClientConfig {
     pub fn qr(&self) -> String {
         super::qr::terminal(&self.text)
     }
+
+    /// As a page shows it: its QR code as an image (none for an OpenVPN file with its
+    /// certificates, too long for one) and the file name it is saved as.
+    pub fn view(&self) -> app::wizard::form::ClientView {
+        let openvpn = self.text.starts_with("client\n");
+        app::wizard::form::ClientView {
+            name: self.name.clone(),
+            text: self.text.clone(),
+            file: format!("{}.{}", self.name, if openvpn { "ovpn" } else { "conf" }),
+            image: super::qr::svg_data_url(&self.text),
+        }
+    }
 }
 
 /// A fresh x25519 key pair, base64 as WireGuard writes keys: `(private, public)`.
@@ -54,6 +66,78 @@ impl KeyPool {
     }
 }
 
+/// What a WireGuard client's configuration needs to know of the server.
+pub struct WireGuardServer<'a> {
+    /// The server's public key.
+    pub public_key: &'a str,
+    /// Where clients connect to: host name or address, and port.
+    pub endpoint: &'a str,
+    pub port: u16,
+    /// The LAN the clients reach, and the tunnel's subnet (the server's address, length).
+    pub lan: (Ipv4Addr, u32),
+    pub tunnel: (Ipv4Addr, u32),
+}
+
+impl WireGuardServer<'_> {
+    /// The peer section `section` for a device named `name` at `ip` with key pair `keys`
+    /// (`(private, public)`), and the device's configuration (the private key is only there).
+    pub fn peer(
+        &self,
+        section: &str,
+        name: &str,
+        ip: Ipv4Addr,
+        keys: &(String, String),
+    ) -> (Vec<Edit>, ClientConfig) {
+        let (private, public) = keys;
+        let section = format!("network.{section}");
+        let edits = vec![
+            set(&section, "wireguard_wg0"),
+            set(format!("{section}.description"), name),
+            set(format!("{section}.public_key"), public),
+            Edit::SetList {
+                path: format!("{section}.allowed_ips"),
+                items: vec![format!("{ip}/32").into_bytes()],
+            },
+            set(format!("{section}.route_allowed_ips"), "1"),
+        ];
+        let network = |(address, len): (Ipv4Addr, u32)| {
+            Ipv4Addr::from(u32::from(address) & u32::MAX.checked_shl(32 - len).unwrap_or(0))
+        };
+        let text = format!(
+            "[Interface]\nPrivateKey = {private}\nAddress = {ip}/32\nDNS = {}\n\n[Peer]\nPublicKey = {}\nEndpoint = {}:{}\nAllowedIPs = {}/{}, {}/{}\nPersistentKeepalive = 25\n",
+            self.lan.0,
+            self.public_key,
+            self.endpoint,
+            self.port,
+            network(self.lan),
+            self.lan.1,
+            network(self.tunnel),
+            self.tunnel.1
+        );
+        let client = ClientConfig {
+            name: name.to_owned(),
+            text,
+        };
+        (edits, client)
+    }
+}
+
+/// The tunnel written `a.b.c.d/len` (the server's address and the length), with the wizard's
+/// default when it does not parse.
+pub fn tunnel(address: &str) -> (Ipv4Addr, u32) {
+    let (address, prefix) = address.split_once('/').unwrap_or((address, "24"));
+    subnet(address, prefix).unwrap_or((Ipv4Addr::new(10, 99, 0, 1), 24))
+}
+
+/// The public key of a base64 private key, as `wg pubkey` prints it.
+pub fn public_key(private: &str) -> Option<String> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let bytes: [u8; 32] = b64.decode(private.trim()).ok()?.try_into().ok()?;
+    let secret = x25519_dalek::StaticSecret::from(bytes);
+    Some(b64.encode(x25519_dalek::PublicKey::from(&secret).as_bytes()))
+}
+
 /// The WireGuard server (`wg0`), its peers with generated keys, the firewall opening, and the
 /// clients' configurations.
 pub fn wireguard_edits(
@@ -64,52 +148,37 @@ pub fn wireguard_edits(
 ) -> (Vec<Edit>, Vec<ClientConfig>) {
     let mut edits = Vec::new();
     let (private, public) = keys.take();
-    let port = wireguard.listen_port.to_string();
     edits.push(set("network.wg0", "interface"));
     edits.push(set("network.wg0.proto", "wireguard"));
     edits.push(set("network.wg0.private_key", &private));
-    edits.push(set("network.wg0.listen_port", &port));
+    edits.push(set(
+        "network.wg0.listen_port",
+        wireguard.listen_port.to_string(),
+    ));
     edits.push(Edit::SetList {
         path: "network.wg0.addresses".into(),
         items: vec![wireguard.address.as_bytes().to_vec()],
     });
-    let (address, prefix) = wireguard
-        .address
-        .split_once('/')
-        .unwrap_or((&wireguard.address, "24"));
-    let tunnel = subnet(address, prefix).unwrap_or((Ipv4Addr::new(10, 99, 0, 1), 24));
+    let tunnel = tunnel(&wireguard.address);
+    let server = WireGuardServer {
+        public_key: &public,
+        endpoint: &wireguard.endpoint,
+        port: wireguard.listen_port,
+        lan,
+        tunnel,
+    };
     let base = u32::from(tunnel.0) & (u32::MAX << (32 - tunnel.1));
-    let server = u32::from(tunnel.0);
-    let lan_net = Ipv4Addr::from(u32::from(lan.0) & (u32::MAX << (32 - lan.1)));
     let mut clients = Vec::new();
     let mut host = base;
     for peer in &wireguard.peers {
         host += 1;
-        if host == server {
+        if host == u32::from(tunnel.0) {
             host += 1;
         }
-        let ip = Ipv4Addr::from(host);
-        let (peer_private, peer_public) = keys.take();
-        let section = format!("network.wgpeer_{}", peer.name);
-        edits.push(set(&section, "wireguard_wg0"));
-        edits.push(set(format!("{section}.description"), &peer.name));
-        edits.push(set(format!("{section}.public_key"), &peer_public));
-        edits.push(Edit::SetList {
-            path: format!("{section}.allowed_ips"),
-            items: vec![format!("{ip}/32").into_bytes()],
-        });
-        edits.push(set(format!("{section}.route_allowed_ips"), "1"));
-        clients.push(ClientConfig {
-            name: peer.name.clone(),
-            text: format!(
-                "[Interface]\nPrivateKey = {peer_private}\nAddress = {ip}/32\nDNS = {}\n\n[Peer]\nPublicKey = {public}\nEndpoint = {}:{port}\nAllowedIPs = {lan_net}/{}, {}/{}\nPersistentKeepalive = 25\n",
-                lan.0,
-                wireguard.endpoint,
-                lan.1,
-                Ipv4Addr::from(base),
-                tunnel.1
-            ),
-        });
+        let section = format!("wgpeer_{}", peer.name);
+        let (more, client) = server.peer(&section, &peer.name, Ipv4Addr::from(host), &keys.take());
+        edits.extend(more);
+        clients.push(client);
     }
     // VPN clients reach the LAN: wg0 joins the lan zone; the port opens from the internet.
     join_lan_zone(firewall, "network", "wg0", &mut edits);
@@ -118,7 +187,7 @@ pub fn wireguard_edits(
         "allow_wireguard",
         "Allow-WireGuard",
         "udp",
-        &port,
+        &wireguard.listen_port.to_string(),
     );
     (edits, clients)
 }

@@ -18,31 +18,6 @@ async fn page(f: &Fixture, cookies: &str, path: &str) -> (StatusCode, String, St
     (status, to, body(resp).await)
 }
 
-/// The browser's wizard cookie, as a settings page sets it for a browser that has none.
-async fn settings_wizard(f: &Fixture, session: &str, path: &str) -> String {
-    let resp = send(
-        f,
-        get(path)
-            .header(header::COOKIE, session)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let wizard = resp
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("portico_wizard="))
-        .expect("a wizard cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    format!("{session}; {wizard}")
-}
-
 #[tokio::test]
 async fn the_settings_list_and_pages_need_a_login() {
     let f = fixture(true);
