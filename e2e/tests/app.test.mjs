@@ -377,6 +377,71 @@ test('VPN devices are added, shown once and removed in the browser (phone size)'
   await context.close();
 });
 
+// Issue 20, rough edges in the browser (phone size). With JavaScript off, so that the server's
+// own check answers: a Wi-Fi name the server refuses (57 characters; 34 bytes with emoji)
+// keeps what was typed with the error in view; a form sent after the session ended leads to
+// the login with a message and back. With JavaScript: <details> show their marker; the
+// header's language is the wizard's first step's; the Bluetooth page says in words, once,
+// why there is no link.
+test('rough edges: a refused Wi-Fi name, an ended session, language, Bluetooth (phone size)', async () => {
+  const plain = await lab.browser.newContext({ viewport: sizes.phone, locale: 'en-US', javaScriptEnabled: false });
+  const page = await plain.newPage();
+  await page.goto(`${ROUTER}/login`);
+  await page.fill('#password', PASSWORD);
+  await page.locator('form.card button[type=submit]').click();
+  await page.waitForURL(`${ROUTER}/`);
+  for (const ssid of ['x'.repeat(57), 'Café 🎉🎉🎉🎉🎉🎉🎉']) {
+    await page.goto(`${ROUTER}/settings/wifi`);
+    await page.locator('#f-wifi-all-enabled').check();
+    await page.fill('#f-wifi-all-ssid', ssid);
+    await page.fill('#f-wifi-all-key', 'kiwi-kiwi-kiwi');
+    await page.getByRole('button', { name: 'Review the change' }).click();
+    await page.waitForURL(`${ROUTER}/settings/wifi`);
+    const error = page.locator('#f-wifi-all-ssid-error');
+    await error.getByText('1 to 32 bytes long').waitFor();
+    assert.ok(await error.isVisible(), `the error is in view (${ssid})`);
+    assert.equal(await page.inputValue('#f-wifi-all-ssid'), ssid, 'what was typed stays');
+    assert.ok(await page.locator('#f-wifi-all-enabled').isChecked(), 'the network stays on');
+  }
+  await page.screenshot({ path: `${SHOTS}/phone-wifi-refused.png`, fullPage: true });
+
+  // The session ends on the router while a form is open: its answer is the login page.
+  await page.goto(`${ROUTER}/settings/forwards`);
+  await page.fill('#t-name', 'Printer');
+  await plain.addCookies([{ name: 'portico_session', value: 'an-ended-session-0123456789', url: ROUTER }]);
+  await page.getByRole('button', { name: 'Review the change' }).click();
+  await page.waitForURL(/\/login\?error=expired/);
+  await page.getByText('Your session has ended. Please log in again.').waitFor();
+  assert.doesNotMatch(await page.locator('body').innerText(), /^\s*\{/, 'no JSON');
+  await page.fill('#password', PASSWORD);
+  await page.locator('form.card button[type=submit]').click();
+  await page.waitForURL(`${ROUTER}/settings/forwards`);
+  await plain.close();
+
+  const { context, page: app } = await adminPage(lab, sizes.phone);
+  // A settings summary: its diff in a <details> whose marker shows.
+  await app.goto(`${ROUTER}/settings/system`);
+  await app.fill('#f-system-hostname', 'werkstatt');
+  await app.getByRole('button', { name: 'Review the change' }).click();
+  await app.waitForURL(`${ROUTER}/settings/summary`);
+  const marker = await app.locator('details:has([data-testid=diff]) summary').evaluate((el) => getComputedStyle(el).display);
+  assert.equal(marker, 'list-item', 'the disclosure marker shows');
+  // The header's language picker and the wizard's first step agree.
+  await app.goto(`${ROUTER}/setup`);
+  await app.locator('#lang-select').selectOption('de');
+  await app.locator('form.lang button[type=submit]').click();
+  await app.waitForURL(/\/setup/);
+  await app.locator('html[lang=de]').waitFor();
+  assert.ok(await app.locator('#f-language-de').isChecked(), 'the first step shows German chosen');
+  // The Bluetooth page says why in words, once (no Bluetooth service in the lab).
+  await app.goto(`${ROUTER}/bluetooth`);
+  await app.locator('h1').waitFor();
+  const text = await app.locator('main').innerText();
+  assert.doesNotMatch(text, /D-Bus|org\.freedesktop/);
+  assert.equal(text.split('(BlueZ)').length - 1, 1, text);
+  await context.close();
+});
+
 // Issue 20: a backup is downloaded, the host name changed, the backup restored with its diff
 // shown, and kept: the old name is back (phone size).
 test('a backup is downloaded and restored with its diff (phone size)', async () => {
