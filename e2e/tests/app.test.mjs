@@ -419,6 +419,10 @@ test('rough edges: a refused Wi-Fi name, an ended session, language, Bluetooth (
   await plain.close();
 
   const { context, page: app } = await adminPage(lab, sizes.phone);
+  // The dev platform says once, in words, what takes effect here; no developer's note.
+  const overview = await app.locator('main').innerText();
+  assert.equal(overview.split('are saved but not applied here').length - 1, 1, overview);
+  assert.doesNotMatch(overview, /realised|NotHere|not realized/);
   // A settings summary: its diff in a <details> whose marker shows.
   await app.goto(`${ROUTER}/settings/system`);
   await app.fill('#f-system-hostname', 'werkstatt');

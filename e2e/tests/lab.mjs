@@ -79,7 +79,7 @@ export async function waitForWizardHydration(page) {
 }
 
 /** The shortest first boot: language, name and password, Apply, keep. */
-export async function firstBoot(page, checkA11y, size) {
+export async function firstBoot(page, checkA11y, size, { keep = true } = {}) {
   await page.goto(`${ROUTER}/`);
   assert.match(page.url(), /\/setup\/language$/);
   await checkA11y(page, `wizard language (${size})`);
@@ -94,6 +94,11 @@ export async function firstBoot(page, checkA11y, size) {
   await page.goto(`${ROUTER}/setup/summary`);
   await page.getByRole('button', { name: 'Apply' }).click();
   await page.waitForURL(/\/setup\/applied$/);
+  if (!keep) {
+    await page.getByRole('button', { name: 'Revert now' }).click();
+    await page.getByText('Reverted as you asked').waitFor();
+    return;
+  }
   await page.getByRole('button', { name: 'Keep the change' }).click();
   await page.waitForURL(`${ROUTER}/`);
 }

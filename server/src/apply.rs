@@ -456,12 +456,16 @@ impl Applier {
 
     /// What the last reload could not do here (or why it failed), shown with the status.
     fn set_note(&self, note: Option<String>) {
-        *self
-            .inner
+        self.inner
             .note
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = note;
-        self.publish(None);
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone_from(&note);
+        // The note alone: whether a change is pending, and how the last one ended, is published
+        // by apply, confirm and rollback. Recomputed here, a reload finishing while a rollback
+        // is under way (the change taken, its outcome not yet published) looked like a change
+        // that had ended without an outcome, and the first boot's password stayed.
+        self.inner.status.send_modify(|status| status.note = note);
     }
 
     /// Keeps the pending change. `token: None` is for callers already authorised by a session.
