@@ -62,6 +62,8 @@ for (const [name, viewport] of Object.entries(sizes)) {
     assert.equal(await page.title(), 'Captive portal · Portico');
     await openMenuIfFolded(page);
     assert.equal(await page.locator('.nav a[aria-current="page"]').innerText(), 'Captive portal');
+    // Nothing that is not built has a menu item.
+    assert.equal(await page.locator('.nav').getByRole('link', { name: 'Ports' }).count(), 0);
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.waitForURL(`${ROUTER}/`);
     await page.getByText('Portico version').waitFor();
