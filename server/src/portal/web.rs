@@ -135,22 +135,20 @@ fn language(headers: &HeaderMap, chosen: Option<&str>) -> Lang {
     })
 }
 
-/// "1 h 59 min" in the client's language; `None` while captive.
+/// "Time left: 1 h 59 min." in the client's language; `None` while captive.
 fn time_left(lang: Lang, access: Access) -> Option<String> {
     Some(match access {
         Access::Captive => return None,
         Access::Unlimited => lang.tr("portal-unlimited"),
         Access::Open => lang.tr("portal-open"),
-        Access::Left(s) => {
-            let minutes = (s + 59) / 60;
-            lang.tr_args(
-                "portal-time-left",
-                &[
-                    ("hours", (minutes / 60).into()),
-                    ("minutes", (minutes % 60).into()),
-                ],
-            )
-        }
+        // "59 min", "1 h", "2 d 3 h": never "0 h 59 min".
+        Access::Left(s) => lang.tr_args(
+            "portal-time-left",
+            &[(
+                "time",
+                app::portal::duration_text(i64::try_from(s).unwrap_or(i64::MAX)).into(),
+            )],
+        ),
     })
 }
 
