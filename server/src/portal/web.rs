@@ -144,10 +144,7 @@ fn time_left(lang: Lang, access: Access) -> Option<String> {
         // "59 min", "1 h", "2 d 3 h": never "0 h 59 min".
         Access::Left(s) => lang.tr_args(
             "portal-time-left",
-            &[(
-                "time",
-                app::portal::duration_text(i64::try_from(s).unwrap_or(i64::MAX)).into(),
-            )],
+            &[("time", app::portal::duration_text(s).into())],
         ),
     })
 }
