@@ -291,6 +291,36 @@ fn an_unreachable_mongodb_is_named_without_its_password() {
     }
 }
 
+/// One rule for every date parameter: a bare day is the whole day (UTC), so `at` is the day's
+/// last snapshot (the page's date picker means the same) and `to` includes the day.
+fn a_bare_day_is_the_whole_day(addr: std::net::SocketAddr) {
+    let (code, _, body) = get(addr, "/api/v1/top?metric=nodes&at=2014-06-01&n=5");
+    assert_eq!(code, 200);
+    let day = json(&body)["snapshot"].as_i64().unwrap();
+    assert!(
+        (1_401_580_800..1_401_667_200).contains(&day),
+        "a snapshot of 2014-06-01, not of the day before: {day}"
+    );
+    let (code, _, body) = get(addr, "/api/v1/top?metric=nodes&at=2014-06-01T23:59:59Z&n=5");
+    assert_eq!(code, 200);
+    assert_eq!(
+        json(&body)["snapshot"].as_i64().unwrap(),
+        day,
+        "the day's last second"
+    );
+    let (code, _, body) = get(
+        addr,
+        "/api/v1/network/series?metric=nodes&from=2014-03-01&to=2014-03-31&resolution=day",
+    );
+    assert_eq!(code, 200);
+    let march = json(&body);
+    let last_point = march["points"].as_array().unwrap().last().unwrap().clone();
+    assert!(
+        last_point["t"].as_i64().unwrap() >= 1_396_224_000,
+        "to=2014-03-31 includes that day: {last_point}"
+    );
+}
+
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
@@ -383,6 +413,7 @@ fn the_api_answers_every_endpoint_and_names_bad_parameters() {
     let top = json(&body);
     assert_eq!(top["communities"].as_array().unwrap().len(), 5);
     assert!(top["snapshot"].as_i64().unwrap() <= 1_401_580_800);
+    a_bare_day_is_the_whole_day(addr);
 
     let (code, _, body) = get(addr, "/api/v1/routing/series?resolution=month");
     assert_eq!(code, 200);

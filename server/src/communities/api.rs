@@ -145,23 +145,53 @@ fn unknown(key: &str, lang: Lang) -> AppError {
     e
 }
 
-/// RFC 3339, or a day `YYYY-MM-DD` (its first second, UTC).
-pub fn parse_time(text: &str) -> Option<i64> {
+/// RFC 3339, or a day `YYYY-MM-DD` (UTC) standing for its first or last second ([`DayEdge`]).
+pub fn parse_time(text: &str, edge: DayEdge) -> Option<i64> {
     use time::format_description::well_known::Rfc3339;
     if let Ok(t) = time::OffsetDateTime::parse(text, &Rfc3339) {
         return Some(t.unix_timestamp());
     }
     let day = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(text, day)
-        .ok()
-        .map(|d| d.midnight().assume_utc().unix_timestamp())
+    let start = time::Date::parse(text, day)
+        .ok()?
+        .midnight()
+        .assume_utc()
+        .unix_timestamp();
+    Some(match edge {
+        DayEdge::Start => start,
+        DayEdge::End => start + 86_399,
+    })
+}
+
+/// Which second of a day a bare `YYYY-MM-DD` stands for: the one rule for every date
+/// parameter, in the API and on the pages. A day is the whole day (UTC): `from` starts at its
+/// first second; `to` and `at` end at its last, so `at=2016-03-23` is the last snapshot of
+/// that day and `to=2016-03-23` includes it. An RFC 3339 time is that instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DayEdge {
+    Start,
+    End,
+}
+
+impl DayEdge {
+    /// The edge for a parameter: `from` starts a day, everything else ends one.
+    pub fn of(name: &str) -> DayEdge {
+        if name == "from" {
+            DayEdge::Start
+        } else {
+            DayEdge::End
+        }
+    }
 }
 
 fn time_param(params: &Params, name: &str, lang: Lang) -> Result<Option<i64>, AppError> {
     params
         .get(name)
         .filter(|v| !v.is_empty())
-        .map(|v| parse_time(v).ok_or_else(|| bad(name, "RFC 3339 time or YYYY-MM-DD", lang)))
+        .map(|v| {
+            parse_time(v, DayEdge::of(name))
+                .ok_or_else(|| bad(name, "RFC 3339 time or YYYY-MM-DD", lang))
+        })
         .transpose()
 }
 

@@ -17,7 +17,7 @@ use communities::query::{NetworkMetric, RoutingSeries, Series, Top};
 use communities::store::{Range, Read, StoreError};
 use http::{HeaderValue, StatusCode, header};
 
-use super::api::{Store, parse_time};
+use super::api::{DayEdge, Store, parse_time};
 use crate::web::request_lang;
 
 impl CommunitiesSource for Store {
@@ -53,7 +53,9 @@ type Query = HashMap<String, String>;
 /// A time from a form (Unix seconds from our own hidden fields) or a person (RFC 3339, a day).
 fn time(query: &Query, name: &str) -> Option<i64> {
     let text = query.get(name)?;
-    text.parse().ok().or_else(|| parse_time(text))
+    text.parse()
+        .ok()
+        .or_else(|| parse_time(text, DayEdge::of(name)))
 }
 
 /// The window the query asks for: from/to, then a named period, then a zoom step.
@@ -92,14 +94,9 @@ fn metric(query: &Query) -> NetworkMetric {
         .unwrap_or(NetworkMetric::Nodes)
 }
 
-/// A day picked in the top list's form means "at the end of that day".
+/// The top list's `at`: a day picked in its form is the end of that day, as in the API.
 fn top_at(query: &Query) -> Option<i64> {
-    let text = query.get("at")?;
-    if text.len() == 10 {
-        parse_time(text).map(|t| t + 86_399)
-    } else {
-        text.parse().ok().or_else(|| parse_time(text))
-    }
+    time(query, "at")
 }
 
 /// The page data for a path; `None` when the path is not a communities page.
