@@ -412,6 +412,20 @@ fn line_path(values: &[Option<f64>], x: &impl Fn(usize) -> f64, y: &impl Fn(f64)
     path
 }
 
+/// The values with no value on either side (a series reported now and then): a line cannot
+/// show them, a dot does.
+fn isolated(values: &[Option<f64>]) -> Vec<(usize, f64)> {
+    let known = |i: Option<usize>| i.and_then(|i| values.get(i).copied().flatten()).is_some();
+    values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| {
+            let v = (*v)?;
+            (!known(i.checked_sub(1)) && !known(i.checked_add(1))).then_some((i, v))
+        })
+        .collect()
+}
+
 /// The SVG content of a time chart (also the server's `.svg` embeds).
 pub fn plot(d: &TimeData, cursor: Option<usize>) -> impl IntoView + use<> {
     let x = x_scale(&d.t);
@@ -447,11 +461,12 @@ pub fn plot(d: &TimeData, cursor: Option<usize>) -> impl IntoView + use<> {
                 view! { <path class="area" d=path fill=color.clone() stroke=color /> }.into_any()
             } else {
                 let path = line_path(top, &x, &y);
-                // A single point draws as a dot.
-                let dot = (top.len() == 1).then(|| {
-                    top[0].map(|v| view! { <circle cx=x(0) cy=y(v) r="4" fill=color.clone() /> })
-                });
-                view! { <path class="line" d=path stroke=color.clone() fill="none" /> {dot} }
+                // A value without a neighbour has no line to be part of: it draws as a dot.
+                let dots = isolated(top)
+                    .into_iter()
+                    .map(|(i, v)| view! { <circle class="point" cx=x(i) cy=y(v) r="3" fill=color.clone() /> })
+                    .collect_view();
+                view! { <path class="line" d=path stroke=color.clone() fill="none" /> {dots} }
                     .into_any()
             }
         })
@@ -663,6 +678,24 @@ fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_without_neighbours_are_dots_and_gaps_lift_the_pen() {
+        let values = [
+            Some(586.0),
+            None,
+            None,
+            Some(962.0),
+            Some(970.0),
+            None,
+            Some(1.0),
+        ];
+        assert_eq!(isolated(&values), [(0, 586.0), (6, 1.0)]);
+        assert_eq!(isolated(&[Some(5.0)]), [(0, 5.0)]);
+        assert_eq!(isolated(&[None, None]), []);
+        let path = line_path(&values, &|i| f64::from(u32::try_from(i).unwrap()), &|v| v);
+        assert_eq!(path, "M0.0,586.0M3.0,962.0L4.0,970.0M6.0,1.0");
+    }
 
     #[test]
     fn numbers_dates_and_ticks_read_well() {

@@ -763,3 +763,4 @@ tasks-error-expired = Die geprüfte Änderung hat zu lange gewartet. Prüfen Sie
 tasks-error-reissue = Die neue OpenVPN-Datei konnte nicht erstellt werden. Nichts wurde geändert.
 wizard-client-download = Als { $file } speichern
 wizard-vpn-set-up = Dieser Server ist eingerichtet. Seine Geräte und Client-Dateien verwalten Sie auf der Seite
+communities-nodes-last-known = { $count } am { $date } (die letzte Zählung; neuere Stände haben keine)

@@ -763,3 +763,4 @@ tasks-error-expired = The reviewed change waited too long. Review it again.
 tasks-error-reissue = The new OpenVPN file could not be made. Nothing was changed.
 wizard-client-download = Save as { $file }
 wizard-vpn-set-up = This server is set up. Its devices and client files are managed on the page
+communities-nodes-last-known = { $count } on { $date } (the latest count; newer snapshots have none)

@@ -763,3 +763,4 @@ tasks-error-expired = El cambio revisado esperó demasiado. Revísalo de nuevo.
 tasks-error-reissue = No se pudo crear el archivo OpenVPN nuevo. No se cambió nada.
 wizard-client-download = Guardar como { $file }
 wizard-vpn-set-up = Este servidor está configurado. Sus dispositivos y archivos de cliente se gestionan en la página
+communities-nodes-last-known = { $count } el { $date } (el último recuento; las instantáneas más recientes no tienen)

@@ -763,3 +763,4 @@ tasks-error-expired = Le changement vérifié a attendu trop longtemps. Vérifie
 tasks-error-reissue = Le nouveau fichier OpenVPN n’a pas pu être créé. Rien n’a été changé.
 wizard-client-download = Enregistrer sous { $file }
 wizard-vpn-set-up = Ce serveur est configuré. Ses appareils et fichiers clients se gèrent sur la page
+communities-nodes-last-known = { $count } le { $date } (le dernier comptage ; les relevés plus récents n’en ont pas)

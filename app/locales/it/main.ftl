@@ -763,3 +763,4 @@ tasks-error-expired = La modifica controllata ha atteso troppo. Controllala di n
 tasks-error-reissue = Non è stato possibile creare il nuovo file OpenVPN. Non è cambiato nulla.
 wizard-client-download = Salva come { $file }
 wizard-vpn-set-up = Questo server è configurato. I suoi dispositivi e file client si gestiscono nella pagina
+communities-nodes-last-known = { $count } il { $date } (l’ultimo conteggio; le istantanee più recenti non ne hanno)

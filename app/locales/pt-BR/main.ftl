@@ -763,3 +763,4 @@ tasks-error-expired = A alteração revisada esperou demais. Revise-a novamente.
 tasks-error-reissue = Não foi possível criar o novo arquivo OpenVPN. Nada foi alterado.
 wizard-client-download = Salvar como { $file }
 wizard-vpn-set-up = Este servidor está configurado. Seus dispositivos e arquivos de cliente são gerenciados na página
+communities-nodes-last-known = { $count } em { $date } (a última contagem; os registros mais recentes não têm)

@@ -125,6 +125,9 @@ pub struct CommunityView {
     pub summary: CommunitySummary,
     pub snapshots: i64,
     pub stale_snapshots: i64,
+    /// The latest node count and its snapshot, when the latest entry has none.
+    #[serde(default)]
+    pub last_count: Option<communities::query::LastCount>,
     /// The community's web site, from its latest entry.
     pub url: Option<String>,
     pub window: Window,
@@ -735,6 +738,7 @@ fn CommunityPage() -> impl IntoView {
         summary,
         snapshots,
         stale_snapshots,
+        last_count,
         url,
         window: start,
         series,
@@ -788,7 +792,15 @@ fn CommunityPage() -> impl IntoView {
         {summary.stale.then(|| view! { <p class="notice">{t("communities-stale-latest")}</p> })}
         <dl class="facts">
             <dt>{t("communities-nodes-latest")}</dt>
-            <dd>{summary.nodes.map_or_else(|| t("communities-no-count"), charts::format_count)}</dd>
+            <dd>{match (summary.nodes, last_count) {
+                (Some(n), _) => charts::format_count(n),
+                // The latest known count, with the day it is from.
+                (None, Some(c)) => crate::lang().tr_args(
+                    "communities-nodes-last-known",
+                    &[("count", charts::format_count(c.nodes).into()), ("date", date_input(c.at).into())],
+                ),
+                (None, None) => t("communities-no-count"),
+            }}</dd>
             <dt>{t("communities-place")}</dt><dd>{place}</dd>
             <dt>{t("communities-routing-protocols")}</dt><dd>{routing}</dd>
             <dt>{t("communities-api-version")}</dt><dd>{summary.api.clone().unwrap_or_default()}</dd>

@@ -33,8 +33,8 @@ use mongodb::sync::{Client, ClientSession, Database};
 
 use crate::prepare::{Prepared, PreparedEntry, deflate, inflate, restore};
 use crate::query::{
-    CommunityDetail, CommunitySummary, Extent, NetworkMetric, Point, Profile, Ranked, Resolution,
-    RoutingSeries, Series, Top,
+    CommunityDetail, CommunitySummary, Extent, LastCount, NetworkMetric, Point, Profile, Ranked,
+    Resolution, RoutingSeries, Series, Top,
 };
 use crate::rollup::{self, Sums, Totals, mean};
 use crate::store::{Range, Read, Sink, StoreError, Written};
@@ -528,11 +528,21 @@ impl Read for MongoStore {
         let latest = self
             .entry(key, summary.last_seen)?
             .unwrap_or(serde_json::Value::Null);
+        let last_count = self
+            .cursor(commands::last_count(key))?
+            .first()
+            .and_then(|d| {
+                Some(LastCount {
+                    at: int(d, "t")?,
+                    nodes: int(d, "nodes")?,
+                })
+            });
         Ok(Some(CommunityDetail {
             snapshots: count("n"),
             stale_snapshots: count("n_stale"),
             summary,
             latest,
+            last_count,
         }))
     }
 
@@ -1074,6 +1084,15 @@ pub(crate) mod commands {
         }
     }
 
+    /// A community's latest observation with a node count.
+    pub fn last_count(key: &str) -> Document {
+        doc! {
+            "find": "obs", "filter": { "c": key, "nodes": { "$ne": null } },
+            "sort": { "t": -1 }, "limit": 1, "projection": { "_id": 0, "t": 1, "nodes": 1 },
+            "singleBatch": true,
+        }
+    }
+
     pub fn observations(key: &str, range: Range) -> Document {
         doc! {
             "find": "obs",
@@ -1258,6 +1277,7 @@ mod tests {
             commands::observation("ffberlin", 1_458_759_661),
             commands::document(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
             commands::latest_observation("ffberlin", 1_458_759_661),
+            commands::last_count("ffberlin"),
             commands::observations("ffberlin", range),
             commands::community_rollup("ffberlin", Resolution::Day, range),
             commands::network_rollup(Resolution::Month, Range::ALL),

@@ -205,6 +205,18 @@ pub struct CommunityDetail {
     pub stale_snapshots: i64,
     /// The latest entry, every field as it came.
     pub latest: serde_json::Value,
+    /// The latest snapshot that had a node count, and the count: a community that reports
+    /// now and then has one even when its latest entry has none.
+    #[serde(default)]
+    pub last_count: Option<LastCount>,
+}
+
+/// A node count and the snapshot it is from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastCount {
+    /// Unix seconds.
+    pub at: i64,
+    pub nodes: i64,
 }
 
 /// One line of a top list.

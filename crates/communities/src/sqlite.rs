@@ -27,8 +27,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::prepare::{Prepared, deflate, inflate, restore};
 use crate::query::{
-    CommunityDetail, CommunitySummary, Extent, NetworkMetric, Point, Profile, Ranked, Resolution,
-    RoutingSeries, Series, Top, month_start,
+    CommunityDetail, CommunitySummary, Extent, LastCount, NetworkMetric, Point, Profile, Ranked,
+    Resolution, RoutingSeries, Series, Top, month_start,
 };
 use crate::rollup::{self, Sums, Totals, mean};
 use crate::store::{Read, Sink};
@@ -498,11 +498,24 @@ impl Read for Reader {
         let latest = self
             .entry(id, summary.last_seen)?
             .unwrap_or(serde_json::Value::Null);
+        let last_count = self
+            .conn
+            .prepare_cached(
+                "SELECT ts, nodes FROM obs WHERE community = ?1 AND nodes IS NOT NULL ORDER BY ts DESC LIMIT 1",
+            )?
+            .query_row([id], |r| {
+                Ok(LastCount {
+                    at: r.get(0)?,
+                    nodes: r.get(1)?,
+                })
+            })
+            .optional()?;
         Ok(Some(CommunityDetail {
             summary,
             snapshots,
             stale_snapshots,
             latest,
+            last_count,
         }))
     }
 

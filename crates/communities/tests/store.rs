@@ -276,6 +276,48 @@ fn import_twice(store: &TestStore, files: &Path) {
     assert_eq!(reader.digest().unwrap(), before);
 }
 
+/// Issue 22, item 1: a community that reports its count now and then (hamburg, in the
+/// 2016 snapshots) keeps its latest known count with the snapshot it is from, although its
+/// latest entry has none.
+#[test]
+fn the_latest_known_count_survives_snapshots_without_one() {
+    let files = tempfile::tempdir().unwrap();
+    for (name, state) in [
+        ("20160320-10.00.00", r#"{"nodes": 586}"#),
+        ("20160321-10.00.00", r#"{"nodes": 962}"#),
+        ("20160322-10.00.00", r#"{"focus": ["Public Free Wifi"]}"#),
+    ] {
+        let mtime = format!(
+            "{}-{}-{} {}:00:00",
+            &name[..4],
+            &name[4..6],
+            &name[6..8],
+            &name[9..11]
+        );
+        std::fs::write(
+            files.path().join(format!("{name}-ffSummarizedDir.json")),
+            format!(r#"{{"hamburg": {{"name": "Freifunk Hamburg", "mtime": "{mtime}", "state": {state}}}}}"#),
+        )
+        .unwrap();
+    }
+    for store in TestStore::all("last_count") {
+        let mut sink = store.sink();
+        let summary = import(sink.as_mut(), &[files.path().to_owned()], 1, &Quiet).unwrap();
+        assert_eq!(summary.imported, 3, "{}", store.name());
+        let detail = store.reader().community("hamburg").unwrap().unwrap();
+        assert_eq!(detail.summary.nodes, None, "the latest entry has no count");
+        assert_eq!(
+            detail.last_count,
+            Some(communities::query::LastCount {
+                at: 1_458_554_400,
+                nodes: 962
+            }),
+            "{}",
+            store.name()
+        );
+    }
+}
+
 fn synth() -> Synth {
     let base: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&std::fs::read(fixture()).unwrap()).unwrap();

@@ -189,6 +189,7 @@ fn community_page(
         summary: detail.summary,
         snapshots: detail.snapshots,
         stale_snapshots: detail.stale_snapshots,
+        last_count: detail.last_count,
         url,
         window: w,
         series,
