@@ -2,8 +2,10 @@
 //!
 //! Known categories have a fixed place, in the order of their overall popularity in the
 //! Freifunk data, and take Paul Tol's "muted" scheme in that order (distinguishable with the
-//! common colour-vision deficiencies). Anything else gets a colour from a hash of its name:
-//! the same name always gets the same colour, whatever else is on the chart.
+//! common colour-vision deficiencies). Names not in the table, shown on the same chart, take
+//! the [`RESERVE`] colours in name order. Every pair of [`PALETTE`] and [`RESERVE`] colours
+//! differs by CIEDE2000 ΔE ≥ 15 (tested), so any two categories on one chart can be told
+//! apart, up to fifteen unknown names; only past that does a name's hash pick its colour.
 
 use std::cmp::Ordering;
 
@@ -26,15 +28,47 @@ pub const PALETTE: [&str; 9] = [
     "#aa4499",
 ];
 
+/// Colours for names outside [`ROUTING_ORDER`], in the order they are needed: each the colour
+/// farthest (CIEDE2000) from the palette and the ones before it, among sRGB colours readable
+/// on white (L* 25–72).
+pub const RESERVE: [&str; 15] = [
+    "#774400", "#ee7700", "#006677", "#cc99ff", "#2277ff", "#888888", "#00cc44", "#cc0000",
+    "#555566", "#444433", "#666600", "#7733ff", "#ff00ff", "#bb9977", "#8877aa",
+];
+
 /// The colour of a single-series chart (network totals, one community).
 pub const PRIMARY: &str = "#332288";
 
-/// A category's colour.
-pub fn color(name: &str) -> String {
-    match ROUTING_ORDER.iter().position(|n| *n == name) {
-        Some(i) => PALETTE[i].to_owned(),
-        None => hashed(name),
-    }
+/// A known category's colour.
+pub fn known(name: &str) -> Option<&'static str> {
+    ROUTING_ORDER
+        .iter()
+        .position(|n| *n == name)
+        .map(|i| PALETTE[i])
+}
+
+/// The colours of categories shown together, in the order given: known ones their own, the
+/// others the [`RESERVE`] in name order (the same names always get the same colours).
+pub fn assign(names: &[&str]) -> Vec<String> {
+    let mut unknown: Vec<&str> = names
+        .iter()
+        .copied()
+        .filter(|n| known(n).is_none())
+        .collect();
+    unknown.sort_unstable();
+    unknown.dedup();
+    names
+        .iter()
+        .map(|name| {
+            if let Some(color) = known(name) {
+                return color.to_owned();
+            }
+            let place = unknown.binary_search(name).unwrap_or_default();
+            RESERVE
+                .get(place)
+                .map_or_else(|| hashed(name), |c| (*c).to_owned())
+        })
+        .collect()
 }
 
 fn hashed(name: &str) -> String {
@@ -59,12 +93,57 @@ pub fn order(a: &str, b: &str) -> Ordering {
 mod tests {
     use super::*;
 
+    fn lab(hex: &str) -> palette::Lab {
+        use palette::IntoColor as _;
+        let v = u32::from_str_radix(&hex[1..], 16).unwrap();
+        let [_, r, g, b] = v.to_be_bytes();
+        palette::Srgb::new(r, g, b)
+            .into_format::<f32>()
+            .into_linear()
+            .into_color()
+    }
+
+    /// Issue 22, item 5: any two colours shown together differ by CIEDE2000 ΔE ≥ 15.
+    #[test]
+    fn every_pair_of_colours_differs_by_at_least_15_ciede2000() {
+        use palette::color_difference::Ciede2000 as _;
+        let all: Vec<&str> = PALETTE.iter().chain(RESERVE.iter()).copied().collect();
+        let mut closest = (f32::MAX, "", "");
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                let d = lab(a).difference(lab(b));
+                if d < closest.0 {
+                    closest = (d, a, b);
+                }
+            }
+        }
+        assert!(closest.0 >= 15.0, "{closest:?}");
+        // BMX and OLSRv2, the pair once too alike, are far apart now.
+        let [olsrv2, bmx6] = [known("olsrv2").unwrap(), known("bmx6").unwrap()];
+        assert!(lab(olsrv2).difference(lab(bmx6)) >= 15.0);
+    }
+
     #[test]
     fn colours_are_fixed_and_unknown_ones_stable() {
-        assert_eq!(color("batman-adv"), "#332288");
-        assert_eq!(color("olsr"), "#88ccee");
-        assert_eq!(color("meshcore"), color("meshcore"));
-        assert_ne!(color("meshcore"), color("meshtastic"));
+        assert_eq!(known("batman-adv"), Some("#332288"));
+        assert_eq!(known("olsr"), Some("#88ccee"));
+        let names = ["olsr", "meshtastic", "batman-adv", "meshcore"];
+        let colors = assign(&names);
+        assert_eq!(colors[0], "#88ccee");
+        // Unknown names take the reserve in name order, wherever they stand.
+        assert_eq!(
+            (colors[3].as_str(), colors[1].as_str()),
+            (RESERVE[0], RESERVE[1])
+        );
+        assert_eq!(
+            assign(&["meshtastic", "meshcore"]),
+            [RESERVE[1], RESERVE[0]]
+        );
+        let many: Vec<String> = (0..20).map(|i| format!("p{i:02}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let colors = assign(&many);
+        assert_eq!(colors[14], RESERVE[14]);
+        assert!(colors[15].starts_with("hsl("), "past the reserve: hashed");
         let mut names = vec!["zeta", "olsr", "alpha", "batman-adv"];
         names.sort_by(|a, b| order(a, b));
         assert_eq!(names, ["batman-adv", "olsr", "alpha", "zeta"]);

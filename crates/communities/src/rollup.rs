@@ -168,12 +168,18 @@ pub(crate) fn routing_series(
         .into_iter()
         .map(|(protocol, values)| ProtocolSeries {
             label: crate::model::routing_label(&protocol).to_owned(),
-            color: colors::color(&protocol),
+            color: String::new(),
             protocol,
             values,
         })
         .collect();
     protocols.sort_by(|a, b| colors::order(&a.protocol, &b.protocol));
+    // The colours of the protocols on this chart, told apart from each other.
+    let names: Vec<&str> = protocols.iter().map(|p| p.protocol.as_str()).collect();
+    let assigned = colors::assign(&names);
+    for (p, color) in protocols.iter_mut().zip(assigned) {
+        p.color = color;
+    }
     RoutingSeries {
         resolution: res,
         t,

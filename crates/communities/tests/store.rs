@@ -191,7 +191,7 @@ fn real_snapshot(store: &TestStore, expected: &serde_json::Value) {
     assert_eq!(routing.protocols[0].values, [221.0], "{name}");
     assert_eq!(
         routing.protocols[0].color,
-        communities::colors::color("batman-adv")
+        communities::colors::known("batman-adv").unwrap()
     );
 }
 
