@@ -6,7 +6,9 @@
 //! schema history (routing as a string under 0.3.0, a list from 0.4, `location.geoCode` from
 //! 0.5), sometimes a change of routing protocol, and episodes when the collector could not
 //! fetch it (the previous entry carried forward with `etime` and `error`). Node counts follow
-//! a daily rhythm (more in the evening) and a weekend bump. Snapshot `i` is a pure function of
+//! a daily rhythm (more in the evening) and a weekend bump. The network's total follows the
+//! published one ([`network_total`]): each day's counts are scaled so that their sum is that
+//! day's total, whatever the plans add up to, so a real snapshot mixed in is not a spike. Snapshot `i` is a pure function of
 //! the seed, the base snapshot and `i`, so it can be made in parallel and is the same on every
 //! run.
 
@@ -78,6 +80,21 @@ pub struct Synth {
     plans: Vec<Plan>,
     options: Options,
     count: usize,
+    /// Per day from the start: the factor that brings the plans' sum to [`network_total`].
+    scale: Vec<f64>,
+}
+
+/// Nodes in the whole network at `t` (Unix seconds), as published: 2,669 on 2014-03-10 and
+/// 29,770 on 2016-03-23 (the sum of the counts in that day's real snapshot), on a logistic
+/// curve through both that levels off at 42,000 (the network's size in its later years).
+pub fn network_total(t: f64) -> f64 {
+    const CEILING: f64 = 42_000.0;
+    const FIRST: (f64, f64) = (1_394_409_600.0, 2_669.0); // 2014-03-10
+    const SECOND: (f64, f64) = (1_458_691_200.0, 29_770.0); // 2016-03-23
+    let logit = |n: f64| (n / (CEILING - n)).ln();
+    let width = (SECOND.0 - FIRST.0) / (logit(SECOND.1) - logit(FIRST.1));
+    let middle = SECOND.0 - logit(SECOND.1) * width;
+    CEILING / (1.0 + (-(t - middle) / width).exp())
 }
 
 impl Synth {
@@ -113,11 +130,32 @@ impl Synth {
             reason = "positive and small"
         )]
         let count = ((end - start) / step).floor() as usize;
+        let scale = calibrate(&plans, start, end);
         Synth {
             plans,
             options,
             count,
+            scale,
         }
+    }
+
+    /// The day's factor for the node counts at `t`.
+    fn scale_at(&self, t: f64) -> f64 {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a day index"
+        )]
+        let day = ((t - self.start()) / 86_400.0).floor().max(0.0) as usize;
+        self.scale
+            .get(day.min(self.scale.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(1.0)
+    }
+
+    #[allow(clippy::cast_precision_loss, reason = "Unix seconds fit")]
+    fn start(&self) -> f64 {
+        self.options.start as f64
     }
 
     /// Snapshots in the history.
@@ -198,7 +236,8 @@ impl Synth {
         if let Value::Object(state) = state {
             state.remove("nodes");
             if at >= plan.reports_nodes_from {
-                state.insert("nodes".into(), json!(nodes(plan, at, noise(2))));
+                let n = nodes(plan, at, noise(2), self.scale_at(at));
+                state.insert("nodes".into(), json!(n));
                 let changed = ts - (noise(3) * 1800.0) as i64;
                 state.insert("lastchange".into(), Value::String(lastchange(changed)));
             }
@@ -255,7 +294,8 @@ fn routing(plan: &Plan, t: f64) -> Vec<String> {
         .collect()
 }
 
-fn nodes(plan: &Plan, t: f64, noise: f64) -> i64 {
+/// A plan's nodes at `t` before the rhythm and the day's scale: its growth and decline.
+fn trend(plan: &Plan, t: f64) -> f64 {
     let growth = 1.0 / (1.0 + (-(t - plan.half) / plan.width).exp());
     let decline = if t > plan.stall {
         let k = ((t - plan.stall) / (2.0 * YEAR)).min(1.0);
@@ -263,12 +303,43 @@ fn nodes(plan: &Plan, t: f64, noise: f64) -> i64 {
     } else {
         1.0
     };
+    plan.plateau * growth * decline
+}
+
+/// For each day from `start` to `end`, the factor that makes the reporting plans' trends add
+/// up to [`network_total`] at noon (1 where nothing reports yet).
+fn calibrate(plans: &[Plan], start: f64, end: f64) -> Vec<f64> {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a day count"
+    )]
+    let days = ((end - start) / 86_400.0).ceil().max(1.0) as usize;
+    (0..days)
+        .map(|day| {
+            #[allow(clippy::cast_precision_loss, reason = "a day index")]
+            let t = start + (day as f64 + 0.5) * 86_400.0;
+            let sum: f64 = plans
+                .iter()
+                .filter(|p| t >= p.appear && t < p.leave && t >= p.reports_nodes_from)
+                .map(|p| trend(p, t))
+                .sum();
+            if sum > 1.0 {
+                network_total(t) / sum
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
+fn nodes(plan: &Plan, t: f64, noise: f64, scale: f64) -> i64 {
     // Evening peak (20:00 UTC), a weekend bump, a little noise.
     let hour = (t.rem_euclid(86_400.0)) / 3600.0;
     let daily = 1.0 + 0.06 * ((hour - 20.0) / 24.0 * std::f64::consts::TAU).cos();
     let weekday = ((t / 86_400.0).floor() + 3.0).rem_euclid(7.0);
     let weekend = if weekday >= 5.0 { 1.02 } else { 1.0 };
-    let value = plan.plateau * growth * decline * daily * weekend * (0.985 + 0.03 * noise);
+    let value = trend(plan, t) * scale * daily * weekend * (0.985 + 0.03 * noise);
     #[allow(clippy::cast_possible_truncation, reason = "node counts are small")]
     let n = value.round().max(0.0) as i64;
     n
@@ -397,5 +468,55 @@ fn plan(key: String, base: Map<String, Value>, start: f64, end: f64, rng: &mut C
             f64::INFINITY
         },
         failures,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 22, item 12: the history's network total on the two days with published totals
+    /// is within 10 % of them (hourly snapshots, the default number of communities).
+    #[test]
+    fn the_network_total_follows_the_published_one() {
+        let base: Map<String, Value> = serde_json::from_slice(
+            &std::fs::read(
+                testdata::shared().join("fixtures/freifunk/20160323-19.01.01-ffSummarizedDir.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let synth = Synth::new(
+            &base,
+            Options {
+                years: 3,
+                hourly: true,
+                ..Options::default()
+            },
+        );
+        for (day, published) in [(1_394_409_600_i64, 2_669.0), (1_458_691_200, 29_770.0)] {
+            let first = usize::try_from((day - synth.options.start) / 3600).unwrap();
+            let totals: Vec<f64> = (first..first + 24)
+                .map(|i| {
+                    synth
+                        .snapshot(i)
+                        .values()
+                        .filter_map(|e| e.get("state")?.get("nodes")?.as_f64())
+                        .sum()
+                })
+                .collect();
+            #[allow(clippy::cast_precision_loss, reason = "24")]
+            let mean = totals.iter().sum::<f64>() / totals.len() as f64;
+            eprintln!("day {day}: mean network total {mean:.0}, published {published}");
+            assert!(
+                (mean / published - 1.0).abs() < 0.1,
+                "day {day}: {mean:.0} nodes against {published} published"
+            );
+            // The evening peak and the night's low stay.
+            let (low, high) = totals
+                .iter()
+                .fold((f64::MAX, 0.0_f64), |(l, h), v| (l.min(*v), h.max(*v)));
+            assert!(high > low * 1.05, "a daily rhythm: {low} .. {high}");
+        }
     }
 }
