@@ -464,7 +464,7 @@ pub fn plot(d: &TimeData, cursor: Option<usize>) -> impl IntoView + use<> {
                 // A value without a neighbour has no line to be part of: it draws as a dot.
                 let dots = isolated(top)
                     .into_iter()
-                    .map(|(i, v)| view! { <circle class="point" cx=x(i) cy=y(v) r="3" fill=color.clone() /> })
+                    .map(|(i, v)| view! { <circle class="point" cx=x(i) cy=y(v) r="5" fill=color.clone() /> })
                     .collect_view();
                 view! { <path class="line" d=path stroke=color.clone() fill="none" /> {dots} }
                     .into_any()

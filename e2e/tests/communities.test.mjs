@@ -17,8 +17,10 @@ const SHARED = process.env.PORTICO_SHARED ?? resolve('../../shared');
 const SNAPSHOT = join(SHARED, 'fixtures/freifunk/20160323-19.01.01-ffSummarizedDir.json');
 const NS = `comm-e2e${process.pid}`;
 const SITE = 'http://127.0.0.1:8099';
+// A second site with one community that reports its count now and then (issue 22, item 1).
+const GAPPY = 'http://127.0.0.1:8098';
 
-let dir, server, browser;
+let dir, server, gappy, browser;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'portico-communities-e2e-'));
@@ -31,6 +33,16 @@ before(async () => {
   execFileSync('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
   server = spawn('ip', ['netns', 'exec', NS, BIN, 'serve', '--profile', 'communities', '--listen', '127.0.0.1:8099', '--data', data],
     { stdio: ['ignore', 'ignore', 'inherit'] });
+  // Hamburg as in 2016: counts on the 10th and the 12th, none on the 11th and the 13th.
+  const files = join(dir, 'gappy');
+  mkdirSync(files);
+  for (const [day, state] of [['10', '{"nodes": 586}'], ['11', '{}'], ['12', '{"nodes": 962}'], ['13', '{}']]) {
+    writeFileSync(join(files, `201603${day}-10.00.00-ffSummarizedDir.json`),
+      `{"hamburg": {"name": "Freifunk Hamburg", "mtime": "2016-03-${day} 10:00:00", "state": ${state}}}`);
+  }
+  execFileSync(BIN, ['communities', 'import', '--data', join(dir, 'gappy-data'), files], { stdio: ['ignore', 'ignore', 'inherit'] });
+  gappy = spawn('ip', ['netns', 'exec', NS, BIN, 'serve', '--profile', 'communities', '--listen', '127.0.0.1:8098', '--data', join(dir, 'gappy-data')],
+    { stdio: ['ignore', 'ignore', 'inherit'] });
   const wrapper = join(dir, 'chromium-in-ns');
   writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${NS} /usr/bin/chromium "$@"\n`);
   chmodSync(wrapper, 0o755);
@@ -42,12 +54,14 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   const probe = await browser.newPage();
   await waitFor('the communities site', async () => (await probe.goto(`${SITE}/healthz`)).ok());
+  await waitFor('the second site', async () => (await probe.goto(`${GAPPY}/healthz`)).ok());
   await probe.close();
 });
 
 after(async () => {
   await browser?.close();
   server?.kill();
+  gappy?.kill();
   try { execFileSync('ip', ['netns', 'del', NS]); } catch { /* already gone */ }
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
@@ -144,6 +158,24 @@ test('a community page at phone size', async () => {
   await page.screenshot({ path: `${SHOTS}/communities-phone-community.png`, fullPage: true });
   await context.close();
 });
+
+// Issue 22, item 1: counts reported now and then are drawn as points (a line needs two in a
+// row), and the page's figure is the latest known count with its day.
+for (const [name, viewport] of Object.entries(sizes)) {
+  test(`a community with gappy counts (${name})`, async () => {
+    const context = await browser.newContext({ viewport, locale: 'en-US' });
+    const page = await context.newPage();
+    await page.goto(`${GAPPY}/community/hamburg`);
+    await page.getByRole('heading', { name: 'Freifunk Hamburg' }).waitFor();
+    await page.getByText('962 on 2016-03-12 (the latest count; newer snapshots have none)').waitFor();
+    assert.equal(await page.locator('#series-h ~ figure svg circle.point').count(), 2, 'two isolated counts, two points');
+    const width = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    assert.ok(width[0] <= width[1], `fits the screen: ${width}`);
+    await checkA11y(page, `gappy community (${name})`);
+    await page.screenshot({ path: `${SHOTS}/communities-${name}-gappy.png`, fullPage: true });
+    await context.close();
+  });
+}
 
 test('without JavaScript the controls are forms the server answers', async () => {
   const context = await browser.newContext({ viewport: sizes.phone, locale: 'en-US', javaScriptEnabled: false });
