@@ -196,6 +196,15 @@ test('embeds: a minimal page for an iframe and a standalone SVG', async () => {
   await page.goto(`${SITE}/embed/routing?period=all`);
   assert.ok(await page.locator('.legend li').count() >= 4);
   assert.equal(await page.locator('header').count(), 0);
+  // Issue 22, item 8: each embed says what it shows and where it comes from, and has a title.
+  assert.equal(await page.title(), 'Routing protocols · Freifunk communities');
+  await page.getByRole('heading', { name: 'Routing protocols' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Freifunk communities' }).getAttribute('href'), '/');
+  await page.goto(`${SITE}/embed/top?at=2016-03-23`);
+  await page.getByRole('heading', { name: 'Largest communities on 2016-03-23' }).waitFor();
+  await page.goto(`${SITE}/embed/community?key=muensterland`);
+  await page.getByRole('heading', { name: 'Freifunk Muensterland · Nodes' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Freifunk communities' }).getAttribute('href'), '/community/muensterland');
   await page.screenshot({ path: `${SHOTS}/communities-embed-routing.png` });
   const svg = await fetchIn(page, '/embed/routing.svg?period=all');
   assert.equal(svg.type, 'image/svg+xml; charset=utf-8');

@@ -764,3 +764,5 @@ tasks-error-reissue = Die neue OpenVPN-Datei konnte nicht erstellt werden. Nicht
 wizard-client-download = Als { $file } speichern
 wizard-vpn-set-up = Dieser Server ist eingerichtet. Seine Geräte und Client-Dateien verwalten Sie auf der Seite
 communities-nodes-last-known = { $count } am { $date } (die letzte Zählung; neuere Stände haben keine)
+communities-embed-source = Quelle:
+communities-embed-at = { $what } am { $date }

@@ -764,3 +764,5 @@ tasks-error-reissue = The new OpenVPN file could not be made. Nothing was change
 wizard-client-download = Save as { $file }
 wizard-vpn-set-up = This server is set up. Its devices and client files are managed on the page
 communities-nodes-last-known = { $count } on { $date } (the latest count; newer snapshots have none)
+communities-embed-source = Source:
+communities-embed-at = { $what } on { $date }

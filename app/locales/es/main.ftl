@@ -764,3 +764,5 @@ tasks-error-reissue = No se pudo crear el archivo OpenVPN nuevo. No se cambió n
 wizard-client-download = Guardar como { $file }
 wizard-vpn-set-up = Este servidor está configurado. Sus dispositivos y archivos de cliente se gestionan en la página
 communities-nodes-last-known = { $count } el { $date } (el último recuento; las instantáneas más recientes no tienen)
+communities-embed-source = Fuente:
+communities-embed-at = { $what } el { $date }

@@ -764,3 +764,5 @@ tasks-error-reissue = Le nouveau fichier OpenVPN n’a pas pu être créé. Rien
 wizard-client-download = Enregistrer sous { $file }
 wizard-vpn-set-up = Ce serveur est configuré. Ses appareils et fichiers clients se gèrent sur la page
 communities-nodes-last-known = { $count } le { $date } (le dernier comptage ; les relevés plus récents n’en ont pas)
+communities-embed-source = Source :
+communities-embed-at = { $what } le { $date }

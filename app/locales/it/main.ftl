@@ -764,3 +764,5 @@ tasks-error-reissue = Non è stato possibile creare il nuovo file OpenVPN. Non �
 wizard-client-download = Salva come { $file }
 wizard-vpn-set-up = Questo server è configurato. I suoi dispositivi e file client si gestiscono nella pagina
 communities-nodes-last-known = { $count } il { $date } (l’ultimo conteggio; le istantanee più recenti non ne hanno)
+communities-embed-source = Fonte:
+communities-embed-at = { $what } il { $date }

@@ -764,3 +764,5 @@ tasks-error-reissue = Não foi possível criar o novo arquivo OpenVPN. Nada foi 
 wizard-client-download = Salvar como { $file }
 wizard-vpn-set-up = Este servidor está configurado. Seus dispositivos e arquivos de cliente são gerenciados na página
 communities-nodes-last-known = { $count } em { $date } (a última contagem; os registros mais recentes não têm)
+communities-embed-source = Fonte:
+communities-embed-at = { $what } em { $date }

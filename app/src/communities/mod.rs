@@ -372,6 +372,7 @@ pub fn EmbedApp() -> impl IntoView {
     else {
         return view! { <main class="embed"><p>{t("error-not-found")}</p></main> }.into_any();
     };
+    let (heading, source) = embed_heading(&embed);
     let chart = match *embed {
         EmbedView::Growth { metric, series, .. } => {
             let data = Signal::stored(series_data(&series, metric_label(metric)));
@@ -398,12 +399,47 @@ pub fn EmbedApp() -> impl IntoView {
         }
     };
     view! {
+        <Title text=format!("{heading} · {}", t("communities-title")) />
         <main class="embed">
+            <h1 class="embed-title">{heading}</h1>
             {chart}
-            <p class="source"><a href="/" target="_top">{t("communities-title")}</a></p>
+            <p class="source">{t("communities-embed-source")} " " <a href=source target="_top">{t("communities-title")}</a></p>
         </main>
     }
     .into_any()
+}
+
+/// What an embedded chart shows, in words (its metric, community or snapshot day), and the
+/// page it comes from.
+fn embed_heading(embed: &EmbedView) -> (String, String) {
+    let lang = crate::lang();
+    match embed {
+        EmbedView::Growth { metric, .. } => (
+            format!("{} · {}", t("communities-growth"), metric_label(*metric)),
+            "/".into(),
+        ),
+        EmbedView::Routing { .. } => (t("communities-routing"), "/".into()),
+        EmbedView::Top { top } => {
+            let title = t("communities-top");
+            let heading = match top {
+                Some(top) => lang.tr_args(
+                    "communities-embed-at",
+                    &[
+                        ("what", title.into()),
+                        ("date", date_input(top.snapshot).into()),
+                    ],
+                ),
+                None => title,
+            };
+            (heading, "/".into())
+        }
+        EmbedView::Map { .. } => (t("communities-map"), "/".into()),
+        EmbedView::Hours { .. } => (t("communities-hours"), "/".into()),
+        EmbedView::Community { summary, .. } => (
+            format!("{} · {}", summary.name, t("communities-metric-nodes")),
+            format!("/community/{}", summary.key),
+        ),
+    }
 }
 
 fn top_chart(top: Option<&Top>) -> impl IntoView + use<> {
