@@ -412,6 +412,21 @@ fn line_path(values: &[Option<f64>], x: &impl Fn(usize) -> f64, y: &impl Fn(f64)
     path
 }
 
+/// Where a time label hangs from its tick: centred, unless that would run past an edge of the
+/// chart, then from its start (left edge) or its end (right edge). The width is estimated at
+/// 0.56 em per character of the 13 px tick font.
+fn tick_anchor(px: f64, label: &str) -> &'static str {
+    #[allow(clippy::cast_precision_loss, reason = "a short label")]
+    let half = label.chars().count() as f64 * 13.0 * 0.56 / 2.0;
+    if px - half < 0.0 {
+        "start"
+    } else if px + half > WIDTH {
+        "end"
+    } else {
+        "middle"
+    }
+}
+
 /// The values with no value on either side (a series reported now and then): a line cannot
 /// show them, a dot does.
 fn isolated(values: &[Option<f64>]) -> Vec<(usize, f64)> {
@@ -442,7 +457,8 @@ pub fn plot(d: &TimeData, cursor: Option<usize>) -> impl IntoView + use<> {
         .map(|i| {
             let px = x(i);
             let label = d.time_format.format(d.t[i]);
-            view! { <text class="tick" x=px y=HEIGHT - 8.0 text-anchor="middle">{label}</text> }
+            let anchor = tick_anchor(px, &label);
+            view! { <text class="tick" x=px y=HEIGHT - 8.0 text-anchor=anchor>{label}</text> }
         })
         .collect_view();
     let shapes = tops
@@ -678,6 +694,14 @@ fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_labels_at_the_edges_stay_inside_the_chart() {
+        assert_eq!(tick_anchor(LEFT, "2016-03-10 10:00"), "start");
+        assert_eq!(tick_anchor(WIDTH / 2.0, "2016-03-10 10:00"), "middle");
+        assert_eq!(tick_anchor(WIDTH - RIGHT, "2016-03-13 10:00"), "end");
+        assert_eq!(tick_anchor(WIDTH - RIGHT, "Mar"), "middle");
+    }
 
     #[test]
     fn values_without_neighbours_are_dots_and_gaps_lift_the_pen() {

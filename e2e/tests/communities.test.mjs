@@ -169,6 +169,13 @@ for (const [name, viewport] of Object.entries(sizes)) {
     await page.getByRole('heading', { name: 'Freifunk Hamburg' }).waitFor();
     await page.getByText('962 on 2016-03-12 (the latest count; newer snapshots have none)').waitFor();
     assert.equal(await page.locator('#series-h ~ figure svg circle.point').count(), 2, 'two isolated counts, two points');
+    // Issue 22, item 3 (in part): every time label lies inside its chart, the first and last too.
+    const outside = await page.locator('#series-h ~ figure svg').first().evaluate((svg) => {
+      const box = svg.getBoundingClientRect();
+      return [...svg.querySelectorAll('text.tick')].map((t) => [t.textContent, t.getBoundingClientRect()])
+        .filter(([, r]) => r.left < box.left - 0.5 || r.right > box.right + 0.5).map(([text]) => text);
+    });
+    assert.deepEqual(outside, [], 'labels past the chart\'s edge');
     const width = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
     assert.ok(width[0] <= width[1], `fits the screen: ${width}`);
     await checkA11y(page, `gappy community (${name})`);
