@@ -24,6 +24,16 @@ async function waitForHydration(page) {
   });
 }
 
+/** A settings page's form: Review the change, Apply, Keep — back at the settings list. */
+async function reviewApplyKeep(page) {
+  await page.getByRole('button', { name: 'Review the change' }).click();
+  await page.waitForURL(`${ROUTER}/settings/summary`);
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.waitForURL(`${ROUTER}/settings/applied`);
+  await page.getByRole('button', { name: 'Keep the change' }).click();
+  await page.waitForURL(`${ROUTER}/settings`);
+}
+
 async function openMenuIfFolded(page) {
   const toggle = page.locator('.menu-toggle');
   if (await toggle.isVisible() && !(await page.locator('.nav ul').isVisible())) {
@@ -321,12 +331,7 @@ test('VPN devices are added, shown once and removed in the browser (phone size)'
   await page.fill('#f-wireguard-peers', 'phone');
   await page.locator('#f-openvpn-enabled').check();
   await page.fill('#f-openvpn-endpoint', 'gartenhaus.example.org');
-  await page.getByRole('button', { name: 'Review the change' }).click();
-  await page.waitForURL(`${ROUTER}/settings/summary`);
-  await page.getByRole('button', { name: 'Apply' }).click();
-  await page.waitForURL(`${ROUTER}/settings/applied`);
-  await page.getByRole('button', { name: 'Keep the change' }).click();
-  await page.waitForURL(`${ROUTER}/settings`);
+  await reviewApplyKeep(page);
 
   await page.goto(`${ROUTER}/settings/vpn`);
   await page.locator('li[data-id="network.wgpeer_phone"]').waitFor();
@@ -468,12 +473,7 @@ test('a backup is downloaded and restored with its diff (phone size)', async () 
   // Another name, through the settings.
   await page.goto(`${ROUTER}/settings/system`);
   await page.fill('#f-system-hostname', 'renamed-router');
-  await page.getByRole('button', { name: 'Review the change' }).click();
-  await page.waitForURL(`${ROUTER}/settings/summary`);
-  await page.getByRole('button', { name: 'Apply' }).click();
-  await page.waitForURL(`${ROUTER}/settings/applied`);
-  await page.getByRole('button', { name: 'Keep the change' }).click();
-  await page.waitForURL(`${ROUTER}/settings`);
+  await reviewApplyKeep(page);
   assert.match(readFileSync(join(lab.root, 'etc/config/system'), 'utf8'), /renamed-router/);
   // The restore: its diff names the old name, Restore, Keep.
   await page.goto(`${ROUTER}/settings/backup`);

@@ -106,20 +106,33 @@ fn location(resp: &Response<Body>) -> &str {
         .unwrap_or("")
 }
 
-fn session_cookie(resp: &Response<Body>) -> String {
-    let value = resp
-        .headers()
+/// The whole `Set-Cookie` line of cookie `name`.
+fn set_cookie_line(resp: &Response<Body>, name: &str) -> String {
+    resp.headers()
         .get_all(header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("portico_session="))
-        .expect("a session cookie")
-        .to_owned();
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("a {name} cookie"))
+        .to_owned()
+}
+
+/// Cookie `name` as a `Cookie` header sends it back (`name=value`).
+fn set_cookie(resp: &Response<Body>, name: &str) -> String {
+    set_cookie_line(resp, name)
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn session_cookie(resp: &Response<Body>) -> String {
+    let value = set_cookie_line(resp, "portico_session");
     assert!(
         value.contains("HttpOnly") && value.contains("SameSite=Strict"),
         "{value}"
     );
-    value.split(';').next().unwrap().to_owned()
+    set_cookie(resp, "portico_session")
 }
 
 /// The admin password the tests set (it satisfies the wizard's rules).
@@ -285,16 +298,5 @@ async fn settings_wizard(f: &Fixture, session: &str, path: &str) -> String {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::OK);
-    let wizard = resp
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("portico_wizard="))
-        .expect("a wizard cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    format!("{session}; {wizard}")
+    format!("{session}; {}", set_cookie(&resp, "portico_wizard"))
 }
