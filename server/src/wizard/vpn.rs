@@ -21,15 +21,20 @@ impl ClientConfig {
         super::qr::terminal(&self.text)
     }
 
-    /// As a page shows it: its QR code as an image (none for an OpenVPN file with its
-    /// certificates, too long for one) and the file name it is saved as.
+    /// As a page shows it: its QR code as an image (WireGuard's only) and the file name it is
+    /// saved as.
     pub fn view(&self) -> app::wizard::form::ClientView {
         let openvpn = self.text.starts_with("client\n");
         app::wizard::form::ClientView {
             name: self.name.clone(),
             text: self.text.clone(),
             file: format!("{}.{}", self.name, if openvpn { "ovpn" } else { "conf" }),
-            image: super::qr::svg_data_url(&self.text),
+            // The WireGuard apps scan a configuration; OpenVPN's import a file.
+            image: if openvpn {
+                String::new()
+            } else {
+                super::qr::svg_data_url(&self.text)
+            },
         }
     }
 }

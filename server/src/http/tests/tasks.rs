@@ -406,6 +406,10 @@ async fn vpn_devices_are_added_once_shown_and_removed() {
     assert!(ovpn.contains(new_ca.trim()), "signed by the new authority");
     assert!(page.contains("download=\"gartenhaus.ovpn\""));
     assert!(
+        !page.contains("QR code of the WireGuard configuration"),
+        "an OpenVPN file has no QR code"
+    );
+    assert!(
         shown_config(&page_html(&f, &cookie, &to).await).is_none(),
         "shown once"
     );
