@@ -231,8 +231,12 @@ for (const [name, viewport] of Object.entries(sizes)) {
 for (const [name, viewport] of Object.entries(sizes)) {
   test(`the Wi-Fi password is changed in the settings (${name})`, async () => {
     const { context, page } = await adminPage(lab, viewport);
-    await openMenuIfFolded(page);
-    await page.locator('.nav').getByRole('link', { name: 'Settings' }).click();
+    // The folded menu can close again when the page hydrates right after it was opened: retry.
+    await waitFor('the menu\'s Settings link', async () => {
+      await openMenuIfFolded(page);
+      await page.locator('.nav').getByRole('link', { name: 'Settings' }).click({ timeout: 2000 });
+      return true;
+    });
     await page.waitForURL(`${ROUTER}/settings`);
     assert.equal(await page.title(), 'Settings · Portico');
     await checkA11y(page, `settings (${name})`);
