@@ -19,7 +19,7 @@ export PORTICO_SHARED="${PORTICO_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 setup() {
-  local debs=(chromium dnsmasq-base nftables clang libbpf-dev libclang-dev busybox iproute2 conntrack ethtool iputils-ping pkg-config procps curl libdbus-1-dev qemu-user-static shellcheck xz-utils ieee-data)
+  local debs=(chromium dnsmasq-base nftables clang libbpf-dev libclang-dev busybox iproute2 conntrack ethtool iputils-ping pkg-config procps curl libdbus-1-dev qemu-user-static shellcheck xz-utils ieee-data babeld lldpd radvd)
   local missing=()
   for p in "${debs[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 && continue
@@ -31,7 +31,14 @@ setup() {
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing Debian packages: ${missing[*]}"
     apt-get update -qq
+    # lldpd, radvd and babeld run only inside lab namespaces: keep their packages from starting
+    # them in the host's namespace (where they would talk on the host's interfaces).
+    local policy=/usr/sbin/policy-rc.d added_policy=0
+    if [ ! -e "$policy" ]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added_policy=1
+    fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    [ "$added_policy" = 1 ] && rm -f "$policy"
   fi
   if ! command -v rustup >/dev/null; then
     say "installing rustup"

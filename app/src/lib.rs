@@ -3,8 +3,7 @@
 //!
 //! The server decides who may see what (login, first-boot setup, LAN side) before a page is
 //! rendered; components only render what the server hands them in [`PageContext`] and what
-//! server functions return. Components never invent data: a capability that does not exist
-//! yet shows [`pages::NotAvailable`].
+//! server functions return. Components never invent data.
 
 #![recursion_limit = "256"]
 
@@ -20,6 +19,7 @@ pub mod maintenance;
 pub mod offload;
 pub mod pages;
 pub mod portal;
+pub mod ports;
 pub mod settings;
 pub mod status;
 pub mod tasks;
@@ -253,7 +253,7 @@ pub fn App() -> impl IntoView {
                     <Route ssr=SsrMode::Async path=path!("/portal") view=portal::PortalAdmin />
                     <Route ssr=SsrMode::Async path=path!("/offload") view=offload::OffloadPage />
                     <Route ssr=SsrMode::Async path=path!("/bluetooth") view=bluetooth::BluetoothPage />
-                    <Route ssr=SsrMode::Async path=path!("/ports") view=|| view! { <pages::NotAvailable feature="feature-ports" /> } />
+                    <Route ssr=SsrMode::Async path=path!("/ports") view=ports::PortsPage />
                 </Routes>
             </main>
         </Router>
@@ -284,6 +284,7 @@ fn Nav() -> impl IntoView {
         ("/portal", "nav-portal"),
         ("/offload", "nav-offload"),
         ("/bluetooth", "nav-bluetooth"),
+        ("/ports", "nav-ports"),
     ];
     let location = leptos_router::hooks::use_location();
     view! {

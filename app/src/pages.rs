@@ -540,16 +540,6 @@ fn PasswordInput(
     }
 }
 
-/// What a page of a capability that is not built yet shows: a plain notice, no data.
-#[component]
-pub fn NotAvailable(feature: &'static str) -> impl IntoView {
-    let body = lang().tr_args("not-available-body", &[("feature", t(feature).into())]);
-    view! {
-        <PageHeading text=t("not-available-title") />
-        <p class="notice" role="status">{body}</p>
-    }
-}
-
 /// 404 inside the app.
 #[component]
 pub fn NotFound() -> impl IntoView {

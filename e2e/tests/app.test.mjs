@@ -72,8 +72,8 @@ for (const [name, viewport] of Object.entries(sizes)) {
     assert.equal(await page.title(), 'Captive portal · Portico');
     await openMenuIfFolded(page);
     assert.equal(await page.locator('.nav a[aria-current="page"]').innerText(), 'Captive portal');
-    // Nothing that is not built has a menu item.
-    assert.equal(await page.locator('.nav').getByRole('link', { name: 'Ports' }).count(), 0);
+    // Every capability has its menu item, Ports too.
+    assert.equal(await page.locator('.nav').getByRole('link', { name: 'Ports', includeHidden: true }).count(), 1);
     await page.getByRole('link', { name: 'Overview' }).click();
     await page.waitForURL(`${ROUTER}/`);
     await page.getByText('Portico version').waitFor();
@@ -496,6 +496,47 @@ test('a backup is downloaded and restored with its diff (phone size)', async () 
   assert.match(readFileSync(join(lab.root, 'etc/config/system'), 'utf8'), new RegExp(`option hostname '${before}'`));
   await context.close();
 });
+
+// Issue 21: the ports page names what each cable is plugged into — the WAN port hears the isp's
+// DHCP server — and follows live: a cable plugged into a new port appears without a reload.
+// Without JavaScript the page shows the ports as of loading.
+for (const [name, viewport] of Object.entries(sizes)) {
+  test(`the ports page says what each cable is plugged into (${name})`, async () => {
+    const { context, page } = await adminPage(lab, viewport);
+    await openMenuIfFolded(page);
+    await page.locator('.nav').getByRole('link', { name: 'Ports' }).click();
+    await page.waitForURL(`${ROUTER}/ports`);
+    assert.equal(await page.title(), 'Ports · Portico');
+    await page.getByRole('heading', { level: 1, name: 'Ports' }).waitFor();
+    await openMenuIfFolded(page);
+    assert.equal(await page.locator('.nav a[aria-current="page"]').innerText(), 'Ports');
+    const wan = page.locator('#port-eth1');
+    await wan.getByText('Internet uplink').first().waitFor({ timeout: 60_000 });
+    await wan.getByText(/DHCP server 100\.64\.0\.1 answered and offered 100\.64\.0\./).waitFor();
+    assert.equal(await wan.locator('.current').innerText(), 'Internet (WAN)');
+    assert.equal(await wan.locator('.suggested').innerText(), 'Internet (WAN, behind the firewall)');
+    assert.equal(await page.locator('#port-eth0 .current').innerText(), 'Local network (LAN)');
+    // A new cable whose far end is off: its card appears live, saying so.
+    const port = `e2e${name.slice(0, 3)}`;
+    execFileSync('ip', ['-n', `router-${lab.suffix}`, 'link', 'add', port, 'type', 'veth', 'peer', 'name', `${port}p`]);
+    execFileSync('ip', ['-n', `router-${lab.suffix}`, 'link', 'set', port, 'up']);
+    try {
+      await page.locator(`#port-${port} .verdict`).getByText(/^No cable/).waitFor({ timeout: 30_000 });
+      await page.locator('.port-events').getByText(new RegExp(`${port}: Not sure yet → No cable`)).waitFor();
+      await checkA11y(page, `ports (${name})`);
+      await assertFits(page, 'the ports page');
+      await page.screenshot({ path: `${SHOTS}/${name}-ports.png`, fullPage: true });
+    } finally {
+      execFileSync('ip', ['-n', `router-${lab.suffix}`, 'link', 'del', port]);
+    }
+    await context.close();
+    // Without JavaScript: the same facts, as of loading.
+    const { context: plain, page: still } = await adminPage(lab, viewport, { javaScriptEnabled: false });
+    await still.goto(`${ROUTER}/ports`);
+    await still.locator('#port-eth1').getByText('Internet uplink').first().waitFor();
+    await plain.close();
+  });
+}
 
 // Issue 20: no page is wider than a phone. Every page at 390×844: logged out, the admin
 // pages, the wizard's steps up to a summary with a diff, the voucher print sheet.

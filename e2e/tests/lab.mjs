@@ -41,9 +41,12 @@ export function a11y(suite) {
   };
 }
 
-/** A logged-in admin's page in a context of its own at `viewport` (close the context after). */
-export async function adminPage(lab, viewport = sizes.desktop) {
-  const context = await lab.browser.newContext({ viewport, locale: 'en-US' });
+/**
+ * A logged-in admin's page in a context of its own at `viewport` (close the context after);
+ * `options` go to the context (`{ javaScriptEnabled: false }`).
+ */
+export async function adminPage(lab, viewport = sizes.desktop, options = {}) {
+  const context = await lab.browser.newContext({ viewport, locale: 'en-US', ...options });
   const page = await context.newPage();
   await page.goto(`${ROUTER}/login`);
   await page.fill('#password', PASSWORD);

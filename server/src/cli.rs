@@ -1,5 +1,5 @@
 //! The command line (design.md, Contracts): `portico serve`, `portico lab …`, `portico uci …`,
-//! `portico wizard …`, `portico vouchers …`, `portico communities …`.
+//! `portico wizard …`, `portico vouchers …`, `portico ports`, `portico communities …`.
 //!
 //! The clap types of the global flags and `serve` live here and are resolved into plain values
 //! (a root, `config::Overrides`, a `StoreLocation`) before a command runs; a capability's own
@@ -71,6 +71,8 @@ pub enum Command {
     /// Captive-portal vouchers: create, list, invalidate, extend, import Pirania's.
     #[command(subcommand)]
     Vouchers(crate::portal::cli::VoucherCommand),
+    /// What each Ethernet cable is plugged into: observe the ports and print the verdicts.
+    Ports(crate::ports::cli::PortsArgs),
     /// The Freifunk API history: import files, or make synthetic history.
     #[cfg(feature = "communities")]
     Communities {
@@ -168,6 +170,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Communities { store, command } => {
             crate::communities::cli::run(&store_location(&store), command)
         }
+        Command::Ports(args) => crate::ports::cli::run(&root(), &args),
         Command::Wizard(WizardCommand::Schema) => Ok(crate::wizard::cli::schema()),
         Command::Wizard(WizardCommand::Detect { device }) => {
             use crate::wizard::detect::{self, Detected};

@@ -50,6 +50,15 @@ pub enum LabCommand {
         #[arg(long, default_value = "portico-lab-ac")]
         name: String,
     },
+    /// A batman-adv neighbour for the ports lab (the sandbox kernel has no batman_adv module):
+    /// sends a batman-adv ELP frame every second on DEVICE, in an 802.1ad tag with VLAN VID
+    /// (LibreMesh's mesh VLAN), built from batman-adv's packet format.
+    BatmanPeer {
+        #[arg(long)]
+        device: String,
+        #[arg(long)]
+        vid: u16,
+    },
 }
 
 #[derive(Debug, Args, Clone)]
@@ -150,6 +159,11 @@ pub fn run(cmd: LabCommand) -> anyhow::Result<ExitCode> {
         LabCommand::PppoeAc { device, name } => {
             crate::wizard::detect::answer_padis(&device, &name)
                 .with_context(|| format!("answering PPPoE discovery on {device}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        LabCommand::BatmanPeer { device, vid } => {
+            crate::ports::frames::send_batman_elp(&device, vid)
+                .with_context(|| format!("sending batman-adv frames on {device}"))?;
             Ok(ExitCode::SUCCESS)
         }
     }

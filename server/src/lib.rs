@@ -18,6 +18,7 @@ pub mod lab;
 pub mod offload;
 pub mod platform;
 pub mod portal;
+pub mod ports;
 pub mod section;
 pub mod serve;
 pub mod state;

@@ -118,6 +118,12 @@ pub fn run(options: Options) -> anyhow::Result<ExitCode> {
             gate,
         ));
         state.offload = Some(offload.clone());
+        if network_functions {
+            match crate::ports::Ports::start(state.platform.clone()) {
+                Ok(ports) => state.ports = Some(ports),
+                Err(err) => tracing::warn!(%err, "port detection not started"),
+            }
+        }
         state.status.spawn_sampler();
         state.restart = Arc::new(restart_later);
         // On SIGTERM, requests in flight may finish; live views (Server-Sent Events) never

@@ -134,12 +134,6 @@ home-unknown = Unbekannt
 home-none = Keine
 home-platform-dev-short = Entwicklung
 
-not-available-title = Noch nicht verfügbar
-not-available-body = { $feature } ist noch nicht Teil dieser Portico-Version. Diese Seite zeigt es, sobald es so weit ist.
-feature-portal = Das Captive Portal mit Gutscheinen
-feature-offload = Die Übersicht der Firewall-Beschleunigung
-feature-bluetooth = Die Bluetooth-LE-Gegenstellen
-feature-ports = Die Erkennung der Kabelverwendung
 
 error-not-found = Diese Seite gibt es nicht.
 error-forbidden = Das dürfen Sie nicht.
@@ -766,3 +760,69 @@ wizard-vpn-set-up = Dieser Server ist eingerichtet. Seine Geräte und Client-Dat
 communities-nodes-last-known = { $count } am { $date } (die letzte Zählung; neuere Stände haben keine)
 communities-embed-source = Quelle:
 communities-embed-at = { $what } am { $date }
+
+## Ports: what each cable is plugged into
+ports-title = Anschlüsse
+ports-intro = Woran jedes Netzwerkkabel angeschlossen ist, erkannt an dem, was darüber ankommt. Hier wird nichts geändert: Die Befunde schlagen für jeden Anschluss eine Rolle vor.
+ports-strip = Die Anschlüsse des Routers
+ports-not-running = Die Anschlusserkennung läuft auf diesem Gerät nicht.
+ports-kind-unsure = Noch unsicher
+ports-kind-no_link = Kein Kabel
+ports-kind-quiet = Verbunden, nichts zu hören
+ports-kind-uplink = Internetzugang
+ports-kind-foreign_lan = Netz eines anderen Routers
+ports-kind-mesh_same = Mesh-Knoten dieser Community
+ports-kind-mesh_other = Mesh-Knoten einer anderen Community
+ports-kind-mesh = Mesh-Knoten (babel)
+ports-kind-switch = Switch
+ports-kind-access_point = Access Point mit Geräten dahinter
+ports-kind-clients = Geräte
+ports-kind-loop = Schleife: Dieses Kabel führt zum Router zurück
+ports-role-wan = Internet (WAN, hinter der Firewall)
+ports-role-lan = Lokales Netz (LAN-Bridge)
+ports-role-mesh = Mesh (batman-adv und babel)
+ports-role-babel = Mesh zwischen Communities (nur babel)
+ports-role-routed = Ein eigenes geroutetes Netz
+ports-role-blocked = Gesperrt
+ports-current-lan = Lokales Netz (LAN)
+ports-current-wan = Internet (WAN)
+ports-current-bridge = Teil von { $bridge }
+ports-current-unused = Nicht benutzt
+ports-verdict = { $kind } · { $confidence } % sicher · seit { $held }
+ports-frozen = Die Verbindung ging { $flaps }-mal auf und ab: Dieser Anschluss wird in { $seconds } s wieder beurteilt.
+ports-listening = Hört zu … noch unsicher.
+ports-suggested = Vorgeschlagene Rolle
+ports-now = Rolle jetzt
+ports-link = Verbindung
+ports-link-up = Kabel verbunden
+ports-link-down = Kein Kabel oder die Gegenseite ist aus
+ports-mac = Adresse
+ports-heard = Gehört
+ports-devices = { $count ->
+    [one] ein Gerät
+   *[other] { $count } Geräte
+}
+ports-evidence = Hinweise
+ports-nothing-heard = Noch ist nichts zu hören, das verrät, was angeschlossen ist.
+ports-seen = ({ $count ->
+    [one] einmal
+   *[other] { $count }-mal
+}, zuletzt vor { $ago })
+ports-changes = Änderungen
+ports-no-changes = Noch hat sich kein Befund geändert.
+ports-change = { $port }: { $from } → { $to } (vor { $ago })
+ports-ev-dhcp_server = DHCP-Server { $server } hat geantwortet und { $offered } angeboten.
+ports-ev-router_advert = IPv6-Router { $router } hat sich als Weg nach draußen angeboten.
+ports-ev-pppoe = PPPoE-Gegenstelle „{ $concentrator }“ hat geantwortet.
+ports-ev-babel = Babel-Nachbar { $neighbour } hat sich gemeldet.
+ports-ev-babel_vlan = Babel-Nachbar { $neighbour } hat sich im VLAN { $vid } gemeldet.
+ports-ev-batman = batman-adv-Knoten { $originator } im VLAN { $vid }.
+ports-ev-batman_untagged = batman-adv-Knoten { $originator }, ohne VLAN.
+ports-ev-anygw = LibreMesh-Gateway-Adresse { $mac }.
+ports-ev-lldp = Das Gerät meldet sich (LLDP) als „{ $name }“ ({ $description }), Fähigkeiten: { $capabilities }.
+ports-ev-mndp = MikroTik-Gerät „{ $identity }“ hat sich gemeldet.
+ports-ev-ubiquiti = Ubiquiti-Gerät „{ $name }“ hat sich gemeldet.
+ports-ev-stp = Spanning-Tree-Nachrichten: ein Switch oder eine Bridge.
+ports-ev-dhcp_client = Ein Gerät hat nach einer Adresse gefragt.
+ports-ev-mdns = Geräte haben ihre Dienste angekündigt (mDNS).
+ports-ev-loop = Die eigene Testnachricht des Routers von { $port } ist hier angekommen.

@@ -134,12 +134,6 @@ home-unknown = Unknown
 home-none = None
 home-platform-dev-short = Development
 
-not-available-title = Not available yet
-not-available-body = { $feature } is not part of this Portico version yet. This page will show it once it is.
-feature-portal = The captive portal with vouchers
-feature-offload = The firewall offload dashboard
-feature-bluetooth = The Bluetooth LE peer view
-feature-ports = Cable purpose detection
 
 error-not-found = This page does not exist.
 error-forbidden = You are not allowed to do this.
@@ -766,3 +760,69 @@ wizard-vpn-set-up = This server is set up. Its devices and client files are mana
 communities-nodes-last-known = { $count } on { $date } (the latest count; newer snapshots have none)
 communities-embed-source = Source:
 communities-embed-at = { $what } on { $date }
+
+## Ports: what each cable is plugged into
+ports-title = Ports
+ports-intro = What each Ethernet cable is plugged into, from what arrives on it. Nothing is changed here: the verdicts suggest a role for each port.
+ports-strip = The router's ports
+ports-not-running = Port detection is not running on this device.
+ports-kind-unsure = Not sure yet
+ports-kind-no_link = No cable
+ports-kind-quiet = Connected, nothing heard
+ports-kind-uplink = Internet uplink
+ports-kind-foreign_lan = Another router's network
+ports-kind-mesh_same = Mesh node of this community
+ports-kind-mesh_other = Mesh node of another community
+ports-kind-mesh = Mesh node (babel)
+ports-kind-switch = Switch
+ports-kind-access_point = Access point with devices behind it
+ports-kind-clients = Devices
+ports-kind-loop = Loop: this cable comes back to the router
+ports-role-wan = Internet (WAN, behind the firewall)
+ports-role-lan = Local network (LAN bridge)
+ports-role-mesh = Mesh (batman-adv and babel)
+ports-role-babel = Mesh between communities (babel only)
+ports-role-routed = A routed network of its own
+ports-role-blocked = Blocked
+ports-current-lan = Local network (LAN)
+ports-current-wan = Internet (WAN)
+ports-current-bridge = Part of { $bridge }
+ports-current-unused = Not in use
+ports-verdict = { $kind } · { $confidence } % sure · for { $held }
+ports-frozen = The link went up and down { $flaps } times: this port is judged again in { $seconds } s.
+ports-listening = Listening… not sure yet.
+ports-suggested = Suggested role
+ports-now = Role now
+ports-link = Link
+ports-link-up = Cable connected
+ports-link-down = No cable or the other end is off
+ports-mac = Address
+ports-heard = Heard
+ports-devices = { $count ->
+    [one] one device
+   *[other] { $count } devices
+}
+ports-evidence = Evidence
+ports-nothing-heard = Nothing that tells what is plugged in has been heard yet.
+ports-seen = ({ $count ->
+    [one] once
+   *[other] { $count } times
+}, last { $ago } ago)
+ports-changes = Changes
+ports-no-changes = No verdict has changed yet.
+ports-change = { $port }: { $from } → { $to } ({ $ago } ago)
+ports-ev-dhcp_server = DHCP server { $server } answered and offered { $offered }.
+ports-ev-router_advert = IPv6 router { $router } offered itself as the way out.
+ports-ev-pppoe = PPPoE access concentrator “{ $concentrator }” answered.
+ports-ev-babel = Babel neighbour { $neighbour } said hello.
+ports-ev-babel_vlan = Babel neighbour { $neighbour } said hello on VLAN { $vid }.
+ports-ev-batman = batman-adv node { $originator } on VLAN { $vid }.
+ports-ev-batman_untagged = batman-adv node { $originator }, without a VLAN.
+ports-ev-anygw = LibreMesh gateway address { $mac }.
+ports-ev-lldp = The device announces itself (LLDP) as “{ $name }” ({ $description }), capabilities: { $capabilities }.
+ports-ev-mndp = MikroTik device “{ $identity }” announced itself.
+ports-ev-ubiquiti = Ubiquiti device “{ $name }” announced itself.
+ports-ev-stp = Spanning tree messages: a switch or bridge.
+ports-ev-dhcp_client = A device asked for an address.
+ports-ev-mdns = Devices announced their services (mDNS).
+ports-ev-loop = The router's own test message from { $port } arrived here.

@@ -134,12 +134,6 @@ home-unknown = Desconocido
 home-none = Ninguno
 home-platform-dev-short = Desarrollo
 
-not-available-title = Aún no disponible
-not-available-body = { $feature } todavía no forma parte de esta versión de Portico. Esta página lo mostrará cuando lo sea.
-feature-portal = El portal cautivo con vales
-feature-offload = El panel de aceleración del cortafuegos
-feature-bluetooth = La vista de pares Bluetooth LE
-feature-ports = La detección del uso de los cables
 
 error-not-found = Esta página no existe.
 error-forbidden = No tiene permiso para hacer esto.
@@ -766,3 +760,69 @@ wizard-vpn-set-up = Este servidor está configurado. Sus dispositivos y archivos
 communities-nodes-last-known = { $count } el { $date } (el último recuento; las instantáneas más recientes no tienen)
 communities-embed-source = Fuente:
 communities-embed-at = { $what } el { $date }
+
+## Ports: what each cable is plugged into
+ports-title = Puertos
+ports-intro = A qué está conectado cada cable de red, según lo que llega por él. Aquí no se cambia nada: los veredictos sugieren un papel para cada puerto.
+ports-strip = Los puertos del router
+ports-not-running = La detección de puertos no está en marcha en este equipo.
+ports-kind-unsure = Aún no es seguro
+ports-kind-no_link = Sin cable
+ports-kind-quiet = Conectado, no se oye nada
+ports-kind-uplink = Salida a internet
+ports-kind-foreign_lan = La red de otro router
+ports-kind-mesh_same = Nodo de malla de esta comunidad
+ports-kind-mesh_other = Nodo de malla de otra comunidad
+ports-kind-mesh = Nodo de malla (babel)
+ports-kind-switch = Switch
+ports-kind-access_point = Punto de acceso con dispositivos detrás
+ports-kind-clients = Dispositivos
+ports-kind-loop = Bucle: este cable vuelve al router
+ports-role-wan = Internet (WAN, detrás del cortafuegos)
+ports-role-lan = Red local (puente LAN)
+ports-role-mesh = Malla (batman-adv y babel)
+ports-role-babel = Malla entre comunidades (solo babel)
+ports-role-routed = Una red enrutada propia
+ports-role-blocked = Bloqueado
+ports-current-lan = Red local (LAN)
+ports-current-wan = Internet (WAN)
+ports-current-bridge = Parte de { $bridge }
+ports-current-unused = Sin uso
+ports-verdict = { $kind } · { $confidence } % seguro · desde hace { $held }
+ports-frozen = El enlace subió y bajó { $flaps } veces: este puerto se juzgará de nuevo en { $seconds } s.
+ports-listening = Escuchando… aún no es seguro.
+ports-suggested = Papel sugerido
+ports-now = Papel actual
+ports-link = Enlace
+ports-link-up = Cable conectado
+ports-link-down = Sin cable o el otro extremo está apagado
+ports-mac = Dirección
+ports-heard = Oídos
+ports-devices = { $count ->
+    [one] un dispositivo
+   *[other] { $count } dispositivos
+}
+ports-evidence = Indicios
+ports-nothing-heard = Aún no se ha oído nada que diga qué está conectado.
+ports-seen = ({ $count ->
+    [one] una vez
+   *[other] { $count } veces
+}, la última hace { $ago })
+ports-changes = Cambios
+ports-no-changes = Ningún veredicto ha cambiado todavía.
+ports-change = { $port }: { $from } → { $to } (hace { $ago })
+ports-ev-dhcp_server = El servidor DHCP { $server } respondió y ofreció { $offered }.
+ports-ev-router_advert = El router IPv6 { $router } se ofreció como salida.
+ports-ev-pppoe = El concentrador PPPoE «{ $concentrator }» respondió.
+ports-ev-babel = El vecino babel { $neighbour } saludó.
+ports-ev-babel_vlan = El vecino babel { $neighbour } saludó en la VLAN { $vid }.
+ports-ev-batman = Nodo batman-adv { $originator } en la VLAN { $vid }.
+ports-ev-batman_untagged = Nodo batman-adv { $originator }, sin VLAN.
+ports-ev-anygw = Dirección de pasarela de LibreMesh { $mac }.
+ports-ev-lldp = El equipo se anuncia (LLDP) como «{ $name }» ({ $description }), capacidades: { $capabilities }.
+ports-ev-mndp = El equipo MikroTik «{ $identity }» se anunció.
+ports-ev-ubiquiti = El equipo Ubiquiti «{ $name }» se anunció.
+ports-ev-stp = Mensajes de spanning tree: un switch o un puente.
+ports-ev-dhcp_client = Un dispositivo pidió una dirección.
+ports-ev-mdns = Los dispositivos anunciaron sus servicios (mDNS).
+ports-ev-loop = El mensaje de prueba del propio router desde { $port } llegó aquí.

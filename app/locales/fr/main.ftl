@@ -134,12 +134,6 @@ home-unknown = Inconnu
 home-none = Aucun
 home-platform-dev-short = Développement
 
-not-available-title = Pas encore disponible
-not-available-body = { $feature } ne fait pas encore partie de cette version de Portico. Cette page l’affichera dès que ce sera le cas.
-feature-portal = Le portail captif avec bons d’accès
-feature-offload = Le tableau de bord de l’accélération du pare-feu
-feature-bluetooth = La vue des pairs Bluetooth LE
-feature-ports = La détection de l’usage des câbles
 
 error-not-found = Cette page n’existe pas.
 error-forbidden = Vous n’avez pas le droit de faire cela.
@@ -766,3 +760,69 @@ wizard-vpn-set-up = Ce serveur est configuré. Ses appareils et fichiers clients
 communities-nodes-last-known = { $count } le { $date } (le dernier comptage ; les relevés plus récents n’en ont pas)
 communities-embed-source = Source :
 communities-embed-at = { $what } le { $date }
+
+## Ports: what each cable is plugged into
+ports-title = Ports
+ports-intro = À quoi chaque câble réseau est branché, d’après ce qui y arrive. Rien n’est modifié ici : les verdicts proposent un rôle pour chaque port.
+ports-strip = Les ports du routeur
+ports-not-running = La détection des ports ne fonctionne pas sur cet appareil.
+ports-kind-unsure = Pas encore sûr
+ports-kind-no_link = Pas de câble
+ports-kind-quiet = Branché, rien entendu
+ports-kind-uplink = Accès à internet
+ports-kind-foreign_lan = Le réseau d’un autre routeur
+ports-kind-mesh_same = Nœud maillé de cette communauté
+ports-kind-mesh_other = Nœud maillé d’une autre communauté
+ports-kind-mesh = Nœud maillé (babel)
+ports-kind-switch = Commutateur
+ports-kind-access_point = Point d’accès avec des appareils derrière
+ports-kind-clients = Appareils
+ports-kind-loop = Boucle : ce câble revient au routeur
+ports-role-wan = Internet (WAN, derrière le pare-feu)
+ports-role-lan = Réseau local (pont LAN)
+ports-role-mesh = Maillage (batman-adv et babel)
+ports-role-babel = Maillage entre communautés (babel seul)
+ports-role-routed = Un réseau routé à part
+ports-role-blocked = Bloqué
+ports-current-lan = Réseau local (LAN)
+ports-current-wan = Internet (WAN)
+ports-current-bridge = Membre de { $bridge }
+ports-current-unused = Inutilisé
+ports-verdict = { $kind } · sûr à { $confidence } % · depuis { $held }
+ports-frozen = Le lien est monté et descendu { $flaps } fois : ce port sera jugé à nouveau dans { $seconds } s.
+ports-listening = À l’écoute… pas encore sûr.
+ports-suggested = Rôle proposé
+ports-now = Rôle actuel
+ports-link = Lien
+ports-link-up = Câble branché
+ports-link-down = Pas de câble ou l’autre bout est éteint
+ports-mac = Adresse
+ports-heard = Entendus
+ports-devices = { $count ->
+    [one] un appareil
+   *[other] { $count } appareils
+}
+ports-evidence = Indices
+ports-nothing-heard = Rien n’a encore été entendu qui dise ce qui est branché.
+ports-seen = ({ $count ->
+    [one] une fois
+   *[other] { $count } fois
+}, la dernière il y a { $ago })
+ports-changes = Changements
+ports-no-changes = Aucun verdict n’a encore changé.
+ports-change = { $port } : { $from } → { $to } (il y a { $ago })
+ports-ev-dhcp_server = Le serveur DHCP { $server } a répondu et proposé { $offered }.
+ports-ev-router_advert = Le routeur IPv6 { $router } s’est proposé comme sortie.
+ports-ev-pppoe = Le concentrateur PPPoE « { $concentrator } » a répondu.
+ports-ev-babel = Le voisin babel { $neighbour } a dit bonjour.
+ports-ev-babel_vlan = Le voisin babel { $neighbour } a dit bonjour sur le VLAN { $vid }.
+ports-ev-batman = Nœud batman-adv { $originator } sur le VLAN { $vid }.
+ports-ev-batman_untagged = Nœud batman-adv { $originator }, sans VLAN.
+ports-ev-anygw = Adresse de passerelle LibreMesh { $mac }.
+ports-ev-lldp = L’appareil s’annonce (LLDP) comme « { $name } » ({ $description }), capacités : { $capabilities }.
+ports-ev-mndp = L’appareil MikroTik « { $identity } » s’est annoncé.
+ports-ev-ubiquiti = L’appareil Ubiquiti « { $name } » s’est annoncé.
+ports-ev-stp = Messages spanning tree : un commutateur ou un pont.
+ports-ev-dhcp_client = Un appareil a demandé une adresse.
+ports-ev-mdns = Des appareils ont annoncé leurs services (mDNS).
+ports-ev-loop = Le message de test du routeur envoyé par { $port } est arrivé ici.

@@ -134,12 +134,6 @@ home-unknown = Sconosciuto
 home-none = Nessuno
 home-platform-dev-short = Sviluppo
 
-not-available-title = Non ancora disponibile
-not-available-body = { $feature } non fa ancora parte di questa versione di Portico. Questa pagina lo mostrerà quando ci sarà.
-feature-portal = Il captive portal con voucher
-feature-offload = Il pannello dell’accelerazione del firewall
-feature-bluetooth = La vista dei peer Bluetooth LE
-feature-ports = Il rilevamento dell’uso dei cavi
 
 error-not-found = Questa pagina non esiste.
 error-forbidden = Non hai il permesso di farlo.
@@ -766,3 +760,69 @@ wizard-vpn-set-up = Questo server è configurato. I suoi dispositivi e file clie
 communities-nodes-last-known = { $count } il { $date } (l’ultimo conteggio; le istantanee più recenti non ne hanno)
 communities-embed-source = Fonte:
 communities-embed-at = { $what } il { $date }
+
+## Ports: what each cable is plugged into
+ports-title = Porte
+ports-intro = A cosa è collegato ogni cavo di rete, da ciò che vi arriva. Qui non si cambia nulla: i verdetti suggeriscono un ruolo per ogni porta.
+ports-strip = Le porte del router
+ports-not-running = Il rilevamento delle porte non è attivo su questo dispositivo.
+ports-kind-unsure = Non ancora sicuro
+ports-kind-no_link = Nessun cavo
+ports-kind-quiet = Collegato, non si sente nulla
+ports-kind-uplink = Accesso a internet
+ports-kind-foreign_lan = La rete di un altro router
+ports-kind-mesh_same = Nodo mesh di questa comunità
+ports-kind-mesh_other = Nodo mesh di un’altra comunità
+ports-kind-mesh = Nodo mesh (babel)
+ports-kind-switch = Switch
+ports-kind-access_point = Access point con dispositivi dietro
+ports-kind-clients = Dispositivi
+ports-kind-loop = Anello: questo cavo torna al router
+ports-role-wan = Internet (WAN, dietro il firewall)
+ports-role-lan = Rete locale (bridge LAN)
+ports-role-mesh = Mesh (batman-adv e babel)
+ports-role-babel = Mesh tra comunità (solo babel)
+ports-role-routed = Una rete instradata a sé
+ports-role-blocked = Bloccata
+ports-current-lan = Rete locale (LAN)
+ports-current-wan = Internet (WAN)
+ports-current-bridge = Parte di { $bridge }
+ports-current-unused = Non usata
+ports-verdict = { $kind } · sicuro al { $confidence } % · da { $held }
+ports-frozen = Il collegamento è salito e sceso { $flaps } volte: questa porta sarà valutata di nuovo tra { $seconds } s.
+ports-listening = In ascolto… non ancora sicuro.
+ports-suggested = Ruolo suggerito
+ports-now = Ruolo attuale
+ports-link = Collegamento
+ports-link-up = Cavo collegato
+ports-link-down = Nessun cavo o l’altro capo è spento
+ports-mac = Indirizzo
+ports-heard = Sentiti
+ports-devices = { $count ->
+    [one] un dispositivo
+   *[other] { $count } dispositivi
+}
+ports-evidence = Indizi
+ports-nothing-heard = Non si è ancora sentito nulla che dica cosa è collegato.
+ports-seen = ({ $count ->
+    [one] una volta
+   *[other] { $count } volte
+}, l’ultima { $ago } fa)
+ports-changes = Cambiamenti
+ports-no-changes = Nessun verdetto è ancora cambiato.
+ports-change = { $port }: { $from } → { $to } ({ $ago } fa)
+ports-ev-dhcp_server = Il server DHCP { $server } ha risposto e offerto { $offered }.
+ports-ev-router_advert = Il router IPv6 { $router } si è offerto come uscita.
+ports-ev-pppoe = Il concentratore PPPoE «{ $concentrator }» ha risposto.
+ports-ev-babel = Il vicino babel { $neighbour } ha salutato.
+ports-ev-babel_vlan = Il vicino babel { $neighbour } ha salutato sulla VLAN { $vid }.
+ports-ev-batman = Nodo batman-adv { $originator } sulla VLAN { $vid }.
+ports-ev-batman_untagged = Nodo batman-adv { $originator }, senza VLAN.
+ports-ev-anygw = Indirizzo del gateway LibreMesh { $mac }.
+ports-ev-lldp = Il dispositivo si annuncia (LLDP) come «{ $name }» ({ $description }), capacità: { $capabilities }.
+ports-ev-mndp = Il dispositivo MikroTik «{ $identity }» si è annunciato.
+ports-ev-ubiquiti = Il dispositivo Ubiquiti «{ $name }» si è annunciato.
+ports-ev-stp = Messaggi spanning tree: uno switch o un bridge.
+ports-ev-dhcp_client = Un dispositivo ha chiesto un indirizzo.
+ports-ev-mdns = I dispositivi hanno annunciato i loro servizi (mDNS).
+ports-ev-loop = Il messaggio di prova del router inviato da { $port } è arrivato qui.

@@ -134,12 +134,6 @@ home-unknown = Desconhecido
 home-none = Nenhum
 home-platform-dev-short = Desenvolvimento
 
-not-available-title = Ainda não disponível
-not-available-body = { $feature } ainda não faz parte desta versão do Portico. Esta página vai mostrá-lo quando fizer.
-feature-portal = O portal cativo com vouchers
-feature-offload = O painel de aceleração do firewall
-feature-bluetooth = A visão de pares Bluetooth LE
-feature-ports = A detecção do uso dos cabos
 
 error-not-found = Esta página não existe.
 error-forbidden = Você não tem permissão para fazer isso.
@@ -766,3 +760,69 @@ wizard-vpn-set-up = Este servidor está configurado. Seus dispositivos e arquivo
 communities-nodes-last-known = { $count } em { $date } (a última contagem; os registros mais recentes não têm)
 communities-embed-source = Fonte:
 communities-embed-at = { $what } em { $date }
+
+## Ports: what each cable is plugged into
+ports-title = Portas
+ports-intro = A que cada cabo de rede está ligado, pelo que chega por ele. Nada é alterado aqui: os veredictos sugerem um papel para cada porta.
+ports-strip = As portas do roteador
+ports-not-running = A detecção de portas não está funcionando neste equipamento.
+ports-kind-unsure = Ainda incerto
+ports-kind-no_link = Sem cabo
+ports-kind-quiet = Conectado, nada ouvido
+ports-kind-uplink = Acesso à internet
+ports-kind-foreign_lan = A rede de outro roteador
+ports-kind-mesh_same = Nó da malha desta comunidade
+ports-kind-mesh_other = Nó da malha de outra comunidade
+ports-kind-mesh = Nó da malha (babel)
+ports-kind-switch = Switch
+ports-kind-access_point = Ponto de acesso com dispositivos atrás
+ports-kind-clients = Dispositivos
+ports-kind-loop = Laço: este cabo volta ao roteador
+ports-role-wan = Internet (WAN, atrás do firewall)
+ports-role-lan = Rede local (ponte LAN)
+ports-role-mesh = Malha (batman-adv e babel)
+ports-role-babel = Malha entre comunidades (só babel)
+ports-role-routed = Uma rede roteada própria
+ports-role-blocked = Bloqueada
+ports-current-lan = Rede local (LAN)
+ports-current-wan = Internet (WAN)
+ports-current-bridge = Parte de { $bridge }
+ports-current-unused = Sem uso
+ports-verdict = { $kind } · { $confidence } % de certeza · há { $held }
+ports-frozen = O enlace subiu e caiu { $flaps } vezes: esta porta será avaliada de novo em { $seconds } s.
+ports-listening = Ouvindo… ainda incerto.
+ports-suggested = Papel sugerido
+ports-now = Papel atual
+ports-link = Enlace
+ports-link-up = Cabo conectado
+ports-link-down = Sem cabo ou a outra ponta está desligada
+ports-mac = Endereço
+ports-heard = Ouvidos
+ports-devices = { $count ->
+    [one] um dispositivo
+   *[other] { $count } dispositivos
+}
+ports-evidence = Indícios
+ports-nothing-heard = Ainda não se ouviu nada que diga o que está conectado.
+ports-seen = ({ $count ->
+    [one] uma vez
+   *[other] { $count } vezes
+}, a última há { $ago })
+ports-changes = Mudanças
+ports-no-changes = Nenhum veredicto mudou ainda.
+ports-change = { $port }: { $from } → { $to } (há { $ago })
+ports-ev-dhcp_server = O servidor DHCP { $server } respondeu e ofereceu { $offered }.
+ports-ev-router_advert = O roteador IPv6 { $router } se ofereceu como saída.
+ports-ev-pppoe = O concentrador PPPoE “{ $concentrator }” respondeu.
+ports-ev-babel = O vizinho babel { $neighbour } disse olá.
+ports-ev-babel_vlan = O vizinho babel { $neighbour } disse olá na VLAN { $vid }.
+ports-ev-batman = Nó batman-adv { $originator } na VLAN { $vid }.
+ports-ev-batman_untagged = Nó batman-adv { $originator }, sem VLAN.
+ports-ev-anygw = Endereço de gateway do LibreMesh { $mac }.
+ports-ev-lldp = O equipamento se anuncia (LLDP) como “{ $name }” ({ $description }), capacidades: { $capabilities }.
+ports-ev-mndp = O equipamento MikroTik “{ $identity }” se anunciou.
+ports-ev-ubiquiti = O equipamento Ubiquiti “{ $name }” se anunciou.
+ports-ev-stp = Mensagens de spanning tree: um switch ou uma ponte.
+ports-ev-dhcp_client = Um dispositivo pediu um endereço.
+ports-ev-mdns = Dispositivos anunciaram seus serviços (mDNS).
+ports-ev-loop = A mensagem de teste do próprio roteador vinda de { $port } chegou aqui.

@@ -31,6 +31,138 @@ pub fn apply_status(status: &apply::Status) -> app::ApplyStatus {
     }
 }
 
+/// The ports as the page and its event stream show them: kinds and roles by name, each piece
+/// of evidence as its sentence's key and arguments.
+pub fn ports_view(snapshot: &crate::ports::Snapshot) -> app::ports::PortsView {
+    use crate::ports::serde_name as name;
+    use app::ports::{EventRow, PortRow, PortsView};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    PortsView {
+        running: snapshot.running,
+        ports: snapshot
+            .ports
+            .iter()
+            .map(|p| {
+                let (current, bridge) = match &p.current {
+                    crate::ports::Current::Lan => ("lan", String::new()),
+                    crate::ports::Current::Wan => ("wan", String::new()),
+                    crate::ports::Current::Bridge(b) => ("bridge", b.clone()),
+                    crate::ports::Current::Unused => ("unused", String::new()),
+                };
+                PortRow {
+                    name: p.name.clone(),
+                    mac: p.mac.clone(),
+                    carrier: p.carrier,
+                    current: current.into(),
+                    bridge,
+                    kind: p.judgement.kind.map(|k| name(&k)),
+                    confidence: p.judgement.confidence,
+                    held_secs: p.judgement.held_secs,
+                    flaps: u64::try_from(p.judgement.flaps).unwrap_or(u64::MAX),
+                    frozen_secs: p.judgement.frozen_secs,
+                    suggested: p.suggested.map(|r| name(&r)),
+                    devices: u64::try_from(p.devices).unwrap_or(u64::MAX),
+                    evidence: p.evidence.iter().map(evidence_row).collect(),
+                }
+            })
+            .collect(),
+        events: snapshot
+            .events
+            .iter()
+            .map(|e| EventRow {
+                ago_secs: now.saturating_sub(e.at),
+                port: e.port.clone(),
+                from: e.from.map(|k| name(&k)),
+                to: e.to.map(|k| name(&k)),
+            })
+            .collect(),
+    }
+}
+
+fn evidence_row(view: &crate::ports::EvidenceView) -> app::ports::EvidenceRow {
+    use crate::ports::frames::Sighting;
+    let e = &view.evidence;
+    let arg = |k: &str, v: String| (k.to_owned(), v);
+    let (kind, args) = match &e.sighting {
+        Sighting::DhcpServer { server, offered } => (
+            "dhcp_server",
+            vec![
+                arg("server", server.to_string()),
+                arg("offered", offered.to_string()),
+            ],
+        ),
+        Sighting::RouterAdvert { router } => {
+            ("router_advert", vec![arg("router", router.to_string())])
+        }
+        Sighting::Pppoe { concentrator } => {
+            ("pppoe", vec![arg("concentrator", concentrator.clone())])
+        }
+        Sighting::Babel {
+            neighbour,
+            vid: None,
+        } => ("babel", vec![arg("neighbour", neighbour.to_string())]),
+        Sighting::Babel {
+            neighbour,
+            vid: Some(vid),
+        } => (
+            "babel_vlan",
+            vec![
+                arg("neighbour", neighbour.to_string()),
+                arg("vid", vid.to_string()),
+            ],
+        ),
+        Sighting::Batman { originator, vid } => {
+            let originator = arg(
+                "originator",
+                originator.clone().unwrap_or_else(|| "?".into()),
+            );
+            match vid {
+                Some(vid) => ("batman", vec![originator, arg("vid", vid.to_string())]),
+                None => ("batman_untagged", vec![originator]),
+            }
+        }
+        Sighting::Anygw { id } => (
+            "anygw",
+            vec![arg(
+                "mac",
+                format!("aa:aa:aa:{:02x}:{:02x}:aa", id[0], id[1]),
+            )],
+        ),
+        Sighting::Lldp {
+            name,
+            description,
+            capabilities,
+        } => (
+            "lldp",
+            vec![
+                arg("name", name.clone()),
+                arg("description", description.clone()),
+                arg("capabilities", capabilities.join(", ")),
+            ],
+        ),
+        Sighting::Mndp { identity } => ("mndp", vec![arg("identity", identity.clone())]),
+        Sighting::Ubiquiti { name } => ("ubiquiti", vec![arg("name", name.clone())]),
+        Sighting::Stp => ("stp", vec![]),
+        Sighting::DhcpClient => ("dhcp_client", vec![]),
+        Sighting::Mdns => ("mdns", vec![]),
+        Sighting::Loop { from } => (
+            "loop",
+            vec![arg(
+                "port",
+                view.port.clone().unwrap_or_else(|| from.to_string()),
+            )],
+        ),
+    };
+    app::ports::EvidenceRow {
+        kind: kind.into(),
+        args,
+        count: e.count,
+        last_secs_ago: e.last_secs_ago,
+    }
+}
+
 /// The offload's snapshot as the dashboard, the API and the event stream show it.
 pub fn offload_view(snapshot: &crate::offload::Snapshot) -> app::offload::OffloadView {
     use crate::offload::snapshot::{FlowState, Nat};

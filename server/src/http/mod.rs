@@ -18,6 +18,7 @@ mod forms;
 mod gate;
 mod log;
 mod offload;
+mod ports;
 mod sources;
 mod status;
 mod tasks;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub ble: Option<Arc<crate::ble::Ble>>,
     /// The firewall offload (running, or why not).
     pub offload: Option<Arc<crate::offload::Service>>,
+    /// The port observer, when this Portico runs one (never in the host's namespace).
+    pub ports: Option<crate::ports::Ports>,
     /// The overview's facts (its sampler runs when `serve` starts it).
     pub status: Arc<crate::status::Monitor>,
     /// An uploaded backup waiting to be applied.
@@ -115,6 +118,7 @@ impl AppState {
             portal: None,
             ble: None,
             offload: None,
+            ports: None,
             status,
             restores: crate::backup::Waiting::default(),
             vpn_keys: Arc::default(),
@@ -143,6 +147,7 @@ pub fn app(state: AppState) -> Router {
             provide_context(config_source.clone());
             provide_context::<Arc<dyn app::offload::OffloadSource>>(sources.clone());
             provide_context::<Arc<dyn app::bluetooth::BluetoothSource>>(sources.clone());
+            provide_context::<Arc<dyn app::ports::PortsSource>>(sources.clone());
             provide_context::<Arc<dyn app::portal::VoucherSource>>(sources.clone());
             provide_context::<Arc<dyn app::wizard::page::WizardSource>>(sources.clone());
             provide_context::<Arc<dyn app::tasks::TaskSource>>(sources.clone());
@@ -186,6 +191,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/status/test", post(status::test_api))
         .route("/api/v1/offload", get(offload::snapshot))
         .route("/api/v1/offload/events", get(offload::events))
+        .route("/api/v1/ports", get(ports::snapshot))
+        .route("/api/v1/ports/events", get(ports::events))
         .route("/api/fn/{*name}", post(server_fns))
         .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/config", get(api::list))

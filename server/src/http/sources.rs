@@ -10,6 +10,7 @@ use app::bluetooth::{BluetoothSource, BluetoothView};
 use app::i18n::Lang;
 use app::offload::{OffloadSource, OffloadView};
 use app::portal::{VoucherAdminView, VoucherSource};
+use app::ports::{PortsSource, PortsView};
 use app::wizard::page::{WizardPageData, WizardSource};
 
 use super::AppState;
@@ -36,6 +37,17 @@ impl OffloadSource for Sources {
             },
             |o| super::convert::offload_view(&o.snapshot()),
         )
+    }
+}
+
+impl PortsSource for Sources {
+    fn ports_view(&self) -> PortsView {
+        self.state
+            .ports
+            .as_ref()
+            .map_or_else(PortsView::default, |p| {
+                super::convert::ports_view(&p.snapshot())
+            })
     }
 }
 

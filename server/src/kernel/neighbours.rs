@@ -71,7 +71,7 @@ pub fn list() -> io::Result<Vec<Neighbour>> {
 }
 
 /// `aa:bb:cc:dd:ee:ff`.
-fn mac_text(mac: &[u8]) -> String {
+pub(crate) fn mac_text(mac: &[u8]) -> String {
     mac.iter()
         .map(|b| format!("{b:02x}"))
         .collect::<Vec<_>>()

@@ -91,7 +91,8 @@ pub fn parse_offer(packet: &[u8], xid: u32) -> Option<(Ipv4Addr, Ipv4Addr)> {
     (kind == Some(2)).then_some((server.unwrap_or(Ipv4Addr::UNSPECIFIED), offered))
 }
 
-const ETH_P_PPP_DISC: u16 = 0x8863;
+/// PPPoE discovery's ethertype.
+pub const ETH_P_PPP_DISC: u16 = 0x8863;
 const PADI: u8 = 0x09;
 const PADO: u8 = 0x07;
 const TAG_SERVICE_NAME: u16 = 0x0101;
@@ -159,12 +160,21 @@ pub fn parse_pado(frame: &[u8], host_uniq: [u8; 4]) -> Option<String> {
     let ours = tags
         .iter()
         .any(|(t, v)| *t == TAG_HOST_UNIQ && *v == host_uniq);
+    ours.then(|| pado_name(frame)).flatten()
+}
+
+/// The access concentrator's name if `frame` is a PADO (whoever it answers).
+pub fn pado_name(frame: &[u8]) -> Option<String> {
+    let (_, tags) = discovery_tags(frame, PADO)?;
     let name = tags.iter().find(|(t, _)| *t == TAG_AC_NAME)?.1;
-    ours.then(|| String::from_utf8_lossy(name).into_owned())
+    Some(String::from_utf8_lossy(name).into_owned())
 }
 
 /// A packet socket bound to `device` (receiving every protocol; callers filter).
-fn packet_socket(device: &str, timeout: Duration) -> std::io::Result<std::os::fd::OwnedFd> {
+pub(crate) fn packet_socket(
+    device: &str,
+    timeout: Duration,
+) -> std::io::Result<std::os::fd::OwnedFd> {
     use nix::sys::socket::{
         AddressFamily, SockFlag, SockProtocol, SockType, SockaddrLike as _, bind, setsockopt,
         socket, sockopt,
@@ -200,7 +210,7 @@ fn receive(fd: &std::os::fd::OwnedFd, buffer: &mut [u8]) -> std::io::Result<Opti
     }
 }
 
-fn send(fd: &std::os::fd::OwnedFd, frame: &[u8]) -> std::io::Result<()> {
+pub(crate) fn send(fd: &std::os::fd::OwnedFd, frame: &[u8]) -> std::io::Result<()> {
     use std::os::fd::AsRawFd as _;
     nix::sys::socket::send(fd.as_raw_fd(), frame, nix::sys::socket::MsgFlags::empty())?;
     Ok(())
@@ -254,7 +264,7 @@ pub fn answer_padis(device: &str, ac_name: &str) -> std::io::Result<()> {
     }
 }
 
-fn mac_of(device: &str) -> Option<[u8; 6]> {
+pub(crate) fn mac_of(device: &str) -> Option<[u8; 6]> {
     let text = std::fs::read_to_string(format!("/sys/class/net/{device}/address")).ok()?;
     let bytes: Vec<u8> = text
         .trim()
@@ -264,7 +274,7 @@ fn mac_of(device: &str) -> Option<[u8; 6]> {
     bytes.try_into().ok()
 }
 
-fn has_link(device: &str) -> bool {
+pub(crate) fn has_link(device: &str) -> bool {
     std::fs::read_to_string(format!("/sys/class/net/{device}/carrier"))
         .is_ok_and(|c| c.trim() == "1")
 }

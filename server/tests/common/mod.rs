@@ -231,8 +231,13 @@ pub fn in_ns<T: Send + 'static>(
 
 /// The offload dashboard's data, as an admin's script reads it (`jar`: a logged-in session).
 pub fn offload(lab: &netlab::Lab, jar: &str) -> serde_json::Value {
-    let (code, body) = curl(lab, &["-b", jar, "http://192.168.1.1/api/v1/offload"]);
-    assert_eq!(code, 200, "{body}");
+    api(lab, jar, "/api/v1/offload")
+}
+
+/// `GET` of an API path of the lab router as an admin's script (`jar`: a logged-in session).
+pub fn api(lab: &netlab::Lab, jar: &str, path: &str) -> serde_json::Value {
+    let (code, body) = curl(lab, &["-b", jar, &format!("http://192.168.1.1{path}")]);
+    assert_eq!(code, 200, "{path}: {body}");
     serde_json::from_str(&body).unwrap()
 }
 

@@ -194,6 +194,8 @@ async fn openapi_document_lists_the_config_routes() {
         "/api/v1/status/test",
         "/api/v1/offload",
         "/api/v1/offload/events",
+        "/api/v1/ports",
+        "/api/v1/ports/events",
     ] {
         assert!(json["paths"][path].is_object(), "{path} is documented");
     }

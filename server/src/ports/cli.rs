@@ -1,0 +1,110 @@
+//! `portico ports [--json] [--seconds N]`: observes every port until each has a verdict (or
+//! for at most N seconds) and prints what is plugged in, the evidence and the suggested role.
+//! Observing sends the ports' probes: refused in the host's network namespace.
+
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use super::frames::Sighting;
+use super::{EvidenceView, Ports, Snapshot};
+
+/// What `portico ports` takes.
+#[derive(Debug, clap::Args)]
+pub struct PortsArgs {
+    /// Print the ports as JSON (as `GET /api/v1/ports` answers).
+    #[arg(long)]
+    json: bool,
+    /// Observe at most this long.
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// In the host's network namespace, or when the router's files cannot be read.
+pub fn run(root: &std::path::Path, args: &PortsArgs) -> anyhow::Result<ExitCode> {
+    let platform = crate::platform::open(root)?;
+    let ports = Ports::start(platform)?;
+    let until = Instant::now() + Duration::from_secs(args.seconds);
+    let mut snapshot = ports.snapshot();
+    while Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(200));
+        snapshot = ports.snapshot();
+        if !snapshot.ports.is_empty() && snapshot.ports.iter().all(|p| p.judgement.kind.is_some()) {
+            break;
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&snapshot)?);
+    } else {
+        print!("{}", text(&snapshot));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The ports in words, one paragraph each.
+pub fn text(snapshot: &Snapshot) -> String {
+    let mut out = String::new();
+    for port in &snapshot.ports {
+        let verdict = port.judgement.kind.map_or_else(
+            || "not sure yet".to_owned(),
+            |k| format!("{} ({} %)", name(k), port.judgement.confidence),
+        );
+        let role = port
+            .suggested
+            .map(|r| format!("; suggested role: {}", super::serde_name(&r)))
+            .unwrap_or_default();
+        let _ = writeln!(out, "{}: {verdict}{role}", port.name);
+        for evidence in &port.evidence {
+            let _ = writeln!(out, "  {}", describe(evidence));
+        }
+    }
+    out
+}
+
+fn name(kind: super::verdict::Kind) -> String {
+    super::serde_name(&kind).replace('_', " ")
+}
+
+/// One piece of evidence in English (the web page says it in the user's language).
+pub fn describe(view: &EvidenceView) -> String {
+    let e = &view.evidence;
+    let what = match &e.sighting {
+        Sighting::DhcpServer { server, offered } => {
+            format!("DHCP server {server} answered (offered {offered})")
+        }
+        Sighting::RouterAdvert { router } => format!("IPv6 router {router} advertised itself"),
+        Sighting::Pppoe { concentrator } => {
+            format!("PPPoE access concentrator {concentrator} answered")
+        }
+        Sighting::Babel { neighbour, vid } => match vid {
+            Some(vid) => format!("babel neighbour {neighbour} on VLAN {vid}"),
+            None => format!("babel neighbour {neighbour}"),
+        },
+        Sighting::Batman { originator, vid } => format!(
+            "batman-adv node {} on VLAN {}",
+            originator.as_deref().unwrap_or("?"),
+            vid.map_or_else(|| "none".to_owned(), |v| v.to_string())
+        ),
+        Sighting::Anygw { id } => {
+            format!("LibreMesh gateway aa:aa:aa:{:02x}:{:02x}:aa", id[0], id[1])
+        }
+        Sighting::Lldp {
+            name,
+            description,
+            capabilities,
+        } => format!("LLDP: {name} ({description}) {}", capabilities.join(", ")),
+        Sighting::Mndp { identity } => format!("MikroTik device {identity}"),
+        Sighting::Ubiquiti { name } => format!("Ubiquiti device {name}"),
+        Sighting::Stp => "spanning tree (a switch or bridge)".to_owned(),
+        Sighting::DhcpClient => "a device asked for an address".to_owned(),
+        Sighting::Mdns => "devices announced themselves (mDNS)".to_owned(),
+        Sighting::Loop { .. } => format!(
+            "this router's loop probe from {} came back",
+            view.port.as_deref().unwrap_or("another port")
+        ),
+    };
+    format!("{what} ({}×, last {} s ago)", e.count, e.last_secs_ago)
+}
