@@ -40,6 +40,24 @@ pub struct PortRow {
     pub suggested: Option<String>,
     pub devices: u64,
     pub evidence: Vec<EvidenceRow>,
+    /// The port's policy: `auto`, `suggest` or `off`.
+    pub mode: String,
+    /// A role the admin pinned.
+    pub pinned: Option<String>,
+    /// An admin's connection comes through this port: its role is left alone.
+    pub protected: bool,
+    pub change: Option<ChangeRow>,
+}
+
+/// A port's latest role change.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRow {
+    pub role: String,
+    /// `auto` or `admin`.
+    pub by: String,
+    /// `waiting`, `kept` or `rolled_back`.
+    pub progress: String,
+    pub ago_secs: u64,
 }
 
 /// One kind of sighting: its sentence's key suffix and arguments, how often and how long ago.
@@ -86,8 +104,33 @@ pub async fn load_ports() -> Result<PortsView, ServerFnError> {
 #[component]
 pub fn PortsPage() -> impl IntoView {
     let data = Resource::new_blocking(|| (), |()| load_ports());
+    let lang = lang();
+    let query = leptos_router::hooks::use_query_map();
+    let outcome = query.with_untracked(|q| {
+        let outcome = q.get("role")?;
+        let port = q.get("port").unwrap_or_default();
+        let known = [
+            "applied",
+            "admin-port",
+            "busy",
+            "unchanged",
+            "pinned",
+            "failed",
+        ];
+        let outcome = known.into_iter().find(|k| *k == outcome)?;
+        let text = lang.tr_args(
+            &format!("ports-outcome-{outcome}"),
+            &[("port", port.into())],
+        );
+        Some(if outcome == "applied" {
+            view! { <p class="notice" role="status">{text}</p> }.into_any()
+        } else {
+            view! { <p class="error" role="alert">{text}</p> }.into_any()
+        })
+    });
     view! {
         <PageHeading text=t("ports-title") />
+        {outcome}
         <Suspense fallback=|| view! { <p>{t("home-loading")}</p> }>
             {move || {
                 data.get().map(|result| match result {
@@ -234,6 +277,54 @@ fn PortCard(port: PortRow) -> impl IntoView {
     } else {
         None
     };
+    let policy = match &port.pinned {
+        Some(role) => lang.tr_args(
+            "ports-pinned",
+            &[("role", t(&format!("ports-role-{role}")).into())],
+        ),
+        None => t(&format!("ports-mode-{}", port.mode)),
+    };
+    let waiting = port
+        .change
+        .as_ref()
+        .is_some_and(|c| c.progress == "waiting");
+    let change = port.change.as_ref().map(|c| {
+        let text = lang.tr_args(
+            &format!("ports-change-{}", c.progress),
+            &[
+                ("role", t(&format!("ports-role-{}", c.role)).into()),
+                ("by", t(&format!("ports-by-{}", c.by)).into()),
+                ("ago", format_duration(c.ago_secs).into()),
+            ],
+        );
+        view! { <p class="role-change" role="status">{text}</p> }
+    });
+    let protected = port
+        .protected
+        .then(|| view! { <p class="muted">{t("ports-protected")}</p> });
+    let button = port
+        .suggested
+        .clone()
+        .filter(|role| {
+            *role != port.current
+                && port.mode != "off"
+                && port.pinned.is_none()
+                && !port.protected
+                && !waiting
+        })
+        .map(|role| {
+            let label = lang.tr_args(
+                "ports-apply",
+                &[("role", t(&format!("ports-role-{role}")).into())],
+            );
+            view! {
+                <form method="post" action="/ports/role" class="inline">
+                    <input type="hidden" name="port" value=port.name.clone() />
+                    <input type="hidden" name="role" value=role />
+                    <button type="submit">{label}</button>
+                </form>
+            }
+        });
     let id = format!("port-{}", port.name);
     let kind_class = format!(
         "card port kind-{}",
@@ -251,7 +342,11 @@ fn PortCard(port: PortRow) -> impl IntoView {
                 <dd>{if port.carrier { t("ports-link-up") } else { t("ports-link-down") }}</dd>
                 <dt>{t("ports-mac")}</dt><dd><code>{port.mac.clone()}</code></dd>
                 <dt>{t("ports-heard")}</dt><dd>{devices}</dd>
+                <dt>{t("ports-policy")}</dt><dd class="policy">{policy}</dd>
             </dl>
+            {change}
+            {protected}
+            {button}
             <h3>{t("ports-evidence")}</h3>
             {heard}
             <ul class="evidence">{evidence}</ul>

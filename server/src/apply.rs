@@ -172,6 +172,8 @@ pub fn services_for(files: &[String]) -> Vec<Service> {
             "firewall" => &[Service::Firewall],
             "system" => &[Service::System],
             "openvpn" => &[Service::OpenVpn],
+            "babeld" => &[Service::Babeld],
+            "lime-node" => &[Service::Lime, Service::Network],
             _ => &[],
         };
         for s in more {

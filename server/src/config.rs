@@ -84,12 +84,14 @@ impl Settings {
     pub fn from_package(package: &uci::Package) -> (Settings, Vec<Warning>) {
         let mut warnings = Vec::new();
         for section in &package.sections {
+            // `config port` sections (any name) are the ports' policies (`ports::roles`).
             let known = matches!(
                 (section.kind.as_str(), section.name.as_str()),
                 ("portico", "main")
                     | ("portal", "portal")
                     | ("offload", "offload")
                     | ("ble", "ble")
+                    | ("port", _)
             );
             if !known {
                 warnings.push(Warning {

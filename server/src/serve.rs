@@ -119,7 +119,11 @@ pub fn run(options: Options) -> anyhow::Result<ExitCode> {
         ));
         state.offload = Some(offload.clone());
         if network_functions {
-            match crate::ports::Ports::start(state.platform.clone()) {
+            match crate::ports::Ports::start_applying(
+                state.platform.clone(),
+                Some(state.applier.clone()),
+                main.connection_test_url.clone(),
+            ) {
                 Ok(ports) => state.ports = Some(ports),
                 Err(err) => tracing::warn!(%err, "port detection not started"),
             }

@@ -90,6 +90,55 @@ fn asking_client(peers: &mut Peers, ns: &str, device: &str) {
     peers.spawn(ns, &["sh", "-c", &script]);
 }
 
+/// babeld on `device` in `ns`, saying hello every second (its files under `dir`).
+fn babel_node(peers: &mut Peers, ns: &str, dir: &std::path::Path, device: &str) {
+    let pid = dir.join(format!("babeld-{ns}.pid"));
+    let state = dir.join(format!("babeld-{ns}.state"));
+    peers.spawn(
+        ns,
+        &[
+            "babeld",
+            "-I",
+            pid.to_str().unwrap(),
+            "-S",
+            state.to_str().unwrap(),
+            "-h",
+            "1",
+            "-H",
+            "1",
+            device,
+        ],
+    );
+}
+
+/// radvd on `device` in `ns`: a default router advertising `prefix` every 3 to 4 s.
+fn ipv6_router(peers: &mut Peers, ns: &str, dir: &std::path::Path, device: &str, prefix: &str) {
+    run(ns, &["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
+    let conf = dir.join(format!("radvd-{ns}.conf"));
+    std::fs::write(
+        &conf,
+        format!(
+            "interface {device} {{ AdvSendAdvert on; MinRtrAdvInterval 3; MaxRtrAdvInterval 4; \
+             AdvDefaultLifetime 1800; prefix {prefix} {{}}; }};\n"
+        ),
+    )
+    .unwrap();
+    let pid = dir.join(format!("radvd-{ns}.pid"));
+    peers.spawn(
+        ns,
+        &[
+            "radvd",
+            "-n",
+            "-m",
+            "stderr",
+            "-C",
+            conf.to_str().unwrap(),
+            "-p",
+            pid.to_str().unwrap(),
+        ],
+    );
+}
+
 #[test]
 #[allow(
     clippy::too_many_lines,
@@ -108,30 +157,12 @@ fn every_port_gets_its_verdict() {
 
     let ra = scratch();
     cable(lab, "ra0", &ra.name, "up6", None, true);
-    run(
+    ipv6_router(
+        &mut peers,
         &ra.name,
-        &["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"],
-    );
-    let radvd_conf = dir.path().join("radvd.conf");
-    std::fs::write(
-        &radvd_conf,
-        "interface up6 { AdvSendAdvert on; MinRtrAdvInterval 3; MaxRtrAdvInterval 4; \
-         AdvDefaultLifetime 1800; prefix fd70:7274:0:66::/64 {}; };\n",
-    )
-    .unwrap();
-    let radvd_pid = dir.path().join("radvd.pid");
-    peers.spawn(
-        &ra.name,
-        &[
-            "radvd",
-            "-n",
-            "-m",
-            "stderr",
-            "-C",
-            radvd_conf.to_str().unwrap(),
-            "-p",
-            radvd_pid.to_str().unwrap(),
-        ],
+        dir.path(),
+        "up6",
+        "fd70:7274:0:66::/64",
     );
 
     let ac = scratch();
@@ -151,25 +182,7 @@ fn every_port_gets_its_verdict() {
 
     let babel = scratch();
     cable(lab, "bab0", &babel.name, "mesh0", None, true);
-    let (babel_pid, babel_state) = (
-        dir.path().join("babeld.pid"),
-        dir.path().join("babeld.state"),
-    );
-    peers.spawn(
-        &babel.name,
-        &[
-            "babeld",
-            "-I",
-            babel_pid.to_str().unwrap(),
-            "-S",
-            babel_state.to_str().unwrap(),
-            "-h",
-            "1",
-            "-H",
-            "1",
-            "mesh0",
-        ],
-    );
+    babel_node(&mut peers, &babel.name, dir.path(), "mesh0");
 
     let stp = scratch();
     cable(lab, "stp0", &stp.name, "swp", None, false);
@@ -485,4 +498,199 @@ fn the_server_reports_its_ports_and_freezes_a_flapping_one() {
             .any(|e| e["port"] == "eth1" && e["to"] == "uplink"),
         "{events:#}"
     );
+}
+
+/// Issue 21, item 3: ports whose policy is `auto` get the suggested role once the verdict has
+/// held for 30 s, through the checked apply, and keep it only when the role's adjacency
+/// appears: an uplink gets its lease (and the connection test passes), a client's port joins
+/// the LAN and the client gets a lease there, a babel neighbour hears the router's own babeld.
+/// An uplink that only advertises IPv6 routes gives no lease: its role is rolled back and the
+/// files are as they were, byte for byte. The admin's own port is never changed.
+#[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one lab, four ports with their neighbours, read top to bottom"
+)]
+fn auto_applies_roles_and_keeps_them_only_with_their_neighbour() {
+    netlab::lab::sweep_stale_test_labs();
+    let lab = common::LabGuard(Lab::up(common::spec_with_internet(23)).expect("lab up"));
+    let lab = &lab.0;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    portico_server::platform::dev::create_fresh_root(&root).unwrap();
+    let config = root.join("etc/config/portico");
+    let mut portico = uci::parse("portico", &std::fs::read(&config).unwrap()).unwrap();
+    portico
+        .section_mut("main")
+        .unwrap()
+        .set("apply_timeout", b"20");
+    for port in ["up2", "cl2", "bab2", "ra2", "eth0"] {
+        let index = portico.add_section("port");
+        portico.sections[index].set("name", port.as_bytes());
+        portico.sections[index].set("mode", b"auto");
+    }
+    std::fs::write(&config, uci::emit::to_file(&portico)).unwrap();
+    common::set_admin_password(&root);
+    let mut peers = Peers::default();
+
+    let isp = Scratch::new().unwrap();
+    cable(lab, "up2", &isp.name, "modem", None, true);
+    run(
+        &isp.name,
+        &["ip", "addr", "add", "10.99.0.1/24", "dev", "modem"],
+    );
+    let leases = dir.path().join("modem.leases");
+    peers.spawn(
+        &isp.name,
+        &[
+            "dnsmasq",
+            "-k",
+            "--port=0",
+            "--interface=modem",
+            "--bind-interfaces",
+            "--dhcp-range=10.99.0.50,10.99.0.99,1h",
+            &format!("--dhcp-leasefile={}", leases.display()),
+            "--pid-file=",
+        ],
+    );
+    let client = Scratch::new().unwrap();
+    cable(lab, "cl2", &client.name, "laptop", None, true);
+    asking_client(&mut peers, &client.name, "laptop");
+    let babel = Scratch::new().unwrap();
+    cable(lab, "bab2", &babel.name, "mesh0", None, true);
+    babel_node(&mut peers, &babel.name, dir.path(), "mesh0");
+    let ra = Scratch::new().unwrap();
+    cable(lab, "ra2", &ra.name, "up6", None, true);
+    ipv6_router(
+        &mut peers,
+        &ra.name,
+        dir.path(),
+        "up6",
+        "fd70:7274:0:67::/64",
+    );
+
+    let files = |names: &[&str]| -> Vec<Vec<u8>> {
+        names
+            .iter()
+            .map(|n| std::fs::read(root.join("etc/config").join(n)).unwrap_or_default())
+            .collect()
+    };
+    let _server = common::serve_router(lab, &root);
+    let jar = dir.path().join("jar");
+    let jar = jar.to_str().unwrap();
+    common::log_in(lab, jar);
+    // The admin's request came through eth0: it is protected, whatever its verdict.
+    common::wait_for("the admin's port protected", || {
+        port(&ports_api(lab, jar), "eth0")
+            .filter(|p| p["protected"] == true)
+            .map(|_| ())
+    });
+
+    let change = |name: &str| -> Option<(String, String)> {
+        let snapshot = ports_api(lab, jar);
+        let change = &port(&snapshot, name)?["change"];
+        Some((
+            change["role"].as_str()?.to_owned(),
+            change["progress"].as_str()?.to_owned(),
+        ))
+    };
+    let settled = |name: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+        loop {
+            if let Some((role, progress)) = change(name)
+                && progress != "waiting"
+            {
+                return (role, progress);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{name}: no role change settled: {:#}",
+                ports_api(lab, jar)
+            );
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    };
+    let mut outcomes = std::collections::BTreeMap::new();
+    for name in ["up2", "cl2", "bab2", "ra2"] {
+        outcomes.insert(name, settled(name));
+    }
+    assert_eq!(
+        outcomes,
+        [
+            ("bab2", ("babel".to_owned(), "kept".to_owned())),
+            ("cl2", ("lan".to_owned(), "kept".to_owned())),
+            ("ra2", ("wan".to_owned(), "rolled_back".to_owned())),
+            ("up2", ("wan".to_owned(), "kept".to_owned())),
+        ]
+        .into_iter()
+        .collect(),
+        "{:#}",
+        ports_api(lab, jar)
+    );
+    // What was kept is in the files; what was rolled back left no trace.
+    let network = String::from_utf8(files(&["network"]).remove(0)).unwrap();
+    assert!(network.contains("config interface 'wan_up2'"), "{network}");
+    assert!(network.contains("list ports 'cl2'"), "{network}");
+    assert!(
+        network.contains("config interface 'mesh_bab2'"),
+        "{network}"
+    );
+    assert!(!network.contains("ra2"), "{network}");
+    let snapshot = ports_api(lab, jar);
+    assert_eq!(port(&snapshot, "cl2").unwrap()["current"], "lan");
+    assert_eq!(port(&snapshot, "up2").unwrap()["current"], "wan");
+    assert_eq!(port(&snapshot, "bab2").unwrap()["current"], "babel");
+    assert_eq!(port(&snapshot, "ra2").unwrap()["current"], "unused");
+    assert!(port(&snapshot, "eth0").unwrap()["change"].is_null());
+    // The kernel follows: the client's port is in the LAN bridge, the babel port has the
+    // router's babeld as a neighbour (its hellos say it hears us).
+    let master = common::sh(lab, NodeRole::Router, "ip -o link show cl2");
+    assert!(master.contains("master br-lan"), "{master}");
+    assert!(
+        port(&snapshot, "bab2").unwrap()["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "babel" && e["hears_us"] == true),
+        "{snapshot:#}"
+    );
+    // The admin asks to take the port its own connection comes through: refused.
+    let (code, headers) = common::curl(
+        lab,
+        &[
+            "-b",
+            jar,
+            "-H",
+            "Origin: http://192.168.1.1",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "--data",
+            "port=eth0&role=wan",
+            "http://192.168.1.1/ports/role",
+        ],
+    );
+    assert_eq!(code, 303);
+    assert!(
+        headers
+            .to_ascii_lowercase()
+            .contains("location: /ports?role=admin-port&port=eth0"),
+        "{headers}"
+    );
+    let (code, page) = common::curl(
+        lab,
+        &[
+            "-b",
+            jar,
+            "http://192.168.1.1/ports?role=admin-port&port=eth0",
+        ],
+    );
+    assert_eq!(code, 200);
+    assert!(
+        page.contains("eth0 was not changed: your own connection comes through it."),
+        "{page}"
+    );
+    let network_now = String::from_utf8(files(&["network"]).remove(0)).unwrap();
+    assert_eq!(network_now, network, "eth0 untouched");
 }

@@ -46,16 +46,14 @@ pub fn ports_view(snapshot: &crate::ports::Snapshot) -> app::ports::PortsView {
             .iter()
             .map(|p| {
                 let (current, bridge) = match &p.current {
-                    crate::ports::Current::Lan => ("lan", String::new()),
-                    crate::ports::Current::Wan => ("wan", String::new()),
-                    crate::ports::Current::Bridge(b) => ("bridge", b.clone()),
-                    crate::ports::Current::Unused => ("unused", String::new()),
+                    crate::ports::Current::Bridge(b) => ("bridge".to_owned(), b.clone()),
+                    other => (name(other), String::new()),
                 };
                 PortRow {
                     name: p.name.clone(),
                     mac: p.mac.clone(),
                     carrier: p.carrier,
-                    current: current.into(),
+                    current,
                     bridge,
                     kind: p.judgement.kind.map(|k| name(&k)),
                     confidence: p.judgement.confidence,
@@ -65,6 +63,15 @@ pub fn ports_view(snapshot: &crate::ports::Snapshot) -> app::ports::PortsView {
                     suggested: p.suggested.map(|r| name(&r)),
                     devices: u64::try_from(p.devices).unwrap_or(u64::MAX),
                     evidence: p.evidence.iter().map(evidence_row).collect(),
+                    mode: name(&p.policy.mode),
+                    pinned: p.policy.pinned.map(|r| name(&r)),
+                    protected: p.protected,
+                    change: p.change.as_ref().map(|c| app::ports::ChangeRow {
+                        role: name(&c.role),
+                        by: name(&c.by),
+                        progress: name(&c.progress),
+                        ago_secs: now.saturating_sub(c.at),
+                    }),
                 }
             })
             .collect(),
@@ -101,11 +108,18 @@ fn evidence_row(view: &crate::ports::EvidenceView) -> app::ports::EvidenceRow {
         }
         Sighting::Babel {
             neighbour,
+            hears_us: true,
+            ..
+        } => ("babel_both", vec![arg("neighbour", neighbour.to_string())]),
+        Sighting::Babel {
+            neighbour,
             vid: None,
+            ..
         } => ("babel", vec![arg("neighbour", neighbour.to_string())]),
         Sighting::Babel {
             neighbour,
             vid: Some(vid),
+            ..
         } => (
             "babel_vlan",
             vec![

@@ -168,6 +168,14 @@ pub async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -
     if path == "/login" && req.method() == Method::GET {
         return Redirect::to("/").into_response();
     }
+    // The port an admin comes through keeps its role (ports never cut the session).
+    if let (Some(ports), Some(peer)) = (
+        &state.ports,
+        req.extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>(),
+    ) {
+        ports.admin_seen(peer.0.ip());
+    }
     next.run(req).await
 }
 

@@ -191,6 +191,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/status/test", post(status::test_api))
         .route("/api/v1/offload", get(offload::snapshot))
         .route("/api/v1/offload/events", get(offload::events))
+        .route("/ports/role", post(ports::role_form))
         .route("/api/v1/ports", get(ports::snapshot))
         .route("/api/v1/ports/events", get(ports::events))
         .route("/api/fn/{*name}", post(server_fns))

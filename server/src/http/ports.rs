@@ -1,13 +1,16 @@
-//! The ports' routes: what `portico ports --json` prints (`GET /api/v1/ports`) and the page's
+//! The ports' routes: what `portico ports --json` prints (`GET /api/v1/ports`), the page's
 //! live view as Server-Sent Events (`GET /api/v1/ports/events`, one `ports` event per change
-//! and every 2 s, so "ago" stays current).
+//! and every 2 s, so "ago" stays current), and the page's "apply the suggested role" form
+//! (`POST /ports/role`).
 
 use std::time::Duration;
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
+use axum::{Form, Json};
+use serde::Deserialize;
 
 use super::AppState;
 use super::convert::ports_view;
@@ -41,4 +44,32 @@ pub async fn events(State(state): State<AppState>) -> impl IntoResponse {
             tick: Some(Duration::from_secs(2)),
         })
     })
+}
+
+/// The page's form: give `port` the role `role`.
+#[derive(Deserialize)]
+pub struct RoleForm {
+    port: String,
+    role: String,
+}
+
+/// `POST /ports/role`: back to the page, at the port's card, saying what happened.
+pub async fn role_form(State(state): State<AppState>, Form(form): Form<RoleForm>) -> Response {
+    use crate::ports::apply::Refusal;
+    let outcome = match (
+        state.ports.as_ref(),
+        crate::ports::roles::parse_role(&form.role),
+    ) {
+        (Some(ports), Some(role)) => match ports.change_role(&form.port, role) {
+            Ok(()) => "applied",
+            Err(Refusal::AdminPort) => "admin-port",
+            Err(Refusal::Busy) => "busy",
+            Err(Refusal::Unchanged) => "unchanged",
+            Err(Refusal::Pinned) => "pinned",
+            Err(_) => "failed",
+        },
+        _ => "failed",
+    };
+    let port = app::portal::encode(&form.port);
+    Redirect::to(&format!("/ports?role={outcome}&port={port}#port-{port}")).into_response()
 }

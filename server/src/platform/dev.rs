@@ -94,10 +94,13 @@ impl Platform for DevPlatform {
         if services.contains(&Service::Network) || services.contains(&Service::Dhcp) {
             super::dev_apply::apply_dhcp(&self.root)?;
         }
+        if services.contains(&Service::Babeld) {
+            super::dev_apply::apply_babeld(&self.root)?;
+        }
         for service in services {
             if matches!(
                 service,
-                Service::Wireless | Service::System | Service::OpenVpn
+                Service::Wireless | Service::System | Service::OpenVpn | Service::Lime
             ) {
                 not_here.push(*service);
             }

@@ -171,11 +171,48 @@ pub fn network_plan(network: &Package, udhcpc_script: &Path) -> Result<Vec<Step>
                     &udhcpc_script.to_string_lossy(),
                 ]));
             }
-            // pppoe, dhcpv6, none: written and validated, not realised in the lab.
+            // An interface without addresses (a babel mesh port speaks link-local IPv6).
+            Some("none") => steps.push(step(&["ip", "link", "set", &device, "up"])),
+            // pppoe, dhcpv6: written and validated, not realised in the lab.
             _ => {}
         }
     }
     Ok(steps)
+}
+
+/// The commands that make the bridges' members follow `network`'s bridge `device` sections:
+/// each listed port that exists (`links`: every link and the bridge it is a member of) joins
+/// its bridge; a member no longer listed leaves it. VLAN devices (`8021q`, `8021ad`) are written
+/// and validated but not realised: the sandbox kernel has no 8021q module.
+pub fn bridge_plan(network: &Package, links: &[(String, Option<String>)]) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for bridge in network.sections_of("device") {
+        if get(bridge, "type").as_deref() != Some("bridge") {
+            continue;
+        }
+        let Some(name) = get(bridge, "name") else {
+            continue;
+        };
+        if !links.iter().any(|(l, _)| *l == name) {
+            continue;
+        }
+        let ports = list(bridge, "ports");
+        for port in &ports {
+            match links.iter().find(|(l, _)| l == port) {
+                Some((_, master)) if master.as_deref() != Some(name.as_str()) => {
+                    steps.push(step(&["ip", "link", "set", port, "master", &name]));
+                    steps.push(step(&["ip", "link", "set", port, "up"]));
+                }
+                _ => {}
+            }
+        }
+        for (link, master) in links {
+            if master.as_deref() == Some(name.as_str()) && !ports.contains(link) {
+                steps.push(step(&["ip", "link", "set", link, "nomaster"]));
+            }
+        }
+    }
+    steps
 }
 
 /// The devices of a firewall zone: its `device` list and the devices of its `network`s.
@@ -752,10 +789,73 @@ fn udhcpc_script(root: &Path) -> Result<std::path::PathBuf> {
 /// A config that does not parse or is invalid, or a command that fails.
 pub fn apply_network(root: &Path) -> Result<()> {
     let script = udhcpc_script(root)?;
-    for step in network_plan(&load(root, "network")?, &script)? {
+    let network = load(root, "network")?;
+    let links = crate::kernel::links::list().map_err(|e| invalid(e.to_string()))?;
+    let names: std::collections::HashMap<u32, String> =
+        links.iter().map(|l| (l.index, l.name.clone())).collect();
+    let members: Vec<(String, Option<String>)> = links
+        .iter()
+        .map(|l| {
+            (
+                l.name.clone(),
+                l.master.and_then(|m| names.get(&m).cloned()),
+            )
+        })
+        .collect();
+    for step in bridge_plan(&network, &members) {
+        run(&step)?;
+    }
+    for step in network_plan(&network, &script)? {
         run(&step)?;
     }
     Ok(())
+}
+
+/// (Re)starts the lab router's babeld on the interfaces UCI `babeld` lists (`config interface`
+/// with `option ifname`); none listed: babeld stays stopped. Its pid and state files live under
+/// the root.
+///
+/// # Errors
+/// A config that does not parse, or babeld failing to start.
+pub fn apply_babeld(root: &Path) -> Result<()> {
+    let dir = root.join("var/run/portico");
+    let pidfile = dir.join("babeld.pid");
+    if let Some(pid) = std::fs::read_to_string(&pidfile)
+        .ok()
+        .and_then(|p| p.trim().parse::<i32>().ok())
+    {
+        let pid = nix::unistd::Pid::from_raw(pid);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        for _ in 0..100 {
+            if nix::sys::signal::kill(pid, None).is_err() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        let _ = std::fs::remove_file(&pidfile);
+    }
+    let babeld = load(root, "babeld")?;
+    let interfaces: Vec<String> = babeld
+        .sections_of("interface")
+        .filter_map(|s| get(s, "ifname"))
+        .collect();
+    if interfaces.is_empty() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let mut command = vec![
+        "babeld".to_owned(),
+        "-D".into(),
+        "-I".into(),
+        pidfile.to_string_lossy().into_owned(),
+        "-S".into(),
+        dir.join("babeld.state").to_string_lossy().into_owned(),
+    ];
+    command.extend(interfaces);
+    run(&command)
 }
 
 /// Replaces the firewall table in the current (lab) namespace.
@@ -781,6 +881,40 @@ pub fn apply_firewall(root: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bridge_members_follow_the_ports_list() {
+        let mut network = crate::platform::fresh::package("network");
+        let links = |eth2: Option<&str>| {
+            vec![
+                ("br-lan".to_owned(), None),
+                ("eth0".to_owned(), Some("br-lan".to_owned())),
+                ("eth1".to_owned(), None),
+                ("eth2".to_owned(), eth2.map(str::to_owned)),
+            ]
+        };
+        assert!(bridge_plan(&network, &links(None)).is_empty(), "as it is");
+        let bridge = network.sections_of("device").next().unwrap().name.clone();
+        network
+            .section_mut(&bridge)
+            .unwrap()
+            .add_list("ports", b"eth2");
+        assert_eq!(
+            bridge_plan(&network, &links(None)),
+            [
+                step(&["ip", "link", "set", "eth2", "master", "br-lan"]),
+                step(&["ip", "link", "set", "eth2", "up"])
+            ]
+        );
+        assert_eq!(
+            bridge_plan(
+                &crate::platform::fresh::package("network"),
+                &links(Some("br-lan"))
+            ),
+            [step(&["ip", "link", "set", "eth2", "nomaster"])],
+            "no longer listed"
+        );
+    }
 
     #[test]
     fn network_plan_of_a_fresh_router() {

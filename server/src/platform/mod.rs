@@ -19,6 +19,10 @@ pub enum Service {
     System,
     /// The OpenVPN servers (`openvpn`): restarted, so that new certificates are read.
     OpenVpn,
+    /// The babel routing daemon (`babeld`): restarted on its new interfaces.
+    Babeld,
+    /// LibreMesh (`lime-node`): `lime-config` writes the system's files from it.
+    Lime,
 }
 
 /// What went wrong on the platform.

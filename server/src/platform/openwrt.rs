@@ -74,6 +74,8 @@ pub fn reload_command(service: Service) -> &'static [&'static str] {
         Service::Firewall => &["/etc/init.d/firewall", "reload"],
         Service::System => &["/etc/init.d/system", "reload"],
         Service::OpenVpn => &["/etc/init.d/openvpn", "restart"],
+        Service::Babeld => &["/etc/init.d/babeld", "restart"],
+        Service::Lime => &["/usr/bin/lime-config"],
     }
 }
 
@@ -163,14 +165,17 @@ impl Platform for OpenWrtPlatform {
     }
 
     fn reload_services(&self, services: &[Service]) -> Result<()> {
-        // Network first: dnsmasq and the firewall resolve interfaces through netifd.
+        // LibreMesh writes network and the rest from lime-node first; then network: dnsmasq, the
+        // firewall and babeld resolve interfaces through netifd.
         let order = [
+            Service::Lime,
             Service::Network,
             Service::Wireless,
             Service::System,
             Service::Dhcp,
             Service::Firewall,
             Service::OpenVpn,
+            Service::Babeld,
         ];
         for service in order.into_iter().filter(|s| services.contains(s)) {
             self.runner.run(reload_command(service))?;

@@ -79,10 +79,15 @@ pub fn describe(view: &EvidenceView) -> String {
         Sighting::Pppoe { concentrator } => {
             format!("PPPoE access concentrator {concentrator} answered")
         }
-        Sighting::Babel { neighbour, vid } => match vid {
-            Some(vid) => format!("babel neighbour {neighbour} on VLAN {vid}"),
-            None => format!("babel neighbour {neighbour}"),
-        },
+        Sighting::Babel {
+            neighbour,
+            vid,
+            hears_us,
+        } => format!(
+            "babel neighbour {neighbour}{}{}",
+            vid.map(|v| format!(" on VLAN {v}")).unwrap_or_default(),
+            if *hears_us { ", hears this router" } else { "" }
+        ),
         Sighting::Batman { originator, vid } => format!(
             "batman-adv node {} on VLAN {}",
             originator.as_deref().unwrap_or("?"),

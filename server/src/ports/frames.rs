@@ -54,10 +54,13 @@ pub enum Sighting {
     RouterAdvert { router: Ipv6Addr },
     /// A PPPoE access concentrator answered the discovery.
     Pppoe { concentrator: String },
-    /// A babel routing daemon said hello (`vid`: the VLAN it came on).
+    /// A babel routing daemon said hello (`vid`: the VLAN it came on); `hears_us` when its
+    /// packet carries an "I heard you" for this port's link-local address: the adjacency is
+    /// up both ways.
     Babel {
         neighbour: Ipv6Addr,
         vid: Option<u16>,
+        hears_us: bool,
     },
     /// A batman-adv frame (`originator` when the packet type names one).
     Batman {
@@ -99,8 +102,29 @@ pub struct Probes {
     pub nonce: u64,
 }
 
-/// Classifies one received frame. `None` for frames that say nothing about the far end.
-pub fn classify(frame: &[u8], auxdata: Option<Vlan>, probes: &Probes) -> Option<Sighting> {
+/// The interface id of the link-local address the kernel gives a port with `mac` (modified
+/// EUI-64, RFC 4291): what a babel neighbour's "I heard you" names.
+pub fn interface_id(mac: [u8; 6]) -> [u8; 8] {
+    [
+        mac[0] ^ 0x02,
+        mac[1],
+        mac[2],
+        0xff,
+        0xfe,
+        mac[3],
+        mac[4],
+        mac[5],
+    ]
+}
+
+/// Classifies one received frame on the port with address `own` (this router's side).
+/// `None` for frames that say nothing about the far end.
+pub fn classify(
+    frame: &[u8],
+    auxdata: Option<Vlan>,
+    probes: &Probes,
+    own: [u8; 6],
+) -> Option<Sighting> {
     let source: [u8; 6] = frame.get(6..12)?.try_into().ok()?;
     let destination = frame.get(0..6)?;
     if source[..3] == [0xaa; 3] && source[5] == 0xaa {
@@ -129,7 +153,7 @@ pub fn classify(frame: &[u8], auxdata: Option<Vlan>, probes: &Probes) -> Option<
     }
     match ethertype {
         ETH_IPV4 => ipv4(payload),
-        ETH_IPV6 => ipv6(payload, vid),
+        ETH_IPV6 => ipv6(payload, vid, interface_id(own)),
         ETH_BATMAN => Some(batman(payload, vid)),
         ETH_LLDP => lldp(payload),
         detect::ETH_P_PPP_DISC => detect::pado_name(frame).map(|concentrator| Sighting::Pppoe {
@@ -193,7 +217,7 @@ fn ipv4(packet: &[u8]) -> Option<Sighting> {
     }
 }
 
-fn ipv6(packet: &[u8], vid: Option<u16>) -> Option<Sighting> {
+fn ipv6(packet: &[u8], vid: Option<u16>, own: [u8; 8]) -> Option<Sighting> {
     if packet.first()? >> 4 != 6 {
         return None;
     }
@@ -211,9 +235,10 @@ fn ipv6(packet: &[u8], vid: Option<u16>) -> Option<Sighting> {
             let (_, destination_port, payload) = udp(body)?;
             match destination_port {
                 // A babel packet starts with magic 42 and version 2.
-                BABEL_PORT => payload.starts_with(&[42, 2]).then_some(Sighting::Babel {
+                BABEL_PORT => payload.starts_with(&[42, 2]).then(|| Sighting::Babel {
                     neighbour: source,
                     vid,
+                    hears_us: babel_hears(payload, own),
                 }),
                 MDNS_PORT => Some(Sighting::Mdns),
                 _ => None,
@@ -221,6 +246,49 @@ fn ipv6(packet: &[u8], vid: Option<u16>) -> Option<Sighting> {
         }
         _ => None,
     }
+}
+
+/// Whether a babel packet (RFC 8966: magic, version, body length, then TLVs) carries an IHU
+/// ("I heard you", type 5) for the link-local interface id `own` (address encoding 3, or a
+/// whole fe80::/64 address, encoding 2).
+fn babel_hears(packet: &[u8], own: [u8; 8]) -> bool {
+    let Some(len) = packet
+        .get(2..4)
+        .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+    else {
+        return false;
+    };
+    let mut body = packet
+        .get(4..4 + len)
+        .unwrap_or(packet.get(4..).unwrap_or_default());
+    while let Some(&kind) = body.first() {
+        if kind == 0 {
+            body = &body[1..];
+            continue;
+        }
+        let Some(len) = body.get(1).map(|&l| usize::from(l)) else {
+            return false;
+        };
+        let Some(value) = body.get(2..2 + len) else {
+            return false;
+        };
+        if kind == 5 {
+            let address = value.get(6..);
+            let ours = match (value.first(), address) {
+                (Some(3), Some(id)) => id.get(..8) == Some(&own[..]),
+                (Some(2), Some(a)) => {
+                    a.get(..8) == Some(&[0xfe, 0x80, 0, 0, 0, 0, 0, 0][..])
+                        && a.get(8..16) == Some(&own[..])
+                }
+                _ => false,
+            };
+            if ours {
+                return true;
+            }
+        }
+        body = &body[2 + len..];
+    }
+    false
 }
 
 /// batman-adv's packet types that carry an originator address, and where it sits.
@@ -427,8 +495,10 @@ mod tests {
     };
     const PEER: [u8; 6] = [2, 0, 0, 0, 0, 9];
 
+    const OWN: [u8; 6] = [2, 0, 0, 0, 0, 1];
+
     fn classify(frame: &[u8]) -> Option<Sighting> {
-        super::classify(frame, None, &PROBES)
+        super::classify(frame, None, &PROBES, OWN)
     }
 
     /// Every prefix of `frame` classifies without panicking.
@@ -517,25 +587,36 @@ mod tests {
     }
 
     #[test]
-    fn babel_hellos_carry_their_vlan() {
+    fn babel_hellos_carry_their_vlan_and_whom_they_hear() {
         let neighbour: Ipv6Addr = "fe80::2".parse().unwrap();
         let mut udp = vec![0x1a, 0x28, 0x1a, 0x28, 0, 12, 0, 0];
-        udp.extend_from_slice(&[42, 2, 0, 8, 4, 6, 0, 0, 0, 1, 1, 144]);
+        // A hello (type 4), then a pad.
+        udp.extend_from_slice(&[42, 2, 0, 9, 4, 6, 0, 0, 0, 1, 1, 144, 0]);
         let frame = ipv6(UDP, neighbour, &udp);
+        let vlan = Some(Vlan {
+            tpid: ETH_8021Q,
+            vid: 17,
+        });
         assert_eq!(
-            super::classify(
-                &frame,
-                Some(Vlan {
-                    tpid: ETH_8021Q,
-                    vid: 17
-                }),
-                &PROBES
-            ),
+            super::classify(&frame, vlan, &PROBES, OWN),
             Some(Sighting::Babel {
                 neighbour,
-                vid: Some(17)
+                vid: Some(17),
+                hears_us: false,
             })
         );
+        survives_truncation(&frame);
+        // An IHU for someone else, then one for us (link-local encoding).
+        let mut heard = udp.clone();
+        let ihu = |id: [u8; 8]| [&[5u8, 14, 3, 0, 0, 96, 1, 144][..], &id].concat();
+        let tlvs = [ihu([9; 8]), ihu(interface_id(OWN))].concat();
+        heard.extend_from_slice(&tlvs);
+        heard[10..12].copy_from_slice(&u16::try_from(9 + tlvs.len()).unwrap().to_be_bytes());
+        let frame = ipv6(UDP, neighbour, &heard);
+        assert!(matches!(
+            classify(&frame),
+            Some(Sighting::Babel { hears_us: true, .. })
+        ));
         survives_truncation(&frame);
         udp[8] = 41;
         assert_eq!(
@@ -629,7 +710,7 @@ mod tests {
         assert_eq!(frame.len(), 60);
         assert_eq!(classify(&frame), Some(Sighting::Loop { from: 7 }));
         assert_eq!(
-            super::classify(&frame, None, &Probes { nonce: 1 }),
+            super::classify(&frame, None, &Probes { nonce: 1 }, OWN),
             None,
             "another router's probe"
         );

@@ -9,9 +9,11 @@
 //! port's configuration; the probes are what a DHCP client, a PPPoE client and an IPv6 host send
 //! anyway. Kernel-touching: refused in the host's network namespace (design.md, rule 1).
 
+pub mod apply;
 pub mod cli;
 pub mod community;
 pub mod frames;
+pub mod roles;
 pub mod socket;
 pub mod verdict;
 
@@ -36,6 +38,8 @@ pub const PROBE_EVERY: Duration = Duration::from_secs(10);
 pub const TICK: Duration = Duration::from_secs(1);
 /// Verdict changes kept for the page's event log.
 const MAX_EVENTS: usize = 100;
+/// How long a verdict holds before a port whose policy is `auto` gets its role.
+pub const HOLD: Duration = Duration::from_secs(30);
 
 /// The role a port has now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -47,8 +51,64 @@ pub enum Current {
     Wan,
     /// A member of another bridge.
     Bridge(String),
+    /// babel (and batman-adv) on the port's own interfaces.
+    Mesh,
+    /// babel only.
+    Babel,
+    /// A routed network of its own.
+    Routed,
     /// In no bridge and no interface Portico knows.
     Unused,
+}
+
+impl Current {
+    /// The role this is, to compare with a suggestion.
+    fn role(&self) -> Option<Role> {
+        match self {
+            Current::Lan => Some(Role::Lan),
+            Current::Wan => Some(Role::Wan),
+            Current::Mesh => Some(Role::Mesh),
+            Current::Babel => Some(Role::Babel),
+            Current::Routed => Some(Role::Routed),
+            Current::Bridge(_) | Current::Unused => None,
+        }
+    }
+
+    /// What `network` and the kernel say port `name` is now.
+    fn of(name: &str, bridge: Option<&String>, network: Option<&uci::Package>) -> Current {
+        let device_of = |section: &str| {
+            network
+                .and_then(|n| n.section(section))
+                .and_then(|s| s.get("device"))
+                .map(ToString::to_string)
+        };
+        let id = name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect::<String>();
+        let made =
+            |kind: &str| network.is_some_and(|n| n.section(&format!("{kind}_{id}")).is_some());
+        if device_of("wan").as_deref() == Some(name)
+            || device_of("wan6").as_deref() == Some(name)
+            || made("wan")
+        {
+            return Current::Wan;
+        }
+        if made("bat") {
+            return Current::Mesh;
+        }
+        if made("mesh") {
+            return Current::Babel;
+        }
+        if made("seg") {
+            return Current::Routed;
+        }
+        match bridge {
+            Some(b) if b == "br-lan" => Current::Lan,
+            Some(b) => Current::Bridge(b.clone()),
+            None => Current::Unused,
+        }
+    }
 }
 
 /// One sighting as the page shows it (a loop names the port its probe came from).
@@ -74,6 +134,11 @@ pub struct PortReport {
     /// Distinct devices heard within the window.
     pub devices: usize,
     pub evidence: Vec<EvidenceView>,
+    pub policy: roles::Policy,
+    /// An admin's connection comes through this port: Portico leaves its role alone.
+    pub protected: bool,
+    /// The latest role change.
+    pub change: Option<apply::RoleChange>,
 }
 
 /// A verdict that changed.
@@ -112,12 +177,33 @@ struct Port {
     xid: u32,
     host_uniq: [u8; 4],
     report: Option<PortReport>,
+    policy: roles::Policy,
+    change: Option<apply::RoleChange>,
+    /// The verdict and role `auto` tried last: not tried again until the verdict changes.
+    tried: Option<(Kind, Role)>,
+}
+
+impl Port {
+    /// The VLANs the neighbour's mesh frames came on.
+    fn wire(&self) -> roles::Wire {
+        let mut wire = roles::Wire::default();
+        self.window.each(|s| match s {
+            Sighting::Batman { vid: Some(vid), .. } => wire.batman_vid = Some(*vid),
+            Sighting::Babel { vid: Some(vid), .. } => wire.babel_vid = Some(*vid),
+            _ => {}
+        });
+        wire
+    }
 }
 
 #[derive(Default)]
 struct State {
     ports: BTreeMap<u32, Port>,
     events: VecDeque<Event>,
+    /// Ports through which an admin reached this router lately.
+    protected: std::collections::HashSet<u32>,
+    /// Admins' addresses and when they were last seen.
+    admins: Vec<(std::net::IpAddr, Instant)>,
 }
 
 struct Inner {
@@ -126,6 +212,11 @@ struct Inner {
     probes: Probes,
     community: Option<Community>,
     platform: Arc<dyn Platform>,
+    /// Applies roles (`None`: observe only, as `portico ports` does).
+    applier: Option<crate::apply::Applier>,
+    /// The runtime the applier arms its timers on (role changes start on plain threads).
+    runtime: Option<tokio::runtime::Handle>,
+    connection_test_url: String,
     stop: AtomicBool,
 }
 
@@ -171,11 +262,24 @@ fn unix_now() -> u64 {
 }
 
 impl Ports {
-    /// Starts observing every port.
+    /// Starts observing every port, without applying roles.
     ///
     /// # Errors
     /// In the host's network namespace.
     pub fn start(platform: Arc<dyn Platform>) -> Result<Ports, netlab::Error> {
+        Ports::start_applying(platform, None, String::new())
+    }
+
+    /// Starts observing every port; roles go through `applier` (policies `auto` and the
+    /// page's button), an uplink's adjacency is checked against `connection_test_url`.
+    ///
+    /// # Errors
+    /// In the host's network namespace.
+    pub fn start_applying(
+        platform: Arc<dyn Platform>,
+        applier: Option<crate::apply::Applier>,
+        connection_test_url: String,
+    ) -> Result<Ports, netlab::Error> {
         netlab::refuse_host_namespace("observe the Ethernet ports")?;
         let ports = Ports {
             inner: Arc::new(Inner {
@@ -186,6 +290,9 @@ impl Ports {
                 },
                 community: Community::of_router(platform.as_ref()),
                 platform,
+                applier,
+                runtime: tokio::runtime::Handle::try_current().ok(),
+                connection_test_url,
                 stop: AtomicBool::new(false),
             }),
         };
@@ -228,6 +335,37 @@ impl Ports {
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.inner.changes.subscribe()
     }
+
+    /// An admin's request came from `ip`: the port it comes through keeps its role.
+    pub fn admin_seen(&self, ip: std::net::IpAddr) {
+        let mut state = self.inner.lock();
+        state.admins.retain(|(seen, _)| *seen != ip);
+        state.admins.push((ip, Instant::now()));
+        if state.admins.len() > 16 {
+            state.admins.remove(0);
+        }
+        let admins = state.admins.clone();
+        drop(state);
+        let protected = Inner::admin_ports(&admins);
+        self.inner.lock().protected = protected;
+    }
+
+    /// Gives port `name` the role `role` (the page's button), checked and rolled back unless
+    /// its adjacency appears.
+    ///
+    /// # Errors
+    /// When the change is not started, saying why.
+    pub fn change_role(&self, name: &str, role: Role) -> Result<(), apply::Refusal> {
+        let index = self
+            .inner
+            .lock()
+            .ports
+            .iter()
+            .find(|(_, p)| p.name == name)
+            .map(|(i, _)| *i)
+            .ok_or(apply::Refusal::NoSuchPort)?;
+        self.inner.change_role(index, role, apply::By::Admin)
+    }
 }
 
 impl Drop for Inner {
@@ -255,9 +393,11 @@ impl Inner {
             return;
         };
         let network = self.platform.package("network").ok();
-        let wan = network
-            .as_ref()
-            .and_then(|n| crate::status::network::device_of(n, "wan"));
+        let policies = self
+            .platform
+            .package("portico")
+            .map(|p| roles::policies(&p))
+            .unwrap_or_default();
         let names: BTreeMap<u32, String> =
             links.iter().map(|l| (l.index, l.name.clone())).collect();
         let mut state = self.lock();
@@ -269,6 +409,7 @@ impl Inner {
             keep
         });
         let mut changed = false;
+        let mut auto = Vec::new();
         for link in links.iter().filter(|l| is_port(l)) {
             if let std::collections::btree_map::Entry::Vacant(entry) = state.ports.entry(link.index)
             {
@@ -282,16 +423,24 @@ impl Inner {
                     }
                 }
             }
-            let current = match (link.master.and_then(|m| names.get(&m)), &wan) {
-                (_, Some(wan)) if *wan == link.name => Current::Wan,
-                (Some(bridge), _) if bridge == "br-lan" => Current::Lan,
-                (Some(bridge), _) => Current::Bridge(bridge.clone()),
-                (None, _) => Current::Unused,
-            };
+            let current = Current::of(
+                &link.name,
+                link.master.and_then(|m| names.get(&m)),
+                network.as_ref(),
+            );
+            let protected = state.protected.contains(&link.index);
             let Some(port) = state.ports.get_mut(&link.index) else {
                 continue;
             };
+            port.policy = policies.get(&link.name).cloned().unwrap_or_default();
             let (before, report) = port.observe(link, current, now, self, &names);
+            let report = PortReport {
+                protected,
+                ..report
+            };
+            if let (Some(role), Some(kind)) = (port.due(&report), report.judgement.kind) {
+                auto.push((link.index, kind, role));
+            }
             if port.report.as_ref() != Some(&report) {
                 changed = true;
             }
@@ -311,6 +460,19 @@ impl Inner {
         drop(state);
         if changed {
             self.changes.send_modify(|n| *n += 1);
+        }
+        for (index, kind, role) in auto {
+            let result = self.change_role(index, role, apply::By::Auto);
+            match &result {
+                Err(apply::Refusal::Busy) | Ok(()) => {}
+                Err(refusal) => tracing::info!(%refusal, "a port's role was not changed"),
+            }
+            // Busy: another change is waiting; try again at a later tick.
+            if result != Err(apply::Refusal::Busy)
+                && let Some(port) = self.lock().ports.get_mut(&index)
+            {
+                port.tried = Some((kind, role));
+            }
         }
     }
 
@@ -338,6 +500,9 @@ impl Inner {
             xid: rand::random(),
             host_uniq: rand::random(),
             report: None,
+            policy: roles::Policy::default(),
+            change: None,
+            tried: None,
         })
     }
 }
@@ -361,11 +526,12 @@ fn listen(fd: &OwnedFd, stop: &AtomicBool, index: u32, inner: &std::sync::Weak<I
         let Some(source) = frame.get(6..12).and_then(|s| <[u8; 6]>::try_from(s).ok()) else {
             continue;
         };
-        let sighting = frames::classify(frame, vlan, &inner.probes);
-        if let Some(port) = inner.lock().ports.get_mut(&index) {
+        let mut state = inner.lock();
+        if let Some(port) = state.ports.get_mut(&index) {
             if source == port.mac {
                 continue;
             }
+            let sighting = frames::classify(frame, vlan, &inner.probes, port.mac);
             port.window.record(Instant::now(), source, sighting);
         }
     }
@@ -430,8 +596,32 @@ impl Port {
                     evidence,
                 })
                 .collect(),
+            policy: self.policy.clone(),
+            protected: false,
+            change: self.change.clone(),
         };
         (before, report)
+    }
+
+    /// The role `auto` should give this port now, if any: the verdict held for [`HOLD`], it
+    /// suggests a role the port does not have, the port is not frozen, pinned, protected or
+    /// in the middle of a change, and this verdict's role was not tried already.
+    fn due(&self, report: &PortReport) -> Option<Role> {
+        let judgement = &report.judgement;
+        let role = report.suggested?;
+        let kind = judgement.kind?;
+        (self.policy.mode == roles::Mode::Auto
+            && self.policy.pinned.is_none()
+            && !report.protected
+            && judgement.frozen_secs.is_none()
+            && judgement.held_secs >= HOLD.as_secs()
+            && report.current.role() != Some(role)
+            && self.tried != Some((kind, role))
+            && self
+                .change
+                .as_ref()
+                .is_none_or(|c| c.progress != apply::Progress::Waiting))
+        .then_some(role)
     }
 
     fn probe_due(&self, now: Instant) -> bool {

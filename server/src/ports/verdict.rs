@@ -143,6 +143,22 @@ impl Window {
         self.macs.clear();
     }
 
+    /// Whether a sighting matching `what` arrived since `since`.
+    pub fn heard_since(&self, since: Instant, what: impl Fn(&Sighting) -> bool) -> bool {
+        self.sightings
+            .iter()
+            .rev()
+            .take_while(|(at, _)| *at >= since)
+            .any(|(_, s)| what(s))
+    }
+
+    /// Calls `f` with every sighting in the window.
+    pub fn each(&self, mut f: impl FnMut(&Sighting)) {
+        for (_, sighting) in &self.sightings {
+            f(sighting);
+        }
+    }
+
     /// Distinct source addresses heard.
     pub fn macs(&self) -> usize {
         self.macs.len()
@@ -411,7 +427,8 @@ mod tests {
             kind(
                 &[Sighting::Babel {
                     neighbour: "fe80::1".parse().unwrap(),
-                    vid: None
+                    vid: None,
+                    hears_us: false,
                 }],
                 1
             ),
