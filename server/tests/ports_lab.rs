@@ -139,36 +139,69 @@ fn ipv6_router(peers: &mut Peers, ns: &str, dir: &std::path::Path, device: &str,
     );
 }
 
-#[test]
+/// The scenarios' namespaces, their peers' processes and the far ends of their cables.
+struct Scenarios {
+    peers: Peers,
+    spaces: Vec<Scratch>,
+    /// (router port, peer namespace, peer device): the far ends, up or still down.
+    far_ends: Vec<(String, String, String)>,
+    /// The community markers of this router (its SSID is OpenWrt's default).
+    ours: Community,
+}
+
+impl Scenarios {
+    fn space(&mut self) -> String {
+        let space = Scratch::new().expect("scratch namespace");
+        let name = space.name.clone();
+        self.spaces.push(space);
+        name
+    }
+
+    /// A cable from `port` to `peer` in `ns` (its address `mac`), its far end brought up when
+    /// `live`; the far end is remembered either way.
+    fn cable(
+        &mut self,
+        lab: &Lab,
+        port: &str,
+        ns: &str,
+        peer: &str,
+        mac: Option<&str>,
+        live: bool,
+    ) {
+        cable(lab, port, ns, peer, mac, false);
+        if live {
+            run(ns, &["ip", "link", "set", peer, "up"]);
+        }
+        self.far_ends.push((port.into(), ns.into(), peer.into()));
+    }
+}
+
+/// Every scenario of the issue behind a port of the lab's router, with the port each verdict
+/// belongs to; their cables' far ends are up when `live` (else the caller plugs them in).
 #[allow(
     clippy::too_many_lines,
-    reason = "one lab, one scenario per port, read top to bottom"
+    reason = "one scenario per port, read top to bottom"
 )]
-fn every_port_gets_its_verdict() {
-    netlab::lab::sweep_stale_test_labs();
-    let lab = common::LabGuard(Lab::up(LabSpec::for_test(21)).expect("lab up"));
-    let lab = &lab.0;
-    let dir = tempfile::tempdir().unwrap();
-    let mut peers = Peers::default();
-    let scratch = || Scratch::new().expect("scratch namespace");
+fn scenarios(lab: &Lab, dir: &std::path::Path, live: bool) -> Scenarios {
+    let mut sc = Scenarios {
+        peers: Peers::default(),
+        spaces: Vec::new(),
+        far_ends: Vec::new(),
+        ours: Community::of_ssid("OpenWrt"),
+    };
+    let peers = &mut Peers::default();
 
     // eth0 is the LAN (the client asks for addresses), eth1 the WAN (the isp's dnsmasq).
-    asking_client(&mut peers, &lab.ns(NodeRole::Client), "lan0");
+    asking_client(peers, &lab.ns(NodeRole::Client), "lan0");
 
-    let ra = scratch();
-    cable(lab, "ra0", &ra.name, "up6", None, true);
-    ipv6_router(
-        &mut peers,
-        &ra.name,
-        dir.path(),
-        "up6",
-        "fd70:7274:0:66::/64",
-    );
+    let ra = sc.space();
+    sc.cable(lab, "ra0", &ra, "up6", None, live);
+    ipv6_router(peers, &ra, dir, "up6", "fd70:7274:0:66::/64");
 
-    let ac = scratch();
-    cable(lab, "ppp0", &ac.name, "acp", None, true);
+    let ac = sc.space();
+    sc.cable(lab, "ppp0", &ac, "acp", None, live);
     peers.spawn(
-        &ac.name,
+        &ac,
         &[
             env!("CARGO_BIN_EXE_portico"),
             "lab",
@@ -180,14 +213,14 @@ fn every_port_gets_its_verdict() {
         ],
     );
 
-    let babel = scratch();
-    cable(lab, "bab0", &babel.name, "mesh0", None, true);
-    babel_node(&mut peers, &babel.name, dir.path(), "mesh0");
+    let babel = sc.space();
+    sc.cable(lab, "bab0", &babel, "mesh0", None, live);
+    babel_node(peers, &babel, dir, "mesh0");
 
-    let stp = scratch();
-    cable(lab, "stp0", &stp.name, "swp", None, false);
+    let stp = sc.space();
+    sc.cable(lab, "stp0", &stp, "swp", None, false);
     run(
-        &stp.name,
+        &stp,
         &[
             "ip",
             "link",
@@ -201,22 +234,19 @@ fn every_port_gets_its_verdict() {
             "100",
         ],
     );
-    run(
-        &stp.name,
-        &["ip", "link", "set", "swp", "master", "sw", "up"],
-    );
-    run(&stp.name, &["ip", "link", "set", "sw", "up"]);
+    run(&stp, &["ip", "link", "set", "swp", "master", "sw"]);
+    if live {
+        run(&stp, &["ip", "link", "set", "swp", "up"]);
+    }
+    run(&stp, &["ip", "link", "set", "sw", "up"]);
 
-    let lldp = scratch();
-    silent(&lldp.name);
-    cable(lab, "lldp0", &lldp.name, "uplinkp", None, true);
+    let lldp = sc.space();
+    silent(&lldp);
+    sc.cable(lab, "lldp0", &lldp, "uplinkp", None, live);
     std::fs::create_dir_all("/run/lldpd").unwrap();
-    let lldp_socket = dir.path().join("lldpd.socket");
+    let lldp_socket = dir.join("lldpd.socket");
     let lldp_socket = lldp_socket.to_str().unwrap();
-    peers.spawn(
-        &lldp.name,
-        &["lldpd", "-d", "-u", lldp_socket, "-I", "uplinkp"],
-    );
+    peers.spawn(&lldp, &["lldpd", "-d", "-u", lldp_socket, "-I", "uplinkp"]);
     common::wait_for("lldpd's control socket", || {
         std::path::Path::new(lldp_socket).exists().then_some(())
     });
@@ -226,70 +256,53 @@ fn every_port_gets_its_verdict() {
         &["configure", "lldp", "tx-interval", "1"],
     ] {
         run(
-            &lldp.name,
+            &lldp,
             &[&["lldpcli", "-u", lldp_socket][..], configure].concat(),
         );
     }
 
-    let looped = scratch();
-    silent(&looped.name);
-    cable(lab, "lp1", &looped.name, "lp1p", None, false);
-    cable(lab, "lp2", &looped.name, "lp2p", None, false);
-    run(
-        &looped.name,
-        &["ip", "link", "add", "joined", "type", "bridge"],
-    );
+    let looped = sc.space();
+    silent(&looped);
+    sc.cable(lab, "lp1", &looped, "lp1p", None, false);
+    sc.cable(lab, "lp2", &looped, "lp2p", None, false);
+    run(&looped, &["ip", "link", "add", "joined", "type", "bridge"]);
     for port in ["lp1p", "lp2p", "joined"] {
         if port != "joined" {
-            run(
-                &looped.name,
-                &["ip", "link", "set", port, "master", "joined"],
-            );
+            run(&looped, &["ip", "link", "set", port, "master", "joined"]);
         }
-        run(&looped.name, &["ip", "link", "set", port, "up"]);
+        if live || port == "joined" {
+            run(&looped, &["ip", "link", "set", port, "up"]);
+        }
     }
 
     // Another router's LAN: its bridge, its DHCP server and a client of its own behind it.
-    let foreign = scratch();
-    let guest = scratch();
-    cable(lab, "lan9", &foreign.name, "fport", None, false);
+    let foreign = sc.space();
+    let guest = sc.space();
+    sc.cable(lab, "lan9", &foreign, "fport", None, false);
+    run(&foreign, &["ip", "link", "add", "home", "type", "bridge"]);
+    run(&foreign, &["ip", "link", "set", "fport", "master", "home"]);
+    if live {
+        run(&foreign, &["ip", "link", "set", "fport", "up"]);
+    }
     run(
-        &foreign.name,
-        &["ip", "link", "add", "home", "type", "bridge"],
-    );
-    run(
-        &foreign.name,
-        &["ip", "link", "set", "fport", "master", "home", "up"],
-    );
-    run(
-        &foreign.name,
+        &foreign,
         &[
-            "ip",
-            "link",
-            "add",
-            "fguest",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "wlan0",
-            "netns",
-            &guest.name,
+            "ip", "link", "add", "fguest", "type", "veth", "peer", "name", "wlan0", "netns", &guest,
         ],
     );
     run(
-        &foreign.name,
+        &foreign,
         &["ip", "link", "set", "fguest", "master", "home", "up"],
     );
-    run(&foreign.name, &["ip", "link", "set", "home", "up"]);
+    run(&foreign, &["ip", "link", "set", "home", "up"]);
     run(
-        &foreign.name,
+        &foreign,
         &["ip", "addr", "add", "192.168.178.1/24", "dev", "home"],
     );
-    run(&guest.name, &["ip", "link", "set", "wlan0", "up"]);
-    let leases = dir.path().join("foreign.leases");
+    run(&guest, &["ip", "link", "set", "wlan0", "up"]);
+    let leases = dir.join("foreign.leases");
     peers.spawn(
-        &foreign.name,
+        &foreign,
         &[
             "dnsmasq",
             "-k",
@@ -301,39 +314,25 @@ fn every_port_gets_its_verdict() {
             "--pid-file=",
         ],
     );
-    asking_client(&mut peers, &guest.name, "wlan0");
+    asking_client(peers, &guest, "wlan0");
 
     // LibreMesh neighbours: the anygw MAC of this router's community (its SSID is OpenWrt's
     // default) and of another; batman-adv on this community's VLAN and on another's.
-    let ours = Community::of_ssid("OpenWrt");
+    let ours = sc.ours;
     let theirs = Community::of_ssid("LibreMesh.org");
     assert_ne!(ours, theirs);
     let anygw = |c: &Community| format!("aa:aa:aa:{:02x}:{:02x}:aa", c.anygw[0], c.anygw[1]);
-    let (gw_ours, gw_theirs) = (scratch(), scratch());
-    cable(
-        lab,
-        "gw0",
-        &gw_ours.name,
-        "anygw",
-        Some(&anygw(&ours)),
-        true,
-    );
-    cable(
-        lab,
-        "gw1",
-        &gw_theirs.name,
-        "anygw",
-        Some(&anygw(&theirs)),
-        true,
-    );
-    asking_client(&mut peers, &gw_ours.name, "anygw");
-    asking_client(&mut peers, &gw_theirs.name, "anygw");
-    let (bat_ours, bat_theirs) = (scratch(), scratch());
+    let (gw_ours, gw_theirs) = (sc.space(), sc.space());
+    sc.cable(lab, "gw0", &gw_ours, "anygw", Some(&anygw(&ours)), live);
+    sc.cable(lab, "gw1", &gw_theirs, "anygw", Some(&anygw(&theirs)), live);
+    asking_client(peers, &gw_ours, "anygw");
+    asking_client(peers, &gw_theirs, "anygw");
+    let (bat_ours, bat_theirs) = (sc.space(), sc.space());
     for (ns, port, community) in [(&bat_ours, "bat0", &ours), (&bat_theirs, "bat1", &theirs)] {
-        silent(&ns.name);
-        cable(lab, port, &ns.name, "node", None, true);
+        silent(ns);
+        sc.cable(lab, port, ns, "node", None, live);
         peers.spawn(
-            &ns.name,
+            ns,
             &[
                 env!("CARGO_BIN_EXE_portico"),
                 "lab",
@@ -346,12 +345,23 @@ fn every_port_gets_its_verdict() {
         );
     }
 
-    let quiet = scratch();
-    silent(&quiet.name);
-    cable(lab, "quiet0", &quiet.name, "nobody", None, true);
-    let unplugged = scratch();
-    cable(lab, "down0", &unplugged.name, "pulled", None, false);
+    let quiet = sc.space();
+    silent(&quiet);
+    sc.cable(lab, "quiet0", &quiet, "nobody", None, live);
+    let unplugged = sc.space();
+    cable(lab, "down0", &unplugged, "pulled", None, false);
+    sc.peers = std::mem::take(peers);
+    sc
+}
 
+#[test]
+fn every_port_gets_its_verdict() {
+    netlab::lab::sweep_stale_test_labs();
+    let lab = common::LabGuard(Lab::up(LabSpec::for_test(21)).expect("lab up"));
+    let lab = &lab.0;
+    let dir = tempfile::tempdir().unwrap();
+    let scenarios = scenarios(lab, dir.path(), true);
+    let ours = scenarios.ours;
     let out = lab
         .command(NodeRole::Router, env!("CARGO_BIN_EXE_portico"))
         .args(["--root", dir.path().join("root").to_str().unwrap()])
@@ -693,4 +703,140 @@ fn auto_applies_roles_and_keeps_them_only_with_their_neighbour() {
     );
     let network_now = String::from_utf8(files(&["network"]).remove(0)).unwrap();
     assert_eq!(network_now, network, "eth0 untouched");
+}
+
+/// Benchmark (`bench/ports.sh`, not CI): the time from link-up to a verdict for every scenario
+/// (goal ≤ 10 s), and the CPU the observer uses while it listens to every port. The cables'
+/// far ends are plugged in one at a time while `portico ports --watch` runs in the router.
+#[test]
+#[ignore = "benchmark: bench/ports.sh"]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one benchmark: plug in, time, then measure the CPU"
+)]
+fn link_up_to_verdict() {
+    use std::io::BufRead as _;
+    netlab::lab::sweep_stale_test_labs();
+    let lab = common::LabGuard(Lab::up(LabSpec::for_test(24)).expect("lab up"));
+    let lab = &lab.0;
+    let dir = tempfile::tempdir().unwrap();
+    let scenarios = scenarios(lab, dir.path(), false);
+    let expected: std::collections::HashMap<&str, &str> = [
+        ("ra0", "uplink"),
+        ("ppp0", "uplink"),
+        ("bab0", "mesh"),
+        ("stp0", "switch"),
+        ("lldp0", "switch"),
+        ("lp1", "loop"),
+        ("lp2", "loop"),
+        ("lan9", "foreign_lan"),
+        ("gw0", "mesh_same"),
+        ("gw1", "mesh_other"),
+        ("bat0", "mesh_same"),
+        ("bat1", "mesh_other"),
+        ("quiet0", "quiet"),
+    ]
+    .into_iter()
+    .collect();
+    let mut watcher = lab
+        .command(NodeRole::Router, env!("CARGO_BIN_EXE_portico"))
+        .args(["--root", dir.path().join("root").to_str().unwrap()])
+        .args(["ports", "--watch", "--seconds", "900"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = watcher.id();
+    let stdout = watcher.stdout.take().unwrap();
+    let (lines, verdicts) = std::sync::mpsc::channel::<(u128, serde_json::Value)>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let Ok(value) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            let at = value["at_ms"].as_u64().map_or(0, u128::from);
+            if lines.send((at, value)).is_err() {
+                return;
+            }
+        }
+    });
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    };
+    // Settle: every port listed (far ends down: no link).
+    verdicts
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .unwrap();
+    let mut rows = Vec::new();
+    for (port, ns, device) in &scenarios.far_ends {
+        if port == "lp2" {
+            continue; // plugged in with lp1: a loop needs both ends
+        }
+        let t0 = now_ms();
+        run(ns, &["ip", "link", "set", device, "up"]);
+        if port == "lp1" {
+            run(ns, &["ip", "link", "set", "lp2p", "up"]);
+        }
+        let want = expected[port.as_str()];
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let took = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let Ok((at, snapshot)) = verdicts.recv_timeout(left) else {
+                break None;
+            };
+            if snapshot["ports"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["name"] == port.as_str() && p["kind"] == want)
+            {
+                break Some(at.saturating_sub(t0));
+            }
+        };
+        rows.push((port.clone(), want, took));
+    }
+    // CPU while listening to every port (all plugged in), over 30 s.
+    let cpu = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let fields: Vec<u64> = stat
+            .rsplit(')')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .map(|f| f.parse().unwrap())
+            .collect();
+        fields.iter().sum::<u64>()
+    };
+    let (ticks0, wall0) = (cpu(), std::time::Instant::now());
+    std::thread::sleep(std::time::Duration::from_secs(30));
+    let (ticks1, wall) = (cpu(), wall0.elapsed());
+    let _ = watcher.kill();
+    let _ = watcher.wait();
+    let hz = 100.0; // USER_HZ on Linux
+    #[allow(clippy::cast_precision_loss, reason = "a percentage")]
+    let share = (ticks1 - ticks0) as f64 / hz / wall.as_secs_f64() * 100.0;
+    println!("| port | scenario (verdict) | link-up → verdict |\n|---|---|---|");
+    for (port, want, took) in &rows {
+        #[allow(clippy::cast_precision_loss, reason = "seconds with one decimal")]
+        let took = took.map_or_else(
+            || "none in 60 s".to_owned(),
+            |ms| format!("{:.1} s", ms as f64 / 1000.0),
+        );
+        println!("| {port} | {want} | {took} |");
+    }
+    println!(
+        "\nobserver CPU while listening to {} ports: {share:.2} % of one core (30 s)",
+        scenarios.far_ends.len() + 3
+    );
+    assert!(
+        rows.iter().all(|(_, _, t)| t.is_some()),
+        "a scenario gave no verdict"
+    );
 }

@@ -1,5 +1,7 @@
 //! `portico ports [--json] [--seconds N]`: observes every port until each has a verdict (or
 //! for at most N seconds) and prints what is plugged in, the evidence and the suggested role.
+//! `--watch` keeps observing for the N seconds and prints the ports as one JSON line (with the
+//! time, `at_ms`) whenever a port's verdict changes: what the benchmark times link-up against.
 //! Observing sends the ports' probes: refused in the host's network namespace.
 
 use std::fmt::Write as _;
@@ -18,6 +20,9 @@ pub struct PortsArgs {
     /// Observe at most this long.
     #[arg(long, default_value_t = 15)]
     seconds: u64,
+    /// Keep observing for the whole time; a JSON line whenever a verdict changes.
+    #[arg(long)]
+    watch: bool,
 }
 
 /// Runs the command.
@@ -28,6 +33,10 @@ pub fn run(root: &std::path::Path, args: &PortsArgs) -> anyhow::Result<ExitCode>
     let platform = crate::platform::open(root)?;
     let ports = Ports::start(platform)?;
     let until = Instant::now() + Duration::from_secs(args.seconds);
+    if args.watch {
+        watch(&ports, until)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut snapshot = ports.snapshot();
     while Instant::now() < until {
         std::thread::sleep(Duration::from_millis(200));
@@ -42,6 +51,33 @@ pub fn run(root: &std::path::Path, args: &PortsArgs) -> anyhow::Result<ExitCode>
         print!("{}", text(&snapshot));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the ports as a JSON line whenever a port appears, goes or changes its verdict.
+fn watch(ports: &Ports, until: Instant) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut last = Vec::new();
+    while Instant::now() < until {
+        let snapshot = ports.snapshot();
+        let verdicts: Vec<(String, Option<super::verdict::Kind>)> = snapshot
+            .ports
+            .iter()
+            .map(|p| (p.name.clone(), p.judgement.kind))
+            .collect();
+        if verdicts != last {
+            let at_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis());
+            let mut line = serde_json::to_value(&snapshot)?;
+            line["at_ms"] = serde_json::json!(at_ms);
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{line}")?;
+            out.flush()?;
+            last = verdicts;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }
 
 /// The ports in words, one paragraph each.

@@ -472,7 +472,10 @@ pub fn send_batman_elp(device: &str, vid: u16) -> std::io::Result<()> {
     let mac = detect::mac_of(device).ok_or_else(|| std::io::Error::other("no hardware address"))?;
     let fd = detect::packet_socket(device, std::time::Duration::from_secs(1))?;
     for seqno in 0.. {
-        detect::send(&fd, &batman_elp(mac, vid, seqno))?;
+        // While the cable is unplugged the send fails; a node keeps trying, as batman-adv does.
+        if let Err(err) = detect::send(&fd, &batman_elp(mac, vid, seqno)) {
+            tracing::debug!(%err, "batman-adv frame not sent");
+        }
         std::thread::sleep(std::time::Duration::from_secs(1));
     }
     Ok(())

@@ -7,7 +7,9 @@
 //! PPPoE PADI, a router solicitation and the loop probe: at link-up and the four seconds after,
 //! then every [`PROBE_EVERY`]) and judges the window ([`verdict`]). Observation never changes a
 //! port's configuration; the probes are what a DHCP client, a PPPoE client and an IPv6 host send
-//! anyway. Kernel-touching: refused in the host's network namespace (design.md, rule 1).
+//! anyway. A port's role changes only through [`apply`] (the page's button, or the port's
+//! policy `auto`); a port whose policy is `off` is not listened to. Kernel-touching: refused in
+//! the host's network namespace (design.md, rule 1).
 
 pub mod apply;
 pub mod cli;
@@ -400,17 +402,25 @@ impl Inner {
             .unwrap_or_default();
         let names: BTreeMap<u32, String> =
             links.iter().map(|l| (l.index, l.name.clone())).collect();
+        // A port whose policy is `off` is not listened to at all.
+        let observed = |link: &Link| {
+            is_port(link)
+                && policies
+                    .get(&link.name)
+                    .is_none_or(|p| p.mode != roles::Mode::Off)
+        };
         let mut state = self.lock();
+        let before = state.ports.len();
         state.ports.retain(|index, port| {
-            let keep = links.iter().any(|l| l.index == *index && is_port(l));
+            let keep = links.iter().any(|l| l.index == *index && observed(l));
             if !keep {
                 port.stop.store(true, Ordering::Relaxed);
             }
             keep
         });
-        let mut changed = false;
+        let mut changed = state.ports.len() != before;
         let mut auto = Vec::new();
-        for link in links.iter().filter(|l| is_port(l)) {
+        for link in links.iter().filter(|l| observed(l)) {
             if let std::collections::btree_map::Entry::Vacant(entry) = state.ports.entry(link.index)
             {
                 match self.watch(link, now) {

@@ -34,7 +34,7 @@ pub enum Mode {
     /// Suggest it; the admin applies it with one button.
     #[default]
     Suggest,
-    /// Neither observe nor suggest.
+    /// Neither listen to the port nor suggest anything for it.
     Off,
 }
 

@@ -251,8 +251,15 @@ pub fn answer_padis(device: &str, ac_name: &str) -> std::io::Result<()> {
     let fd = packet_socket(device, Duration::from_secs(1))?;
     let mut buffer = [0u8; 1600];
     loop {
-        let Some(n) = receive(&fd, &mut buffer)? else {
-            continue;
+        // A cable unplugged (or never plugged in) is waited out, as a real concentrator does.
+        let n = match receive(&fd, &mut buffer) {
+            Ok(Some(n)) => n,
+            Ok(None) => continue,
+            Err(err) if err.raw_os_error() == Some(nix::libc::ENETDOWN) => {
+                std::thread::sleep(Duration::from_millis(200));
+                continue;
+            }
+            Err(err) => return Err(err),
         };
         let Some((client, tags)) = discovery_tags(&buffer[..n], PADI) else {
             continue;
@@ -260,7 +267,9 @@ pub fn answer_padis(device: &str, ac_name: &str) -> std::io::Result<()> {
         let mut answer: Vec<(u16, &[u8])> =
             vec![(TAG_AC_NAME, ac_name.as_bytes()), (TAG_SERVICE_NAME, &[])];
         answer.extend(tags.into_iter().filter(|(t, _)| *t == TAG_HOST_UNIQ));
-        send(&fd, &pppoe_frame(client, mac, PADO, &answer))?;
+        if let Err(err) = send(&fd, &pppoe_frame(client, mac, PADO, &answer)) {
+            tracing::debug!(%err, "PADO not sent");
+        }
     }
 }
 
