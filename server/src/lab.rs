@@ -162,9 +162,9 @@ pub fn run(cmd: LabCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::BatmanPeer { device, vid } => {
-            crate::ports::frames::send_batman_elp(&device, vid)
-                .with_context(|| format!("sending batman-adv frames on {device}"))?;
-            Ok(ExitCode::SUCCESS)
+            match crate::ports::frames::send_batman_elp(&device, vid)
+                .with_context(|| format!("sending batman-adv frames on {device}"))?
+            {}
         }
     }
 }

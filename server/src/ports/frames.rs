@@ -467,18 +467,19 @@ pub fn batman_elp(mac: [u8; 6], vid: u16, seqno: u32) -> Vec<u8> {
 ///
 /// # Errors
 /// In the host's network namespace, or when the device has no packet socket.
-pub fn send_batman_elp(device: &str, vid: u16) -> std::io::Result<()> {
+pub fn send_batman_elp(device: &str, vid: u16) -> std::io::Result<std::convert::Infallible> {
     netlab::refuse_host_namespace("send batman-adv frames").map_err(std::io::Error::other)?;
     let mac = detect::mac_of(device).ok_or_else(|| std::io::Error::other("no hardware address"))?;
     let fd = detect::packet_socket(device, std::time::Duration::from_secs(1))?;
-    for seqno in 0.. {
+    let mut seqno: u32 = 0;
+    loop {
         // While the cable is unplugged the send fails; a node keeps trying, as batman-adv does.
         if let Err(err) = detect::send(&fd, &batman_elp(mac, vid, seqno)) {
             tracing::debug!(%err, "batman-adv frame not sent");
         }
+        seqno = seqno.wrapping_add(1);
         std::thread::sleep(std::time::Duration::from_secs(1));
     }
-    Ok(())
 }
 
 fn ethernet(destination: [u8; 6], source: [u8; 6], ethertype: u16) -> Vec<u8> {
