@@ -163,8 +163,7 @@ pub fn run(cmd: LabCommand) -> anyhow::Result<ExitCode> {
         }
         LabCommand::BatmanPeer { device, vid } => {
             match crate::ports::frames::send_batman_elp(&device, vid)
-                .with_context(|| format!("sending batman-adv frames on {device}"))?
-            {}
+                .with_context(|| format!("sending batman-adv frames on {device}"))? {}
         }
     }
 }
