@@ -534,10 +534,17 @@ fn auto_applies_roles_and_keeps_them_only_with_their_neighbour() {
         .section_mut("main")
         .unwrap()
         .set("apply_timeout", b"20");
-    for port in ["up2", "cl2", "bab2", "ra2", "eth0"] {
+    for (port, mode) in [
+        ("up2", "auto"),
+        ("cl2", "auto"),
+        ("bab2", "auto"),
+        ("ra2", "auto"),
+        ("eth0", "auto"),
+        ("off2", "off"),
+    ] {
         let index = portico.add_section("port");
         portico.sections[index].set("name", port.as_bytes());
-        portico.sections[index].set("mode", b"auto");
+        portico.sections[index].set("mode", mode.as_bytes());
     }
     std::fs::write(&config, uci::emit::to_file(&portico)).unwrap();
     common::set_admin_password(&root);
@@ -566,6 +573,14 @@ fn auto_applies_roles_and_keeps_them_only_with_their_neighbour() {
     let client = Scratch::new().unwrap();
     cable(lab, "cl2", &client.name, "laptop", None, true);
     asking_client(&mut peers, &client.name, "laptop");
+    // Suggest (the default): a client's port, changed only when the admin presses the button.
+    let other = Scratch::new().unwrap();
+    cable(lab, "sg2", &other.name, "laptop", None, true);
+    asking_client(&mut peers, &other.name, "laptop");
+    // Off: not listened to, never listed.
+    let ignored = Scratch::new().unwrap();
+    cable(lab, "off2", &ignored.name, "laptop", None, true);
+    asking_client(&mut peers, &ignored.name, "laptop");
     let babel = Scratch::new().unwrap();
     cable(lab, "bab2", &babel.name, "mesh0", None, true);
     babel_node(&mut peers, &babel.name, dir.path(), "mesh0");
@@ -703,6 +718,62 @@ fn auto_applies_roles_and_keeps_them_only_with_their_neighbour() {
     );
     let network_now = String::from_utf8(files(&["network"]).remove(0)).unwrap();
     assert_eq!(network_now, network, "eth0 untouched");
+
+    // Suggest: the port keeps its role until the admin applies the suggestion; kept once the
+    // laptop behind it has its lease.
+    let suggested = port(&ports_api(lab, jar), "sg2").cloned().unwrap();
+    assert_eq!(
+        (
+            &suggested["current"],
+            &suggested["suggested"],
+            &suggested["change"]
+        ),
+        (
+            &serde_json::json!("unused"),
+            &serde_json::json!("lan"),
+            &serde_json::Value::Null
+        ),
+        "{suggested:#}"
+    );
+    let press = |port: &str, role: &str| {
+        let (code, headers) = common::curl(
+            lab,
+            &[
+                "-b",
+                jar,
+                "-H",
+                "Origin: http://192.168.1.1",
+                "-o",
+                "/dev/null",
+                "-D",
+                "-",
+                "--data",
+                &format!("port={port}&role={role}"),
+                "http://192.168.1.1/ports/role",
+            ],
+        );
+        assert_eq!(code, 303);
+        headers.to_ascii_lowercase()
+    };
+    let answer = press("sg2", "lan");
+    assert!(answer.contains("role=applied&port=sg2"), "{answer}");
+    assert_eq!(settled("sg2"), ("lan".to_owned(), "kept".to_owned()));
+    // A role whose neighbour never answers, pressed by hand: afterwards every file is as it
+    // was before, byte for byte.
+    let all = ["network", "firewall", "dhcp", "babeld", "portico"];
+    let before = files(&all);
+    let answer = press("ra2", "wan");
+    assert!(answer.contains("role=applied&port=ra2"), "{answer}");
+    common::wait_for("the by-hand change rolled back", || {
+        let snapshot = ports_api(lab, jar);
+        let change = &port(&snapshot, "ra2")?["change"];
+        (change["by"] == "admin" && change["progress"] == "rolled_back").then_some(())
+    });
+    assert!(files(&all) == before, "the files are as they were");
+    assert!(
+        port(&ports_api(lab, jar), "off2").is_none(),
+        "off: not listened to"
+    );
 }
 
 /// Benchmark (`bench/ports.sh`, not CI): the time from link-up to a verdict for every scenario
