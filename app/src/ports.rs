@@ -39,6 +39,8 @@ pub struct PortRow {
     /// `wan`, `lan`, `mesh`, `babel`, `routed` or `blocked`.
     pub suggested: Option<String>,
     pub devices: u64,
+    /// Who made them (by their addresses' OUIs).
+    pub makers: Vec<String>,
     pub evidence: Vec<EvidenceRow>,
     /// The port's policy: `auto`, `suggest` or `off`.
     pub mode: String,
@@ -342,6 +344,9 @@ fn PortCard(port: PortRow) -> impl IntoView {
                 <dd>{if port.carrier { t("ports-link-up") } else { t("ports-link-down") }}</dd>
                 <dt>{t("ports-mac")}</dt><dd><code>{port.mac.clone()}</code></dd>
                 <dt>{t("ports-heard")}</dt><dd>{devices}</dd>
+                {(!port.makers.is_empty()).then(|| view! {
+                    <dt>{t("ports-makers")}</dt><dd class="makers">{port.makers.join(", ")}</dd>
+                })}
                 <dt>{t("ports-policy")}</dt><dd class="policy">{policy}</dd>
             </dl>
             {change}

@@ -242,7 +242,15 @@ fn scenarios(lab: &Lab, dir: &std::path::Path, live: bool) -> Scenarios {
 
     let lldp = sc.space();
     silent(&lldp);
-    sc.cable(lab, "lldp0", &lldp, "uplinkp", None, live);
+    // A MikroTik's address (Routerboard.com's OUI): the page names the maker.
+    sc.cable(
+        lab,
+        "lldp0",
+        &lldp,
+        "uplinkp",
+        Some("00:0c:42:12:34:56"),
+        live,
+    );
     std::fs::create_dir_all("/run/lldpd").unwrap();
     let lldp_socket = dir.join("lldpd.socket");
     let lldp_socket = lldp_socket.to_str().unwrap();
@@ -421,6 +429,11 @@ fn every_port_gets_its_verdict() {
         .find(|e| e["kind"] == "lldp")
         .unwrap();
     assert_eq!(lldp["name"], "lab-switch", "{switch:#}");
+    assert_eq!(
+        switch["makers"],
+        serde_json::json!(["Routerboard.com"]),
+        "{switch:#}"
+    );
     for (port, other) in [("lp1", "lp2"), ("lp2", "lp1")] {
         let report = expect(port, "loop", Some("blocked"));
         assert!(

@@ -802,6 +802,7 @@ ports-devices = { $count ->
     [one] ein Gerät
    *[other] { $count } Geräte
 }
+ports-makers = Hersteller
 ports-evidence = Hinweise
 ports-nothing-heard = Noch ist nichts zu hören, das verrät, was angeschlossen ist.
 ports-seen = ({ $count ->

@@ -802,6 +802,7 @@ ports-devices = { $count ->
     [one] one device
    *[other] { $count } devices
 }
+ports-makers = Made by
 ports-evidence = Evidence
 ports-nothing-heard = Nothing that tells what is plugged in has been heard yet.
 ports-seen = ({ $count ->

@@ -802,6 +802,7 @@ ports-devices = { $count ->
     [one] un dispositivo
    *[other] { $count } dispositivos
 }
+ports-makers = Fabricante
 ports-evidence = Indicios
 ports-nothing-heard = Aún no se ha oído nada que diga qué está conectado.
 ports-seen = ({ $count ->

@@ -802,6 +802,7 @@ ports-devices = { $count ->
     [one] un appareil
    *[other] { $count } appareils
 }
+ports-makers = Fabricant
 ports-evidence = Indices
 ports-nothing-heard = Rien n’a encore été entendu qui dise ce qui est branché.
 ports-seen = ({ $count ->

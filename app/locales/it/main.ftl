@@ -802,6 +802,7 @@ ports-devices = { $count ->
     [one] un dispositivo
    *[other] { $count } dispositivi
 }
+ports-makers = Produttore
 ports-evidence = Indizi
 ports-nothing-heard = Non si è ancora sentito nulla che dica cosa è collegato.
 ports-seen = ({ $count ->

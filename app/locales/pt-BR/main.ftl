@@ -802,6 +802,7 @@ ports-devices = { $count ->
     [one] um dispositivo
    *[other] { $count } dispositivos
 }
+ports-makers = Fabricante
 ports-evidence = Indícios
 ports-nothing-heard = Ainda não se ouviu nada que diga o que está conectado.
 ports-seen = ({ $count ->

@@ -62,6 +62,7 @@ pub fn ports_view(snapshot: &crate::ports::Snapshot) -> app::ports::PortsView {
                     frozen_secs: p.judgement.frozen_secs,
                     suggested: p.suggested.map(|r| name(&r)),
                     devices: u64::try_from(p.devices).unwrap_or(u64::MAX),
+                    makers: p.makers.clone(),
                     evidence: p.evidence.iter().map(evidence_row).collect(),
                     mode: name(&p.policy.mode),
                     pinned: p.policy.pinned.map(|r| name(&r)),

@@ -93,6 +93,9 @@ pub fn text(snapshot: &Snapshot) -> String {
             .map(|r| format!("; suggested role: {}", super::serde_name(&r)))
             .unwrap_or_default();
         let _ = writeln!(out, "{}: {verdict}{role}", port.name);
+        if !port.makers.is_empty() {
+            let _ = writeln!(out, "  devices made by {}", port.makers.join(", "));
+        }
         for evidence in &port.evidence {
             let _ = writeln!(out, "  {}", describe(evidence));
         }

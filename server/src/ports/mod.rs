@@ -40,6 +40,8 @@ pub const PROBE_EVERY: Duration = Duration::from_secs(10);
 pub const TICK: Duration = Duration::from_secs(1);
 /// Verdict changes kept for the page's event log.
 const MAX_EVENTS: usize = 100;
+/// Makers listed per port.
+pub const MAX_MAKERS: usize = 5;
 /// How long a verdict holds before a port whose policy is `auto` gets its role.
 pub const HOLD: Duration = Duration::from_secs(30);
 
@@ -135,6 +137,8 @@ pub struct PortReport {
     pub suggested: Option<Role>,
     /// Distinct devices heard within the window.
     pub devices: usize,
+    /// Who made them (from their addresses' OUIs; at most [`MAX_MAKERS`]).
+    pub makers: Vec<String>,
     pub evidence: Vec<EvidenceView>,
     pub policy: roles::Policy,
     /// An admin's connection comes through this port: Portico leaves its role alone.
@@ -219,6 +223,8 @@ struct Inner {
     /// The runtime the applier arms its timers on (role changes start on plain threads).
     runtime: Option<tokio::runtime::Handle>,
     connection_test_url: String,
+    /// Who made the devices heard (the IEEE OUI table, looked up once per OUI).
+    vendors: Mutex<crate::status::vendors::Vendors>,
     stop: AtomicBool,
 }
 
@@ -291,6 +297,9 @@ impl Ports {
                     nonce: rand::random(),
                 },
                 community: Community::of_router(platform.as_ref()),
+                vendors: Mutex::new(crate::status::vendors::Vendors::new(
+                    platform.observed().vendors,
+                )),
                 platform,
                 applier,
                 runtime: tokio::runtime::Handle::try_current().ok(),
@@ -596,6 +605,7 @@ impl Port {
             suggested: judgement.kind.and_then(Kind::role),
             judgement,
             devices: self.window.macs(),
+            makers: self.makers(inner),
             evidence: evidence
                 .into_iter()
                 .map(|evidence| EvidenceView {
@@ -611,6 +621,34 @@ impl Port {
             change: self.change.clone(),
         };
         (before, report)
+    }
+
+    /// Who made the devices heard on the port: vendors by OUI (addresses set by software have
+    /// none), at most [`MAX_MAKERS`], most common first.
+    fn makers(&self, inner: &Inner) -> Vec<String> {
+        let macs: Vec<String> = self
+            .window
+            .sources()
+            .map(|m| crate::kernel::neighbours::mac_text(m))
+            .collect();
+        let mut vendors = inner
+            .vendors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        vendors.learn(macs.iter().map(String::as_str));
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for mac in &macs {
+            if let Some(maker) = vendors.of(mac) {
+                *counts.entry(maker).or_default() += 1;
+            }
+        }
+        let mut makers: Vec<(String, usize)> = counts.into_iter().collect();
+        makers.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        makers
+            .into_iter()
+            .take(MAX_MAKERS)
+            .map(|(m, _)| m)
+            .collect()
     }
 
     /// The role `auto` should give this port now, if any: the verdict held for [`HOLD`], it

@@ -159,6 +159,11 @@ impl Window {
         }
     }
 
+    /// The distinct source addresses heard.
+    pub fn sources(&self) -> impl Iterator<Item = &[u8; 6]> {
+        self.macs.keys()
+    }
+
     /// Distinct source addresses heard.
     pub fn macs(&self) -> usize {
         self.macs.len()
