@@ -497,6 +497,37 @@ test('a backup is downloaded and restored with its diff (phone size)', async () 
   await context.close();
 });
 
+/**
+ * A laptop asking for an address behind a new port: the page suggests the LAN for it, the
+ * admin applies it with the button, and the change is kept once the laptop has its lease.
+ */
+async function applySuggestion(page) {
+  const ns = `scratch-t${process.pid}-90`;
+  const ip = (...args) => execFileSync('ip', args);
+  ip('netns', 'add', ns);
+  const asking = spawn('ip', ['netns', 'exec', ns, 'sh', '-c',
+    'while :; do busybox udhcpc -i laptop -n -q -t 1 -T 1 -s /bin/true >/dev/null 2>&1; sleep 1; done'],
+  { stdio: 'ignore' });
+  try {
+    ip('-n', `router-${lab.suffix}`, 'link', 'add', 'sg9', 'type', 'veth', 'peer', 'name', 'laptop', 'netns', ns);
+    ip('-n', ns, 'link', 'set', 'laptop', 'up');
+    ip('-n', `router-${lab.suffix}`, 'link', 'set', 'sg9', 'up');
+    const card = page.locator('#port-sg9');
+    const apply = card.getByRole('button', { name: 'Apply: Local network (LAN bridge)' });
+    await apply.waitFor({ timeout: 60_000 });
+    await apply.click();
+    await page.getByText('The role of sg9 was applied. It is kept once the neighbour answers.').waitFor();
+    await card.getByText('Local network (LAN bridge) applied (by an admin) and kept: the neighbour answered.')
+      .waitFor({ timeout: 60_000 });
+    assert.equal(await card.locator('.current').innerText(), 'Local network (LAN)');
+    await assertFits(page, 'the ports page after a role change');
+    await page.screenshot({ path: `${SHOTS}/phone-ports-applied.png`, fullPage: true });
+  } finally {
+    asking.kill();
+    execFileSync('sh', ['-c', `ip netns pids ${ns} | xargs -r kill; ip netns del ${ns}`]);
+  }
+}
+
 // Issue 21: the ports page names what each cable is plugged into — the WAN port hears the isp's
 // DHCP server — and follows live: a cable plugged into a new port appears without a reload.
 // Without JavaScript the page shows the ports as of loading.
@@ -529,6 +560,7 @@ for (const [name, viewport] of Object.entries(sizes)) {
     } finally {
       execFileSync('ip', ['-n', `router-${lab.suffix}`, 'link', 'del', port]);
     }
+    if (name === 'phone') await applySuggestion(page);
     await context.close();
     // Without JavaScript: the same facts, as of loading.
     const { context: plain, page: still } = await adminPage(lab, viewport, { javaScriptEnabled: false });
