@@ -11,6 +11,7 @@
 mod code;
 mod pirania;
 mod redeem;
+pub mod replica;
 
 pub use code::{CODE_LEN, group, new_code, normalise};
 pub use pirania::{PiraniaVoucher, parse_pirania};
