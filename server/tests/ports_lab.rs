@@ -139,6 +139,32 @@ fn ipv6_router(peers: &mut Peers, ns: &str, dir: &std::path::Path, device: &str,
     );
 }
 
+/// lldpd on `device` in `ns` announcing `hostname` with the one enabled `capability`
+/// (`bridge`, `wlan`, ...), every second.
+fn lldp_device(
+    peers: &mut Peers,
+    ns: &str,
+    dir: &std::path::Path,
+    device: &str,
+    hostname: &str,
+    capability: &str,
+) {
+    std::fs::create_dir_all("/run/lldpd").unwrap();
+    let socket = dir.join(format!("lldpd-{ns}.socket"));
+    let socket = socket.to_str().unwrap();
+    peers.spawn(ns, &["lldpd", "-d", "-u", socket, "-I", device]);
+    common::wait_for("lldpd's control socket", || {
+        std::path::Path::new(socket).exists().then_some(())
+    });
+    for configure in [
+        &["configure", "system", "hostname", hostname][..],
+        &["configure", "system", "capabilities", "enabled", capability],
+        &["configure", "lldp", "tx-interval", "1"],
+    ] {
+        run(ns, &[&["lldpcli", "-u", socket][..], configure].concat());
+    }
+}
+
 /// The scenarios' namespaces, their peers' processes and the far ends of their cables.
 struct Scenarios {
     peers: Peers,
@@ -251,23 +277,30 @@ fn scenarios(lab: &Lab, dir: &std::path::Path, live: bool) -> Scenarios {
         Some("00:0c:42:12:34:56"),
         live,
     );
-    std::fs::create_dir_all("/run/lldpd").unwrap();
-    let lldp_socket = dir.join("lldpd.socket");
-    let lldp_socket = lldp_socket.to_str().unwrap();
-    peers.spawn(&lldp, &["lldpd", "-d", "-u", lldp_socket, "-I", "uplinkp"]);
-    common::wait_for("lldpd's control socket", || {
-        std::path::Path::new(lldp_socket).exists().then_some(())
-    });
-    for configure in [
-        &["configure", "system", "hostname", "lab-switch"][..],
-        &["configure", "system", "capabilities", "enabled", "bridge"],
-        &["configure", "lldp", "tx-interval", "1"],
-    ] {
-        run(
-            &lldp,
-            &[&["lldpcli", "-u", lldp_socket][..], configure].concat(),
-        );
+    lldp_device(peers, &lldp, dir, "uplinkp", "lab-switch", "bridge");
+
+    // An access point: its radio side bridged to the cable, a client behind it, and LLDP
+    // saying "wlan access point".
+    let ap = sc.space();
+    let phone = sc.space();
+    silent(&ap);
+    sc.cable(lab, "ap0", &ap, "apport", None, false);
+    run(&ap, &["ip", "link", "add", "air", "type", "bridge"]);
+    run(&ap, &["ip", "link", "set", "apport", "master", "air"]);
+    if live {
+        run(&ap, &["ip", "link", "set", "apport", "up"]);
     }
+    run(
+        &ap,
+        &[
+            "ip", "link", "add", "radio", "type", "veth", "peer", "name", "wlan0", "netns", &phone,
+        ],
+    );
+    run(&ap, &["ip", "link", "set", "radio", "master", "air", "up"]);
+    run(&ap, &["ip", "link", "set", "air", "up"]);
+    run(&phone, &["ip", "link", "set", "wlan0", "up"]);
+    asking_client(peers, &phone, "wlan0");
+    lldp_device(peers, &ap, dir, "apport", "lab-ap", "wlan");
 
     let looped = sc.space();
     silent(&looped);
@@ -421,6 +454,8 @@ fn every_port_gets_its_verdict() {
     );
     assert!(has(&expect("bab0", "mesh", Some("babel")), "babel"));
     assert!(has(&expect("stp0", "switch", Some("lan")), "stp"));
+    let access_point = expect("ap0", "access_point", Some("routed"));
+    assert!(has(&access_point, "dhcp_client"), "{access_point:#}");
     let switch = expect("lldp0", "switch", Some("lan"));
     let lldp = switch["evidence"]
         .as_array()
@@ -811,6 +846,7 @@ fn link_up_to_verdict() {
         ("bab0", "mesh"),
         ("stp0", "switch"),
         ("lldp0", "switch"),
+        ("ap0", "access_point"),
         ("lp1", "loop"),
         ("lp2", "loop"),
         ("lan9", "foreign_lan"),
