@@ -99,7 +99,7 @@ impl TimeFormat {
     }
 }
 
-pub use communities::query::civil;
+pub use communities::query::{civil, midnight};
 
 /// A count for people (grouped by thousands).
 pub fn format_count(n: i64) -> String {
@@ -201,14 +201,136 @@ fn tops(data: &TimeData) -> Vec<Vec<Option<f64>>> {
         .collect()
 }
 
-/// Indexes of the x-axis labels: about six, at round dates when the span allows.
-fn x_labels(t: &[i64]) -> Vec<usize> {
-    let n = t.len();
-    if n == 0 {
-        return Vec::new();
+/// A calendar step a time axis may tick by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Hours(i64),
+    Days(i64),
+    Months(i64),
+    Years(i64),
+}
+
+/// The steps, smallest first: the axis takes the smallest whose labels fit.
+const STEPS: [Step; 19] = [
+    Step::Hours(1),
+    Step::Hours(2),
+    Step::Hours(3),
+    Step::Hours(6),
+    Step::Hours(12),
+    Step::Days(1),
+    Step::Days(2),
+    Step::Days(7),
+    Step::Days(14),
+    Step::Months(1),
+    Step::Months(2),
+    Step::Months(3),
+    Step::Months(6),
+    Step::Years(1),
+    Step::Years(2),
+    Step::Years(5),
+    Step::Years(10),
+    Step::Years(20),
+    Step::Years(50),
+];
+
+/// Estimated width of a tick label in SVG units (0.56 em per character of the 13-unit tick
+/// font), with room between neighbours.
+#[allow(clippy::cast_precision_loss, reason = "a short label")]
+fn label_width(label: &str) -> f64 {
+    label.chars().count() as f64 * 13.0 * 0.56 + 12.0
+}
+
+/// The calendar boundaries of `step` in `[first, last]` (UTC; weeks start on Monday).
+fn boundaries(step: Step, first: i64, last: i64) -> Vec<i64> {
+    const DAY: i64 = 86_400;
+    let every = |size: i64, offset: i64| -> Vec<i64> {
+        let start = (first - offset).div_euclid(size) * size + offset;
+        let start = if start < first { start + size } else { start };
+        (0..)
+            .map(|k| start + k * size)
+            .take_while(|t| *t <= last)
+            .take(10_000)
+            .collect()
+    };
+    match step {
+        Step::Hours(n) => every(n * 3600, 0),
+        // 1970-01-05 was a Monday.
+        Step::Days(7 | 14) => every(step_days(step) * DAY, 4 * DAY),
+        Step::Days(n) => every(n * DAY, 0),
+        Step::Months(n) | Step::Years(n) => {
+            let months = if let Step::Years(_) = step { n * 12 } else { n };
+            let (y, m, _) = civil(first);
+            let mut index = y * 12 + (m - 1);
+            index = index.div_euclid(months) * months;
+            let mut out = Vec::new();
+            loop {
+                let t = midnight(index.div_euclid(12), index.rem_euclid(12) + 1, 1);
+                if t > last || out.len() >= 10_000 {
+                    break;
+                }
+                if t >= first {
+                    out.push(t);
+                }
+                index += months;
+            }
+            out
+        }
     }
-    let step = n.div_ceil(6).max(1);
-    (0..n).step_by(step).collect()
+}
+
+fn step_days(step: Step) -> i64 {
+    match step {
+        Step::Days(n) => n,
+        _ => 1,
+    }
+}
+
+/// A tick's label: the time of day within a day (the date at midnight), the day within a
+/// year, the month within years, the year beyond.
+fn tick_label(step: Step, t: i64, span: i64) -> String {
+    let (y, m, d) = civil(t);
+    match step {
+        Step::Hours(_) if t.rem_euclid(86_400) != 0 => {
+            format!("{:02}:00", t.rem_euclid(86_400) / 3600)
+        }
+        Step::Hours(_) | Step::Days(_) if span <= 366 * 86_400 => format!("{m:02}-{d:02}"),
+        Step::Hours(_) | Step::Days(_) => format!("{y:04}-{m:02}-{d:02}"),
+        Step::Months(_) => format!("{y:04}-{m:02}"),
+        Step::Years(_) => format!("{y:04}"),
+    }
+}
+
+/// The x-axis ticks of a chart over `[first, last]`, `width` units wide: times at calendar
+/// boundaries (hours, days, weeks, months, years) with their labels, the smallest step whose
+/// labels fit side by side without touching. One time alone is its own label.
+pub fn time_ticks(first: i64, last: i64, width: f64, format: TimeFormat) -> Vec<(i64, String)> {
+    if last <= first {
+        return vec![(first, format.format(first))];
+    }
+    let span = last - first;
+    let mut fallback = None;
+    for step in STEPS {
+        let ticks: Vec<(i64, String)> = boundaries(step, first, last)
+            .into_iter()
+            .map(|t| (t, tick_label(step, t, span)))
+            .collect();
+        if ticks.is_empty() {
+            continue;
+        }
+        #[allow(clippy::cast_precision_loss, reason = "Unix seconds map to pixels")]
+        let gap = |a: i64, b: i64| (b - a) as f64 / span as f64 * width;
+        let fits = ticks.windows(2).all(|pair| {
+            gap(pair[0].0, pair[1].0)
+                >= f64::midpoint(label_width(&pair[0].1), label_width(&pair[1].1))
+        });
+        if fits && ticks.len() >= 2 {
+            return ticks;
+        }
+        if fits && fallback.is_none() {
+            fallback = Some(ticks);
+        }
+    }
+    fallback.unwrap_or_else(|| vec![(first, format.format(first))])
 }
 
 /// A time chart: lines or stacked areas, axes, cursor with values, legend, table.
@@ -452,13 +574,22 @@ pub fn plot(d: &TimeData, cursor: Option<usize>) -> impl IntoView + use<> {
         .copied()
         .fold(0.0_f64, f64::max);
     let (y, grid) = y_axis(max);
-    let x_ticks = x_labels(&d.t)
+    let (first, last) = (
+        d.t.first().copied().unwrap_or(0),
+        d.t.last().copied().unwrap_or(0),
+    );
+    let plot_width = WIDTH - LEFT - RIGHT;
+    let x_ticks = time_ticks(first, last, plot_width, d.time_format)
         .into_iter()
-        .map(|i| {
-            let px = x(i);
-            let label = d.time_format.format(d.t[i]);
+        .map(|(t, label)| {
+            #[allow(clippy::cast_precision_loss, reason = "Unix seconds map to pixels")]
+            let px = if last > first {
+                LEFT + (t - first) as f64 / (last - first) as f64 * plot_width
+            } else {
+                LEFT + plot_width / 2.0
+            };
             let anchor = tick_anchor(px, &label);
-            view! { <text class="tick" x=px y=HEIGHT - 8.0 text-anchor=anchor>{label}</text> }
+            view! { <text class="tick x-tick" x=px y=HEIGHT - 8.0 text-anchor=anchor>{label}</text> }
         })
         .collect_view();
     let shapes = tops
@@ -701,6 +832,58 @@ mod tests {
         assert_eq!(tick_anchor(WIDTH / 2.0, "2016-03-10 10:00"), "middle");
         assert_eq!(tick_anchor(WIDTH - RIGHT, "2016-03-13 10:00"), "end");
         assert_eq!(tick_anchor(WIDTH - RIGHT, "Mar"), "middle");
+    }
+
+    /// The ticks over `[first, last]` never overlap (centred labels, estimated widths) and sit
+    /// on calendar boundaries.
+    fn check_ticks(first: i64, last: i64, expect: &[&str]) {
+        let width = WIDTH - LEFT - RIGHT;
+        let ticks = time_ticks(first, last, width, TimeFormat::Day);
+        assert!(ticks.len() >= 2, "{ticks:?}");
+        #[allow(clippy::cast_precision_loss, reason = "test arithmetic")]
+        let px = |t: i64| (t - first) as f64 / (last - first) as f64 * width;
+        for pair in ticks.windows(2) {
+            let room = px(pair[1].0) - px(pair[0].0);
+            let need = f64::midpoint(label_width(&pair[0].1), label_width(&pair[1].1));
+            assert!(room >= need, "{pair:?} overlap: {room} < {need}");
+        }
+        let labels: Vec<&str> = ticks.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(&labels[..expect.len()], expect, "{labels:?}");
+    }
+
+    #[test]
+    fn ticks_fall_on_calendar_boundaries_and_never_overlap() {
+        let day = midnight(2016, 3, 23);
+        // A day of hours: every 3 or so hours, midnight named by its date.
+        check_ticks(day - 3600 * 5 + 1234, day + 3600 * 20, &[]);
+        let hours = time_ticks(
+            day - 3600 * 5 + 1234,
+            day + 3600 * 20,
+            418.0,
+            TimeFormat::Hour,
+        );
+        assert!(hours.iter().all(|(t, _)| t % 3600 == 0), "{hours:?}");
+        assert!(hours.iter().any(|(_, l)| l == "03-23"), "{hours:?}");
+        // A month of days, a year of days (months), ten years (years).
+        check_ticks(day, day + 30 * 86_400, &[]);
+        check_ticks(
+            midnight(2015, 3, 20),
+            midnight(2016, 3, 20),
+            &["2015-05", "2015-07"],
+        );
+        check_ticks(midnight(2006, 5, 1), midnight(2016, 3, 23), &[]);
+        let years = time_ticks(
+            midnight(2006, 5, 1),
+            midnight(2016, 3, 23),
+            418.0,
+            TimeFormat::Month,
+        );
+        assert!(years.iter().all(|(_, l)| l.len() == 4), "{years:?}");
+        // A single time is its own label.
+        assert_eq!(
+            time_ticks(day, day, 418.0, TimeFormat::Day),
+            [(day, "2016-03-23".to_owned())]
+        );
     }
 
     #[test]

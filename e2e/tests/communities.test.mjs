@@ -184,6 +184,40 @@ for (const [name, viewport] of Object.entries(sizes)) {
   });
 }
 
+// Issue 22, item 3: the growth chart's time labels fall on calendar boundaries and never
+// overlap, at hour, day and month resolution, on a phone (checked on the rendered text boxes).
+test('time labels never overlap at hour, day and month resolution (phone)', async () => {
+  const context = await browser.newContext({ viewport: sizes.phone, locale: 'en-US' });
+  const page = await context.newPage();
+  for (const [period, resolution, pattern] of [['1w', 'hour', /^(\d\d:00|\d\d-\d\d)$/],
+    ['3m', 'day', /^\d\d-\d\d$/], ['all', 'month', /^\d{4}(-\d\d)?$/]]) {
+    await page.goto(`${SITE}/?period=${period}&resolution=${resolution}`);
+    const svg = page.locator('#growth-h ~ figure svg').first();
+    await svg.locator('text.x-tick').first().waitFor();
+    const boxes = await svg.evaluate((s) => {
+      const box = s.getBoundingClientRect();
+      return {
+        box: [box.left, box.right],
+        ticks: [...s.querySelectorAll('text.x-tick')].map((t) => {
+          const r = t.getBoundingClientRect();
+          return [t.textContent, r.left, r.right];
+        }).sort((a, b) => a[1] - b[1]),
+      };
+    });
+    const what = `${period} at ${resolution}: ${JSON.stringify(boxes.ticks)}`;
+    assert.ok(boxes.ticks.length >= 2, what);
+    for (const [text] of boxes.ticks) assert.match(text, pattern, what);
+    for (let i = 1; i < boxes.ticks.length; i++) {
+      assert.ok(boxes.ticks[i - 1][2] <= boxes.ticks[i][1] + 0.5, `overlap: ${what}`);
+    }
+    for (const [, left, right] of boxes.ticks) {
+      assert.ok(left >= boxes.box[0] - 0.5 && right <= boxes.box[1] + 0.5, `outside the chart: ${what}`);
+    }
+    await page.screenshot({ path: `${SHOTS}/communities-phone-ticks-${resolution}.png`, fullPage: false });
+  }
+  await context.close();
+});
+
 test('without JavaScript the controls are forms the server answers', async () => {
   const context = await browser.newContext({ viewport: sizes.phone, locale: 'en-US', javaScriptEnabled: false });
   const page = await context.newPage();
