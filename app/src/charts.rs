@@ -12,7 +12,8 @@ pub const WIDTH: f64 = 480.0;
 pub const HEIGHT: f64 = 260.0;
 const LEFT: f64 = 50.0;
 const RIGHT: f64 = 12.0;
-const TOP: f64 = 12.0;
+/// Room above the plot for the unit of its values.
+const TOP: f64 = 26.0;
 const BOTTOM: f64 = 28.0;
 
 /// The charts' styles inside a standalone SVG (`/embed/<chart>.svg`); the pages get the
@@ -340,8 +341,9 @@ pub fn TimeChart(
     data: Signal<TimeData>,
     /// The chart's accessible name.
     title: String,
-    /// What the values are (axis and table header).
-    unit: String,
+    /// What the values are (the y axis and the table's caption); follows a selected metric.
+    #[prop(into)]
+    unit: Signal<String>,
     /// Called with +1 (zoom in around the cursor's time) or -1 (zoom out).
     #[prop(optional)]
     on_zoom: Option<Callback<(i32, Option<i64>)>>,
@@ -409,9 +411,15 @@ pub fn TimeChart(
                 tabindex="0"
                 on:keydown=on_key
                 on:pointermove=on_pointer
-                on:pointerleave=move |_| cursor.set(None)
+                on:pointerdown=on_pointer
+                // A finger lifts (and leaves) after its tap: the values it asked for stay.
+                on:pointerleave=move |ev: leptos::ev::PointerEvent| {
+                    if ev.pointer_type() == "mouse" {
+                        cursor.set(None);
+                    }
+                }
             >
-                {move || data.with(|d| plot(d, cursor.get()))}
+                {move || data.with(|d| plot(d, cursor.get(), &unit.get()))}
             </svg>
             <p class="readout" aria-live="polite">
                 {move || readout().map(|parts| {
@@ -421,7 +429,7 @@ pub fn TimeChart(
             {move || data.with(|d| (d.lines.len() > 1).then(|| legend(&d.lines)))}
             <details class="table-alt">
                 <summary>{crate::t("charts-table")}</summary>
-                {move || data.with(|d| table(d, &unit))}
+                {move || data.with(|d| table(d, &unit.get()))}
             </details>
         </figure>
     }
@@ -563,8 +571,9 @@ fn isolated(values: &[Option<f64>]) -> Vec<(usize, f64)> {
         .collect()
 }
 
-/// The SVG content of a time chart (also the server's `.svg` embeds).
-pub fn plot(d: &TimeData, cursor: Option<usize>) -> impl IntoView + use<> {
+/// The SVG content of a time chart (also the server's `.svg` embeds); `unit` names what the
+/// values are, above the y axis.
+pub fn plot(d: &TimeData, cursor: Option<usize>, unit: &str) -> impl IntoView + use<> {
     let x = x_scale(&d.t);
     let tops = tops(d);
     let max = tops
@@ -642,7 +651,9 @@ pub fn plot(d: &TimeData, cursor: Option<usize>) -> impl IntoView + use<> {
             .collect_view();
         view! { <line class="cursor" x1=px x2=px y1=TOP y2=HEIGHT - BOTTOM /> {dots} }
     });
+    let unit = unit.to_owned();
     view! {
+        <text class="tick y-unit" x=LEFT y=TOP - 10.0 text-anchor="start">{unit}</text>
         {grid}
         <line class="axis" x1=LEFT x2=WIDTH - RIGHT y1=HEIGHT - BOTTOM y2=HEIGHT - BOTTOM />
         {x_ticks}

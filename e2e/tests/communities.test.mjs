@@ -218,6 +218,28 @@ test('time labels never overlap at hour, day and month resolution (phone)', asyn
   await context.close();
 });
 
+// Issue 22, items 3 and 6: the y axis names what it counts and follows the selected metric; a
+// tap on a phone shows the values under the finger, and they stay after the finger lifts.
+test('the unit follows the metric and a tap shows the values (phone, touch)', async () => {
+  const context = await browser.newContext({ viewport: sizes.phone, locale: 'en-US', hasTouch: true, isMobile: true });
+  const page = await context.newPage();
+  await page.goto(`${SITE}/`);
+  await waitForHydration(page);
+  const chart = page.locator('#growth-h ~ figure');
+  const unit = chart.locator('svg text.y-unit');
+  assert.equal(await unit.textContent(), 'Nodes');
+  await page.locator('#growth-h ~ form select[name=metric]').selectOption('communities');
+  await waitFor('the unit to follow the metric', async () => (await unit.textContent()) === 'Communities');
+  assert.equal(await chart.locator('table caption').textContent(), 'Communities');
+  const box = await chart.locator('svg.plot').boundingBox();
+  await page.touchscreen.tap(box.x + box.width * 0.6, box.y + box.height * 0.5);
+  await waitFor('the values under the finger', async () =>
+    /^\d{4}-\d\d/.test((await chart.locator('.readout span').first().textContent().catch(() => '')) ?? ''));
+  assert.match(await chart.locator('.readout').textContent(), /Communities: [\d ]+/);
+  await page.screenshot({ path: `${SHOTS}/communities-phone-tap.png`, fullPage: false });
+  await context.close();
+});
+
 test('without JavaScript the controls are forms the server answers', async () => {
   const context = await browser.newContext({ viewport: sizes.phone, locale: 'en-US', javaScriptEnabled: false });
   const page = await context.newPage();

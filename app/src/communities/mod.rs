@@ -710,7 +710,7 @@ fn OverviewPage() -> impl IntoView {
         <section aria-labelledby="growth-h" class="card">
             <h2 id="growth-h">{t("communities-growth")}</h2>
             <WindowControls window first last on_change=refetch metric />
-            <TimeChart data=growth.into() title=t("communities-growth") unit=metric_label(start_metric) on_zoom=zoom />
+            <TimeChart data=growth.into() title=t("communities-growth") unit=Signal::derive(move || metric_label(metric.get())) on_zoom=zoom />
             <p class="links"><a href=move || format!("/api/v1/network/series?{}&metric={}&format=csv", query(window.get()), metric.get().as_str())>{t("communities-csv")}</a></p>
             <EmbedCode chart="growth" query=growth_embed />
         </section>
@@ -869,7 +869,7 @@ pub fn render_svg(embed: &EmbedView, lang: crate::i18n::Lang) -> String {
     let owner = Owner::new();
     owner.with(|| {
         provide_context(PageContext { lang, ..PageContext::default() });
-        let time_svg = |data: &TimeData| {
+        let time_svg = |data: &TimeData, unit: &str| {
             let (legend, extra) = if data.lines.len() > 1 {
                 let (view, height) = charts::svg_legend(&data.lines, charts::HEIGHT);
                 (Some(view), height)
@@ -878,7 +878,7 @@ pub fn render_svg(embed: &EmbedView, lang: crate::i18n::Lang) -> String {
             };
             view! {
                 <svg class="plot" viewBox=format!("0 0 {} {}", charts::WIDTH, charts::HEIGHT + extra)>
-                    {charts::plot(data, None)}
+                    {charts::plot(data, None, unit)}
                     {legend}
                 </svg>
             }
@@ -886,11 +886,11 @@ pub fn render_svg(embed: &EmbedView, lang: crate::i18n::Lang) -> String {
         };
         let (title, body) = match embed {
             EmbedView::Growth { metric, series, .. } => {
-                (t("communities-growth"), time_svg(&series_data(series, metric_label(*metric))))
+                (t("communities-growth"), time_svg(&series_data(series, metric_label(*metric)), &metric_label(*metric)))
             }
-            EmbedView::Routing { series, .. } => (t("communities-routing"), time_svg(&routing_data(series))),
+            EmbedView::Routing { series, .. } => (t("communities-routing"), time_svg(&routing_data(series), &t("communities-metric-communities"))),
             EmbedView::Community { summary, series, .. } => {
-                (summary.name.clone(), time_svg(&series_data(series, summary.name.clone())))
+                (summary.name.clone(), time_svg(&series_data(series, summary.name.clone()), &t("communities-metric-nodes")))
             }
             EmbedView::Top { top } => {
                 let bars = top.as_ref().map(top_bars).unwrap_or_default();
