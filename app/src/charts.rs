@@ -7,6 +7,21 @@
 
 use leptos::prelude::*;
 
+/// From this share of carried-forward data on, a point is marked (the legend says so).
+pub const STALE_MATERIAL: f64 = 0.10;
+
+/// A share as a whole percentage for people.
+fn percent(share: f64) -> i64 {
+    #[allow(clippy::cast_possible_truncation, reason = "0 to 100")]
+    let p = (share * 100.0).round() as i64;
+    p.clamp(0, 100)
+}
+
+/// Whether a point's carried-forward share is material.
+fn marked(d: &TimeData, i: usize) -> bool {
+    d.stale.get(i).is_some_and(|s| *s >= STALE_MATERIAL)
+}
+
 /// Chart width and height in SVG units; the SVG scales to its container's width.
 pub const WIDTH: f64 = 480.0;
 pub const HEIGHT: f64 = 260.0;
@@ -67,8 +82,9 @@ pub struct TimeData {
     pub stacked: bool,
     /// How a time is shown (depends on the resolution).
     pub time_format: TimeFormat,
-    /// Points whose data was partly carried forward, marked on the chart.
-    pub stale: Vec<bool>,
+    /// The share (0 to 1) of each point's data that was carried forward after failed fetches;
+    /// points at or above [`STALE_MATERIAL`] are marked on the chart.
+    pub stale: Vec<f64>,
 }
 
 /// How times are written.
@@ -395,8 +411,11 @@ pub fn TimeChart(
                     v.map_or_else(|| "–".into(), format_number)
                 ));
             }
-            if d.stale.get(c).copied().unwrap_or(false) {
-                parts.push(crate::t("charts-stale-note"));
+            if let Some(share) = d.stale.get(c).copied().filter(|s| *s > 0.0) {
+                parts.push(crate::lang().tr_args(
+                    "charts-stale-share",
+                    &[("percent", percent(share).max(1).into())],
+                ));
             }
             Some(parts)
         })
@@ -427,6 +446,15 @@ pub fn TimeChart(
                 })}
             </p>
             {move || data.with(|d| (d.lines.len() > 1).then(|| legend(&d.lines)))}
+            {move || data.with(|d| (0..d.t.len()).any(|i| marked(d, i)).then(|| view! {
+                <p class="muted stale-legend">
+                    <span class="stale-swatch" aria-hidden="true"></span>
+                    {crate::lang().tr_args(
+                        "charts-stale-legend",
+                        &[("percent", percent(STALE_MATERIAL).into())],
+                    )}
+                </p>
+            }))}
             <details class="table-alt">
                 <summary>{crate::t("charts-table")}</summary>
                 {move || data.with(|d| table(d, &unit.get()))}
@@ -627,12 +655,9 @@ pub fn plot(d: &TimeData, cursor: Option<usize>, unit: &str) -> impl IntoView + 
             }
         })
         .collect_view();
-    let stale_marks = d
-        .stale
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| **s)
-        .map(|(i, _)| view! { <rect class="stale-mark" x=x(i) - 1.0 y=HEIGHT - BOTTOM width="2" height="4" /> })
+    let stale_marks = (0..d.t.len())
+        .filter(|i| marked(d, *i))
+        .map(|i| view! { <rect class="stale-mark" x=x(i) - 1.0 y=HEIGHT - BOTTOM width="2" height="4" /> })
         .collect_view();
     let cursor_view = cursor.filter(|c| *c < d.t.len()).map(|c| {
         let px = x(c);
@@ -699,7 +724,9 @@ fn table(d: &TimeData, unit: &str) -> impl IntoView + use<> {
                 .iter()
                 .map(|l| view! { <td>{l.values.get(i).copied().flatten().map(format_number).unwrap_or_default()}</td> })
                 .collect_view();
-            let stale = d.stale.get(i).copied().unwrap_or(false).then(|| crate::t("charts-stale"));
+            let stale = d.stale.get(i).copied().filter(|s| *s > 0.0).map(|share| {
+                crate::lang().tr_args("charts-stale-share", &[("percent", percent(share).max(1).into())])
+            });
             view! { <tr><th scope="row">{d.time_format.format(*t)} {stale.map(|s| format!(" ({s})"))}</th>{cells}</tr> }
         })
         .collect_view();

@@ -228,6 +228,12 @@ test('the unit follows the metric and a tap shows the values (phone, touch)', as
   const chart = page.locator('#growth-h ~ figure');
   const unit = chart.locator('svg text.y-unit');
   assert.equal(await unit.textContent(), 'Nodes');
+  // Item 4: only points where a material share of the nodes was carried forward are marked,
+  // and then the legend says from which share on.
+  const marks = await chart.locator('svg rect.stale-mark').count();
+  const months = await chart.locator('table tbody tr').count();
+  assert.ok(marks < months / 2, `${marks} of ${months} points marked`);
+  if (marks > 0) await chart.getByText(/Marked on the time axis: points where 10 % or more/).waitFor();
   await page.locator('#growth-h ~ form select[name=metric]').selectOption('communities');
   await waitFor('the unit to follow the metric', async () => (await unit.textContent()) === 'Communities');
   assert.equal(await chart.locator('table caption').textContent(), 'Communities');

@@ -258,7 +258,7 @@ pub fn series_data(series: &Series, label: String) -> TimeData {
         }],
         stacked: false,
         time_format: time_format(series.resolution),
-        stale: series.points.iter().map(|p| p.stale).collect(),
+        stale: series.points.iter().map(|p| p.stale_share).collect(),
     }
 }
 

@@ -587,6 +587,10 @@ impl Read for MongoStore {
                             int(d, "n_nodes").unwrap_or_default(),
                         ),
                         stale: int(d, "n_stale").unwrap_or_default() > 0,
+                        stale_share: crate::query::snapshots_share(
+                            int(d, "n_stale").unwrap_or_default(),
+                            int(d, "n").unwrap_or_default(),
+                        ),
                     })
                     .collect()
             };
@@ -614,6 +618,10 @@ impl Read for MongoStore {
                     int(d, "n").unwrap_or_default(),
                 ),
                 stale: int(d, "stale").unwrap_or_default() > 0,
+                stale_share: crate::query::nodes_share(
+                    int(d, "nodes").unwrap_or_default(),
+                    int(d, "nodes_all").unwrap_or_default(),
+                ),
             })
             .collect();
         Ok(Series {

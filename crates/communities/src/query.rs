@@ -165,6 +165,30 @@ pub struct Point {
     pub value: Option<f64>,
     /// Some of the bucket's data was carried forward by the collector.
     pub stale: bool,
+    /// How much of it: the share (0 to 1) of the bucket's nodes (network series) or snapshots
+    /// (one community's series) that were carried forward.
+    #[serde(default)]
+    pub stale_share: f64,
+}
+
+/// The share of nodes carried forward in a network bucket: `nodes` fresh of `nodes_all`.
+pub fn nodes_share(nodes: i64, nodes_all: i64) -> f64 {
+    if nodes_all <= 0 {
+        return 0.0;
+    }
+    #[allow(clippy::cast_precision_loss, reason = "a share")]
+    let share = (nodes_all - nodes).max(0) as f64 / nodes_all as f64;
+    share.clamp(0.0, 1.0)
+}
+
+/// The share of snapshots carried forward in a community's bucket.
+pub fn snapshots_share(stale: i64, snapshots: i64) -> f64 {
+    if snapshots <= 0 {
+        return 0.0;
+    }
+    #[allow(clippy::cast_precision_loss, reason = "a share")]
+    let share = stale.max(0) as f64 / snapshots as f64;
+    share.clamp(0.0, 1.0)
 }
 
 /// A time series.

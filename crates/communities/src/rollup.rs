@@ -123,25 +123,29 @@ pub(crate) fn mean(sum: i64, n: i64) -> Option<f64> {
 /// Hourly points from a community's observations (time, nodes, stale) in time order: several
 /// snapshots in one hour become one point, their mean.
 pub(crate) fn hour_points(rows: impl IntoIterator<Item = (i64, Option<i64>, bool)>) -> Vec<Point> {
-    let mut points: Vec<(i64, i64, i64, bool)> = Vec::new();
+    // (bucket, node sum, counted snapshots, stale snapshots, snapshots)
+    let mut points: Vec<(i64, i64, i64, i64, i64)> = Vec::new();
     for (ts, nodes, stale) in rows {
         let t = Resolution::Hour.bucket(ts);
         let (sum, n) = nodes.filter(|_| !stale).map_or((0, 0), |v| (v, 1));
+        let stale = i64::from(stale);
         match points.last_mut() {
             Some(p) if p.0 == t => {
                 p.1 += sum;
                 p.2 += n;
-                p.3 |= stale;
+                p.3 += stale;
+                p.4 += 1;
             }
-            _ => points.push((t, sum, n, stale)),
+            _ => points.push((t, sum, n, stale, 1)),
         }
     }
     points
         .into_iter()
-        .map(|(t, sum, n, stale)| Point {
+        .map(|(t, sum, n, stale, snapshots)| Point {
             t,
             value: mean(sum, n),
-            stale,
+            stale: stale > 0,
+            stale_share: crate::query::snapshots_share(stale, snapshots),
         })
         .collect()
 }

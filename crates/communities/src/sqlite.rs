@@ -552,7 +552,7 @@ impl Read for Reader {
             rollup::hour_points(rows.collect::<Result<Vec<_>, _>>()?)
         } else {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT bucket, nodes, n_nodes, n_stale FROM series
+                "SELECT bucket, nodes, n_nodes, n_stale, n FROM series
                  WHERE community = ?1 AND res = ?2 AND bucket BETWEEN ?3 AND ?4 ORDER BY bucket",
             )?;
             let rows = stmt.query_map(
@@ -562,6 +562,7 @@ impl Read for Reader {
                         t: r.get(0)?,
                         value: mean(r.get(1)?, r.get(2)?),
                         stale: r.get::<_, i64>(3)? > 0,
+                        stale_share: crate::query::snapshots_share(r.get(3)?, r.get(4)?),
                     })
                 },
             )?;
@@ -582,7 +583,7 @@ impl Read for Reader {
     ) -> Result<Series, StoreError> {
         let column = metric.rollup_field();
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT bucket, {column}, n, stale FROM net WHERE res = ?1 AND bucket BETWEEN ?2 AND ?3 ORDER BY bucket"
+            "SELECT bucket, {column}, n, stale, nodes, nodes_all FROM net WHERE res = ?1 AND bucket BETWEEN ?2 AND ?3 ORDER BY bucket"
         ))?;
         let rows = stmt.query_map(
             params![res.code(), res.bucket(range.from.max(0)), range.to],
@@ -591,6 +592,7 @@ impl Read for Reader {
                     t: r.get(0)?,
                     value: mean(r.get(1)?, r.get(2)?),
                     stale: r.get::<_, i64>(3)? > 0,
+                    stale_share: crate::query::nodes_share(r.get(4)?, r.get(5)?),
                 })
             },
         )?;

@@ -318,6 +318,61 @@ fn the_latest_known_count_survives_snapshots_without_one() {
     }
 }
 
+/// Issue 22, item 4: a point says how much of its data was carried forward — the share of
+/// the network's nodes, and of one community's snapshots — not merely that some was.
+#[test]
+fn points_say_how_much_was_carried_forward() {
+    let files = tempfile::tempdir().unwrap();
+    // One day: Hamburg fresh (900 nodes) both times; Kiel (100 nodes) carried forward once.
+    for (name, kiel) in [
+        ("20160320-10.00.00", r#""state": {"nodes": 100}"#),
+        (
+            "20160320-11.00.00",
+            r#""state": {"nodes": 100}, "etime": "2016-03-20 10:00:00", "error": "timeout""#,
+        ),
+    ] {
+        let mtime = format!("2016-03-20 {}:00:00", &name[9..11]);
+        std::fs::write(
+            files.path().join(format!("{name}-ffSummarizedDir.json")),
+            format!(
+                r#"{{"hamburg": {{"name": "Hamburg", "mtime": "{mtime}", "state": {{"nodes": 900}}}},
+                    "kiel": {{"name": "Kiel", "mtime": "{mtime}", {kiel}}}}}"#
+            ),
+        )
+        .unwrap();
+    }
+    for store in TestStore::all("stale_share") {
+        let mut sink = store.sink();
+        import(sink.as_mut(), &[files.path().to_owned()], 1, &Quiet).unwrap();
+        let reader = store.reader();
+        let network = reader
+            .network_series(NetworkMetric::Nodes, Range::ALL, Resolution::Day)
+            .unwrap();
+        let day = network.points[0];
+        // 2 000 nodes reported over the day, 100 of them carried forward.
+        assert!(
+            (day.stale_share - 0.05).abs() < 1e-9,
+            "{}: {day:?}",
+            store.name()
+        );
+        let kiel = reader
+            .community_series("kiel", Range::ALL, Resolution::Day)
+            .unwrap()
+            .unwrap();
+        assert!(
+            (kiel.points[0].stale_share - 0.5).abs() < 1e-9,
+            "{}: {kiel:?}",
+            store.name()
+        );
+        let hours = reader
+            .community_series("kiel", Range::ALL, Resolution::Hour)
+            .unwrap()
+            .unwrap();
+        let shares: Vec<f64> = hours.points.iter().map(|p| p.stale_share).collect();
+        assert_eq!(shares, [0.0, 1.0], "{}", store.name());
+    }
+}
+
 fn synth() -> Synth {
     let base: serde_json::Map<String, serde_json::Value> =
         serde_json::from_slice(&std::fs::read(fixture()).unwrap()).unwrap();
