@@ -141,6 +141,11 @@ struct Inner {
     status: watch::Sender<Status>,
     /// Counts finished reloads (see [`Applier::reloads`]).
     reloaded: watch::Sender<u64>,
+    /// Held while services reload: a rollback's reload never runs beside the reload of the
+    /// change it undoes (two network reloads at once add the same address twice and fail).
+    reloading: Mutex<()>,
+    /// The last checked change that was rolled back: its delayed reload has nothing to do.
+    rolled_back: Mutex<Option<u64>>,
 }
 
 /// The apply manager; cheap to clone.
@@ -216,6 +221,8 @@ impl Applier {
                 note: Mutex::new(None),
                 status: watch::channel(Status::default()).0,
                 reloaded: watch::channel(0).0,
+                reloading: Mutex::new(()),
+                rolled_back: Mutex::new(None),
             }),
         };
         if let Some(pending) = applier.load()? {
@@ -419,11 +426,27 @@ impl Applier {
         tokio::spawn(async move {
             tokio::time::sleep(HOLDOFF).await;
             let files: Vec<String> = snapshots.iter().map(|s| s.name.clone()).collect();
-            let platform = this.inner.platform.clone();
             let services = services_for(&files);
-            let result = tokio::task::spawn_blocking(move || platform.reload_services(&services))
-                .await
-                .unwrap_or_else(|e| Err(platform::Error::Unavailable(e.to_string())));
+            let blocking = this.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                let _reloading = blocking
+                    .inner
+                    .reloading
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                // Reverted (or expired) before its reload: the rollback reloaded the old files.
+                let undone = *blocking
+                    .inner
+                    .rolled_back
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if pending.is_some() && undone == pending {
+                    return Ok(());
+                }
+                blocking.inner.platform.reload_services(&services)
+            })
+            .await
+            .unwrap_or_else(|e| Err(platform::Error::Unavailable(e.to_string())));
             match result {
                 Ok(()) => this.set_note(None),
                 // Expected on this platform, and said once on the overview.
@@ -436,7 +459,14 @@ impl Applier {
                     tracing::error!(error = %e, "reload failed, rolling back");
                     this.set_note(Some(e.to_string()));
                     let undone = match pending {
-                        Some(id) => this.roll_back(id, Outcome::RolledBack),
+                        // Already undone by a revert meanwhile: its outcome stands.
+                        Some(id) => match this.roll_back(id, Outcome::RolledBack) {
+                            Err(Error::NothingPending) => {
+                                this.inner.reloaded.send_modify(|n| *n += 1);
+                                return;
+                            }
+                            other => other,
+                        },
                         None => this
                             .inner
                             .store
@@ -535,8 +565,21 @@ impl Applier {
             .db
             .with(|c| c.execute("DELETE FROM pending_apply", []))?;
         drop(guard);
+        *self
+            .inner
+            .rolled_back
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(id);
         let files: Vec<String> = pending.snapshots.iter().map(|s| s.name.clone()).collect();
-        if let Err(e) = self.inner.platform.reload_services(&services_for(&files)) {
+        let reloaded = {
+            let _reloading = self
+                .inner
+                .reloading
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            self.inner.platform.reload_services(&services_for(&files))
+        };
+        if let Err(e) = reloaded {
             tracing::warn!(error = %e, "reload after rollback");
         }
         self.publish(Some(outcome));
@@ -794,6 +837,28 @@ mod tests {
         assert_eq!(std::fs::read(&network).unwrap(), before);
         assert!(!applier.status().is_pending());
         assert!(applier.status().note.unwrap().contains("boom"));
+    }
+
+    /// A revert before the change's delayed reload: that reload has nothing left to do, and
+    /// the outcome stays "reverted" (it once became "reload failed" when the late reload
+    /// tripped over the rollback's own).
+    #[tokio::test]
+    async fn a_revert_before_the_reload_stays_a_revert() {
+        let (dir, platform, db) = setup();
+        let network = dir.path().join("etc/config/network");
+        let before = std::fs::read(&network).unwrap();
+        let applier = Applier::start(platform.clone(), db, Duration::from_secs(90)).unwrap();
+        let mut reloads = applier.reloads();
+        reloads.borrow_and_update();
+        applier.apply(&lan_address("10.9.9.1"), true).unwrap();
+        // The rollback's reload works; any reload after it would fail.
+        applier.rollback().unwrap();
+        platform
+            .fail
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        reloads.changed().await.unwrap();
+        assert_eq!(applier.status().last, Some(Outcome::Reverted));
+        assert_eq!(std::fs::read(&network).unwrap(), before);
     }
 
     #[tokio::test]
