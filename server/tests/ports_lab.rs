@@ -727,29 +727,31 @@ fn auto_applies_roles_and_keeps_them_only_with_their_neighbour() {
             .any(|e| e["kind"] == "babel" && e["hears_us"] == true),
         "{snapshot:#}"
     );
+    let press = |port: &str, role: &str| {
+        let (code, headers) = common::curl(
+            lab,
+            &[
+                "-b",
+                jar,
+                "-H",
+                "Origin: http://192.168.1.1",
+                "-o",
+                "/dev/null",
+                "-D",
+                "-",
+                "--data",
+                &format!("port={port}&role={role}"),
+                "http://192.168.1.1/ports/role",
+            ],
+        );
+        assert_eq!(code, 303);
+        headers.to_ascii_lowercase()
+    };
     // The admin asks to take the port its own connection comes through: refused.
-    let (code, headers) = common::curl(
-        lab,
-        &[
-            "-b",
-            jar,
-            "-H",
-            "Origin: http://192.168.1.1",
-            "-o",
-            "/dev/null",
-            "-D",
-            "-",
-            "--data",
-            "port=eth0&role=wan",
-            "http://192.168.1.1/ports/role",
-        ],
-    );
-    assert_eq!(code, 303);
+    let answer = press("eth0", "wan");
     assert!(
-        headers
-            .to_ascii_lowercase()
-            .contains("location: /ports?role=admin-port&port=eth0"),
-        "{headers}"
+        answer.contains("location: /ports?role=admin-port&port=eth0"),
+        "{answer}"
     );
     let (code, page) = common::curl(
         lab,
@@ -783,26 +785,6 @@ fn auto_applies_roles_and_keeps_them_only_with_their_neighbour() {
         ),
         "{suggested:#}"
     );
-    let press = |port: &str, role: &str| {
-        let (code, headers) = common::curl(
-            lab,
-            &[
-                "-b",
-                jar,
-                "-H",
-                "Origin: http://192.168.1.1",
-                "-o",
-                "/dev/null",
-                "-D",
-                "-",
-                "--data",
-                &format!("port={port}&role={role}"),
-                "http://192.168.1.1/ports/role",
-            ],
-        );
-        assert_eq!(code, 303);
-        headers.to_ascii_lowercase()
-    };
     let answer = press("sg2", "lan");
     assert!(answer.contains("role=applied&port=sg2"), "{answer}");
     assert_eq!(settled("sg2"), ("lan".to_owned(), "kept".to_owned()));

@@ -71,21 +71,15 @@ pub async fn peers(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let ble = state.ble.as_ref().ok_or_else(|| not_here(&headers))?;
+    let ble = state
+        .ble
+        .as_ref()
+        .ok_or_else(|| super::error::not_here(&headers))?;
     Ok(Json(super::convert::link_view(
         &ble.state(),
         request_lang(&headers),
     ))
     .into_response())
-}
-
-fn not_here(headers: &HeaderMap) -> AppError {
-    AppError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "error-not-found",
-        request_lang(headers),
-    )
 }
 
 /// `POST /api/v1/ble/send`: 202 when the link took the message; its outcome appears on the

@@ -43,3 +43,13 @@ pub fn wizard(error: &session::Error, lang: Lang) -> AppError {
         other => AppError::internal(other, lang),
     }
 }
+
+/// A capability this Portico does not run (no observer, no offload, no radio): a JSON 404.
+pub fn not_here(headers: &http::HeaderMap) -> AppError {
+    AppError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "error-not-found",
+        crate::web::request_lang(headers),
+    )
+}

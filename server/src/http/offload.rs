@@ -6,28 +6,23 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::convert::offload_view;
 use crate::web::AppError;
 use crate::web::live::{Frame, live};
-use crate::web::request_lang;
 
 /// `GET /api/v1/offload`.
 pub async fn snapshot(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let offload = state.offload.as_ref().ok_or_else(|| {
-        AppError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "error-not-found",
-            request_lang(&headers),
-        )
-    })?;
+    let offload = state
+        .offload
+        .as_ref()
+        .ok_or_else(|| super::error::not_here(&headers))?;
     Ok(Json(offload_view(&offload.snapshot())).into_response())
 }
 

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Redirect;
 use axum::response::{IntoResponse, Response};
 use axum::{Form, Json};
@@ -16,21 +16,16 @@ use super::AppState;
 use super::convert::ports_view;
 use crate::web::AppError;
 use crate::web::live::{Frame, live};
-use crate::web::request_lang;
 
 /// `GET /api/v1/ports`.
 pub async fn snapshot(
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    let ports = state.ports.as_ref().ok_or_else(|| {
-        AppError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "error-not-found",
-            request_lang(&headers),
-        )
-    })?;
+    let ports = state
+        .ports
+        .as_ref()
+        .ok_or_else(|| super::error::not_here(&headers))?;
     Ok(Json(ports.snapshot()).into_response())
 }
 

@@ -80,32 +80,12 @@ impl Current {
 
     /// What `network` and the kernel say port `name` is now.
     fn of(name: &str, bridge: Option<&String>, network: Option<&uci::Package>) -> Current {
-        let device_of = |section: &str| {
-            network
-                .and_then(|n| n.section(section))
-                .and_then(|s| s.get("device"))
-                .map(ToString::to_string)
-        };
-        let id = name
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect::<String>();
-        let made =
-            |kind: &str| network.is_some_and(|n| n.section(&format!("{kind}_{id}")).is_some());
-        if device_of("wan").as_deref() == Some(name)
-            || device_of("wan6").as_deref() == Some(name)
-            || made("wan")
-        {
-            return Current::Wan;
-        }
-        if made("bat") {
-            return Current::Mesh;
-        }
-        if made("mesh") {
-            return Current::Babel;
-        }
-        if made("seg") {
-            return Current::Routed;
+        match network.and_then(|n| roles::routed_role(n, name)) {
+            Some(Role::Wan) => return Current::Wan,
+            Some(Role::Mesh) => return Current::Mesh,
+            Some(Role::Babel) => return Current::Babel,
+            Some(Role::Routed) => return Current::Routed,
+            _ => {}
         }
         match bridge {
             Some(b) if b == "br-lan" => Current::Lan,

@@ -133,6 +133,31 @@ fn ident(port: &str) -> String {
 /// The sections Portico makes for a port, by role.
 const MADE: [&str; 4] = ["wan", "mesh", "bat", "seg"];
 
+/// The role `network` gives `port` through an interface of its own: the router's `wan`/`wan6`
+/// device, or a section made by [`change_set`] (`wan_`, `bat_`, `mesh_`, `seg_<port>`).
+/// `None` for a port that is only a bridge member or unused.
+pub fn routed_role(network: &Package, port: &str) -> Option<Role> {
+    let id = ident(port);
+    let made = |kind: &str| network.section(&format!("{kind}_{id}")).is_some();
+    let own_wan = ["wan", "wan6"].into_iter().any(|i| {
+        network
+            .section(i)
+            .and_then(|s| s.get("device"))
+            .is_some_and(|d| d == port)
+    });
+    if own_wan || made("wan") {
+        Some(Role::Wan)
+    } else if made("bat") {
+        Some(Role::Mesh)
+    } else if made("mesh") {
+        Some(Role::Babel)
+    } else if made("seg") {
+        Some(Role::Routed)
+    } else {
+        None
+    }
+}
+
 /// The edits that give `port` the role `role`. Empty when the port has it already.
 pub fn change_set(files: &Files<'_>, port: &str, role: Role, wire: Wire) -> Vec<Edit> {
     if let Some(lime) = files.lime {
