@@ -42,6 +42,18 @@ async function openMenuIfFolded(page) {
   }
 }
 
+/**
+ * Follows a menu item, opening the folded menu first. The folded menu can close again when the
+ * page hydrates right after it was opened: retried until the click lands.
+ */
+async function clickMenuItem(page, name) {
+  await waitFor(`the menu's ${name} link`, async () => {
+    await openMenuIfFolded(page);
+    await page.locator('.nav').getByRole('link', { name }).click({ timeout: 2000 });
+    return true;
+  });
+}
+
 test('first boot: the LAN client goes through the wizard (desktop)', async () => {
   const page = await lab.browser.newPage({ viewport: sizes.desktop, locale: 'en-US' });
   await firstBoot(page, checkA11y, 'desktop');
@@ -231,12 +243,7 @@ for (const [name, viewport] of Object.entries(sizes)) {
 for (const [name, viewport] of Object.entries(sizes)) {
   test(`the Wi-Fi password is changed in the settings (${name})`, async () => {
     const { context, page } = await adminPage(lab, viewport);
-    // The folded menu can close again when the page hydrates right after it was opened: retry.
-    await waitFor('the menu\'s Settings link', async () => {
-      await openMenuIfFolded(page);
-      await page.locator('.nav').getByRole('link', { name: 'Settings' }).click({ timeout: 2000 });
-      return true;
-    });
+    await clickMenuItem(page, 'Settings');
     await page.waitForURL(`${ROUTER}/settings`);
     assert.equal(await page.title(), 'Settings · Portico');
     await checkA11y(page, `settings (${name})`);
@@ -534,8 +541,7 @@ async function applySuggestion(page) {
 for (const [name, viewport] of Object.entries(sizes)) {
   test(`the ports page says what each cable is plugged into (${name})`, async () => {
     const { context, page } = await adminPage(lab, viewport);
-    await openMenuIfFolded(page);
-    await page.locator('.nav').getByRole('link', { name: 'Ports' }).click();
+    await clickMenuItem(page, 'Ports');
     await page.waitForURL(`${ROUTER}/ports`);
     assert.equal(await page.title(), 'Ports · Portico');
     await page.getByRole('heading', { level: 1, name: 'Ports' }).waitFor();
