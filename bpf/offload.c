@@ -12,8 +12,9 @@
  *   - a TCP FIN or RST marks the flow finished and goes to the stack with everything after it.
  * On captive interfaces (the portal is on) a frame takes the fast path only when the device on
  * that side is authorised: its source MAC coming from there, the next hop's MAC going there,
- * looked up in the portal map with the access's end on the kernel's monotonic clock. Broadcast,
- * multicast, link-local, loopback and unspecified addresses are never fast-pathed.
+ * looked up in the portal map with the access's end on the kernel's monotonic clock (read once
+ * per packet, coarse). Broadcast, multicast, link-local, loopback and unspecified addresses
+ * are never fast-pathed.
  * Everything this program does not understand goes to the stack unchanged: nothing is written
  * to a frame before every check has passed. If user space stops refreshing the heartbeat in
  * the control map, every frame goes to the stack (the watchdog fails open).
@@ -128,6 +129,7 @@ struct plan {
 	__u8 tos;         /* IPv4 type of service, for the route lookup */
 	__be32 flowinfo;  /* IPv6 traffic class and flow label, for the route lookup */
 	struct flow_value *flow;
+	__u64 now;        /* the packet's one clock read */
 };
 
 static __always_inline void count(__u32 index, __u64 n)
@@ -340,8 +342,14 @@ static __always_inline int decide(void *ctx, void *data, void *data_end, __u32 p
 	__u8 tcp_flags = 0, ttl = 0;
 	__u32 zero = 0;
 	struct control *ctl = bpf_map_lookup_elem(&control, &zero);
-	__u64 now = bpf_ktime_get_ns();
-	if (!ctl || ctl->heartbeat_ns == 0 || now - ctl->heartbeat_ns > ctl->timeout_ns) {
+	/* One clock read per packet, the coarse one (a few ns instead of tens): CLOCK_MONOTONIC
+	 * at the last tick, the clock user space writes the heartbeat and the portal's ends on.
+	 * It may lag user space's precise reading by one tick: a device stays authorised up to one
+	 * tick (≤ 10 ms) past its end, and a heartbeat "from the future" is fresh. */
+	__u64 now = bpf_ktime_get_coarse_ns();
+	p->now = now;
+	if (!ctl || ctl->heartbeat_ns == 0 ||
+	    (now > ctl->heartbeat_ns && now - ctl->heartbeat_ns > ctl->timeout_ns)) {
 		count(CNT_WATCHDOG, 1);
 		return -1;
 	}
@@ -546,7 +554,7 @@ static __always_inline void account(struct plan *p, __u64 segs)
 	struct flow_value *v = p->flow;
 	__sync_fetch_and_add(&v->packets, segs);
 	__sync_fetch_and_add(&v->bytes, p->l3_len);
-	v->last_ns = bpf_ktime_get_ns();
+	v->last_ns = p->now;
 	if (!v->first_fast_ns)
 		v->first_fast_ns = v->last_ns;
 	v->out_ifindex = p->out_ifindex;

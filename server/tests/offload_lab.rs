@@ -226,6 +226,13 @@ fn established_flows_take_the_fast_path_and_the_stack_takes_over_when_needed() {
         },
     );
     assert!(counter(&v, "fast_packets") > 40, "{v}");
+    // The dashboard is being watched (this API): the programs' time per packet is measured.
+    wait_for("the programs' time per packet on the dashboard", || {
+        offload(lab, jar)["ns_per_packet"]
+            .as_f64()
+            .is_some_and(|ns| ns > 0.0)
+            .then_some(())
+    });
     let flows = flows_to(&v, "udp", UDP_PORT);
     let out = flows
         .iter()

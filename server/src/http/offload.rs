@@ -23,7 +23,7 @@ pub async fn snapshot(
         .offload
         .as_ref()
         .ok_or_else(|| super::error::not_here(&headers))?;
-    Ok(Json(offload_view(&offload.snapshot())).into_response())
+    Ok(Json(offload_view(&offload.dashboard())).into_response())
 }
 
 /// `GET /api/v1/offload/events`.
@@ -31,7 +31,7 @@ pub async fn events(State(state): State<AppState>) -> impl IntoResponse {
     let offload = state.offload.clone();
     live::<_, ()>("offload", None, Duration::ZERO, move || {
         offload.as_ref().map(|o| Frame {
-            value: offload_view(&o.snapshot()),
+            value: offload_view(&o.dashboard()),
             tick: Some(Duration::from_secs(1)),
         })
     })

@@ -35,7 +35,7 @@ impl OffloadSource for Sources {
                 problem: "not started by this server".into(),
                 ..OffloadView::default()
             },
-            |o| super::convert::offload_view(&o.snapshot()),
+            |o| super::convert::offload_view(&o.dashboard()),
         )
     }
 }

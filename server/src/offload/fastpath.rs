@@ -390,23 +390,49 @@ impl FastPath {
     /// # Errors
     /// When the kernel refuses the run.
     pub fn test_run(&mut self, hook: Hook, frame: &[u8]) -> Result<(u32, Vec<u8>), FastPathError> {
+        let mut out = vec![0u8; frame.len() + 256];
+        let result = self.run(hook, frame, &mut out, 0)?;
+        out.truncate(result.data_size_out as usize);
+        Ok((result.return_value, out))
+    }
+
+    /// The kernel's mean time of one run of the program on `frame` over `repeat` runs
+    /// (`BPF_PROG_TEST_RUN`): the program's own cost per packet, without the device's.
+    ///
+    /// # Errors
+    /// When the kernel refuses the test run.
+    pub fn time_per_run(
+        &mut self,
+        hook: Hook,
+        frame: &[u8],
+        repeat: u32,
+    ) -> Result<Duration, FastPathError> {
+        let mut out = vec![0u8; frame.len() + 256];
+        Ok(self.run(hook, frame, &mut out, repeat)?.duration)
+    }
+
+    fn run(
+        &mut self,
+        hook: Hook,
+        frame: &[u8],
+        out: &mut [u8],
+        repeat: u32,
+    ) -> Result<aya::programs::TestRunResult, FastPathError> {
         let name = match hook {
             Hook::Xdp => XDP,
             Hook::Tc => TC,
         };
-        let mut out = vec![0u8; frame.len() + 256];
         let opts = TestRunOptions {
             data_in: Some(frame),
-            data_out: Some(&mut out),
+            data_out: Some(out),
+            repeat,
             ..TestRunOptions::new()
         };
-        let result = match hook {
+        match hook {
             Hook::Xdp => program::<Xdp>(&mut self.ebpf, XDP)?.test_run(opts),
             Hook::Tc => program::<SchedClassifier>(&mut self.ebpf, TC)?.test_run(opts),
         }
-        .map_err(|e| FastPathError::Program(name, e))?;
-        out.truncate(result.data_size_out as usize);
-        Ok((result.return_value, out))
+        .map_err(|e| FastPathError::Program(name, e))
     }
 }
 

@@ -67,6 +67,9 @@ pub enum StartError {
 /// A running offload. Dropping it stops the thread, which detaches the programs.
 pub struct Offload {
     snapshot: Arc<Mutex<Snapshot>>,
+    /// When the dashboard (page, API, event stream) last asked: the kernel's BPF run-time
+    /// statistics cost every packet tens of nanoseconds, so they are on only while watched.
+    watched: Arc<Mutex<Option<Instant>>>,
     stop: OwnedFd,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -87,7 +90,9 @@ impl Offload {
             capacity: settings.flows,
             ..Snapshot::default()
         }));
+        let watched = Arc::new(Mutex::new(None));
         let mut manager = Manager::new(fast, settings.clone(), snapshot.clone(), gate)?;
+        manager.watched = watched.clone();
         manager.portal_work();
         manager.sync_links()?;
         manager.resync_conntrack();
@@ -97,16 +102,29 @@ impl Offload {
             .spawn(move || manager.run(&stop_read))?;
         Ok(Offload {
             snapshot,
+            watched,
             stop: stop_write,
             thread: Some(thread),
         })
     }
 
-    /// The latest state, for the dashboard.
+    /// The latest state (for the overview's summary).
     pub fn snapshot(&self) -> Snapshot {
         self.snapshot.lock().map(|s| s.clone()).unwrap_or_default()
     }
+
+    /// The latest state for the dashboard, which shows the programs' time per packet: the
+    /// statistics stay on for [`STATS_WATCHED`] after each call.
+    pub fn dashboard(&self) -> Snapshot {
+        if let Ok(mut watched) = self.watched.lock() {
+            *watched = Some(Instant::now());
+        }
+        self.snapshot()
+    }
 }
+
+/// How long the BPF run-time statistics stay on after the dashboard last asked.
+pub const STATS_WATCHED: Duration = Duration::from_secs(30);
 
 impl Drop for Offload {
     fn drop(&mut self) {
@@ -142,7 +160,9 @@ struct Manager {
     history: VecDeque<RatePoint>,
     offloaded_total: u64,
     flushes: u64,
+    /// Held open while the dashboard is watched (see [`Offload::dashboard`]).
     stats: Option<OwnedFd>,
+    watched: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Manager {
@@ -152,7 +172,6 @@ impl Manager {
         snapshot: Arc<Mutex<Snapshot>>,
         gate: Arc<PortalGate>,
     ) -> std::io::Result<Manager> {
-        let stats = aya::sys::enable_stats(aya::sys::Stats::RunTime).ok();
         let mut m = Manager {
             fast,
             gate,
@@ -175,7 +194,8 @@ impl Manager {
             history: VecDeque::new(),
             offloaded_total: 0,
             flushes: 0,
-            stats,
+            stats: None,
+            watched: Arc::new(Mutex::new(None)),
         };
         if let Err(e) = m.fast.watch_redirect_errors() {
             tracing::info!(error = %e, "failed XDP redirects are not counted (tracefs missing?)");
@@ -675,8 +695,22 @@ impl Manager {
 
     // ----- the tick -----
 
+    /// The BPF run-time statistics on while the dashboard is watched, off otherwise.
+    fn follow_watchers(&mut self) {
+        let watched = self
+            .watched
+            .lock()
+            .is_ok_and(|w| w.is_some_and(|t| t.elapsed() < STATS_WATCHED));
+        if watched && self.stats.is_none() {
+            self.stats = aya::sys::enable_stats(aya::sys::Stats::RunTime).ok();
+        } else if !watched {
+            self.stats = None;
+        }
+    }
+
     fn tick(&mut self) {
         self.heartbeat();
+        self.follow_watchers();
         self.local = crate::kernel::addresses::local();
         let counters = self.fast.counters();
         let point = RatePoint {

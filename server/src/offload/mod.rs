@@ -68,10 +68,17 @@ impl Service {
         }
     }
 
-    /// The dashboard's data.
+    /// The offload's state (the overview's summary).
     pub fn snapshot(&self) -> Snapshot {
         self.running
             .as_ref()
             .map_or_else(|| self.stopped.clone(), Offload::snapshot)
+    }
+
+    /// The dashboard's data: asking switches the programs' run-time statistics on for a while.
+    pub fn dashboard(&self) -> Snapshot {
+        self.running
+            .as_ref()
+            .map_or_else(|| self.stopped.clone(), Offload::dashboard)
     }
 }
