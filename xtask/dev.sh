@@ -170,6 +170,9 @@ run_tests() {
   say "fuzzing the Freifunk summary-file reader for ${FUZZ_SECONDS:-60} s"
   fuzz communities_parse "$PORTICO_SHARED/fixtures/freifunk"
   say "browser tests (Chromium in the lab's client namespace)"
+  # The router's browser tests run the router build as it ships: the data site's tests above
+  # (`--features mongodb`) left their build at the same path.
+  cargo build -p portico
   (cd e2e && PORTICO_BIN="$(portico_bin)" PORTICO_SITE_BIN="$(site_bin)" node --test --test-concurrency=1 --test-timeout=600000 tests/)
   say "the router on aarch64: the static musl build and its .ipk, checked under qemu"
   local ipk aarch64

@@ -160,7 +160,8 @@ fn Bluetooth(view: BluetoothView) -> impl IntoView {
 }
 
 /// The link's identity and its live peer table.
-#[component]
+#[cfg_attr(page_island, island)]
+#[cfg_attr(not(page_island), component)]
 fn Link(link: LinkView) -> impl IntoView {
     let lang = lang();
     let state = RwSignal::new(link);

@@ -3,8 +3,10 @@
 //!
 //! English is the reference catalog; a test fails when another shipped language lacks one of
 //! its keys. Lookups never panic: a missing key renders as the key itself.
-
-use std::sync::LazyLock;
+//!
+//! The router's bundle (islands, built without `communities`) carries no catalog: the page's
+//! script fetches the page's one language from [`catalog_file`] and hands it to
+//! [`load_catalog`] before any island hydrates.
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
@@ -24,45 +26,73 @@ pub enum Lang {
     It,
 }
 
-/// One shipped language: tag, own name, catalog.
-struct Shipped {
-    code: &'static str,
-    native_name: &'static str,
-    source: &'static str,
+/// The router's bundle: its islands' words come from the fetched catalog.
+#[cfg(all(feature = "hydrate", not(feature = "communities")))]
+static CLIENT_CATALOG: std::sync::OnceLock<FluentBundle<FluentResource>> =
+    std::sync::OnceLock::new();
+
+/// The router's bundle: the page's catalog, fetched by the page's script (`lang`'s Fluent
+/// source). Every lookup reads it, whatever language is asked for.
+#[cfg(all(feature = "hydrate", not(feature = "communities")))]
+pub fn load_catalog(lang: Lang, source: String) {
+    let _ = CLIENT_CATALOG.set(build(lang, source));
+}
+
+/// The file name under `/pkg/` the page's script fetches `lang`'s catalog from; it changes
+/// with the catalog's text, so browsers may keep it for good.
+#[cfg(feature = "ssr")]
+pub fn catalog_file(lang: Lang) -> &'static str {
+    use std::hash::{DefaultHasher, Hash as _, Hasher as _};
+    static FILES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+        Lang::ALL
+            .into_iter()
+            .map(|lang| {
+                let mut hasher = DefaultHasher::new();
+                lang.source().hash(&mut hasher);
+                format!("i18n-{}-{:016x}.ftl", lang.code(), hasher.finish())
+            })
+            .collect()
+    });
+    &FILES[lang.index()]
+}
+
+/// The language whose catalog [`catalog_file`] names `file`.
+#[cfg(feature = "ssr")]
+pub fn catalog_of_file(file: &str) -> Option<Lang> {
+    Lang::ALL.into_iter().find(|l| catalog_file(*l) == file)
 }
 
 impl Lang {
     /// Every shipped language, the reference (English) first.
     pub const ALL: [Lang; 6] = [Lang::En, Lang::De, Lang::Es, Lang::Fr, Lang::PtBr, Lang::It];
 
-    fn shipped(self) -> Shipped {
-        let (code, native_name, source) = match self {
-            Lang::En => ("en", "English", include_str!("../locales/en/main.ftl")),
-            Lang::De => ("de", "Deutsch", include_str!("../locales/de/main.ftl")),
-            Lang::Es => ("es", "Español", include_str!("../locales/es/main.ftl")),
-            Lang::Fr => ("fr", "Français", include_str!("../locales/fr/main.ftl")),
-            Lang::PtBr => (
-                "pt-BR",
-                "Português (Brasil)",
-                include_str!("../locales/pt-BR/main.ftl"),
-            ),
-            Lang::It => ("it", "Italiano", include_str!("../locales/it/main.ftl")),
-        };
-        Shipped {
-            code,
-            native_name,
-            source,
-        }
+    /// This language's place in [`Lang::ALL`] (for tables kept per language).
+    pub fn index(self) -> usize {
+        Lang::ALL.iter().position(|l| *l == self).unwrap_or(0)
     }
 
     /// The BCP 47 tag, as used in `<html lang>`, the `lang` cookie and `?lang=`.
     pub fn code(self) -> &'static str {
-        self.shipped().code
+        match self {
+            Lang::En => "en",
+            Lang::De => "de",
+            Lang::Es => "es",
+            Lang::Fr => "fr",
+            Lang::PtBr => "pt-BR",
+            Lang::It => "it",
+        }
     }
 
     /// The language's own name, as the switcher shows it.
     pub fn native_name(self) -> &'static str {
-        self.shipped().native_name
+        match self {
+            Lang::En => "English",
+            Lang::De => "Deutsch",
+            Lang::Es => "Español",
+            Lang::Fr => "Français",
+            Lang::PtBr => "Português (Brasil)",
+            Lang::It => "Italiano",
+        }
     }
 
     /// Parses a tag such as `de`, `de-AT`, `pt-PT` or `EN` by its primary subtag; `None` for
@@ -79,15 +109,37 @@ impl Lang {
     }
 
     /// The raw Fluent source of this language's catalog.
+    #[cfg(not(all(feature = "hydrate", not(feature = "communities"))))]
     pub fn source(self) -> &'static str {
-        self.shipped().source
+        match self {
+            Lang::En => include_str!("../locales/en/main.ftl"),
+            Lang::De => include_str!("../locales/de/main.ftl"),
+            Lang::Es => include_str!("../locales/es/main.ftl"),
+            Lang::Fr => include_str!("../locales/fr/main.ftl"),
+            Lang::PtBr => include_str!("../locales/pt-BR/main.ftl"),
+            Lang::It => include_str!("../locales/it/main.ftl"),
+        }
     }
 
-    fn bundle(self) -> &'static FluentBundle<FluentResource> {
-        static BUNDLES: LazyLock<Vec<FluentBundle<FluentResource>>> =
-            LazyLock::new(|| Lang::ALL.into_iter().map(build).collect());
-        let index = Lang::ALL.iter().position(|l| *l == self).unwrap_or(0);
-        &BUNDLES[index]
+    #[cfg(not(all(feature = "hydrate", not(feature = "communities"))))]
+    fn bundle(self) -> Option<&'static FluentBundle<FluentResource>> {
+        static BUNDLES: std::sync::LazyLock<Vec<FluentBundle<FluentResource>>> =
+            std::sync::LazyLock::new(|| {
+                Lang::ALL
+                    .into_iter()
+                    .map(|l| build(l, l.source().to_owned()))
+                    .collect()
+            });
+        BUNDLES.get(self.index())
+    }
+
+    #[cfg(all(feature = "hydrate", not(feature = "communities")))]
+    #[allow(
+        clippy::unused_self,
+        reason = "the page's one catalog answers for its language"
+    )]
+    fn bundle(self) -> Option<&'static FluentBundle<FluentResource>> {
+        CLIENT_CATALOG.get()
     }
 
     /// The message `key` in this language, falling back to English, then to the key.
@@ -106,7 +158,9 @@ impl Lang {
 
     fn format(self, key: &str, args: Option<&FluentArgs<'_>>) -> String {
         for lang in [self, Lang::En] {
-            let bundle = lang.bundle();
+            let Some(bundle) = lang.bundle() else {
+                continue;
+            };
             if let Some(pattern) = bundle.get_message(key).and_then(|m| m.value()) {
                 let mut errors = Vec::new();
                 return bundle
@@ -140,11 +194,11 @@ impl Lang {
     }
 }
 
-fn build(lang: Lang) -> FluentBundle<FluentResource> {
+fn build(lang: Lang, source: String) -> FluentBundle<FluentResource> {
     let mut bundle = FluentBundle::new_concurrent(vec![lang.langid()]);
     // Unicode isolation marks around arguments would end up in numbers and paths.
     bundle.set_use_isolating(false);
-    let resource = match FluentResource::try_new(lang.source().to_owned()) {
+    let resource = match FluentResource::try_new(source) {
         Ok(resource) => resource,
         // The catalogs are compiled in and checked by tests; keep what did parse.
         Err((resource, _errors)) => resource,
@@ -155,6 +209,7 @@ fn build(lang: Lang) -> FluentBundle<FluentResource> {
 }
 
 /// The message keys a catalog defines, in file order.
+#[cfg(not(all(feature = "hydrate", not(feature = "communities"))))]
 pub fn catalog_keys(lang: Lang) -> Vec<String> {
     let resource = match FluentResource::try_new(lang.source().to_owned()) {
         Ok(r) | Err((r, _)) => r,

@@ -1,5 +1,13 @@
 //! Portico's web app: one Leptos component tree rendered on the server (feature `ssr`) and
-//! hydrated in the browser (feature `hydrate`).
+//! made live in the browser (feature `hydrate`).
+//!
+//! The router's pages are islands: the server renders every page whole (each works without
+//! JavaScript), and only the parts that change on the page — live tables, the menu button,
+//! the wizard's checks as one types — are `#[island]` components, hydrated from the data the
+//! server put in their props. The router's bundle (built without `communities`) therefore
+//! holds the islands and nothing else, and fetches the page's one translation catalog instead
+//! of carrying all six. The communities site (`communities`) hydrates its whole page, and the
+//! router's islands in it as ordinary components.
 //!
 //! The server decides who may see what (login, first-boot setup, LAN side) before a page is
 //! rendered; components only render what the server hands them in [`PageContext`] and what
@@ -27,7 +35,7 @@ pub mod wizard;
 
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
-use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 use serde::{Deserialize, Serialize};
 
@@ -54,8 +62,8 @@ pub struct PageContext {
 }
 
 impl PageContext {
-    /// The component tree this page renders (this bundle has only the router UI).
-    #[cfg(not(feature = "communities"))]
+    /// The component tree this page renders (this build has only the router UI).
+    #[cfg(all(feature = "ssr", not(feature = "communities")))]
     #[allow(
         clippy::unused_self,
         reason = "the same call as the communities build's, which reads the page"
@@ -114,8 +122,9 @@ impl PageContext {
 /// Names of the hashed, pre-compressed assets under `/pkg/` (from the build manifest).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AssetNames {
-    /// Stem shared by the JS glue (`<stem>.js`) and the WASM (`<stem>_bg.wasm`).
-    pub app: String,
+    /// Each bundle's name and the stem shared by its JS glue (`<stem>.js`) and its WASM
+    /// (`<stem>_bg.wasm`): the router's by [`islands_bundle`], the communities site's one.
+    pub bundles: std::collections::BTreeMap<String, String>,
     /// The stylesheet's file name.
     pub css: String,
     /// The icon's file name (SVG).
@@ -176,14 +185,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 
     let context_json = serde_json::to_string(&page).unwrap_or_default();
-    let hydrate = !assets.app.is_empty();
+    let path = parts.as_ref().map_or("/", |p| p.uri.path());
+    let bundle = if cfg!(feature = "communities") {
+        "communities"
+    } else {
+        islands_bundle(path)
+    };
+    let script = assets
+        .bundles
+        .get(bundle)
+        .map(|stem| hydration_script(&options.site_pkg_dir, stem, page.lang));
     let css = format!("/pkg/{}", assets.css);
     let icon = format!("/pkg/{}", assets.icon);
-    let script = format!(
-        "import('/{pkg}/{app}.js').then(m => m.default({{module_or_path: '/{pkg}/{app}_bg.wasm'}}).then(() => m.hydrate()));",
-        pkg = options.site_pkg_dir,
-        app = assets.app,
-    );
     view! {
         <!DOCTYPE html>
         <html lang=page.lang.code()>
@@ -197,12 +210,64 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                     .then(|| view! { <link rel="icon" type="image/svg+xml" href=icon /> })}
                 // Hydration: the module loads the WASM itself. No preload hints, so a browser
                 // with JavaScript off (every page works without it) fetches neither.
-                {hydrate.then(|| view! { <script type="module" nonce=use_nonce()>{script}</script> })}
+                {script.map(|script| view! { <script type="module" nonce=use_nonce()>{script}</script> })}
             </head>
             <body>
                 {page.root()}
             </body>
         </html>
+    }
+}
+
+/// The router's bundle for the page at `path`: `pages` (every island) where the page has
+/// islands of its own, else `shell` (the menu, the apply banner, the login's password field;
+/// a third of the size). A page whose island is missing from its bundle stays as the server
+/// rendered it: the e2e tests check that every island on every page hydrates.
+#[cfg(feature = "ssr")]
+pub fn islands_bundle(path: &str) -> &'static str {
+    let under = |prefix: &str| path == prefix || path.starts_with(&format!("{prefix}/"));
+    let live = [
+        "/offload",
+        "/ports",
+        "/bluetooth",
+        "/settings/log",
+        "/settings/reboot",
+    ];
+    let wizard = under("/setup") || under("/confirm") || is_settings_step(path);
+    if path == "/" || wizard || live.iter().any(|p| under(p)) {
+        "pages"
+    } else {
+        "shell"
+    }
+}
+
+/// `/settings/<step>`: one wizard step as a settings page.
+#[cfg(feature = "ssr")]
+fn is_settings_step(path: &str) -> bool {
+    path.strip_prefix("/settings/")
+        .is_some_and(|slug| wizard::Step::ALL.iter().any(|s| s.slug() == slug))
+        || path == "/settings/applied"
+}
+
+/// The one inline script. The router's: on a page with islands only, load the bundle and the
+/// page's catalog side by side, then hydrate each outermost island (an island inside another
+/// is part of it) and mark it `data-hydrated`. The communities site's: hydrate the whole page.
+#[cfg(feature = "ssr")]
+fn hydration_script(pkg: &str, app: &str, lang: Lang) -> String {
+    if cfg!(feature = "communities") {
+        format!(
+            "import('/{pkg}/{app}.js').then(m => m.default({{module_or_path: '/{pkg}/{app}_bg.wasm'}}).then(() => m.hydrate()));"
+        )
+    } else {
+        let catalog = i18n::catalog_file(lang);
+        format!(
+            "if (document.querySelector('leptos-island')) Promise.all([import('/{pkg}/{app}.js'), \
+             fetch('/{pkg}/{catalog}').then(r => r.text())]).then(([m, c]) => \
+             m.default({{module_or_path: '/{pkg}/{app}_bg.wasm'}}).then(() => {{ m.hydrate(c); \
+             for (const el of document.querySelectorAll('leptos-island')) \
+             if (!el.parentElement.closest('leptos-island') && m[el.dataset.component]) \
+             {{ m[el.dataset.component](el); el.dataset.hydrated = ''; }} }}));"
+        )
     }
 }
 
@@ -226,12 +291,17 @@ pub fn App() -> impl IntoView {
         <Router>
             <a class="skip" href="#main">{t("skip-to-content")}</a>
             <header class="top">
-                // A plain link: the menu's Overview item is the one marked current.
+                // The menu's Overview item is the one marked current.
                 <a href="/" class="brand">{t("app-name")}</a>
-                {show_nav.then(|| view! { <Nav /> })}
+                {show_nav.then(|| view! { <Nav path=path_here() /> })}
                 <LanguageSwitcher />
             </header>
-            {show_nav.then(|| view! { <ApplyBanner /> })}
+            {show_nav.then(|| {
+                // After "Revert now" the server sends the browser back with `applied=reverted`.
+                let reverted = leptos_router::hooks::use_query_map()
+                    .with_untracked(|q| q.get("applied").as_deref() == Some("reverted"));
+                view! { <ApplyBanner path=path_here() reverted /> }
+            })}
             <main id="main">
                 // Async: every page arrives complete, so it works without JavaScript (phone captive
                 // assistants, no-JS browsers) and needs no inline streaming scripts.
@@ -270,14 +340,31 @@ pub fn PageHeading(#[prop(into)] text: String) -> impl IntoView {
     }
 }
 
+/// The path of the page being rendered (read on the server, handed to islands as a prop).
+fn path_here() -> String {
+    leptos_router::hooks::use_location()
+        .pathname
+        .get_untracked()
+}
+
+/// The menu item for `href` is the current one on `path`.
+fn is_current(path: &str, href: &str) -> bool {
+    if href == "/" {
+        path == "/"
+    } else {
+        path == href
+            || path.starts_with(&format!("{href}/"))
+            // The wizard run again after setup is a way to change settings.
+            || (href == "/settings" && path.starts_with("/setup"))
+    }
+}
+
 /// The main navigation; on narrow screens it folds behind a menu button (which needs the
-/// hydrated app; without JavaScript the links stay visible).
-#[component]
-fn Nav() -> impl IntoView {
+/// hydrated island; without JavaScript the stylesheet keeps the links visible).
+#[cfg_attr(shell_island, island)]
+#[cfg_attr(not(shell_island), component)]
+fn Nav(path: String) -> impl IntoView {
     let (open, set_open) = signal(false);
-    // Before hydration (or without JavaScript) the menu is simply open.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     let links = [
         ("/", "nav-home"),
         ("/settings", "nav-settings"),
@@ -286,9 +373,8 @@ fn Nav() -> impl IntoView {
         ("/bluetooth", "nav-bluetooth"),
         ("/ports", "nav-ports"),
     ];
-    let location = leptos_router::hooks::use_location();
     view! {
-        <nav aria-label=t("nav-menu") class="nav" class:folded=move || hydrated.get() && !open.get()>
+        <nav aria-label=t("nav-menu") class="nav" class:folded=move || !open.get()>
             <button
                 type="button"
                 class="menu-toggle"
@@ -301,26 +387,8 @@ fn Nav() -> impl IntoView {
                 {links
                     .into_iter()
                     .map(|(href, key)| {
-                        let path = location.pathname;
-                        let current = move || {
-                            let path = path.get();
-                            let here = if href == "/" {
-                                path == "/"
-                            } else {
-                                path == href
-                                    || path.starts_with(&format!("{href}/"))
-                                    // The wizard run again after setup is a way to change settings.
-                                    || (href == "/settings" && path.starts_with("/setup"))
-                            };
-                            here.then_some("page")
-                        };
-                        // These pages' state comes with the page from the server: a full load.
-                        if matches!(href, "/settings" | "/portal" | "/bluetooth" | "/offload") {
-                            view! { <li><a href=href rel="external" aria-current=current>{t(key)}</a></li> }.into_any()
-                        } else {
-                            // `A` marks itself current (`aria-current="page"`).
-                            view! { <li><A href=href>{t(key)}</A></li> }.into_any()
-                        }
+                        let current = is_current(&path, href).then_some("page");
+                        view! { <li><a href=href aria-current=current>{t(key)}</a></li> }
                     })
                     .collect_view()}
                 <li>
@@ -337,24 +405,18 @@ fn Nav() -> impl IntoView {
 /// Rendered by the server from the page context (its forms work without JavaScript); once
 /// hydrated it follows the server's status stream, so it counts down and also appears when an
 /// apply starts elsewhere.
-#[component]
-fn ApplyBanner() -> impl IntoView {
+#[cfg_attr(shell_island, island)]
+#[cfg_attr(not(shell_island), component)]
+fn ApplyBanner(path: String, reverted: bool) -> impl IntoView {
     let page = use_context::<PageContext>().unwrap_or_default();
     let current = lang();
     let seconds = RwSignal::new(page.apply.filter(|a| a.pending).map(|a| a.seconds_left));
-    // After "Revert now" the server sends the browser back with `applied=reverted`.
-    let reverted = leptos_router::hooks::use_query_map()
-        .with_untracked(|q| q.get("applied").as_deref() == Some("reverted"));
     let outcome = RwSignal::new(reverted.then(|| "reverted".to_owned()));
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| follow_apply(seconds, outcome));
-    let location = leptos_router::hooks::use_location();
-    let back = move || location.pathname.get();
     // The wizard's last page shows the countdown itself, after the connection test.
-    let in_wizard = move || {
-        let path = location.pathname.get();
-        path.starts_with("/setup") || path == "/settings/applied"
-    };
+    let in_wizard = path.starts_with("/setup") || path == "/settings/applied";
+    let back = path;
     let text = move || {
         current.tr_args(
             "apply-banner-pending",
@@ -364,16 +426,16 @@ fn ApplyBanner() -> impl IntoView {
     view! {
         <div class="apply-slot" aria-live="polite">
             {move || match (seconds.get(), outcome.get().as_deref()) {
-                _ if in_wizard() => ().into_any(),
+                _ if in_wizard => ().into_any(),
                 (Some(_), _) => view! {
                     <div class="apply-banner" role="status" data-testid="apply-banner">
                         <p>{text}</p>
                         <form method="post" action="/apply/confirm" class="inline">
-                            <input type="hidden" name="back" value=back />
+                            <input type="hidden" name="back" value=back.clone() />
                             <button type="submit">{t("apply-banner-keep")}</button>
                         </form>
                         <form method="post" action="/apply/rollback" class="inline">
-                            <input type="hidden" name="back" value=back />
+                            <input type="hidden" name="back" value=back.clone() />
                             <button type="submit" class="secondary">{t("apply-banner-revert")}</button>
                         </form>
                     </div>
@@ -464,18 +526,37 @@ pub(crate) fn LanguageSwitcher() -> impl IntoView {
     }
 }
 
-/// Entry point of the WASM bundle: reads the server's [`PageContext`] and hydrates.
+/// The server's [`PageContext`], from the page's `<meta>` tag.
 #[cfg(feature = "hydrate")]
-#[wasm_bindgen::prelude::wasm_bindgen]
-pub fn hydrate() {
-    console_error_panic_hook::set_once();
-    let page = document()
+fn page_context() -> PageContext {
+    document()
         .query_selector(&format!("meta[name={}]", PageContext::META_NAME))
         .ok()
         .flatten()
         .and_then(|meta| meta.get_attribute("content"))
         .and_then(|json| serde_json::from_str::<PageContext>(&json).ok())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Entry point of the router's bundle, given the page's catalog (Fluent source): makes the
+/// [`PageContext`] and the words every island's context; the page's script then hydrates each
+/// island.
+#[cfg(all(feature = "hydrate", not(feature = "communities")))]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate(catalog: String) {
+    console_error_panic_hook::set_once();
+    let page = page_context();
+    i18n::load_catalog(page.lang, catalog);
+    leptos::mount::hydrate_islands();
+    provide_context(page);
+}
+
+/// Entry point of the communities site's bundle: hydrates the whole page.
+#[cfg(all(feature = "hydrate", feature = "communities"))]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    let page = page_context();
     leptos::mount::hydrate_body(move || {
         provide_context(page.clone());
         page.root()

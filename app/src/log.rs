@@ -100,7 +100,9 @@ pub fn LogPage() -> impl IntoView {
     }
 }
 
-#[component]
+/// The matching lines, following the log's event stream.
+#[cfg_attr(page_island, island)]
+#[cfg_attr(not(page_island), component)]
 fn Log(view: LogView, query: Vec<(String, String)>) -> impl IntoView {
     let state = RwSignal::new(view);
     #[cfg(feature = "hydrate")]

@@ -18,7 +18,12 @@ pub fn RebootPage() -> impl IntoView {
     view! {
         <PageHeading text=t("reboot-title") />
         {match seconds {
-            Some(seconds) => view! { <Waiting seconds /> }.into_any(),
+            Some(seconds) => view! {
+                // Without JavaScript the browser tries again after the expected time.
+                <leptos_meta::Meta http_equiv="refresh" content=format!("{};url=/", seconds + 2) />
+                <Waiting seconds />
+            }
+            .into_any(),
             None => view! {
                 {refused.then(|| view! { <p class="error" role="alert">{t("reboot-error")}</p> })}
                 <section class="card">
@@ -35,15 +40,14 @@ pub fn RebootPage() -> impl IntoView {
 }
 
 /// The wait after a restart: counts down, then goes to the overview once the router answers.
-#[component]
+#[cfg_attr(page_island, island)]
+#[cfg_attr(not(page_island), component)]
 fn Waiting(seconds: u64) -> impl IntoView {
     let left = RwSignal::new(seconds);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| watch(left));
     let text = move || lang().tr_args("reboot-waiting", &[("seconds", left.get().into())]);
     view! {
-        // Without JavaScript the browser tries again after the expected time.
-        <leptos_meta::Meta http_equiv="refresh" content=format!("{};url=/", seconds + 2) />
         <p class="notice" role="status" aria-live="polite" data-testid="reboot-waiting">{text}</p>
         <p>{t("reboot-back")}</p>
     }

@@ -130,7 +130,8 @@ pub fn OffloadPage() -> impl IntoView {
 }
 
 /// The dashboard, following the live view.
-#[component]
+#[cfg_attr(page_island, island)]
+#[cfg_attr(not(page_island), component)]
 fn Dashboard(view: OffloadView) -> impl IntoView {
     let state = RwSignal::new(view);
     #[cfg(feature = "hydrate")]

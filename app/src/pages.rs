@@ -13,12 +13,14 @@ use crate::{PageHeading, lang, t};
 pub fn Home() -> impl IntoView {
     let overview = Resource::new_blocking(|| (), |()| load_overview());
     let files = Resource::new_blocking(|| (), |()| crate::config::config_files());
+    // The answer to "Test now" (`?test=`), shown under the internet state.
+    let test = use_query_map().with_untracked(|q| q.get("test"));
     view! {
         <PageHeading text=t("home-title") />
         <Suspense fallback=|| view! { <p>{t("home-loading")}</p> }>
             {move || {
                 overview.get().map(|result| match result {
-                    Ok(overview) => view! { <Overview overview /> }.into_any(),
+                    Ok(overview) => view! { <Overview overview test=test.clone() /> }.into_any(),
                     Err(_) => view! { <p class="error" role="alert">{t("error-internal")}</p> }.into_any(),
                 })
             }}
@@ -33,13 +35,13 @@ pub fn Home() -> impl IntoView {
 }
 
 /// The overview's sections, following the event stream.
-#[component]
-fn Overview(overview: status::Overview) -> impl IntoView {
+#[cfg_attr(page_island, island)]
+#[cfg_attr(not(page_island), component)]
+fn Overview(overview: status::Overview, test: Option<String>) -> impl IntoView {
     let state = RwSignal::new(overview);
     #[cfg(feature = "hydrate")]
     follow(state);
-    let query = use_query_map();
-    let tested = move || match query.read().get("test").as_deref() {
+    let tested = match test.as_deref() {
         Some("not-here") => {
             Some(view! { <p class="error" role="alert">{t("home-test-not-here")}</p> }.into_any())
         }
@@ -504,24 +506,21 @@ pub fn Login() -> impl IntoView {
             <label for="user">{t("login-user")}</label>
             <input id="user" name="user" type="text" value="root" autocomplete="username" required />
             <label for="password">{t("login-password")}</label>
-            <PasswordInput id="password" name="password" autocomplete="current-password" />
+            <PasswordInput id="password".to_owned() name="password".to_owned() autocomplete="current-password".to_owned() />
             <button type="submit" class="primary">{t("login-submit")}</button>
         </form>
     }
 }
 
-/// A password field with a show/hide button that works once the app is hydrated.
-#[component]
-fn PasswordInput(
-    id: &'static str,
-    name: &'static str,
-    autocomplete: &'static str,
-) -> impl IntoView {
+/// A password field with a show/hide button that works once the island is hydrated.
+#[cfg_attr(shell_island, island)]
+#[cfg_attr(not(shell_island), component)]
+fn PasswordInput(id: String, name: String, autocomplete: String) -> impl IntoView {
     let (visible, set_visible) = signal(false);
     view! {
         <span class="password">
             <input
-                id=id
+                id=id.clone()
                 name=name
                 type=move || if visible.get() { "text" } else { "password" }
                 autocomplete=autocomplete

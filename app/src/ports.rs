@@ -149,7 +149,9 @@ fn kind_text(kind: Option<&str>) -> String {
     kind.map_or_else(|| t("ports-kind-unsure"), |k| t(&format!("ports-kind-{k}")))
 }
 
-#[component]
+/// The ports, following the live view.
+#[cfg_attr(page_island, island)]
+#[cfg_attr(not(page_island), component)]
 fn Ports(view: PortsView) -> impl IntoView {
     let lang = lang();
     if !view.running {

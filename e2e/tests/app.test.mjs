@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, firstBoot, adminPage, assertFits } from './lab.mjs';
+import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, firstBoot, adminPage, assertFits, assertIslandsHydrate } from './lab.mjs';
 
 const checkA11y = a11y('app');
 
@@ -34,24 +34,24 @@ async function reviewApplyKeep(page) {
   await page.waitForURL(`${ROUTER}/settings`);
 }
 
-async function openMenuIfFolded(page) {
-  const toggle = page.locator('.menu-toggle');
-  if (await toggle.isVisible() && !(await page.locator('.nav ul').isVisible())) {
-    await toggle.click();
-    await assert.doesNotReject(page.locator('.nav ul').waitFor({ state: 'visible', timeout: 5000 }));
-  }
-}
-
 /**
- * Follows a menu item, opening the folded menu first. The folded menu can close again when the
- * page hydrates right after it was opened: retried until the click lands.
+ * Opens the menu where a narrow screen folds it. The button works once the menu's island is
+ * hydrated: clicked until the menu shows.
  */
-async function clickMenuItem(page, name) {
-  await waitFor(`the menu's ${name} link`, async () => {
-    await openMenuIfFolded(page);
-    await page.locator('.nav').getByRole('link', { name }).click({ timeout: 2000 });
+async function openMenuIfFolded(page) {
+  const list = page.locator('.nav ul');
+  await waitFor('the menu to open', async () => {
+    if (await list.isVisible()) return true;
+    await page.locator('.menu-toggle').click({ timeout: 2000 });
+    await list.waitFor({ state: 'visible', timeout: 1000 });
     return true;
   });
+}
+
+/** Follows a menu item, opening the folded menu first. */
+async function clickMenuItem(page, name) {
+  await openMenuIfFolded(page);
+  await page.locator('.nav').getByRole('link', { name }).click();
 }
 
 test('first boot: the LAN client goes through the wizard (desktop)', async () => {
@@ -90,9 +90,9 @@ for (const [name, viewport] of Object.entries(sizes)) {
     await page.waitForURL(`${ROUTER}/`);
     await page.getByText('Portico version').waitFor();
 
-    // Client-side navigation through the hydrated router.
-    await openMenuIfFolded(page);
-    await page.locator('.nav').getByRole('link', { name: 'Offload' }).click();
+    // Through the menu (a page load: the pages are rendered by the server, their islands
+    // hydrated).
+    await clickMenuItem(page, 'Offload');
     await page.waitForURL(`${ROUTER}/offload`);
     await page.getByRole('heading', { name: 'Firewall offload' }).waitFor();
     await waitFor('the title to follow the page', async () => (await page.title()) === 'Firewall offload · Portico');
@@ -584,6 +584,7 @@ test('no page is wider than a 390 px phone', async () => {
   const fits = (what) => assertFits(page, what);
   await page.goto(`${ROUTER}/login`);
   await fits('login');
+  assert.equal(await assertIslandsHydrate(page, 'login'), 1, 'the password field');
   await page.fill('#password', PASSWORD);
   await page.locator('form.card button[type=submit]').click();
   await page.waitForURL(`${ROUTER}/`);
@@ -594,6 +595,8 @@ test('no page is wider than a 390 px phone', async () => {
     await page.goto(`${ROUTER}${path}`);
     await page.locator('h1').first().waitFor();
     await fits(path);
+    // The menu and the apply banner at least, each page's own islands too.
+    assert.ok(await assertIslandsHydrate(page, path) >= 2, path);
   }
   // A batch and its print sheet.
   await page.goto(`${ROUTER}/portal`);

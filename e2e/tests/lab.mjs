@@ -72,6 +72,28 @@ export async function assertFits(page, what) {
   assert.ok(scroll <= client, `${what}: ${scroll} px wide on a ${client} px screen: ${wide.join(', ')}`);
 }
 
+/**
+ * Waits until every island on the page is hydrated (the page's script marks each outermost
+ * `leptos-island` it hydrated): an island missing from the page's bundle would stay inert.
+ * Returns how many there are.
+ */
+export async function assertIslandsHydrate(page, what) {
+  let left = [];
+  let count = 0;
+  await waitFor(`${what}: every island hydrated`, async () => {
+    ({ left, count } = await page.evaluate(() => {
+      const outer = [...document.querySelectorAll('leptos-island')]
+        .filter((el) => !el.parentElement.closest('leptos-island'));
+      return {
+        count: outer.length,
+        left: outer.filter((el) => !('hydrated' in el.dataset)).map((el) => el.dataset.component),
+      };
+    }));
+    return left.length === 0;
+  }).catch((err) => { throw new Error(`${err.message}: ${left.join(', ')}`); });
+  return count;
+}
+
 /** Waits until a wizard page is hydrated: its password reveal button works only then. */
 export async function waitForWizardHydration(page) {
   await waitFor('hydration', async () => {
@@ -85,6 +107,8 @@ export async function waitForWizardHydration(page) {
 export async function firstBoot(page, checkA11y, size, { keep = true } = {}) {
   await page.goto(`${ROUTER}/`);
   assert.match(page.url(), /\/setup\/language$/);
+  // Nothing on the first page changes as one types: it has no island and loads no WASM.
+  assert.equal(await page.locator('leptos-island').count(), 0, 'the first page has no island');
   await checkA11y(page, `wizard language (${size})`);
   await page.getByRole('button', { name: 'Next' }).click();
   await page.waitForURL(/\/setup\/system$/);

@@ -68,11 +68,15 @@ impl SiteBuild {
         }
     }
 
-    /// The app's features for this build's hydration bundle.
-    fn features(self) -> &'static str {
+    /// This build's hydration bundles: name and the app's features. The router's pages are
+    /// islands: a page with the menu's only loads the shell, a page with islands of its own
+    /// the bundle with all (`app::islands_bundle` picks). One bundle per page would cut the
+    /// overview's download by a third but carry the runtime once more per bundle in flash.
+    /// The communities site hydrates whole pages (the router's islands are components there).
+    fn bundles(self) -> &'static [(&'static str, &'static str)] {
         match self {
-            SiteBuild::Router => "hydrate",
-            SiteBuild::Communities => "hydrate,communities",
+            SiteBuild::Router => &[("shell", "hydrate"), ("pages", "hydrate,bundle-pages")],
+            SiteBuild::Communities => &[("communities", "hydrate,communities")],
         }
     }
 }
@@ -177,29 +181,33 @@ fn stem(name: &str, js: &[u8], wasm: &[u8]) -> String {
     format!("{name}-{}", hex(&hasher.finalize()[..8]))
 }
 
-/// One build's site: its hydration bundle and the stylesheet, hashed, with the manifest.
+/// One build's site: its hydration bundles and the stylesheet, hashed, with the manifest.
 fn build(site_build: SiteBuild) -> anyhow::Result<()> {
     let ws = workspace();
     let site = ws.join("target/site").join(site_build.name());
     let pkg = site.join("pkg");
-    let (js, wasm) = bundle(&ws, &ws.join("target/site/staging"), site_build.features())?;
+    let mut files = Vec::new();
+    let mut bundles = serde_json::Map::new();
+    for (name, features) in site_build.bundles() {
+        let (js, wasm) = bundle(&ws, &ws.join("target/site/staging"), features)?;
+        let app_stem = stem(name, &js, &wasm);
+        files.push((format!("{app_stem}.js"), js));
+        files.push((format!("{app_stem}_bg.wasm"), wasm));
+        bundles.insert((*name).to_owned(), app_stem.into());
+    }
     let css = std::fs::read(ws.join("style/portico.css"))?;
-    let app_stem = stem(site_build.name(), &js, &wasm);
     let css_name = format!("portico-{}.css", hex(&sha2::Sha256::digest(&css)[..8]));
     let icon = std::fs::read(ws.join("assets/favicon.svg"))?;
     let icon_name = format!("favicon-{}.svg", hex(&sha2::Sha256::digest(&icon)[..8]));
+    files.push((css_name.clone(), css));
+    files.push((icon_name.clone(), icon));
 
     let _ = std::fs::remove_dir_all(&pkg);
     std::fs::create_dir_all(&pkg)?;
-    for (name, bytes) in [
-        (format!("{app_stem}.js"), &js),
-        (format!("{app_stem}_bg.wasm"), &wasm),
-        (css_name.clone(), &css),
-        (icon_name.clone(), &icon),
-    ] {
+    for (name, bytes) in &files {
         write_gzip(&pkg.join(format!("{name}.gz")), bytes)?;
     }
-    let manifest = serde_json::json!({ "app": app_stem, "css": css_name, "icon": icon_name });
+    let manifest = serde_json::json!({ "bundles": bundles, "css": css_name, "icon": icon_name });
     std::fs::write(
         site.join("manifest.json"),
         serde_json::to_vec_pretty(&manifest)?,

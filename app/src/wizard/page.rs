@@ -257,17 +257,55 @@ pub fn WizardPage(#[prop(optional)] settings: bool) -> impl IntoView {
 /// One step of the wizard.
 #[component]
 fn Wizard(view: WizardView) -> impl IntoView {
+    if view.step == Step::Applied {
+        return view! { <Applied view=view.applied.clone().unwrap_or_default() settings=view.settings /> }.into_any();
+    }
+    let step = view.step;
+    let settings = view.settings;
+    let heading = if settings {
+        view! { <PageHeading text=t(step.settings_key()) /> }.into_any()
+    } else {
+        view! {
+            <PageHeading text=t("setup-title") />
+            <Progress current=step />
+            <h2>{t(step.title_key())}</h2>
+        }
+        .into_any()
+    };
+    let restored = view.restored;
+    // The language and the summary have nothing to check while one types: no island, so their
+    // pages load no script at all.
+    let form = if matches!(step, Step::Language | Step::Summary) {
+        view! { <StepForm view /> }.into_any()
+    } else {
+        view! { <CheckedStepForm view /> }.into_any()
+    };
+    view! {
+        {heading}
+        {restored.then(|| view! { <p class="notice" role="status">{t("wizard-restored")}</p> })}
+        {form}
+        {settings.then(|| view! { <p><a href="/settings">{t("settings-back")}</a></p> })}
+    }
+    .into_any()
+}
+
+/// A step's form that checks its fields as one types (once hydrated).
+#[cfg_attr(page_island, island)]
+#[cfg_attr(not(page_island), component)]
+fn CheckedStepForm(view: WizardView) -> impl IntoView {
+    view! { <StepForm view /> }
+}
+
+/// A step's form: its fields, errors beside them, and the buttons.
+#[component]
+fn StepForm(view: WizardView) -> impl IntoView {
     let page = use_context::<PageContext>().unwrap_or_default();
     let errors = Errors {
         list: RwSignal::new(view.errors.clone()),
     };
     provide_context(errors);
-    if view.step == Step::Applied {
-        return view! { <Applied view=view.applied.clone().unwrap_or_default() settings=view.settings /> }.into_any();
-    }
     let step = view.step;
     let shown = view.shown();
-    let lang = page.lang;
     let body = match step {
         Step::Language => view! { <LanguageStep shown /> }.into_any(),
         Step::System => view! { <SystemStep view=view.clone() shown /> }.into_any(),
@@ -282,20 +320,10 @@ fn Wizard(view: WizardView) -> impl IntoView {
         base: view.answers.clone(),
         defaults: view.defaults.clone(),
         password_required: view.password_required,
-        lang,
+        lang: page.lang,
         errors,
     };
     let settings = view.settings;
-    let heading = if settings {
-        view! { <PageHeading text=t(step.settings_key()) /> }.into_any()
-    } else {
-        view! {
-            <PageHeading text=t("setup-title") />
-            <Progress current=step />
-            <h2>{t(step.title_key())}</h2>
-        }
-        .into_any()
-    };
     // A settings page goes straight to its summary; the wizard walks on.
     let next = if settings {
         t("settings-review")
@@ -303,8 +331,6 @@ fn Wizard(view: WizardView) -> impl IntoView {
         t("wizard-next")
     };
     view! {
-        {heading}
-        {view.restored.then(|| view! { <p class="notice" role="status">{t("wizard-restored")}</p> })}
         <form
             method="post"
             action=format!("/setup/{}", step.slug())
@@ -331,9 +357,7 @@ fn Wizard(view: WizardView) -> impl IntoView {
                 })}
             </div>
         </form>
-        {settings.then(|| view! { <p><a href="/settings">{t("settings-back")}</a></p> })}
     }
-    .into_any()
 }
 
 /// The steps as links: any step can be revisited.
@@ -1174,26 +1198,10 @@ fn Applied(view: AppliedView, settings: bool) -> impl IntoView {
                 "http://{address}/confirm#{}",
                 view.token.clone().unwrap_or_default()
             );
-            #[cfg(feature = "hydrate")]
-            if !waiting {
-                let url = url.clone();
-                // The new address is there once the services reloaded (half a second after
-                // the apply); a moment more and the browser goes there.
-                Effect::new(move |_| {
-                    let url = url.clone();
-                    set_timeout(
-                        move || {
-                            if let Some(w) = web_sys::window() {
-                                let _ = w.location().assign(&url);
-                            }
-                        },
-                        std::time::Duration::from_secs(2),
-                    );
-                });
-            }
+            let text = lang.tr_args("wizard-applied-go", &[("address", address.clone().into())]);
             Some(view! {
                 <p>{lang.tr_args("wizard-applied-moved", &[("address", address.clone().into())])}</p>
-                <p><a class="button primary" rel="external" href=url data-testid="new-address">{lang.tr_args("wizard-applied-go", &[("address", address.clone().into())])}</a></p>
+                <MoveTo url text />
             }.into_any())
         }
         (None, true) => Some(
@@ -1242,6 +1250,32 @@ fn Applied(view: AppliedView, settings: bool) -> impl IntoView {
     }
 }
 
+/// The link to the router's new address; once hydrated the browser follows it by itself.
+#[cfg_attr(page_island, island)]
+#[cfg_attr(not(page_island), component)]
+fn MoveTo(url: String, text: String) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        let url = url.clone();
+        // The new address is there once the services reloaded (half a second after the
+        // apply); a moment more and the browser goes there.
+        Effect::new(move |_| {
+            let url = url.clone();
+            set_timeout(
+                move || {
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.location().assign(&url);
+                    }
+                },
+                std::time::Duration::from_secs(2),
+            );
+        });
+    }
+    view! {
+        <p><a class="button primary" rel="external" href=url data-testid="new-address">{text}</a></p>
+    }
+}
+
 /// VPN client configurations shown once: each with its QR code (when it fits one), its text
 /// and a download link (works without JavaScript).
 #[component]
@@ -1274,6 +1308,17 @@ pub fn ClientConfigs(clients: Vec<ClientView>) -> impl IntoView {
 /// reaches a server log.
 #[component]
 pub fn ConfirmPage() -> impl IntoView {
+    view! {
+        <PageHeading text=t("confirm-title") />
+        <p>{t("confirm-body")}</p>
+        <ConfirmForm />
+    }
+}
+
+/// The form that keeps the change, with the token from the address's fragment once hydrated.
+#[cfg_attr(page_island, island)]
+#[cfg_attr(not(page_island), component)]
+fn ConfirmForm() -> impl IntoView {
     let token = RwSignal::new(String::new());
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
@@ -1282,8 +1327,6 @@ pub fn ConfirmPage() -> impl IntoView {
         }
     });
     view! {
-        <PageHeading text=t("confirm-title") />
-        <p>{t("confirm-body")}</p>
         <form method="post" action="/apply/confirm" class="card">
             <input type="hidden" name="token" prop:value=move || token.get() />
             <input type="hidden" name="back" value="/login" />

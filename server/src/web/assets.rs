@@ -1,5 +1,6 @@
 //! `/pkg/*`: the hashed bundle (WASM, JS glue, CSS, icon) built by `cargo xtask build` for this
-//! build (router or communities site), embedded as one gzip copy per file. A client that
+//! build (router or communities site), embedded as one gzip copy per file, and the translation
+//! catalogs the router's islands fetch. A client that
 //! accepts gzip (every browser) gets it as it is; any other gets it inflated on the fly.
 //! A year-long immutable cache lifetime: names change with content.
 
@@ -34,6 +35,7 @@ fn content_type(name: &str) -> &'static str {
         Some("js") => "text/javascript; charset=utf-8",
         Some("css") => "text/css; charset=utf-8",
         Some("svg") => "image/svg+xml",
+        Some("ftl") => "text/plain; charset=utf-8",
         _ => "application/octet-stream",
     }
 }
@@ -54,18 +56,35 @@ fn accepts(headers: &HeaderMap, coding: &str) -> bool {
         })
 }
 
+/// A language's catalog, gzipped once (the router's islands fetch the page's language; the
+/// binary carries each catalog once, as the server's renderer reads it).
+fn catalog_gz(lang: app::i18n::Lang) -> std::borrow::Cow<'static, [u8]> {
+    use std::io::Write as _;
+    static GZ: [OnceLock<Vec<u8>>; app::i18n::Lang::ALL.len()] =
+        [const { OnceLock::new() }; app::i18n::Lang::ALL.len()];
+    std::borrow::Cow::Borrowed(GZ[lang.index()].get_or_init(|| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let _ = gz.write_all(lang.source().as_bytes());
+        gz.finish().unwrap_or_default()
+    }))
+}
+
 pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
     if file.contains('/') || file.contains("..") {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let Some(gz) = Site::get(&format!("pkg/{file}.gz")) else {
+    let gz = if let Some(lang) = app::i18n::catalog_of_file(&file) {
+        catalog_gz(lang)
+    } else if let Some(embedded) = Site::get(&format!("pkg/{file}.gz")) {
+        embedded.data
+    } else {
         return StatusCode::NOT_FOUND.into_response();
     };
     let gzip = accepts(&headers, "gzip");
     let body = if gzip {
-        Body::from(gz.data.into_owned())
+        Body::from(gz.into_owned())
     } else {
-        match inflate(&gz.data) {
+        match inflate(&gz) {
             Ok(raw) => Body::from(raw),
             Err(err) => {
                 tracing::error!(file, %err, "an embedded asset does not inflate");

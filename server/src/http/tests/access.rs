@@ -264,17 +264,22 @@ async fn pages_carry_security_headers_and_a_nonce_csp() {
     }
 }
 
-/// The embedded bundle: gzip as it is to browsers, inflated for a client without gzip, an icon,
-/// and pages that load the WASM from their module script only (no preload hints).
+/// The embedded bundles: gzip as they are to browsers, inflated for a client without gzip, an
+/// icon, the page's catalog, and pages that load the WASM from their module script only (no
+/// preload hints), the bundle with their islands.
 #[tokio::test]
 async fn assets_are_one_gzip_copy_inflated_for_clients_without_gzip() {
     let f = fixture(true);
     let assets = crate::web::assets::manifest();
     assert!(
-        !assets.app.is_empty() && !assets.icon.is_empty(),
+        ["shell", "pages"]
+            .iter()
+            .all(|b| assets.bundles.contains_key(*b))
+            && !assets.icon.is_empty(),
         "`cargo xtask build` ran before the tests: {assets:?}"
     );
-    let wasm = format!("/pkg/{}_bg.wasm", assets.app);
+    let overview = &assets.bundles["pages"];
+    let wasm = format!("/pkg/{overview}_bg.wasm");
     let fetch = |path: String, encoding: &'static str| {
         let f = &f;
         async move {
@@ -310,6 +315,21 @@ async fn assets_are_one_gzip_copy_inflated_for_clients_without_gzip() {
     let (_, h, _) = fetch(format!("/pkg/{}", assets.css), "br").await;
     assert!(h.get(header::CONTENT_ENCODING).is_none());
 
+    // The islands' words: the page's catalog, cached for good (its name changes with it).
+    let catalog = format!("/pkg/{}", app::i18n::catalog_file(app::i18n::Lang::De));
+    let (status, h, gz) = fetch(catalog.clone(), "gzip").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h[header::CONTENT_ENCODING], "gzip");
+    assert!(
+        h[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    let (_, _, ftl) = fetch(catalog, "identity").await;
+    assert!(ftl.len() > 2 * gz.len(), "{} → {}", ftl.len(), gz.len());
+    assert!(String::from_utf8_lossy(&ftl).contains("Passwort"));
+
     let (status, h, icon) = fetch("/favicon.ico".into(), "").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(h[header::CONTENT_TYPE], "image/svg+xml");
@@ -335,8 +355,15 @@ async fn assets_are_one_gzip_copy_inflated_for_clients_without_gzip() {
     );
     assert!(!html.contains("preload"), "no preload hints: {html}");
     assert!(
-        html.contains(&format!("import('/pkg/{}.js')", assets.app)),
-        "the module script loads the bundle: {html}"
+        html.contains(&format!("import('/pkg/{overview}.js')")),
+        "the overview's module script loads its bundle: {html}"
+    );
+    assert!(html.contains("<leptos-island"), "{html}");
+    let portal = get("/portal").header(header::COOKIE, &cookie);
+    let html = body(send(&f, portal.body(Body::empty()).unwrap()).await).await;
+    assert!(
+        html.contains(&format!("import('/pkg/{}.js')", assets.bundles["shell"])),
+        "a page with the menu's islands only loads the shell: {html}"
     );
 }
 
