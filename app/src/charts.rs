@@ -7,8 +7,7 @@
 
 use leptos::prelude::*;
 
-/// From this share of carried-forward data on, a point is marked (the legend says so).
-pub const STALE_MATERIAL: f64 = 0.10;
+pub use communities::query::STALE_MATERIAL;
 
 /// A share as a whole percentage for people.
 fn percent(share: f64) -> i64 {
@@ -793,28 +792,82 @@ pub fn hbars(bars: &[Bar], label: &str) -> impl IntoView + use<> {
     view! { <svg class="plot" viewBox=format!("0 0 {WIDTH} {height}") role="group" aria-label=label.to_owned()>{items}</svg> }
 }
 
-/// Vertical bars with labels under them (hours of day, weekdays).
-pub fn vbars(bars: &[Bar], label: &str) -> impl IntoView + use<> {
-    let max = bars.iter().map(|b| b.value).fold(0.0_f64, f64::max);
-    let (y, grid) = y_axis(max);
+/// One slot of a profile (an hour of day, a weekday): its value relative to the mean (1 is
+/// the mean), `None` where too few days or weeks had it, and how many did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Slot {
+    pub label: String,
+    pub value: Option<f64>,
+    pub samples: u32,
+}
+
+/// A value relative to the mean as a signed percentage for people ("+4 %", "−12 %").
+pub fn deviation(value: f64) -> String {
+    let p = (value - 1.0) * 100.0;
+    let rounded = (p * 10.0).round() / 10.0;
+    if rounded == 0.0 {
+        "±0\u{a0}%".to_owned()
+    } else if rounded > 0.0 {
+        format!("+{}\u{a0}%", format_number(rounded))
+    } else {
+        format!("−{}\u{a0}%", format_number(-rounded))
+    }
+}
+
+/// A profile: one bar per slot, up or down from the mean (the axis at 0 %), labels under
+/// them; a slot without enough data is a gap marked with a dash. `samples` names what each
+/// slot's sample size counts ("days", "weeks") in its tooltip.
+pub fn profile(slots: &[Slot], label: &str, unit: &str, samples: &str) -> impl IntoView + use<> {
+    let reach = slots
+        .iter()
+        .filter_map(|s| s.value)
+        .map(|v| ((v - 1.0) * 100.0).abs())
+        .fold(0.0_f64, f64::max);
+    let steps = ticks(reach.max(1.0), 2);
+    let top = steps.last().copied().unwrap_or(1.0);
+    let mid = TOP + (HEIGHT - TOP - BOTTOM) / 2.0;
+    let y = move |percent: f64| mid - percent / top * (HEIGHT - TOP - BOTTOM) / 2.0;
+    let grid = steps
+        .iter()
+        .flat_map(|v| if *v == 0.0 { vec![0.0] } else { vec![*v, -*v] })
+        .map(|v| {
+            let py = y(v);
+            let text = if v == 0.0 {
+                "0".to_owned()
+            } else {
+                deviation(1.0 + v / 100.0)
+            };
+            view! {
+                <line class="grid" x1=LEFT x2=WIDTH - RIGHT y1=py y2=py />
+                <text class="tick" x=LEFT - 6.0 y=py + 4.0 text-anchor="end">{text}</text>
+            }
+        })
+        .collect_view();
     #[allow(clippy::cast_precision_loss, reason = "a few bars")]
-    let slot = (WIDTH - LEFT - RIGHT) / bars.len().max(1) as f64;
-    let every = if bars.len() > 12 { 3 } else { 1 };
-    let items = bars
+    let slot = (WIDTH - LEFT - RIGHT) / slots.len().max(1) as f64;
+    let every = if slots.len() > 12 { 3 } else { 1 };
+    let items = slots
         .iter()
         .enumerate()
-        .map(|(i, b)| {
+        .map(|(i, s)| {
             #[allow(clippy::cast_precision_loss, reason = "a few bars")]
             let left = LEFT + slot * i as f64;
-            let top = y(b.value);
-            let title = format!("{}: {}", b.label, format_number(b.value));
+            let count = format!("{} {samples}", s.samples);
+            let (title, mark) = if let Some(v) = s.value {
+                let (a, b) = (y(0.0), y((v - 1.0) * 100.0));
+                let bar = view! { <rect class="bar" x=left + slot * 0.1 y=a.min(b) width=slot * 0.8 height=(a - b).abs().max(1.0) fill=communities::colors::PRIMARY /> };
+                (format!("{}: {} ({count})", s.label, deviation(v)), bar.into_any())
+            } else {
+                let dash = view! { <text class="tick gap" x=left + slot / 2.0 y=mid + 4.0 text-anchor="middle">"–"</text> };
+                (format!("{}: – ({count})", s.label), dash.into_any())
+            };
             let label = (i % every == 0).then(|| {
-                view! { <text class="tick" x=left + slot / 2.0 y=HEIGHT - 8.0 text-anchor="middle">{b.label.clone()}</text> }
+                view! { <text class="tick" x=left + slot / 2.0 y=HEIGHT - 8.0 text-anchor="middle">{s.label.clone()}</text> }
             });
             view! {
                 <g>
                     <title>{title}</title>
-                    <rect class="bar" x=left + slot * 0.1 y=top width=slot * 0.8 height=(HEIGHT - BOTTOM - top).max(0.0) fill=b.color.clone() />
+                    {mark}
                     {label}
                 </g>
             }
@@ -823,10 +876,27 @@ pub fn vbars(bars: &[Bar], label: &str) -> impl IntoView + use<> {
     view! {
         <svg class="plot" viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=label.to_owned()>
             {grid}
-            <line class="axis" x1=LEFT x2=WIDTH - RIGHT y1=HEIGHT - BOTTOM y2=HEIGHT - BOTTOM />
+            <line class="axis" x1=LEFT x2=WIDTH - RIGHT y1=mid y2=mid />
+            <text class="tick y-unit" x=LEFT y=TOP - 10.0 text-anchor="start">{unit.to_owned()}</text>
             {items}
         </svg>
     }
+}
+
+/// A profile as a table (its text alternative): each slot's value and sample size.
+pub fn profile_table(
+    slots: &[Slot],
+    what: &str,
+    unit: &str,
+    samples: &str,
+) -> impl IntoView + use<> {
+    let rows = slots
+        .iter()
+        .map(|s| {
+            view! { <tr><th scope="row">{s.label.clone()}</th><td>{s.value.map_or_else(|| "–".to_owned(), deviation)}</td><td>{s.samples}</td></tr> }
+        })
+        .collect_view();
+    table_alt(&[what, unit, samples], rows)
 }
 
 /// A table of bars (the text alternative of bar charts).
@@ -838,12 +908,21 @@ pub fn bar_table(bars: &[Bar], what: &str, unit: &str) -> impl IntoView + use<> 
             view! { <tr><th scope="row">{b.label.clone()}</th><td>{format_number(b.value)}{note}</td></tr> }
         })
         .collect_view();
+    table_alt(&[what, unit], rows)
+}
+
+/// A bar chart's text alternative: a table with these column heads under a disclosure.
+fn table_alt<R: IntoView + 'static>(heads: &[&str], rows: R) -> impl IntoView + use<R> {
+    let heads = heads
+        .iter()
+        .map(|h| view! { <th scope="col">{(*h).to_owned()}</th> })
+        .collect_view();
     view! {
         <details class="table-alt">
             <summary>{crate::t("charts-table")}</summary>
             <div class="scroll">
                 <table>
-                    <thead><tr><th scope="col">{what.to_owned()}</th><th scope="col">{unit.to_owned()}</th></tr></thead>
+                    <thead><tr>{heads}</tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
             </div>

@@ -67,10 +67,10 @@ fn watch(left: RwSignal<u64>) {
             let answered = answers("/healthz").await;
             if !answered {
                 away.set(true);
-            } else if away.get() || left.get_untracked() == 0 {
-                if let Some(window) = web_sys::window() {
-                    let _ = window.location().set_href("/");
-                }
+            } else if (away.get() || left.get_untracked() == 0)
+                && let Some(window) = web_sys::window()
+            {
+                let _ = window.location().set_href("/");
             }
         });
     };

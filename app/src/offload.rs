@@ -295,6 +295,6 @@ fn flows(rows: &[FlowRow]) -> impl IntoView + use<> {
 #[cfg(feature = "hydrate")]
 fn follow(state: RwSignal<OffloadView>) {
     crate::follow(OFFLOAD_EVENTS, "offload", move |v: OffloadView| {
-        state.set(v)
+        state.set(v);
     });
 }

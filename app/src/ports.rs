@@ -160,7 +160,7 @@ fn Ports(view: PortsView) -> impl IntoView {
     let state = RwSignal::new(view);
     #[cfg(feature = "hydrate")]
     crate::follow(PORTS_EVENTS, "ports", move |view: PortsView| {
-        state.set(view)
+        state.set(view);
     });
     let strip = move || {
         state

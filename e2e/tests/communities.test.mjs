@@ -40,6 +40,17 @@ before(async () => {
     writeFileSync(join(files, `201603${day}-10.00.00-ffSummarizedDir.json`),
       `{"hamburg": {"name": "Freifunk Hamburg", "mtime": "2016-03-${day} 10:00:00", "state": ${state}}}`);
   }
+  // Issue 22, item 2: three weeks of hourly counts (Monday 2016-02-01 to Sunday the 21st)
+  // from a community busiest at 20:00 UTC and a tenth busier at the weekend, growing.
+  for (let day = 1; day <= 21; day++) {
+    for (let hour = 0; hour < 24; hour++) {
+      const weekend = (day - 1) % 7 >= 5 ? 1.1 : 1;
+      const nodes = Math.round(200 * (1 + 0.01 * day) * weekend * (1 + 0.1 * Math.cos((hour - 20) / 24 * 2 * Math.PI)));
+      const [d, h] = [String(day).padStart(2, '0'), String(hour).padStart(2, '0')];
+      writeFileSync(join(files, `201602${d}-${h}.00.00-ffSummarizedDir.json`),
+        `{"rhythm": {"name": "Freifunk Rhythmhausen", "mtime": "2016-02-${d} ${h}:00:00", "state": {"nodes": ${nodes}}}}`);
+    }
+  }
   execFileSync(BIN, ['communities', 'import', '--data', join(dir, 'gappy-data'), files], { stdio: ['ignore', 'ignore', 'inherit'] });
   gappy = spawn('ip', ['netns', 'exec', NS, BIN, 'serve', '--profile', 'communities', '--listen', '127.0.0.1:8098', '--data', join(dir, 'gappy-data')],
     { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -183,6 +194,44 @@ for (const [name, viewport] of Object.entries(sizes)) {
     await context.close();
   });
 }
+
+// Issue 22, item 2: the profiles come from hourly data only, relative to each day's (week's)
+// mean, with their sample sizes and period; without hourly data they say so.
+test('hours-of-day and weekday profiles with their sample sizes (phone)', async () => {
+  const context = await browser.newContext({ viewport: sizes.phone, locale: 'en-US' });
+  const page = await context.newPage();
+  await page.goto(`${GAPPY}/community/rhythm`);
+  const hours = page.locator('#hours-h ~ figure').first();
+  await hours.getByText('averaged over 21 days with at least 20 hours of data, 2016-02-01 to 2016-02-21').waitFor();
+  const titles = await hours.locator('svg g > title').allTextContents();
+  assert.equal(titles.length, 24, titles.join(' | '));
+  // ±10 %, give or take the rounding of whole node counts.
+  assert.match(titles[20], /^20: \+(9\.\d|10(\.\d)?)\u00a0% \(21 days\)$/, 'the evening peak');
+  assert.match(titles[8], /^08: −(9\.\d|10(\.\d)?)\u00a0% \(21 days\)$/, 'the morning low');
+  assert.equal(await hours.locator('svg rect.bar').count(), 24);
+  // The table gives every hour's sample size.
+  await hours.getByText('Show as a table').click();
+  assert.deepEqual(await hours.locator('tbody tr td:nth-child(3)').allTextContents(), Array(24).fill('21'));
+  const width = await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+  assert.ok(width[0] <= width[1], `fits the screen: ${width}`);
+  await page.screenshot({ path: `${SHOTS}/communities-phone-profile.png`, fullPage: true });
+
+  // The network's weekdays: three whole weeks; the weekend above every working day.
+  await page.goto(`${GAPPY}/`);
+  const weekdays = page.locator('#hours-h ~ figure').nth(1);
+  await weekdays.getByText('averaged over 3 whole weeks of such days, 2016-02-01 to 2016-02-21').waitFor();
+  const days = (await weekdays.locator('svg g > title').allTextContents())
+    .map((t) => Number(t.match(/: ([+−±])([\d.]+)/).slice(1).join('').replace('−', '-').replace('±', '')));
+  assert.equal(days.length, 7);
+  assert.ok(Math.min(days[5], days[6]) > Math.max(...days.slice(0, 5)), `the weekend: ${days}`);
+
+  // Daily history has no rhythm to show: the profile says why, with no bars.
+  await page.goto(`${SITE}/`);
+  const none = page.locator('#hours-h ~ figure').first();
+  await none.getByText('Not enough hourly data for this yet').waitFor();
+  assert.equal(await none.locator('svg rect.bar').count(), 0);
+  await context.close();
+});
 
 // Issue 22, item 3: the growth chart's time labels fall on calendar boundaries and never
 // overlap, at hour, day and month resolution, on a phone (checked on the rendered text boxes).

@@ -421,22 +421,28 @@ fn the_api_answers_every_endpoint_and_names_bad_parameters() {
     assert_eq!(routing["protocols"][0]["protocol"], "batman-adv");
     assert_eq!(routing["protocols"][0]["color"], "#332288");
 
+    profiles_come_with_their_samples(addr, &first);
+    every_series_comes_as_csv(addr, &first);
+    bad_parameters_are_named(addr);
+    drop(server);
+}
+
+/// The profiles: a value and a sample size per slot, the days or weeks counted.
+fn profiles_come_with_their_samples(addr: std::net::SocketAddr, first: &str) {
     for path in [
         "/api/v1/hours-of-day",
         &format!("/api/v1/hours-of-day?community={first}"),
     ] {
         let (code, _, body) = get(addr, path);
         assert_eq!(code, 200, "{path}");
-        let values = json(&body)["values"].as_array().unwrap().clone();
-        assert_eq!(values.len(), 24);
+        let profile = json(&body);
+        assert_eq!(profile["values"].as_array().unwrap().len(), 24);
+        assert_eq!(profile["samples"].as_array().unwrap().len(), 24);
+        assert!(profile["counted"].is_u64(), "{profile}");
     }
     let (code, _, body) = get(addr, "/api/v1/weekdays");
     assert_eq!(code, 200);
     assert_eq!(json(&body)["values"].as_array().unwrap().len(), 7);
-
-    every_series_comes_as_csv(addr, &first);
-    bad_parameters_are_named(addr);
-    drop(server);
 }
 
 fn every_series_comes_as_csv(addr: std::net::SocketAddr, first: &str) {
@@ -458,6 +464,9 @@ fn every_series_comes_as_csv(addr: std::net::SocketAddr, first: &str) {
         );
         assert!(body.lines().count() > 1, "{path}: {body}");
     }
+    let (_, _, body) = get(addr, "/api/v1/hours-of-day?format=csv");
+    assert_eq!(body.lines().next(), Some("hour_utc,relative_to_mean,days"));
+    assert_eq!(body.lines().count(), 25);
 }
 
 /// 400 naming the parameter; unknown communities 404 in the caller's language; all documented.

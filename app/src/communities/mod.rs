@@ -9,9 +9,8 @@
 pub mod map;
 
 use communities::colors;
-use communities::query::{
-    CommunitySummary, NetworkMetric, Profile, Resolution, RoutingSeries, Series, Top,
-};
+use communities::profile::{self, Profile};
+use communities::query::{CommunitySummary, NetworkMetric, Resolution, RoutingSeries, Series, Top};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Route, Router, Routes};
@@ -296,8 +295,8 @@ pub fn top_bars(top: &Top) -> Vec<Bar> {
         .collect()
 }
 
-/// A profile (hours of day or weekdays) as bars.
-pub fn profile_bars(profile: &Profile) -> Vec<Bar> {
+/// A profile's slots (hours of day or weekdays).
+fn profile_slots(profile: &Profile) -> Vec<charts::Slot> {
     let weekdays = [
         "weekday-mon",
         "weekday-tue",
@@ -310,19 +309,71 @@ pub fn profile_bars(profile: &Profile) -> Vec<Bar> {
     profile
         .values
         .iter()
+        .zip(&profile.samples)
         .enumerate()
-        .map(|(i, v)| Bar {
+        .map(|(i, (value, samples))| charts::Slot {
             label: if profile.values.len() == 7 {
                 t(weekdays[i])
             } else {
                 format!("{i:02}")
             },
-            value: v.unwrap_or(0.0),
-            color: colors::PRIMARY.into(),
-            note: None,
-            href: None,
+            value: *value,
+            samples: *samples,
         })
         .collect()
+}
+
+/// A profile as a figure: the chart, a caption saying what it shows over which days or
+/// weeks (or that there is not enough hourly data yet), and its table.
+fn profile_figure(profile: &Profile) -> impl IntoView + use<> {
+    let hours = profile.values.len() == 24;
+    let slots = profile_slots(profile);
+    let (title, what, samples) = if hours {
+        (
+            t("communities-hours"),
+            t("communities-hour-utc"),
+            t("communities-days"),
+        )
+    } else {
+        (
+            t("communities-weekdays"),
+            t("communities-weekday"),
+            t("communities-weeks"),
+        )
+    };
+    let unit = t("communities-profile-unit");
+    let min = ("min", profile::MIN_SAMPLES.into());
+    let enough = (
+        "hours",
+        u32::try_from(profile::MIN_HOURS).unwrap_or(24).into(),
+    );
+    let caption = match (profile.from, profile.to) {
+        (Some(from), Some(to)) if profile.has_data() => {
+            let (key, count) = if hours {
+                ("communities-hours-caption", "days")
+            } else {
+                ("communities-weekdays-caption", "weeks")
+            };
+            crate::lang().tr_args(
+                key,
+                &[
+                    (count, profile.counted.into()),
+                    ("from", TimeFormat::Day.format(from).into()),
+                    ("to", TimeFormat::Day.format(to).into()),
+                    min,
+                    enough,
+                ],
+            )
+        }
+        _ => crate::lang().tr_args("communities-profile-none", &[min, enough]),
+    };
+    view! {
+        <figure class="chart">
+            {charts::profile(&slots, &title, &unit, &samples)}
+            <figcaption class="muted">{caption}</figcaption>
+            {charts::profile_table(&slots, &what, &unit, &samples)}
+        </figure>
+    }
 }
 
 fn metric_label(metric: NetworkMetric) -> String {
@@ -387,10 +438,7 @@ pub fn EmbedApp() -> impl IntoView {
         EmbedView::Map { communities } => {
             map::map(&communities, colors::PRIMARY, |k| format!("/community/{k}")).into_any()
         }
-        EmbedView::Hours { profile } => {
-            let bars = profile_bars(&profile);
-            view! { {charts::vbars(&bars, &t("communities-hours"))} {charts::bar_table(&bars, &t("communities-hour-utc"), &t("communities-metric-nodes"))} }.into_any()
-        }
+        EmbedView::Hours { profile } => profile_figure(&profile).into_any(),
         EmbedView::Community {
             summary, series, ..
         } => {
@@ -672,8 +720,6 @@ fn OverviewPage() -> impl IntoView {
     let top_embed = Signal::derive(move || {
         top.with(|t| format!("at={}", t.as_ref().map_or(last, |t| t.snapshot)))
     });
-    let hour_bars = profile_bars(&hours);
-    let weekday_bars = profile_bars(&weekdays);
     let list = communities
         .iter()
         .map(|c| {
@@ -728,12 +774,9 @@ fn OverviewPage() -> impl IntoView {
         </section>
         <section aria-labelledby="hours-h" class="card">
             <h2 id="hours-h">{t("communities-hours")}</h2>
-            <p class="muted">{t("communities-hours-note")}</p>
-            {charts::vbars(&hour_bars, &t("communities-hours"))}
-            {charts::bar_table(&hour_bars, &t("communities-hour-utc"), &t("communities-metric-nodes"))}
+            {profile_figure(&hours)}
             <h3>{t("communities-weekdays")}</h3>
-            {charts::vbars(&weekday_bars, &t("communities-weekdays"))}
-            {charts::bar_table(&weekday_bars, &t("communities-weekday"), &t("communities-metric-nodes"))}
+            {profile_figure(&weekdays)}
             <EmbedCode chart="hours" query=Signal::stored(String::new()) />
         </section>
         <section aria-labelledby="list-h" class="card">
@@ -808,7 +851,6 @@ fn CommunityPage() -> impl IntoView {
         let key = key.clone();
         Signal::derive(move || format!("key={key}&{}", query(window.get())))
     };
-    let hour_bars = profile_bars(&hours);
     let routing = summary
         .routing
         .iter()
@@ -855,8 +897,7 @@ fn CommunityPage() -> impl IntoView {
         </section>
         <section aria-labelledby="hours-h" class="card">
             <h2 id="hours-h">{t("communities-hours")}</h2>
-            {charts::vbars(&hour_bars, &t("communities-hours"))}
-            {charts::bar_table(&hour_bars, &t("communities-hour-utc"), &t("communities-metric-nodes"))}
+            {profile_figure(&hours)}
         </section>
     }
     .into_any()
@@ -899,7 +940,9 @@ pub fn render_svg(embed: &EmbedView, lang: crate::i18n::Lang) -> String {
             EmbedView::Map { communities } => {
                 (t("communities-map"), map::map(communities, colors::PRIMARY, |k| format!("/community/{k}")).to_html())
             }
-            EmbedView::Hours { profile } => (t("communities-hours"), charts::vbars(&profile_bars(profile), &t("communities-hours")).to_html()),
+            EmbedView::Hours { profile } => {
+                (t("communities-hours"), charts::profile(&profile_slots(profile), &t("communities-hours"), &t("communities-profile-unit"), &t("communities-days")).to_html())
+            }
         };
         standalone(&body, &title)
     })

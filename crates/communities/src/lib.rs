@@ -6,6 +6,7 @@
 //! - [`store`]: what every store offers ([`store::Sink`] for imports, [`store::Read`] for
 //!   queries); [`sqlite`] is the embedded one, [`mongo`] (feature `mongodb`) the one at scale.
 //! - [`import`]: the whole import: parallel, idempotent, resumable, with progress.
+//! - [`profile`]: hours-of-day and weekday profiles from hourly data.
 //! - [`synth`]: realistic history generated from one real snapshot.
 //! - [`colors`]: the one colour table every chart uses.
 
@@ -17,6 +18,7 @@ pub mod model;
 pub mod mongo;
 #[cfg(feature = "store")]
 pub mod prepare;
+pub mod profile;
 pub mod query;
 #[cfg(feature = "store")]
 mod rollup;

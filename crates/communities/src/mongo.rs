@@ -11,7 +11,6 @@
 //! | `net`         | `r` (resolution) × `b` (bucket)   | snapshot count, node and community sums |
 //! | `series`      | `c` × `r` × `b` (days, months)    | entries, fresh node sum and count, stale entries |
 //! | `routing`     | `r` × `b` × `p` (protocol)        | communities using it, summed |
-//! | `hours`       | `c` (`""` = network) × `m` (month) × `h` (hour of day) | fresh node sum and count |
 //!
 //! Times are Unix seconds (`t` is a BSON date). Rollups are sums grown with `$inc` upserts
 //! (unique indexes on their keys), as in SQLite; means are taken when reading.
@@ -33,8 +32,8 @@ use mongodb::sync::{Client, ClientSession, Database};
 
 use crate::prepare::{Prepared, PreparedEntry, deflate, inflate, restore};
 use crate::query::{
-    CommunityDetail, CommunitySummary, Extent, LastCount, NetworkMetric, Point, Profile, Ranked,
-    Resolution, RoutingSeries, Series, Top,
+    CommunityDetail, CommunitySummary, Extent, LastCount, NetworkMetric, Point, Ranked, Resolution,
+    RoutingSeries, Series, Top,
 };
 use crate::rollup::{self, Sums, Totals, mean};
 use crate::store::{Range, Read, Sink, StoreError, Written};
@@ -449,24 +448,6 @@ impl MongoStore {
             flag(&obs, "in_column"),
         ))))
     }
-
-    fn rows3(
-        &self,
-        command: Document,
-        keys: [&str; 3],
-    ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
-        Ok(self
-            .cursor(command)?
-            .iter()
-            .map(|d| {
-                (
-                    int(d, keys[0]).unwrap_or_default(),
-                    int(d, keys[1]).unwrap_or_default(),
-                    int(d, keys[2]).unwrap_or_default(),
-                )
-            })
-            .collect())
-    }
 }
 
 impl Read for MongoStore {
@@ -687,46 +668,6 @@ impl Read for MongoStore {
             .collect();
         Ok(rollup::routing_series(res, buckets, counts))
     }
-
-    fn hours_of_day(
-        &self,
-        community: Option<&str>,
-        range: Range,
-    ) -> Result<Option<Profile>, StoreError> {
-        if let Some(key) = community
-            && self.community_doc(key)?.is_none()
-        {
-            return Ok(None);
-        }
-        let rows = self.rows3(
-            commands::hours(community.unwrap_or_default(), range),
-            ["_id", "nodes", "n"],
-        )?;
-        Ok(Some(rollup::hours_profile(community, rows)))
-    }
-
-    fn weekdays(
-        &self,
-        community: Option<&str>,
-        range: Range,
-    ) -> Result<Option<Profile>, StoreError> {
-        let rows = match community {
-            None => self.rows3(
-                commands::network_rollup(Resolution::Day, range),
-                ["b", "nodes", "n"],
-            )?,
-            Some(key) => {
-                if self.community_doc(key)?.is_none() {
-                    return Ok(None);
-                }
-                self.rows3(
-                    commands::community_rollup(key, Resolution::Day, range),
-                    ["b", "nodes", "n_nodes"],
-                )?
-            }
-        };
-        Ok(Some(rollup::weekday_profile(community, rows)))
-    }
 }
 
 /// The command documents, built without a server (so the exact queries are tested here).
@@ -737,16 +678,15 @@ pub(crate) mod commands {
     use mongodb::bson::{Binary, Bson, DateTime, Document, doc};
 
     use crate::prepare::{Prepared, PreparedEntry};
-    use crate::query::{Resolution, month_start};
+    use crate::query::Resolution;
     use crate::rollup::{Sums, Totals};
     use crate::store::Range;
 
     /// The rollup collections and their keys (a unique index each).
-    const ROLLUPS: [(&str, &[&str]); 4] = [
+    const ROLLUPS: [(&str, &[&str]); 3] = [
         ("net", &["r", "b"]),
         ("series", &["c", "r", "b"]),
         ("routing", &["r", "b", "p"]),
-        ("hours", &["c", "m", "h"]),
     ];
 
     /// A time as a BSON date (saturating, so open ranges stay comparable).
@@ -789,7 +729,6 @@ pub(crate) mod commands {
             "net",
             "series",
             "routing",
-            "hours",
         ] {
             if !existing.contains(name) {
                 commands.push(doc! { "create": name });
@@ -979,18 +918,6 @@ pub(crate) mod commands {
                 })
                 .collect(),
         ));
-        commands.extend(upserts(
-            "hours",
-            sums.hours
-                .iter()
-                .map(|((c, m, h), s)| {
-                    (
-                        doc! { "c": c.clone().unwrap_or_default(), "m": *m, "h": *h },
-                        doc! { "n": s[0], "nodes": s[1] },
-                    )
-                })
-                .collect(),
-        ));
         commands
     }
 
@@ -1163,19 +1090,6 @@ pub(crate) mod commands {
     pub fn names(keys: &[String]) -> Document {
         doc! { "find": "communities", "filter": { "_id": { "$in": keys } }, "projection": { "name": 1 } }
     }
-
-    /// Node sums by hour of day over whole months (`""` is the network).
-    pub fn hours(community: &str, range: Range) -> Document {
-        doc! {
-            "aggregate": "hours",
-            "pipeline": [
-                { "$match": { "c": community, "m": { "$gte": month_start(range.from.max(0)), "$lte": range.to } } },
-                { "$group": { "_id": "$h", "nodes": { "$sum": "$nodes" }, "n": { "$sum": "$n" } } },
-                { "$sort": { "_id": 1 } },
-            ],
-            "cursor": {},
-        }
-    }
 }
 
 #[cfg(test)]
@@ -1293,8 +1207,6 @@ mod tests {
             commands::snapshot_at(1_458_759_661),
             commands::largest(1_458_759_661, 10),
             commands::names(&["ffberlin".to_owned(), "hamburg".to_owned()]),
-            commands::hours("", range),
-            commands::hours("ffberlin", Range::ALL),
         ];
         let mut all = all;
         all.extend(commands::canonical_dump());

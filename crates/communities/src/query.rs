@@ -171,6 +171,10 @@ pub struct Point {
     pub stale_share: f64,
 }
 
+/// From this share of carried-forward data on, a point is marked on charts (their legends say
+/// so) and left out of the profiles ([`crate::profile`]).
+pub const STALE_MATERIAL: f64 = 0.10;
+
 /// The share of nodes carried forward in a network bucket: `nodes` fresh of `nodes_all`.
 pub fn nodes_share(nodes: i64, nodes_all: i64) -> f64 {
     if nodes_all <= 0 {
@@ -278,14 +282,6 @@ pub struct ProtocolSeries {
     /// From the one colour table ([`crate::colors`]).
     pub color: String,
     pub values: Vec<f64>,
-}
-
-/// Mean nodes by hour of day (UTC, 0–23) or weekday (Monday = 0).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Profile {
-    /// The community, or `None` for the whole network.
-    pub community: Option<String>,
-    pub values: Vec<Option<f64>>,
 }
 
 /// What the store holds.

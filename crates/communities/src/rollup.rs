@@ -7,7 +7,7 @@ use std::hash::Hash;
 
 use crate::colors;
 use crate::prepare::PreparedEntry;
-use crate::query::{Point, Profile, ProtocolSeries, Resolution, RoutingSeries, month_start};
+use crate::query::{Point, ProtocolSeries, Resolution, RoutingSeries};
 
 /// One snapshot's network totals.
 #[derive(Debug, Default, Clone, Copy)]
@@ -40,8 +40,6 @@ pub(crate) struct Sums<C> {
     pub series: HashMap<(C, i64, i64), [i64; 4]>,
     /// (res, bucket, protocol) → communities using it
     pub routing: HashMap<(i64, i64, String), i64>,
-    /// (community or `None` for the network, month, hour of day) → [n, nodes]
-    pub hours: HashMap<(Option<C>, i64, i64), [i64; 2]>,
 }
 
 impl<C> Default for Sums<C> {
@@ -51,13 +49,8 @@ impl<C> Default for Sums<C> {
             net: HashMap::new(),
             series: HashMap::new(),
             routing: HashMap::new(),
-            hours: HashMap::new(),
         }
     }
-}
-
-pub(crate) fn hour_of_day(ts: i64) -> i64 {
-    ts.rem_euclid(86_400) / 3600
 }
 
 impl<C: Hash + Eq + Clone> Sums<C> {
@@ -71,12 +64,6 @@ impl<C: Hash + Eq + Clone> Sums<C> {
             s[3] += t.fresh;
             s[4] += t.entries - t.fresh;
         }
-        let h = self
-            .hours
-            .entry((None, month_start(ts), hour_of_day(ts)))
-            .or_default();
-        h[0] += 1;
-        h[1] += t.nodes;
     }
 
     /// Counts one community's entry in a snapshot, with the routing protocols it uses.
@@ -93,14 +80,6 @@ impl<C: Hash + Eq + Clone> Sums<C> {
                 s[2] += n;
             }
             s[3] += i64::from(e.facts.stale);
-        }
-        if let Some(n) = fresh_nodes {
-            let h = self
-                .hours
-                .entry((Some(community.clone()), month_start(ts), hour_of_day(ts)))
-                .or_default();
-            h[0] += 1;
-            h[1] += n;
         }
         if !e.facts.stale {
             for protocol in &e.facts.routing {
@@ -188,41 +167,5 @@ pub(crate) fn routing_series(
         resolution: res,
         t,
         protocols,
-    }
-}
-
-/// Mean nodes by hour of day from (hour, node sum, count) rows.
-pub(crate) fn hours_profile(
-    community: Option<&str>,
-    rows: impl IntoIterator<Item = (i64, i64, i64)>,
-) -> Profile {
-    let mut sums = [(0_i64, 0_i64); 24];
-    for (hour, nodes, n) in rows {
-        if let Some(slot) = usize::try_from(hour).ok().and_then(|h| sums.get_mut(h)) {
-            slot.0 += nodes;
-            slot.1 += n;
-        }
-    }
-    Profile {
-        community: community.map(str::to_owned),
-        values: sums.iter().map(|&(nodes, n)| mean(nodes, n)).collect(),
-    }
-}
-
-/// Mean nodes by weekday (Monday first) from daily (day, node sum, count) rows.
-pub(crate) fn weekday_profile(
-    community: Option<&str>,
-    rows: impl IntoIterator<Item = (i64, i64, i64)>,
-) -> Profile {
-    let mut sums = [(0_i64, 0_i64); 7];
-    for (day, nodes, n) in rows {
-        // 1970-01-01 was a Thursday (3 with Monday = 0).
-        let weekday = usize::try_from((day.div_euclid(86_400) + 3).rem_euclid(7)).unwrap_or(0);
-        sums[weekday].0 += nodes;
-        sums[weekday].1 += n;
-    }
-    Profile {
-        community: community.map(str::to_owned),
-        values: sums.iter().map(|&(nodes, n)| mean(nodes, n)).collect(),
     }
 }

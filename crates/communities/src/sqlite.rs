@@ -12,7 +12,6 @@
 //! | `net`         | res × bucket                    | snapshot count, node and community sums |
 //! | `series`      | community × res × bucket (day, month) | entries, fresh node sum and count |
 //! | `routing`     | res × bucket × protocol         | communities using it, summed |
-//! | `hours`       | community (0 = network) × month × hour of day | fresh node sum and count |
 //!
 //! `obs.lastchange` has no declared type, so it keeps what it is given: an integer (Unix
 //! milliseconds, when the text reads back exactly from it) or the text itself.
@@ -27,8 +26,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::prepare::{Prepared, deflate, inflate, restore};
 use crate::query::{
-    CommunityDetail, CommunitySummary, Extent, LastCount, NetworkMetric, Point, Profile, Ranked,
-    Resolution, RoutingSeries, Series, Top, month_start,
+    CommunityDetail, CommunitySummary, Extent, LastCount, NetworkMetric, Point, Ranked, Resolution,
+    RoutingSeries, Series, Top,
 };
 use crate::rollup::{self, Sums, Totals, mean};
 use crate::store::{Read, Sink};
@@ -65,10 +64,6 @@ CREATE TABLE IF NOT EXISTS series(
 CREATE TABLE IF NOT EXISTS routing(
     res INTEGER NOT NULL, bucket INTEGER NOT NULL, protocol TEXT NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY(res, bucket, protocol)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS hours(
-    community INTEGER NOT NULL, month INTEGER NOT NULL, hour INTEGER NOT NULL,
-    n INTEGER NOT NULL, nodes INTEGER NOT NULL,
-    PRIMARY KEY(community, month, hour)) WITHOUT ROWID;
 ";
 
 pub use crate::store::{Range, StoreError, Written};
@@ -318,13 +313,6 @@ fn flush(sums: Sums<i64>, tx: &Connection) -> Result<(), StoreError> {
     for ((res, bucket, protocol), count) in sums.routing {
         routing.execute(params![res, bucket, protocol, count])?;
     }
-    let mut hours = tx.prepare_cached(
-        "INSERT INTO hours VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO UPDATE SET
-            n = n + excluded.n, nodes = nodes + excluded.nodes",
-    )?;
-    for ((community, month, hour), s) in sums.hours {
-        hours.execute(params![community.unwrap_or(0), month, hour, s[0], s[1]])?;
-    }
     Ok(())
 }
 
@@ -446,7 +434,7 @@ impl Read for Reader {
     }
 
     fn digest(&self) -> Result<String, StoreError> {
-        const CANONICAL: [&str; 7] = [
+        const CANONICAL: [&str; 6] = [
             "SELECT * FROM snapshots ORDER BY ts",
             "SELECT key, first_ts, last_ts, name, nodes, stale, routing, lat, lon, city, country, api FROM communities ORDER BY key",
             "SELECT c.key, o.ts, o.nodes, o.stale, o.mtime, o.lastchange, o.nodes_in_column, d.hash
@@ -455,8 +443,6 @@ impl Read for Reader {
             "SELECT c.key, s.res, s.bucket, s.n, s.n_nodes, s.nodes, s.n_stale
              FROM series s JOIN communities c ON c.id = s.community ORDER BY c.key, s.res, s.bucket",
             "SELECT * FROM routing ORDER BY res, bucket, protocol",
-            "SELECT coalesce(c.key, ''), h.month, h.hour, h.n, h.nodes
-             FROM hours h LEFT JOIN communities c ON c.id = h.community ORDER BY 1, 2, 3",
         ];
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
         for sql in CANONICAL {
@@ -654,60 +640,5 @@ impl Read for Reader {
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rollup::routing_series(res, buckets, counts))
-    }
-
-    fn hours_of_day(
-        &self,
-        community: Option<&str>,
-        range: Range,
-    ) -> Result<Option<Profile>, StoreError> {
-        let id = match community {
-            None => 0,
-            Some(key) => match self.community_row(key)? {
-                Some((id, _)) => id,
-                None => return Ok(None),
-            },
-        };
-        let rows = self
-            .conn
-            .prepare_cached(
-                "SELECT hour, sum(nodes), sum(n) FROM hours WHERE community = ?1 AND month BETWEEN ?2 AND ?3 GROUP BY hour",
-            )?
-            .query_map(params![id, month_start(range.from.max(0)), range.to], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(rollup::hours_profile(community, rows)))
-    }
-
-    fn weekdays(
-        &self,
-        community: Option<&str>,
-        range: Range,
-    ) -> Result<Option<Profile>, StoreError> {
-        let (from, to) = (Resolution::Day.bucket(range.from.max(0)), range.to);
-        let rows = match community {
-            None => self
-                .conn
-                .prepare_cached(
-                    "SELECT bucket, nodes, n FROM net WHERE res = 1 AND bucket BETWEEN ?1 AND ?2",
-                )?
-                .query_map(params![from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                .collect::<Result<Vec<_>, _>>()?,
-            Some(key) => {
-                let Some((id, _)) = self.community_row(key)? else {
-                    return Ok(None);
-                };
-                self.conn
-                    .prepare_cached(
-                        "SELECT bucket, nodes, n_nodes FROM series WHERE community = ?1 AND res = 1 AND bucket BETWEEN ?2 AND ?3",
-                    )?
-                    .query_map(params![id, from, to], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?
-            }
-        };
-        Ok(Some(rollup::weekday_profile(community, rows)))
     }
 }

@@ -6,9 +6,10 @@
 use std::path::PathBuf;
 
 use crate::prepare::Prepared;
+use crate::profile::{self, Profile};
 use crate::query::{
-    CommunityDetail, CommunitySummary, Extent, NetworkMetric, Profile, Resolution, RoutingSeries,
-    Series, Top,
+    CommunityDetail, CommunitySummary, Extent, NetworkMetric, Resolution, RoutingSeries, Series,
+    Top,
 };
 
 /// Store failures.
@@ -122,17 +123,35 @@ pub trait Read {
     fn top(&self, at: i64, n: usize) -> Result<Option<Top>, StoreError>;
     /// Communities per routing protocol, protocols in the colour table's order.
     fn routing_series(&self, range: Range, res: Resolution) -> Result<RoutingSeries, StoreError>;
-    /// Mean nodes by hour of day (UTC), for a community or (`None`) the network; months from
-    /// the one `range.from` is in to the one `range.to` is in.
+    /// The rhythm by hour of day (UTC), for a community or (`None`) the network, from the
+    /// hourly series in `range` ([`crate::profile`]).
     fn hours_of_day(
         &self,
         community: Option<&str>,
         range: Range,
-    ) -> Result<Option<Profile>, StoreError>;
-    /// Mean nodes by weekday (Monday first), from the daily rollups.
+    ) -> Result<Option<Profile>, StoreError> {
+        Ok(hourly(self, community, range)?.map(|s| profile::hours_of_day(community, &s.points)))
+    }
+    /// The rhythm by weekday (Monday first), likewise.
     fn weekdays(
         &self,
         community: Option<&str>,
         range: Range,
-    ) -> Result<Option<Profile>, StoreError>;
+    ) -> Result<Option<Profile>, StoreError> {
+        Ok(hourly(self, community, range)?.map(|s| profile::weekdays(community, &s.points)))
+    }
+}
+
+/// A community's (or the network's) node series by hour.
+fn hourly<R: Read + ?Sized>(
+    r: &R,
+    community: Option<&str>,
+    range: Range,
+) -> Result<Option<Series>, StoreError> {
+    match community {
+        None => r
+            .network_series(NetworkMetric::Nodes, range, Resolution::Hour)
+            .map(Some),
+        Some(key) => r.community_series(key, range, Resolution::Hour),
+    }
 }

@@ -511,6 +511,14 @@ fn synth_both_ways(synth: &Synth, files: &Path, via_files: &TestStore, direct: &
         stale.points.iter().any(|p| p.value > Some(0.0)),
         "some fetches fail"
     );
+    // One snapshot a day holds no rhythm of the day or the week: the profiles say so.
+    for profile in [
+        a.hours_of_day(None, Range::ALL).unwrap().unwrap(),
+        a.weekdays(None, Range::ALL).unwrap().unwrap(),
+    ] {
+        assert!(!profile.has_data(), "{profile:?}");
+        assert_eq!(profile.from, None);
+    }
     let routing = a.routing_series(Range::ALL, Resolution::Month).unwrap();
     assert_eq!(routing.protocols[0].protocol, "batman-adv");
     assert!(
@@ -519,6 +527,76 @@ fn synth_both_ways(synth: &Synth, files: &Path, via_files: &TestStore, direct: &
             .iter()
             .all(|p| p.protocol == p.protocol.to_lowercase())
     );
+}
+
+/// Issue 22, item 2: from five weeks of hourly history on a growing network, the profiles
+/// show the rhythm synth puts in (the evening peak at 20:00 UTC, the weekend a little above
+/// the working days) and not the growth, with the days and weeks behind them.
+#[test]
+fn profiles_show_the_rhythm_of_hourly_data_not_its_growth() {
+    let base: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(fixture()).unwrap()).unwrap();
+    let synth = Synth::new(
+        &base,
+        Options {
+            years: 1,
+            hourly: true,
+            seed: 7,
+            communities: 60,
+            ..Options::default()
+        },
+    );
+    // Five weeks from Monday 2014-06-02 (the history starts on 2014-01-01).
+    let monday = 1_401_667_200;
+    let first = usize::try_from((monday - Options::default().start) / 3600).unwrap();
+    for store in TestStore::all("profiles") {
+        let snapshots = (first..first + 35 * 24).map(|i| {
+            let ts = synth.ts(i);
+            prepare(from_map(synth.snapshot(i), &file_name(ts), Some(ts)).unwrap())
+        });
+        write_all(store.sink().as_mut(), snapshots, &Quiet).unwrap();
+        let reader = store.reader();
+        let hours = reader.hours_of_day(None, Range::ALL).unwrap().unwrap();
+        assert_eq!(hours.samples, vec![35; 24], "{}", store.name());
+        assert_eq!(hours.from, Some(monday));
+        assert_eq!(hours.to, Some(monday + 34 * 86_400));
+        let v: Vec<f64> = hours.values.iter().map(|v| v.unwrap()).collect();
+        let peak = (0..24).max_by(|a, b| v[*a].total_cmp(&v[*b])).unwrap();
+        let low = (0..24).min_by(|a, b| v[*a].total_cmp(&v[*b])).unwrap();
+        assert!(
+            (19..=21).contains(&peak),
+            "{}: peak at {peak}: {v:?}",
+            store.name()
+        );
+        assert!(
+            (7..=9).contains(&low),
+            "{}: low at {low}: {v:?}",
+            store.name()
+        );
+        assert!((v.iter().sum::<f64>() / 24.0 - 1.0).abs() < 0.01, "{v:?}");
+
+        let weekdays = reader.weekdays(None, Range::ALL).unwrap().unwrap();
+        assert_eq!(weekdays.samples, vec![5; 7], "{}", store.name());
+        assert_eq!(weekdays.counted, 5);
+        let w: Vec<f64> = weekdays.values.iter().map(|v| v.unwrap()).collect();
+        let working = w[..5].iter().copied().fold(0.0, f64::max);
+        assert!(w[5].min(w[6]) > working, "{}: {w:?}", store.name());
+        // A fortnight in the middle: the weeks in it, and days at its edges are whole days.
+        let fortnight = Range {
+            from: monday + 14 * 86_400,
+            to: monday + 28 * 86_400 - 1,
+        };
+        let part = reader.weekdays(None, fortnight).unwrap().unwrap();
+        assert_eq!(part.samples, vec![2; 7]);
+        assert!(!part.has_data(), "2 weeks are too few to show");
+        // The largest community on its own, and one the store does not know.
+        let top = reader.top(i64::MAX, 1).unwrap().unwrap();
+        let key = top.communities[0].key.as_str();
+        let own = reader.hours_of_day(Some(key), Range::ALL).unwrap().unwrap();
+        assert_eq!(own.community.as_deref(), Some(key));
+        assert!(own.samples.iter().all(|n| *n > 0), "{own:?}");
+        assert_eq!(reader.weekdays(Some("nowhere"), Range::ALL).unwrap(), None);
+    }
 }
 
 #[test]

@@ -10,7 +10,8 @@ use app::i18n::Lang;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use communities::query::{NetworkMetric, Profile, Resolution, Series};
+use communities::profile::Profile;
+use communities::query::{NetworkMetric, Resolution, Series};
 use communities::sqlite::Reader;
 use communities::store::{Range, Read, StoreError};
 use http::{HeaderMap, StatusCode, header};
@@ -522,21 +523,20 @@ async fn profile(
         return Err(unknown(community.as_deref().unwrap_or_default(), lang));
     };
     if csv_wanted {
+        let (slot, samples) = if labels.len() == 24 {
+            ("hour_utc", "days")
+        } else {
+            ("weekday", "weeks")
+        };
         return Ok(csv(
             name,
-            &format!(
-                "{},nodes",
-                if labels.len() == 24 {
-                    "hour_utc"
-                } else {
-                    "weekday"
-                }
-            ),
+            &format!("{slot},relative_to_mean,{samples}"),
             profile
                 .values
                 .iter()
+                .zip(&profile.samples)
                 .zip(labels)
-                .map(|(v, l)| format!("{l},{}", value(*v))),
+                .map(|((v, n), l)| format!("{l},{},{n}", value(*v))),
         ));
     }
     Ok(Json(profile).into_response())

@@ -13,6 +13,7 @@ use app::i18n::Lang;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use communities::profile::Profile;
 use communities::query::{NetworkMetric, RoutingSeries, Series, Top};
 use communities::store::{Range, Read, StoreError};
 use http::{HeaderValue, StatusCode, header};
@@ -125,10 +126,10 @@ pub fn site_view(
             communities: r.communities()?,
             hours: r
                 .hours_of_day(None, Range::ALL)?
-                .unwrap_or_else(|| empty_profile(24)),
+                .unwrap_or_else(|| Profile::empty(None, 24)),
             weekdays: r
                 .weekdays(None, Range::ALL)?
-                .unwrap_or_else(|| empty_profile(7)),
+                .unwrap_or_else(|| Profile::empty(None, 7)),
         }))
     } else if let Some(key) = path.strip_prefix("/community/") {
         community_page(r, key, query, first, last)?
@@ -145,13 +146,6 @@ pub fn site_view(
         communities,
         page,
     }))
-}
-
-fn empty_profile(n: usize) -> communities::query::Profile {
-    communities::query::Profile {
-        community: None,
-        values: vec![None; n],
-    }
 }
 
 fn community_page(
@@ -178,7 +172,7 @@ fn community_page(
         });
     let hours = r
         .hours_of_day(Some(key), Range::ALL)?
-        .unwrap_or_else(|| empty_profile(24));
+        .unwrap_or_else(|| Profile::empty(None, 24));
     let url = detail
         .latest
         .get("url")
@@ -227,7 +221,7 @@ fn embed(
         "hours" => EmbedView::Hours {
             profile: r
                 .hours_of_day(query.get("community").map(String::as_str), Range::ALL)?
-                .unwrap_or_else(|| empty_profile(24)),
+                .unwrap_or_else(|| Profile::empty(None, 24)),
         },
         "community" => {
             let Some(key) = query.get("key") else {
