@@ -150,7 +150,7 @@ run_tests() {
   say "what each build contains"
   # (rand_chacha stays in every build: rand's StdRng, through leptos and sha-crypt; tar too:
   # the router's backups are sysupgrade-style .tar.gz files.)
-  local site_only=(mongodb indicatif)
+  local site_only=(mongodb indicatif ureq)
   lacks "" "${site_only[@]}"
   has "" bluer aya
   lacks "" nftnl-sys mnl-sys  # nf_tables over netlink in Rust: no C library to cross-build

@@ -251,12 +251,13 @@ fn is_settings_step(path: &str) -> bool {
 
 /// The one inline script. The router's: on a page with islands only, load the bundle and the
 /// page's catalog side by side, then hydrate each outermost island (an island inside another
-/// is part of it) and mark it `data-hydrated`. The communities site's: hydrate the whole page.
+/// is part of it) and mark it `data-hydrated`. The communities site's: hydrate the whole page
+/// and mark `<html>` `data-hydrated`.
 #[cfg(feature = "ssr")]
 fn hydration_script(pkg: &str, app: &str, lang: Lang) -> String {
     if cfg!(feature = "communities") {
         format!(
-            "import('/{pkg}/{app}.js').then(m => m.default({{module_or_path: '/{pkg}/{app}_bg.wasm'}}).then(() => m.hydrate()));"
+            "import('/{pkg}/{app}.js').then(m => m.default({{module_or_path: '/{pkg}/{app}_bg.wasm'}}).then(() => {{ m.hydrate(); document.documentElement.dataset.hydrated = ''; }}));"
         )
     } else {
         let catalog = i18n::catalog_file(lang);

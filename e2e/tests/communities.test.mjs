@@ -233,6 +233,31 @@ test('hours-of-day and weekday profiles with their sample sizes (phone)', async 
   await context.close();
 });
 
+// Issue 22, item 11: communities whose API file is down are listed with since when,
+// longest first, and their page says so with the collector's error.
+test('communities with stale data, since when (phone)', async () => {
+  const context = await browser.newContext({ viewport: sizes.phone, locale: 'en-US' });
+  const page = await context.newPage();
+  await page.goto(`${SITE}/`);
+  const items = page.locator('#down-h ~ ul li');
+  await items.first().waitFor();
+  const texts = await items.allTextContents();
+  const times = texts.map((t) => t.match(/Not fetched since (\d{4}-\d\d-\d\d \d\d:00) UTC\.$/)?.[1]);
+  assert.ok(times.every(Boolean), texts.join(' | '));
+  assert.deepEqual(times, [...times].sort(), 'longest down first');
+  const name = await items.first().locator('a').textContent();
+  // A link in the hydrated page loads the community's page (its data comes with its HTML).
+  await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
+  await items.first().locator('a').click();
+  await page.getByRole('heading', { name, level: 1 }).waitFor();
+  const notice = await page.locator('p.notice').textContent();
+  assert.ok(notice.includes(`Not fetched since ${times[0]} UTC.`), notice);
+  assert.ok(notice.includes('The collector\'s error: “could not fetch the API file (timeout)”.'), notice);
+  await page.goBack();
+  await page.locator('#down-h').waitFor();
+  await context.close();
+});
+
 // Issue 22, item 3: the growth chart's time labels fall on calendar boundaries and never
 // overlap, at hour, day and month resolution, on a phone (checked on the rendered text boxes).
 test('time labels never overlap at hour, day and month resolution (phone)', async () => {

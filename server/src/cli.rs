@@ -50,6 +50,18 @@ pub struct StoreArgs {
     pub mongodb_uri: Option<String>,
 }
 
+/// The data site keeping itself current (`serve --profile communities`).
+#[cfg(feature = "communities")]
+#[derive(Debug, Args, Clone, Default)]
+pub struct FetchArgs {
+    /// Fetch this live summary file and import it, round after round (conditional GET).
+    #[arg(long, env = "PORTICO_FETCH_URL")]
+    pub fetch_url: Option<String>,
+    /// How often (default 1h; at least a minute).
+    #[arg(long, env = "PORTICO_FETCH_EVERY", value_parser = crate::communities::fetch::period)]
+    pub fetch_every: Option<std::time::Duration>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the web UI (and, in later versions, the captive portal).
@@ -136,6 +148,9 @@ pub struct ServeArgs {
     #[cfg(feature = "communities")]
     #[command(flatten)]
     pub store: StoreArgs,
+    #[cfg(feature = "communities")]
+    #[command(flatten)]
+    pub fetch: FetchArgs,
 }
 
 /// Runs a parsed command line; the exit code reports success.
@@ -269,7 +284,11 @@ fn serve(args: ServeArgs, root: PathBuf) -> anyhow::Result<ExitCode> {
     init_tracing(args.log.as_deref());
     if args.profile.unwrap_or_default() == Profile::Communities {
         #[cfg(feature = "communities")]
-        return crate::communities::site::run(&store_location(&args.store), args.listen);
+        return crate::communities::site::run(
+            &store_location(&args.store),
+            args.listen,
+            &args.fetch,
+        );
         #[cfg(not(feature = "communities"))]
         anyhow::bail!(
             "this is the router build of Portico: it has no communities site (build with --features communities)"

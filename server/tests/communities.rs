@@ -1,4 +1,4 @@
-//! `portico communities import|synth` and `serve --profile communities`, run as the binary:
+//! `portico communities import|synth|fetch` and `serve --profile communities`, run as the binary:
 //! an import killed with SIGKILL and run again ends exactly where an uninterrupted one does,
 //! and the API answers every endpoint (JSON and CSV), refusing bad parameters by name.
 
@@ -44,6 +44,22 @@ fn import(data: &Path, files: &Path) -> std::process::Output {
         .arg(files)
         .output()
         .unwrap()
+}
+
+/// `serve --profile communities` on the store in `data`, with more arguments.
+fn site(data: &Path, more: &[&str]) -> common::Server {
+    let mut cmd = portico();
+    cmd.args([
+        "serve",
+        "--profile",
+        "communities",
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .args(more)
+    .arg("--data")
+    .arg(data);
+    start(cmd)
 }
 
 fn snapshots(data: &Path) -> i64 {
@@ -348,17 +364,7 @@ fn the_api_answers_every_endpoint_and_names_bad_parameters() {
         .status()
         .unwrap();
     assert!(status.success());
-    let mut cmd = portico();
-    cmd.args([
-        "serve",
-        "--profile",
-        "communities",
-        "--listen",
-        "127.0.0.1:0",
-        "--data",
-    ])
-    .arg(data.path());
-    let server = start(cmd);
+    let server = site(data.path(), &[]);
     let addr = server.addr.unwrap();
 
     let (code, _, body) = get(addr, "/api/v1/communities");
@@ -515,4 +521,74 @@ fn bad_parameters_are_named(addr: std::net::SocketAddr) {
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is documented");
     }
+}
+
+/// A loopback HTTP server answering `/live.json` with `body` (the test's stand-in for the
+/// live API; nothing leaves the machine).
+fn file_server(body: Vec<u8>) -> String {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            for line in BufReader::new(&stream).lines() {
+                if line.map_or(true, |l| l.is_empty()) {
+                    break;
+                }
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    format!("http://{addr}/live.json")
+}
+
+/// Issue 22, item 11: `communities fetch` imports the live file once; `serve --fetch-url`
+/// keeps the site current by itself; an unreachable API is a failed round, said in words.
+#[test]
+fn fetch_imports_the_live_file_and_the_site_keeps_itself_current() {
+    let data = tempfile::tempdir().unwrap();
+    let url = file_server(std::fs::read(fixture()).unwrap());
+    let fetch = |url: &str| {
+        portico()
+            .args(["communities", "fetch", "--url", url, "--data"])
+            .arg(data.path())
+            .output()
+            .unwrap()
+    };
+    let out = fetch(&url);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("(283 communities): imported"), "{said}");
+    let out = fetch(&url);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("already in the store"), "{said}");
+    assert_eq!(snapshots(data.path()), 1);
+
+    let out = fetch("http://127.0.0.1:1/live.json");
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("failed:") && said.contains("trying again next round"),
+        "{said}"
+    );
+
+    // The site fetches a newer file by itself, beside serving.
+    let newer = file_server(
+        br#"{"kiel": {"name": "Freifunk Kiel", "mtime": "2016-03-24 10:00:00", "state": {"nodes": 41}}}"#
+            .to_vec(),
+    );
+    let server = site(data.path(), &["--fetch-url", &newer, "--fetch-every", "1h"]);
+    wait_for("the site's own fetch", || {
+        (snapshots(data.path()) == 2).then_some(())
+    });
+    let (code, _, body) = get(server.addr.unwrap(), "/api/v1/communities/kiel");
+    assert_eq!(code, 200);
+    assert_eq!(json(&body)["nodes"], 41, "{body}");
+    drop(server);
 }

@@ -114,8 +114,18 @@ pub struct Overview {
     pub top: Option<Top>,
     pub top_at: Option<i64>,
     pub communities: Vec<CommunitySummary>,
+    /// Communities whose API file is down, longest first.
+    pub down: Vec<Down>,
     pub hours: Profile,
     pub weekdays: Profile,
+}
+
+/// A community whose API file the collector has not fetched since `since`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Down {
+    pub key: String,
+    pub name: String,
+    pub since: i64,
 }
 
 /// A community page's data.
@@ -132,6 +142,10 @@ pub struct CommunityView {
     pub window: Window,
     pub series: Series,
     pub hours: Profile,
+    /// Since when its API file has not been fetched (its data is carried forward), and the
+    /// collector's error.
+    pub down_since: Option<i64>,
+    pub fetch_error: Option<String>,
 }
 
 /// An embeddable chart and its data.
@@ -389,6 +403,34 @@ fn site() -> Option<SiteView> {
     use_context::<PageContext>().and_then(|p| p.communities)
 }
 
+/// A page's data comes with its HTML ([`PageContext`]), so going to another page is a full
+/// load: when the router moves to another path in the browser (a link, Back), the page is
+/// loaded from the server in place of the router's entry. (Changes of the query within a
+/// page stay in the browser.)
+#[component]
+fn FullLoads() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        let location = leptos_router::hooks::use_location();
+        let first = location.pathname.get_untracked();
+        Effect::new(move |_| {
+            let path = location.pathname.get();
+            if path != first
+                && let Some(window) = web_sys::window()
+            {
+                // To the new address itself: the browser's may not show it yet.
+                let search = location.search.get_untracked();
+                let query = if search.is_empty() || search.starts_with('?') {
+                    search
+                } else {
+                    format!("?{search}")
+                };
+                let _ = window.location().replace(&format!("{path}{query}"));
+            }
+        });
+    }
+}
+
 /// The communities site's component tree under `<body>`.
 #[component]
 pub fn CommunitiesApp() -> impl IntoView {
@@ -396,6 +438,7 @@ pub fn CommunitiesApp() -> impl IntoView {
     view! {
         <Title text=t("communities-title") />
         <Router>
+            <FullLoads />
             <a class="skip" href="#main">{t("skip-to-content")}</a>
             <header class="top">
                 <a href="/" class="brand">{t("communities-title")}</a>
@@ -664,6 +707,7 @@ fn OverviewPage() -> impl IntoView {
         top,
         top_at,
         communities,
+        down,
         hours,
         weekdays,
     } = *overview;
@@ -779,6 +823,7 @@ fn OverviewPage() -> impl IntoView {
             {profile_figure(&weekdays)}
             <EmbedCode chart="hours" query=Signal::stored(String::new()) />
         </section>
+        {down_list(&down)}
         <section aria-labelledby="list-h" class="card">
             <h2 id="list-h">{t("communities-all")}</h2>
             <details>
@@ -789,6 +834,27 @@ fn OverviewPage() -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// The communities whose API file is down, longest first, with since when (none: nothing).
+fn down_list(down: &[Down]) -> Option<impl IntoView + use<>> {
+    if down.is_empty() {
+        return None;
+    }
+    let items = down
+        .iter()
+        .map(|d| {
+            let since = crate::lang().tr_args("communities-down-since", &[("time", TimeFormat::Hour.format(d.since).into())]);
+            view! { <li><a href=format!("/community/{}", d.key)>{d.name.clone()}</a> ": " {since}</li> }
+        })
+        .collect_view();
+    Some(view! {
+        <section aria-labelledby="down-h" class="card">
+            <h2 id="down-h">{t("communities-down")}</h2>
+            <p class="muted">{t("communities-down-note")}</p>
+            <ul class="community-list">{items}</ul>
+        </section>
+    })
 }
 
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
@@ -822,6 +888,8 @@ fn CommunityPage() -> impl IntoView {
         window: start,
         series,
         hours,
+        down_since,
+        fetch_error,
     } = *view;
     let key = summary.key.clone();
     let window = RwSignal::new(start);
@@ -867,7 +935,11 @@ fn CommunityPage() -> impl IntoView {
         <Title text=format!("{} · {}", summary.name, t("communities-title")) />
         <p><a href="/">{t("communities-back")}</a></p>
         <h1>{summary.name.clone()}</h1>
-        {summary.stale.then(|| view! { <p class="notice">{t("communities-stale-latest")}</p> })}
+        {summary.stale.then(|| {
+            let since = down_since.map(|s| crate::lang().tr_args("communities-down-since", &[("time", TimeFormat::Hour.format(s).into())]));
+            let error = fetch_error.map(|e| crate::lang().tr_args("communities-down-error", &[("error", e.into())]));
+            view! { <p class="notice">{t("communities-stale-latest")} {since.map(|s| format!(" {s}"))} {error.map(|e| format!(" {e}"))}</p> }
+        })}
         <dl class="facts">
             <dt>{t("communities-nodes-latest")}</dt>
             <dd>{match (summary.nodes, last_count) {

@@ -123,6 +123,36 @@ pub trait Read {
     fn top(&self, at: i64, n: usize) -> Result<Option<Top>, StoreError>;
     /// Communities per routing protocol, protocols in the colour table's order.
     fn routing_series(&self, range: Range, res: Resolution) -> Result<RoutingSeries, StoreError>;
+    /// Since when a community's API file has not been fetched: the first hour of the run of
+    /// carried-forward entries its history ends with (`None` when its latest entry is fresh).
+    /// Read backwards from its last snapshot, a week at first, twice as far each time.
+    fn down_since(&self, c: &CommunitySummary) -> Result<Option<i64>, StoreError> {
+        if !c.stale {
+            return Ok(None);
+        }
+        let mut span: i64 = 7 * 86_400;
+        loop {
+            let from = c.last_seen.saturating_sub(span).max(c.first_seen);
+            let range = Range {
+                from,
+                to: c.last_seen,
+            };
+            let Some(series) = self.community_series(&c.key, range, Resolution::Hour)? else {
+                return Ok(None);
+            };
+            let mut since = None;
+            for p in series.points.iter().rev() {
+                if p.stale_share < 1.0 {
+                    return Ok(since);
+                }
+                since = Some(p.t);
+            }
+            if from <= c.first_seen {
+                return Ok(since);
+            }
+            span = span.saturating_mul(2);
+        }
+    }
     /// The rhythm by hour of day (UTC), for a community or (`None`) the network, from the
     /// hourly series in `range` ([`crate::profile`]).
     fn hours_of_day(

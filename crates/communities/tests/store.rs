@@ -370,6 +370,50 @@ fn points_say_how_much_was_carried_forward() {
             .unwrap();
         let shares: Vec<f64> = hours.points.iter().map(|p| p.stale_share).collect();
         assert_eq!(shares, [0.0, 1.0], "{}", store.name());
+        // Issue 22, item 11: Kiel's API file is down since the 11:00 snapshot; Hamburg's is not.
+        let summaries = reader.communities().unwrap();
+        let down: Vec<(String, Option<i64>)> = summaries
+            .iter()
+            .map(|c| (c.key.clone(), reader.down_since(c).unwrap()))
+            .collect();
+        assert_eq!(
+            down,
+            [
+                ("hamburg".to_owned(), None),
+                ("kiel".to_owned(), Some(1_458_471_600)) // 2016-03-20 11:00
+            ],
+            "{}",
+            store.name()
+        );
+    }
+}
+
+/// A fetch that has failed for longer than the first week looked at: the whole run is found.
+#[test]
+fn down_since_reaches_back_past_a_week() {
+    let day = 86_400;
+    let start = 1_458_000_000 / day * day;
+    let snapshots = (0..30_i64).map(|d| {
+        let ts = start + d * day + 3600;
+        let mut entry = serde_json::json!({"name": "Kiel", "state": {"nodes": 10}});
+        if d >= 5 {
+            entry["error"] = "timeout".into();
+            entry["etime"] = "2016-01-01 00:00:00".into();
+        }
+        let mut top = serde_json::Map::new();
+        top.insert("kiel".into(), entry);
+        prepare(from_map(top, &file_name(ts), Some(ts)).unwrap())
+    });
+    for store in TestStore::all("down_since") {
+        write_all(store.sink().as_mut(), snapshots.clone(), &Quiet).unwrap();
+        let reader = store.reader();
+        let kiel = &reader.communities().unwrap()[0];
+        assert_eq!(
+            reader.down_since(kiel).unwrap(),
+            Some(start + 5 * day + 3600),
+            "{}",
+            store.name()
+        );
     }
 }
 

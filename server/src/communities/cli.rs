@@ -29,6 +29,17 @@ pub enum CommunitiesCommand {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// Fetch the live summary file (conditional GET: nothing is downloaded or imported when
+    /// it has not changed) and import it; with --every, round after round until stopped.
+    /// Exit code 1 when a single round fails.
+    Fetch {
+        /// The live summary file, e.g. https://api.freifunk.net/map/ffSummarizedDir.json
+        #[arg(long)]
+        url: String,
+        /// Fetch again after this long (1h, 30m; at least a minute).
+        #[arg(long, value_parser = super::fetch::period)]
+        every: Option<Duration>,
+    },
     /// Make realistic history from a real snapshot, deterministic for a seed.
     Synth {
         /// A real summary file to start from.
@@ -147,6 +158,24 @@ pub fn run(location: &StoreLocation, command: CommunitiesCommand) -> anyhow::Res
             let bar = Bar::new("files");
             let report = import::import(store.as_mut(), &paths, workers.unwrap_or(threads), &bar)?;
             Ok(summary(&report, &paths, started.elapsed()))
+        }
+        CommunitiesCommand::Fetch { url, every } => {
+            let mut fetcher = super::fetch::Fetcher::new(&url)?;
+            let mut store = open_sink(location)?;
+            loop {
+                let outcome = fetcher.once(store.as_mut());
+                eprintln!("portico: {}", super::fetch::describe(&outcome));
+                match every {
+                    Some(period) => std::thread::sleep(period),
+                    None => {
+                        return Ok(if outcome.is_ok() {
+                            ExitCode::SUCCESS
+                        } else {
+                            ExitCode::FAILURE
+                        });
+                    }
+                }
+            }
         }
         CommunitiesCommand::Synth {
             from,

@@ -4,5 +4,6 @@
 
 pub mod api;
 pub mod cli;
+pub mod fetch;
 pub mod pages;
 pub mod site;

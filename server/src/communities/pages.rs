@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use app::PageContext;
 use app::communities::{
-    CommunitiesSource, CommunityView, EmbedView, Overview, SitePage, SiteView, Window,
+    CommunitiesSource, CommunityView, Down, EmbedView, Overview, SitePage, SiteView, Window,
 };
 use app::i18n::Lang;
 use axum::extract::{Request, State};
@@ -116,6 +116,18 @@ pub fn site_view(
         let w = window(query, first, last);
         let m = metric(query);
         let at = top_at(query);
+        let communities = r.communities()?;
+        let mut down = Vec::new();
+        for c in communities.iter().filter(|c| c.stale) {
+            if let Some(since) = r.down_since(c)? {
+                down.push(Down {
+                    key: c.key.clone(),
+                    name: c.name.clone(),
+                    since,
+                });
+            }
+        }
+        down.sort_by_key(|d| d.since);
         SitePage::Overview(Box::new(Overview {
             window: w,
             metric: m,
@@ -123,7 +135,8 @@ pub fn site_view(
             routing: r.routing_series(range(w), w.resolution())?,
             top: r.top(at.unwrap_or(last), 10)?,
             top_at: at,
-            communities: r.communities()?,
+            communities,
+            down,
             hours: r
                 .hours_of_day(None, Range::ALL)?
                 .unwrap_or_else(|| Profile::empty(None, 24)),
@@ -179,7 +192,23 @@ fn community_page(
         .and_then(|u| u.as_str())
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
         .map(str::to_owned);
+    let down_since = r.down_since(&detail.summary)?;
+    // The collector's error, for people: one line, not a page of it.
+    let fetch_error = detail
+        .latest
+        .get("error")
+        .and_then(|e| e.as_str())
+        .map(|e| {
+            e.lines()
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .take(200)
+                .collect()
+        });
     Ok(SitePage::Community(Box::new(CommunityView {
+        down_since,
+        fetch_error,
         summary: detail.summary,
         snapshots: detail.snapshots,
         stale_snapshots: detail.stale_snapshots,

@@ -87,8 +87,15 @@ pub fn app(store: Store) -> Router {
 ///
 /// # Errors
 /// No store in the data directory, or the address cannot be bound.
-pub fn run(location: &StoreLocation, listen: Option<SocketAddr>) -> anyhow::Result<ExitCode> {
+pub fn run(
+    location: &StoreLocation,
+    listen: Option<SocketAddr>,
+    fetch: &crate::cli::FetchArgs,
+) -> anyhow::Result<ExitCode> {
     let store = super::cli::open_store(location)?;
+    if let Some(url) = &fetch.fetch_url {
+        keep_current(location, url, fetch.fetch_every)?;
+    }
     let listen = listen.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 80)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -103,4 +110,36 @@ pub fn run(location: &StoreLocation, listen: Option<SocketAddr>) -> anyhow::Resu
             .await?;
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Fetches the live summary file round after round beside the site, on a thread of its own
+/// (the client blocks; the store has its own writer connection).
+fn keep_current(
+    location: &StoreLocation,
+    url: &str,
+    every: Option<std::time::Duration>,
+) -> anyhow::Result<()> {
+    let mut fetcher = super::fetch::Fetcher::new(url)?;
+    let every = every.unwrap_or(std::time::Duration::from_secs(3600));
+    let location = location.clone();
+    std::thread::Builder::new()
+        .name("fetch".into())
+        .spawn(move || {
+            // The store's writer lives on this thread (a SQLite connection is not `Send`).
+            let mut sink = match super::cli::open_sink(&location) {
+                Ok(sink) => sink,
+                Err(e) => return tracing::error!("fetch: {e:#}; not keeping the site current"),
+            };
+            loop {
+                let outcome = fetcher.once(sink.as_mut());
+                let line = super::fetch::describe(&outcome);
+                if outcome.is_ok() {
+                    tracing::info!(url = %fetcher.url(), "fetch: {line}");
+                } else {
+                    tracing::warn!(url = %fetcher.url(), "fetch: {line}");
+                }
+                std::thread::sleep(every);
+            }
+        })?;
+    Ok(())
 }
