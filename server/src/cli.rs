@@ -287,7 +287,10 @@ fn serve(args: ServeArgs, root: PathBuf) -> anyhow::Result<ExitCode> {
         return crate::communities::site::run(
             &store_location(&args.store),
             args.listen,
-            &args.fetch,
+            args.fetch
+                .fetch_url
+                .as_deref()
+                .map(|url| (url, args.fetch.fetch_every)),
         );
         #[cfg(not(feature = "communities"))]
         anyhow::bail!(

@@ -83,18 +83,19 @@ pub fn app(store: Store) -> Router {
     .with_state(state)
 }
 
-/// Serves the communities site until SIGTERM/SIGINT.
+/// Serves the communities site until SIGTERM/SIGINT; with `fetch` (the live file's URL and
+/// the period, default an hour) it keeps itself current beside serving.
 ///
 /// # Errors
 /// No store in the data directory, or the address cannot be bound.
 pub fn run(
     location: &StoreLocation,
     listen: Option<SocketAddr>,
-    fetch: &crate::cli::FetchArgs,
+    fetch: Option<(&str, Option<std::time::Duration>)>,
 ) -> anyhow::Result<ExitCode> {
     let store = super::cli::open_store(location)?;
-    if let Some(url) = &fetch.fetch_url {
-        keep_current(location, url, fetch.fetch_every)?;
+    if let Some((url, every)) = fetch {
+        keep_current(location, url, every)?;
     }
     let listen = listen.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 80)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
