@@ -743,11 +743,25 @@ pub fn apply_dhcp(root: &Path) -> Result<()> {
     if let Some(theirs) = lan_lease_file().filter(|f| *f != ours && !ours.exists()) {
         let _ = std::fs::copy(theirs, &ours);
     }
-    stop_lan_dnsmasq();
-    run(&[
+    let start = [
         "dnsmasq".to_owned(),
         format!("--conf-file={}", path.display()),
-    ])
+    ];
+    // The one it replaces may hold its sockets a moment past its exit on a busy machine (seen
+    // in CI as "Address already in use"): stop it again and retry for up to five seconds.
+    let mut tries = 0;
+    loop {
+        stop_lan_dnsmasq();
+        match run(&start) {
+            Err(Error::Command { detail, .. })
+                if detail.contains("Address already in use") && tries < 10 =>
+            {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            result => return result,
+        }
+    }
 }
 
 fn run(step: &[String]) -> Result<()> {
