@@ -11,7 +11,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, waitForWizardHydration, BIN, firstBoot } from './lab.mjs';
+import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, waitForWizardHydration, BIN, firstBoot, assertIslandsHydrate } from './lab.mjs';
 
 const checkA11y = a11y('wizard');
 
@@ -226,9 +226,10 @@ for (const [size, viewport] of Object.entries(sizes)) {
       const ac = spawn(BIN, ['lab', 'exec', '--suffix', lab.suffix, 'isp', '--', BIN, 'lab', 'pppoe-ac', '--device', 'wan0', '--name', 'e2e-bras'],
         { stdio: 'ignore' });
       try {
-        // Issue 20: while Detect works the old result goes and the page says so (hydrated: the
-        // menu folds only then). The post is held back a moment so the wait can be seen.
-        await page.locator('nav.folded').waitFor({ state: 'attached' });
+        // Issue 20: while Detect works the old result goes and the page says so (once the page's
+        // islands are hydrated: the shell's menu may fold before the detect island is live).
+        // The post is held back a moment so the wait can be seen.
+        await assertIslandsHydrate(page, 'wizard internet');
         await page.route('**/setup/internet', (route) => setTimeout(() => route.continue().catch(() => {}), 1500));
         // Clicked and read from the page itself: Playwright's locators wait for the form's
         // navigation to finish, when the page is the next one already.
