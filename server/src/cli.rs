@@ -83,6 +83,9 @@ pub enum Command {
     /// Captive-portal vouchers: create, list, invalidate, extend, import Pirania's.
     #[command(subcommand)]
     Vouchers(crate::portal::cli::VoucherCommand),
+    /// The community mesh: vouchers shared by every node (create, join, code, leave, status).
+    #[command(subcommand)]
+    Mesh(crate::mesh::cli::MeshCommand),
     /// What each Ethernet cable is plugged into: observe the ports and print the verdicts.
     Ports(crate::ports::cli::PortsArgs),
     /// The Freifunk API history: import files, or make synthetic history.
@@ -169,21 +172,14 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Lab(cmd) => crate::lab::run(cmd),
         Command::Uci { args } => Ok(run_uci(&cli.global, &args)),
         Command::Vouchers(command) => {
-            let root = root();
-            // The voucher store belongs to a router's (or the dev platform's) state: a root
-            // that does not exist is a mistake, not a place to create one.
-            if root.exists() {
-                crate::portal::cli::run(&root, command)
-            } else {
-                Err(anyhow::anyhow!(
-                    "no Portico state at {}: give --root (on a router it is /)",
-                    root.display()
-                ))
-            }
+            existing(root()).and_then(|root| crate::portal::cli::run(&root, command))
         }
         #[cfg(feature = "communities")]
         Command::Communities { store, command } => {
             crate::communities::cli::run(&store_location(&store), command)
+        }
+        Command::Mesh(command) => {
+            existing(root()).and_then(|root| crate::mesh::cli::run(&root, command))
         }
         Command::Ports(args) => crate::ports::cli::run(&root(), &args),
         Command::Wizard(WizardCommand::Schema) => Ok(crate::wizard::cli::schema()),
@@ -349,6 +345,19 @@ fn init_tracing(spec: Option<&str>) {
         )
         .with(filter)
         .try_init();
+}
+
+/// The root of a router's (or the dev platform's) state, for commands on its state database: a
+/// root that does not exist is a mistake, not a place to create one.
+fn existing(root: std::path::PathBuf) -> anyhow::Result<std::path::PathBuf> {
+    if root.exists() {
+        Ok(root)
+    } else {
+        Err(anyhow::anyhow!(
+            "no Portico state at {}: give --root (on a router it is /)",
+            root.display()
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub struct Settings {
     pub portal: crate::portal::Settings,
     pub offload: crate::offload::Settings,
     pub ble: crate::ble::Settings,
+    pub mesh: crate::mesh::Settings,
 }
 
 /// The `config portico 'main'` section: keys and their defaults.
@@ -91,6 +92,7 @@ impl Settings {
                     | ("portal", "portal")
                     | ("offload", "offload")
                     | ("ble", "ble")
+                    | ("mesh", "mesh")
                     | ("port", _)
             );
             if !known {
@@ -111,6 +113,7 @@ impl Settings {
                 crate::offload::Settings::from_package(package),
             ),
             ble: take(&mut warnings, crate::ble::Settings::from_package(package)),
+            mesh: take(&mut warnings, crate::mesh::Settings::from_package(package)),
         };
         (settings, warnings)
     }

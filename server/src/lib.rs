@@ -15,6 +15,7 @@ pub mod http;
 pub mod journal;
 pub mod kernel;
 pub mod lab;
+pub mod mesh;
 pub mod offload;
 pub mod platform;
 pub mod portal;

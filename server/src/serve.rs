@@ -74,6 +74,7 @@ pub fn run(options: Options) -> anyhow::Result<ExitCode> {
         portal: portal_settings,
         offload: offload_settings,
         ble: ble_settings,
+        mesh: mesh_settings,
     } = settings.with(options.overrides);
     let (listen, lan_device) = (main.listen, main.lan_device.clone());
     if !platform.network_functions_available() {
@@ -106,9 +107,16 @@ pub fn run(options: Options) -> anyhow::Result<ExitCode> {
             gate.clone(),
         )?;
         let network_functions = platform.network_functions_available();
-        let applier = Applier::start(platform.clone(), db, main.apply_timeout)?;
+        let applier = Applier::start(platform.clone(), db.clone(), main.apply_timeout)?;
         let mut state =
             AppState::new(platform, auth, applier, lan_side, &main.connection_test_url)?;
+        // Vouchers from other nodes of the community: the portal follows each merge at once.
+        let follower = Arc::clone(&portal);
+        let _mesh = crate::mesh::service::Mesh::start(
+            &db,
+            mesh_settings,
+            Arc::new(move || follower.refresh()),
+        )?;
         state.portal = Some(portal);
         state.portal_port = portal_listen.port();
         state.ble = Some(crate::ble::start(&root, ble_settings)?);

@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS admin (
     password_phc TEXT NOT NULL,
     changed_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS node (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    secret BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS sessions (
     token_sha256 BLOB PRIMARY KEY,
     created_at INTEGER NOT NULL,
@@ -97,8 +101,58 @@ impl StateDb {
     }
 }
 
+/// This router's identity in a community mesh: an x25519 key pair made once, on first use, and
+/// kept in the state database (its private half never leaves it but for the mesh's handshakes).
+#[derive(Clone)]
+pub struct Node {
+    pub secret: [u8; 32],
+    pub public: [u8; 32],
+}
+
+impl Node {
+    /// The node's id: the first 8 bytes of its public key's SHA-256.
+    #[must_use]
+    pub fn id(&self) -> [u8; 8] {
+        use sha2::Digest as _;
+        let hash = sha2::Sha256::digest(self.public);
+        let mut id = [0; 8];
+        id.copy_from_slice(&hash[..8]);
+        id
+    }
+}
+
+impl StateDb {
+    /// This router's identity (made and stored on the first call).
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn node(&self) -> rusqlite::Result<Node> {
+        let secret: [u8; 32] = self.with(|c| {
+            let fresh: [u8; 32] = rand::random();
+            c.execute(
+                "INSERT OR IGNORE INTO node (id, secret) VALUES (1, ?1)",
+                [&fresh[..]],
+            )?;
+            c.query_row("SELECT secret FROM node WHERE id = 1", [], |r| r.get(0))
+        })?;
+        let public = x25519_dalek::PublicKey::from(&x25519_dalek::StaticSecret::from(secret));
+        Ok(Node {
+            secret,
+            public: public.to_bytes(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_node_identity_is_made_once() {
+        let db = super::StateDb::in_memory().unwrap();
+        let (first, again) = (db.node().unwrap(), db.node().unwrap());
+        assert_eq!((first.secret, first.id()), (again.secret, again.id()));
+        assert_ne!(first.id(), [0; 8]);
+    }
+
     #[test]
     fn atomic_write_replaces_and_keeps_mode() {
         use std::os::unix::fs::PermissionsExt;

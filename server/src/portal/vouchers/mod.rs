@@ -5,6 +5,10 @@
 //! (`K7M2-9QXD-4T`); entry ignores case, dashes and spaces and reads `O` as `0` and `I`/`L` as `1`.
 //! Every change is one SQLite transaction: what a command reports as done is on disk.
 //!
+//! Every voucher is also replicated state (`replica`): each change records when and on which
+//! node it was made, so that the vouchers of a community mesh merge by written rules
+//! (`replicate` reads and merges them; `crate::mesh` moves them between nodes).
+//!
 //! This file is the store (create, list, change, look up); `code` the code format, `redeem`
 //! the redemption rules, `pirania` the import of Pirania's voucher files.
 
@@ -12,10 +16,12 @@ mod code;
 mod pirania;
 mod redeem;
 pub mod replica;
+mod replicate;
 
 pub use code::{CODE_LEN, group, new_code, normalise};
 pub use pirania::{PiraniaVoucher, parse_pirania};
 pub use redeem::{Grant, MOVE_AFTER, Refusal, normalise_mac};
+pub use replicate::{Digest, root};
 
 use std::fmt::Write as _;
 
@@ -59,6 +65,17 @@ pub struct Voucher {
     /// The devices that use it, oldest first.
     pub macs: Vec<String>,
     pub state: State,
+    /// The mesh node that created it (16 hex digits in JSON).
+    #[serde(serialize_with = "hex_id")]
+    pub node: replica::NodeId,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's serialize_with signature"
+)]
+fn hex_id<S: serde::Serializer>(id: &replica::NodeId, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hex::encode(id))
 }
 
 impl Voucher {
@@ -102,6 +119,52 @@ CREATE TABLE IF NOT EXISTS voucher_macs (
 );
 ";
 
+/// Columns added for the mesh (issue 23), to stores made before: where each event happened
+/// (8-byte node ids; zeros for what an older store did before it had an identity), the
+/// duration extension as its own number (`duration_s` stays the created duration), the name's
+/// clock, and released device slots. `expires` stays `activated + duration_s + extension_s`.
+const MESH_COLUMNS: &[(&str, &str, &str)] = &[
+    (
+        "vouchers",
+        "created_node",
+        "BLOB NOT NULL DEFAULT x'0000000000000000'",
+    ),
+    ("vouchers", "activated_node", "BLOB"),
+    ("vouchers", "invalidated_node", "BLOB"),
+    ("vouchers", "extension_s", "INTEGER NOT NULL DEFAULT 0"),
+    ("vouchers", "name_ms", "INTEGER NOT NULL DEFAULT 0"),
+    ("vouchers", "name_counter", "INTEGER NOT NULL DEFAULT 0"),
+    (
+        "vouchers",
+        "name_node",
+        "BLOB NOT NULL DEFAULT x'0000000000000000'",
+    ),
+    (
+        "voucher_macs",
+        "node",
+        "BLOB NOT NULL DEFAULT x'0000000000000000'",
+    ),
+    ("voucher_macs", "released", "INTEGER"),
+    ("voucher_macs", "released_node", "BLOB"),
+];
+
+/// Adds the columns an older store lacks (in a write transaction: `serve` and a CLI command
+/// may open an older store at the same moment).
+fn migrate(c: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let tx = rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)?;
+    for (table, column, kind) in MESH_COLUMNS {
+        let has: bool = tx.query_row(
+            &format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
+            [column],
+            |r| r.get::<_, i64>(0).map(|n| n > 0),
+        )?;
+        if !has {
+            tx.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {kind}"))?;
+        }
+    }
+    tx.commit()
+}
+
 /// What a batch of new vouchers looks like.
 #[derive(Clone, Debug, Default)]
 pub struct NewVouchers {
@@ -139,6 +202,8 @@ pub enum Error {
 #[derive(Clone)]
 pub struct Vouchers {
     db: StateDb,
+    /// This router's id in the mesh: every change is stamped with it.
+    node: replica::NodeId,
 }
 
 pub fn now() -> i64 {
@@ -147,8 +212,16 @@ pub fn now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// Now in milliseconds (for the names' hybrid logical clock).
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 fn row_to_voucher(row: &rusqlite::Row<'_>) -> rusqlite::Result<Voucher> {
     let code: String = row.get("code")?;
+    let extension: i64 = row.get("extension_s")?;
     Ok(Voucher {
         id: row.get("id")?,
         name: row.get("name")?,
@@ -157,7 +230,9 @@ fn row_to_voucher(row: &rusqlite::Row<'_>) -> rusqlite::Result<Voucher> {
         } else {
             code
         },
-        duration: row.get("duration_s")?,
+        duration: row
+            .get::<_, Option<i64>>("duration_s")?
+            .map(|d| d.saturating_add(extension)),
         deadline: row.get("deadline")?,
         created: row.get("created")?,
         activated: row.get("activated")?,
@@ -167,6 +242,7 @@ fn row_to_voucher(row: &rusqlite::Row<'_>) -> rusqlite::Result<Voucher> {
         author: row.get("author")?,
         macs: Vec::new(),
         state: State::Unused,
+        node: row.get("created_node")?,
     })
 }
 
@@ -176,8 +252,33 @@ impl Vouchers {
     /// # Errors
     /// When the tables cannot be created.
     pub fn open(db: StateDb) -> rusqlite::Result<Vouchers> {
-        db.with(|c| c.execute_batch(SCHEMA))?;
-        Ok(Vouchers { db })
+        db.with(|c| {
+            c.execute_batch(SCHEMA)?;
+            migrate(c)
+        })?;
+        let node = db.node()?.id();
+        Ok(Vouchers { db, node })
+    }
+
+    /// The next reading of the names' clock: after every name stamp this store holds.
+    fn next_stamp(
+        c: &rusqlite::Connection,
+        node: replica::NodeId,
+    ) -> rusqlite::Result<replica::Hlc> {
+        let last: Option<(i64, i64, replica::NodeId)> = c
+            .query_row(
+                "SELECT name_ms, name_counter, name_node FROM vouchers
+                 ORDER BY name_ms DESC, name_counter DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let last = last.map_or_else(replica::Hlc::default, |(ms, counter, node)| replica::Hlc {
+            millis: u64::try_from(ms).unwrap_or(0),
+            counter: u32::try_from(counter).unwrap_or(0),
+            node,
+        });
+        Ok(last.next(node, now_ms()))
     }
 
     /// Creates a batch, one transaction per [`CHUNK`]; `created` hears of each chunk after
@@ -204,12 +305,15 @@ impl Vouchers {
                 let tx = c.unchecked_transaction()?;
                 let mut chunk = Vec::new();
                 let created_at = now();
+                let stamp = Self::next_stamp(&tx, self.node)?;
                 while chunk.len() < n as usize {
                     let code = new_code();
                     let inserted = tx.execute(
-                        "INSERT OR IGNORE INTO vouchers (code, name, duration_s, deadline, created, max_devices, author)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                        params![code.replace('-', ""), new.name, new.duration, new.deadline, created_at, new.max_devices, new.author],
+                        "INSERT OR IGNORE INTO vouchers (code, name, duration_s, deadline, created, max_devices, author,
+                                                         created_node, name_ms, name_counter, name_node)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?8)",
+                        params![code.replace('-', ""), new.name, new.duration, new.deadline, created_at, new.max_devices, new.author,
+                                self.node, i64::try_from(stamp.millis).unwrap_or(i64::MAX), stamp.counter],
                     )?;
                     // A code already taken (1 in 2^50 per voucher) is simply drawn again.
                     if inserted == 1 {
@@ -227,6 +331,7 @@ impl Vouchers {
                             author: new.author.clone(),
                             macs: Vec::new(),
                             state: State::Unused,
+                            node: self.node,
                         });
                     }
                 }
@@ -262,21 +367,12 @@ impl Vouchers {
     fn select(&self, id: Option<i64>) -> Result<Vec<Voucher>, Error> {
         let now = now();
         Ok(self.db.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT * FROM vouchers WHERE ?1 IS NULL OR id = ?1 ORDER BY id DESC",
-            )?;
+            let mut stmt =
+                c.prepare("SELECT * FROM vouchers WHERE ?1 IS NULL OR id = ?1 ORDER BY id DESC")?;
             let mut vouchers: Vec<Voucher> = stmt
                 .query_map([id], row_to_voucher)?
                 .collect::<rusqlite::Result<_>>()?;
-            let mut macs = c.prepare(
-                "SELECT voucher_id, mac FROM voucher_macs WHERE ?1 IS NULL OR voucher_id = ?1 ORDER BY bound",
-            )?;
-            let mut by_id: std::collections::HashMap<i64, Vec<String>> =
-                std::collections::HashMap::new();
-            for row in macs.query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))? {
-                let (voucher, mac) = row?;
-                by_id.entry(voucher).or_default().push(mac);
-            }
+            let mut by_id = admitted(c, id)?;
             for v in &mut vouchers {
                 v.macs = by_id.remove(&v.id).unwrap_or_default();
                 v.state = v.state_at(now);
@@ -292,8 +388,10 @@ impl Vouchers {
     pub fn invalidate(&self, id: i64) -> Result<Voucher, Error> {
         let changed = self.db.with(|c| {
             c.execute(
-                "UPDATE vouchers SET invalidated = COALESCE(invalidated, ?2) WHERE id = ?1",
-                params![id, now()],
+                "UPDATE vouchers SET invalidated = COALESCE(invalidated, ?2),
+                        invalidated_node = CASE WHEN invalidated IS NULL THEN ?3 ELSE invalidated_node END
+                 WHERE id = ?1",
+                params![id, now(), self.node],
             )
         })?;
         if changed == 0 {
@@ -308,9 +406,10 @@ impl Vouchers {
     /// Not found, or a database error.
     pub fn rename(&self, id: i64, name: &str) -> Result<Voucher, Error> {
         let changed = self.db.with(|c| {
+            let stamp = Self::next_stamp(c, self.node)?;
             c.execute(
-                "UPDATE vouchers SET name = ?2 WHERE id = ?1",
-                params![id, name],
+                "UPDATE vouchers SET name = ?2, name_ms = ?3, name_counter = ?4, name_node = ?5 WHERE id = ?1",
+                params![id, name, i64::try_from(stamp.millis).unwrap_or(i64::MAX), stamp.counter, self.node],
             )
         })?;
         if changed == 0 {
@@ -329,15 +428,17 @@ impl Vouchers {
         if voucher.invalidated.is_some() {
             return Err(Error::Invalidated(id));
         }
-        let Some(duration) = voucher.duration else {
+        if voucher.duration.is_none() {
             return Err(Error::Permanent(id));
-        };
-        let now = now();
-        let expires = voucher.expires.map(|e| e.max(now) + seconds);
+        }
+        // The extension grows by `seconds`, and by the time an expired voucher was over, so
+        // that it runs again from now (the mesh keeps the largest extension any node made).
+        let over = voucher.expires.map_or(0, |e| (now() - e).max(0));
         self.db.with(|c| {
             c.execute(
-                "UPDATE vouchers SET duration_s = ?2, expires = ?3 WHERE id = ?1",
-                params![id, duration + seconds, expires],
+                "UPDATE vouchers SET extension_s = extension_s + ?2,
+                        expires = activated + duration_s + extension_s + ?2 WHERE id = ?1",
+                params![id, seconds + over],
             )
         })?;
         self.get(id)
@@ -382,6 +483,35 @@ pub fn format_duration(seconds: i64) -> String {
         out.push_str("0s");
     }
     out.trim_end().to_owned()
+}
+
+/// The devices each voucher admits (all vouchers, or the one with `id`), oldest first: its
+/// first `max_devices` bound devices (`replica::Replica::admitted`'s rule, in SQL order).
+fn admitted(
+    c: &rusqlite::Connection,
+    id: Option<i64>,
+) -> rusqlite::Result<std::collections::HashMap<i64, Vec<String>>> {
+    let mut stmt = c.prepare(
+        "SELECT m.voucher_id, m.mac, v.max_devices FROM voucher_macs m JOIN vouchers v ON v.id = m.voucher_id
+         WHERE (?1 IS NULL OR m.voucher_id = ?1)
+           AND (m.released IS NULL OR (m.bound, m.node) > (m.released, m.released_node))
+         ORDER BY m.bound, m.node, m.mac",
+    )?;
+    let mut by_id: std::collections::HashMap<i64, Vec<String>> = std::collections::HashMap::new();
+    for row in stmt.query_map([id], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })? {
+        let (voucher, mac, cap) = row?;
+        let macs = by_id.entry(voucher).or_default();
+        if i64::try_from(macs.len()).unwrap_or(i64::MAX) < cap {
+            macs.push(mac);
+        }
+    }
+    Ok(by_id)
 }
 
 impl Vouchers {

@@ -94,16 +94,18 @@ impl Vouchers {
                 let duration = v.duration_m.map(|m| m * 60);
                 let expires = v.activation_date.zip(duration).map(|(a, d)| a + d);
                 let inserted = tx.execute(
-                    "INSERT OR IGNORE INTO vouchers (code, name, duration_s, deadline, created, activated, expires, invalidated, max_devices, author, pirania_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10)",
-                    params![code, v.name, duration, v.activation_deadline, v.creation_date.unwrap_or(0), v.activation_date, expires, v.invalidation_date, v.author_node, v.id],
+                    "INSERT OR IGNORE INTO vouchers (code, name, duration_s, deadline, created, activated, expires, invalidated, max_devices, author, pirania_id,
+                                                     created_node, activated_node, invalidated_node, name_node)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, ?9, ?10,
+                             ?11, CASE WHEN ?6 IS NULL THEN NULL ELSE ?11 END, CASE WHEN ?8 IS NULL THEN NULL ELSE ?11 END, ?11)",
+                    params![code, v.name, duration, v.activation_deadline, v.creation_date.unwrap_or(0), v.activation_date, expires, v.invalidation_date, v.author_node, v.id, self.node],
                 )?;
                 if inserted == 1 {
                     new += 1;
                     if let Some(mac) = &v.mac {
                         tx.execute(
-                            "INSERT OR IGNORE INTO voucher_macs (voucher_id, mac, bound) VALUES (?1, ?2, ?3)",
-                            params![tx.last_insert_rowid(), mac.to_ascii_lowercase(), v.activation_date.unwrap_or(0)],
+                            "INSERT OR IGNORE INTO voucher_macs (voucher_id, mac, bound, node) VALUES (?1, ?2, ?3, ?4)",
+                            params![tx.last_insert_rowid(), mac.to_ascii_lowercase(), v.activation_date.unwrap_or(0), self.node],
                         )?;
                     }
                 }

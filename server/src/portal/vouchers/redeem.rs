@@ -85,35 +85,47 @@ impl Vouchers {
                     voucher.activated = Some(now);
                     voucher.expires = voucher.duration.map(|d| now + d);
                     tx.execute(
-                        "UPDATE vouchers SET activated = ?2, expires = ?3 WHERE id = ?1",
-                        params![voucher.id, now, voucher.expires],
+                        "UPDATE vouchers SET activated = ?2, activated_node = ?3, expires = ?4 WHERE id = ?1",
+                        params![voucher.id, now, self.node, voucher.expires],
                     )?;
                 } else if voucher.expires.is_some_and(|e| now >= e) {
                     return Ok(Err(Refusal::Expired));
                 }
-                let mut bound: Vec<(String, i64)> = {
-                    let mut stmt = tx.prepare(
-                    "SELECT mac, bound FROM voucher_macs WHERE voucher_id = ?1 ORDER BY bound, mac",
-                )?;
-                    stmt.query_map([voucher.id], |r| Ok((r.get(0)?, r.get(1)?)))?
-                        .collect::<rusqlite::Result<_>>()?
-                };
+                let admitted = super::admitted(&tx, Some(voucher.id))?
+                    .remove(&voucher.id)
+                    .unwrap_or_default();
                 let mut moved_from = None;
-                if !bound.iter().any(|(m, _)| *m == mac) {
-                    if bound.len() >= voucher.max_devices as usize {
-                        let (oldest, since) = bound.remove(0);
+                if !admitted.contains(&mac) {
+                    // Devices bound on other nodes at the same time beyond the cap lost there
+                    // (the merge's rule): their bindings are released here, so that the slot
+                    // freed below goes to this device.
+                    tx.execute(
+                        "UPDATE voucher_macs SET released = ?3, released_node = ?4
+                         WHERE voucher_id = ?1 AND mac <> ?2
+                           AND (released IS NULL OR (bound, node) > (released, released_node))
+                           AND mac NOT IN (SELECT value FROM json_each(?5))",
+                        params![voucher.id, mac, now, self.node, serde_json::to_string(&admitted).unwrap_or_default()],
+                    )?;
+                    if admitted.len() >= voucher.max_devices as usize {
+                        let oldest = &admitted[0];
+                        let since: i64 = tx.query_row(
+                            "SELECT bound FROM voucher_macs WHERE voucher_id = ?1 AND mac = ?2",
+                            params![voucher.id, oldest],
+                            |r| r.get(0),
+                        )?;
                         if now - since < MOVE_AFTER {
                             return Ok(Err(Refusal::SlotsFull));
                         }
                         tx.execute(
-                            "DELETE FROM voucher_macs WHERE voucher_id = ?1 AND mac = ?2",
-                            params![voucher.id, oldest],
+                            "UPDATE voucher_macs SET released = ?3, released_node = ?4 WHERE voucher_id = ?1 AND mac = ?2",
+                            params![voucher.id, oldest, now, self.node],
                         )?;
-                        moved_from = Some(oldest);
+                        moved_from = Some(oldest.clone());
                     }
                     tx.execute(
-                        "INSERT INTO voucher_macs (voucher_id, mac, bound) VALUES (?1, ?2, ?3)",
-                        params![voucher.id, mac, now],
+                        "INSERT INTO voucher_macs (voucher_id, mac, bound, node) VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (voucher_id, mac) DO UPDATE SET bound = MAX(bound, excluded.bound), node = excluded.node",
+                        params![voucher.id, mac, now, self.node],
                     )?;
                 }
                 tx.commit()?;
@@ -141,7 +153,8 @@ impl Vouchers {
                           AND (expires IS NULL OR expires > ?1 - ?2)";
             tx.execute(
                 &format!(
-                    "UPDATE voucher_macs SET bound = bound + ?2 WHERE voucher_id IN ({active})"
+                    "UPDATE voucher_macs SET bound = bound + ?2, released = released + ?2
+                     WHERE voucher_id IN ({active})"
                 ),
                 params![now, delta],
             )?;
@@ -175,13 +188,30 @@ impl Vouchers {
     pub fn authorised(&self, now: i64) -> Result<Vec<(String, Option<i64>)>, Error> {
         Ok(self.db.with(|c| {
             let mut stmt = c.prepare(
-                "SELECT m.mac, v.expires FROM voucher_macs m JOIN vouchers v ON v.id = m.voucher_id
-                 WHERE v.invalidated IS NULL AND v.activated IS NOT NULL
-                   AND (v.expires IS NULL OR v.expires > ?1)
-                 ORDER BY m.mac",
+                "SELECT id, expires FROM vouchers
+                 WHERE invalidated IS NULL AND activated IS NOT NULL AND (expires IS NULL OR expires > ?1)",
             )?;
-            stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()
+            let valid: std::collections::HashMap<i64, Option<i64>> = stmt
+                .query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut list: Vec<(String, Option<i64>)> = super::admitted(c, None)?
+                .into_iter()
+                .filter_map(|(id, macs)| valid.get(&id).map(|e| (macs, *e)))
+                .flat_map(|(macs, expires)| macs.into_iter().map(move |m| (m, expires)))
+                .collect();
+            // One device on two vouchers: the later end.
+            list.sort();
+            list.dedup_by(|later, earlier| {
+                later.0 == earlier.0 && {
+                    earlier.1 = if earlier.1.is_none() || later.1.is_none() {
+                        None
+                    } else {
+                        earlier.1.max(later.1)
+                    };
+                    true
+                }
+            });
+            Ok(list)
         })?)
     }
 }

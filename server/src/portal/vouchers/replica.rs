@@ -11,7 +11,7 @@
 //! | invalidation | wins: once invalidated anywhere, invalid everywhere; the earliest invalidation is kept |
 //! | duration extension | the largest extension wins |
 //! | activation | the first activation (earliest `at`, then node id) |
-//! | device bindings | union, each device with its earliest binding; the voucher admits its first `max_devices` devices in (bound at, node id, MAC) order, so two nodes binding concurrently beyond the cap agree which devices are in |
+//! | device bindings | per device its latest binding and its latest release (a slot moved to another device releases it); a device is bound while its binding is later than its release; the voucher admits its first `max_devices` bound devices in (bound at, node id, MAC) order, so two nodes binding concurrently beyond the cap agree which devices are in |
 //! | name | last writer wins by hybrid logical clock (`millis`, `counter`, node id) |
 //!
 //! Nothing here does I/O: the store keeps a node's replicas, the mesh moves them.
@@ -87,6 +87,8 @@ pub struct Event {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Created {
     pub event: Event,
+    /// Who made it (the admin page's user, or `pirania` for imported ones).
+    pub author: String,
     /// Seconds of access from the first use (`None`: until the deadline).
     pub duration: Option<i64>,
     /// Unix seconds after which the voucher cannot be used.
@@ -102,9 +104,29 @@ pub struct Replica {
     /// Seconds added to the duration (the largest extension any node made).
     pub extension: i64,
     pub activated: Option<Event>,
-    /// Devices (MAC, lower case with colons) and when and where each was bound first.
-    pub devices: BTreeMap<String, Event>,
+    /// Devices (MAC, lower case with colons) and when and where each was bound and released.
+    pub devices: BTreeMap<String, Binding>,
     pub name: Lww<String>,
+}
+
+/// A device on a voucher: its latest binding, and its latest release (its slot went to
+/// another device).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Binding {
+    pub bound: Event,
+    pub released: Option<Event>,
+}
+
+impl Binding {
+    /// Bound now: bound again after its last release, or never released.
+    pub fn holds(&self) -> bool {
+        self.released.is_none_or(|r| self.bound > r)
+    }
+
+    fn merge(&mut self, other: Binding) {
+        self.bound = self.bound.max(other.bound);
+        self.released = self.released.max(other.released);
+    }
 }
 
 /// The earlier of two optional events (`None` is "not yet").
@@ -134,21 +156,23 @@ impl Replica {
         self.invalidated = earliest(self.invalidated, other.invalidated);
         self.extension = self.extension.max(other.extension);
         self.activated = earliest(self.activated, other.activated);
-        for (mac, bound) in &other.devices {
+        for (mac, binding) in &other.devices {
             self.devices
                 .entry(mac.clone())
-                .and_modify(|mine| *mine = (*mine).min(*bound))
-                .or_insert(*bound);
+                .and_modify(|mine| mine.merge(*binding))
+                .or_insert(*binding);
         }
         self.name.merge(&other.name);
     }
 
-    /// The devices the voucher admits: its first `max_devices` in (bound at, node, MAC) order.
+    /// The devices the voucher admits: its first `max_devices` bound devices in (bound at,
+    /// node, MAC) order.
     pub fn admitted(&self) -> Vec<&str> {
         let mut bound: Vec<(&Event, &String)> = self
             .devices
             .iter()
-            .map(|(mac, event)| (event, mac))
+            .filter(|(_, b)| b.holds())
+            .map(|(mac, b)| (&b.bound, mac))
             .collect();
         bound.sort();
         bound
@@ -174,12 +198,20 @@ impl PartialOrd for Created {
 
 impl Ord for Created {
     fn cmp(&self, other: &Created) -> std::cmp::Ordering {
-        (self.event, self.duration, self.deadline, self.max_devices).cmp(&(
-            other.event,
-            other.duration,
-            other.deadline,
-            other.max_devices,
-        ))
+        (
+            self.event,
+            self.duration,
+            self.deadline,
+            self.max_devices,
+            &self.author,
+        )
+            .cmp(&(
+                other.event,
+                other.duration,
+                other.deadline,
+                other.max_devices,
+                &other.author,
+            ))
     }
 }
 
@@ -234,7 +266,12 @@ mod tests {
             proptest::option::of(event()),
             0i64..3,
             proptest::option::of(event()),
-            proptest::collection::btree_map("[ab]", event(), 0..4),
+            proptest::collection::btree_map(
+                "[ab]",
+                (event(), proptest::option::of(event()))
+                    .prop_map(|(bound, released)| Binding { bound, released }),
+                0..4,
+            ),
             ("[xy]{0,1}", hlc()),
         )
             .prop_map(
@@ -249,6 +286,7 @@ mod tests {
                     Replica {
                         created: Created {
                             event: at,
+                            author: String::new(),
                             duration,
                             deadline,
                             max_devices,
@@ -318,6 +356,7 @@ mod tests {
         Replica::new(
             Created {
                 event: Event { at: 100, node: A },
+                author: String::new(),
                 duration: Some(3600),
                 deadline: None,
                 max_devices,
@@ -330,9 +369,9 @@ mod tests {
     fn two_nodes_binding_beyond_the_cap_agree_on_who_is_in() {
         let (mut on_a, mut on_b) = (voucher(1), voucher(1));
         on_a.devices
-            .insert("02:00:00:00:00:0a".into(), Event { at: 200, node: A });
+            .insert("02:00:00:00:00:0a".into(), bound(200, A));
         on_b.devices
-            .insert("02:00:00:00:00:0b".into(), Event { at: 200, node: B });
+            .insert("02:00:00:00:00:0b".into(), bound(200, B));
         let (mut a_then_b, mut b_then_a) = (on_a.clone(), on_b.clone());
         a_then_b.merge(&on_b);
         b_then_a.merge(&on_a);
@@ -343,10 +382,39 @@ mod tests {
         );
         assert_eq!(b_then_a.admitted(), a_then_b.admitted());
         // An earlier binding wins whatever the node.
-        on_b.devices
-            .insert("02:00:00:00:00:0b".into(), Event { at: 150, node: B });
-        on_a.merge(&on_b);
+        let mut earlier = voucher(1);
+        earlier
+            .devices
+            .insert("02:00:00:00:00:0b".into(), bound(150, B));
+        on_a.merge(&earlier);
         assert_eq!(on_a.admitted(), ["02:00:00:00:00:0b"]);
+    }
+
+    fn bound(at: i64, node: NodeId) -> Binding {
+        Binding {
+            bound: Event { at, node },
+            released: None,
+        }
+    }
+
+    #[test]
+    fn a_moved_slot_stays_moved_everywhere_and_a_device_can_come_back() {
+        let phone = "02:00:00:00:00:01";
+        let laptop = "02:00:00:00:00:02";
+        let mut on_a = voucher(1);
+        on_a.devices.insert(phone.into(), bound(200, A));
+        let mut on_b = on_a.clone();
+        // On B a new device takes the slot: the phone is released there.
+        on_b.devices.get_mut(phone).unwrap().released = Some(Event { at: 900, node: B });
+        on_b.devices.insert(laptop.into(), bound(900, B));
+        on_a.merge(&on_b);
+        assert_eq!(on_a.admitted(), [laptop]);
+        // Later the phone takes it back on A.
+        on_a.devices.get_mut(laptop).unwrap().released = Some(Event { at: 1900, node: A });
+        on_a.devices.get_mut(phone).unwrap().bound = Event { at: 1900, node: A };
+        on_b.merge(&on_a);
+        assert_eq!(on_b.admitted(), [phone]);
+        assert_eq!(on_b, on_a);
     }
 
     #[test]
