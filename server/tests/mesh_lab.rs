@@ -1,0 +1,157 @@
+//! Mesh-wide vouchers in the namespace lab (issue 23): three routers, each a lab of its own
+//! with its LAN client and its isp, their `bat0` interfaces cabled to one bridge (the mesh
+//! link). Defaults as shipped: the sync on `bat0` only, peers found by link-local
+//! announcements, the portal on with the firewall offload. A voucher made on router 1 lets
+//! router 3's client in; the client cannot reach the sync port; an invalidation made on
+//! router 2 cuts it on router 3 within seconds. Needs root.
+
+mod common;
+
+use std::process::Command;
+use std::time::Instant;
+
+use common::{LabGuard, Server, serve_router, wait_for};
+use netlab::{Lab, NodeRole, Scratch};
+
+fn ip(ns: &str, args: &[&str]) {
+    let out = Command::new("ip").args(["-n", ns]).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "ip {args:?} in {ns}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `curl` from a lab's client: (exit code, HTTP status, body).
+fn curl(lab: &Lab, args: &[&str]) -> (i32, u16, String) {
+    let out = lab
+        .command(NodeRole::Client, "curl")
+        .args(["-s", "-m", "5", "-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("curl");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (
+        out.status.code().unwrap_or(-1),
+        code.trim().parse().unwrap_or(0),
+        body.to_owned(),
+    )
+}
+
+fn cli(root: &std::path::Path, args: &[&str]) -> String {
+    let out = common::portico()
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "portico {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn voucher(root: &std::path::Path, code: &str) -> Option<serde_json::Value> {
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&cli(root, &["vouchers", "list", "--json"])).unwrap();
+    list.into_iter().find(|v| v["code"] == code)
+}
+
+/// A router of the mesh: its lab, its root (portal on for the LAN), its `bat0` cabled to the
+/// mesh link's bridge, its membership.
+struct Router {
+    lab: LabGuard,
+    root: tempfile::TempDir,
+}
+
+fn router(n: u32, link: &Scratch, join: Option<&str>) -> (Router, String) {
+    let lab = LabGuard(Lab::up(common::spec_with_internet(n)).expect("lab up"));
+    common::fw4_nat_and_ipv6(&lab.0);
+    let ns = lab.0.ns(NodeRole::Router);
+    let port = format!("m{n}");
+    ip(&ns, &["link", "add", "bat0", "type", "veth", "peer", "name", &port, "netns", &link.name]);
+    ip(&ns, &["link", "set", "bat0", "up"]);
+    ip(&link.name, &["link", "set", &port, "master", "meshbr", "up"]);
+    let root = tempfile::tempdir().unwrap();
+    portico_server::platform::dev::create_fresh_root(root.path()).unwrap();
+    let config = root.path().join("etc/config/portico");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\nconfig portal 'portal'\n\toption enabled '1'\n\tlist interface 'br-lan'\n");
+    std::fs::write(&config, text).unwrap();
+    let code = match join {
+        Some(code) => {
+            cli(root.path(), &["mesh", "join", code]);
+            code.to_owned()
+        }
+        None => cli(root.path(), &["mesh", "create", "kiez"])
+            .split_whitespace()
+            .find(|w| w.starts_with("portico-mesh:"))
+            .expect("a join code")
+            .to_owned(),
+    };
+    (Router { lab, root }, code)
+}
+
+#[test]
+fn a_voucher_from_one_node_works_on_another_and_an_invalidation_cuts_everywhere() {
+    netlab::lab::sweep_stale_test_labs();
+    let link = Scratch::new().expect("mesh link namespace");
+    ip(&link.name, &["link", "add", "meshbr", "type", "bridge"]);
+    ip(&link.name, &["link", "set", "meshbr", "up"]);
+    let (r1, code) = router(31, &link, None);
+    let (r2, _) = router(32, &link, Some(&code));
+    let (r3, _) = router(33, &link, Some(&code));
+    let _servers: Vec<Server> = [&r1, &r2, &r3]
+        .iter()
+        .map(|r| serve_router(&r.lab.0, r.root.path()))
+        .collect();
+    let lab3 = &r3.lab.0;
+
+    // Made on router 1, it reaches router 3 (peers found by their announcements on bat0).
+    let (_, made) = common::voucher(r1.root.path(), "2h");
+    wait_for("router 3 holds router 1's voucher", || {
+        voucher(r3.root.path(), &made)
+    });
+    let (_, code204, _) = curl(lab3, &["http://connectivitycheck.gstatic.com/generate_204"]);
+    assert_eq!(code204, 302, "router 3's client is captive before the voucher");
+    let (_, status, page) = curl(
+        lab3,
+        &["--data-urlencode", &format!("code={made}"), "http://192.168.1.1:8080/"],
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("You are online"), "{page}");
+    let (_, code204, _) = curl(lab3, &["http://connectivitycheck.gstatic.com/generate_204"]);
+    assert_eq!(code204, 204, "the internet through router 3");
+    // Its activation travels back to router 1.
+    wait_for("router 1 sees the voucher in use", || {
+        (voucher(r1.root.path(), &made)?["state"] == "active").then_some(())
+    });
+
+    // Even with access, the client reaches no sync port: the sync listens on bat0 only.
+    let (exit, _, _) = curl(lab3, &["telnet://192.168.1.1:4790", "-m", "2"]);
+    assert_eq!(exit, 7, "the sync port refuses the LAN");
+
+    // Invalidated on router 2: router 3 cuts the client once the state arrives.
+    let id = voucher(r2.root.path(), &made).expect("router 2 has it too")["id"].to_string();
+    let started = Instant::now();
+    cli(r2.root.path(), &["vouchers", "invalidate", &id]);
+    wait_for("router 3's client captive again", || {
+        let (_, code, _) = curl(lab3, &["http://connectivitycheck.gstatic.com/generate_204"]);
+        (code == 302).then_some(())
+    });
+    eprintln!(
+        "invalidation on router 2 to enforcement on router 3: {:?}",
+        started.elapsed()
+    );
+    let status = cli(r3.root.path(), &["mesh", "status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status["community"], "kiez");
+    assert!(
+        status["peers"].as_array().unwrap().iter().filter(|p| p["in_sync"] == true).count() >= 2,
+        "both other routers are peers of router 3: {status:#}"
+    );
+    drop(link);
+}
