@@ -101,8 +101,11 @@ pub fn run(options: Options) -> anyhow::Result<ExitCode> {
             &root,
             db.clone(),
             portal_settings,
-            portal_listen,
-            listen.port(),
+            portal::Ports {
+                listen: portal_listen,
+                admin_port: listen.port(),
+                closed: vec![(mesh_settings.interface.clone(), mesh_settings.port)],
+            },
             platform.network_functions_available(),
             gate.clone(),
         )?;

@@ -14,7 +14,11 @@ use common::{LabGuard, Server, serve_router, wait_for};
 use netlab::{Lab, NodeRole, Scratch};
 
 fn ip(ns: &str, args: &[&str]) {
-    let out = Command::new("ip").args(["-n", ns]).args(args).output().unwrap();
+    let out = Command::new("ip")
+        .args(["-n", ns])
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "ip {args:?} in {ns}: {}",
@@ -72,9 +76,17 @@ fn router(n: u32, link: &Scratch, join: Option<&str>) -> (Router, String) {
     common::fw4_nat_and_ipv6(&lab.0);
     let ns = lab.0.ns(NodeRole::Router);
     let port = format!("m{n}");
-    ip(&ns, &["link", "add", "bat0", "type", "veth", "peer", "name", &port, "netns", &link.name]);
+    ip(
+        &ns,
+        &[
+            "link", "add", "bat0", "type", "veth", "peer", "name", &port, "netns", &link.name,
+        ],
+    );
     ip(&ns, &["link", "set", "bat0", "up"]);
-    ip(&link.name, &["link", "set", &port, "master", "meshbr", "up"]);
+    ip(
+        &link.name,
+        &["link", "set", &port, "master", "meshbr", "up"],
+    );
     let root = tempfile::tempdir().unwrap();
     portico_server::platform::dev::create_fresh_root(root.path()).unwrap();
     let config = root.path().join("etc/config/portico");
@@ -116,10 +128,17 @@ fn a_voucher_from_one_node_works_on_another_and_an_invalidation_cuts_everywhere(
         voucher(r3.root.path(), &made)
     });
     let (_, code204, _) = curl(lab3, &["http://connectivitycheck.gstatic.com/generate_204"]);
-    assert_eq!(code204, 302, "router 3's client is captive before the voucher");
+    assert_eq!(
+        code204, 302,
+        "router 3's client is captive before the voucher"
+    );
     let (_, status, page) = curl(
         lab3,
-        &["--data-urlencode", &format!("code={made}"), "http://192.168.1.1:8080/"],
+        &[
+            "--data-urlencode",
+            &format!("code={made}"),
+            "http://192.168.1.1:8080/",
+        ],
     );
     assert_eq!(status, 200, "{page}");
     assert!(page.contains("You are online"), "{page}");
@@ -150,7 +169,13 @@ fn a_voucher_from_one_node_works_on_another_and_an_invalidation_cuts_everywhere(
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(status["community"], "kiez");
     assert!(
-        status["peers"].as_array().unwrap().iter().filter(|p| p["in_sync"] == true).count() >= 2,
+        status["peers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["in_sync"] == true)
+            .count()
+            >= 2,
         "both other routers are peers of router 3: {status:#}"
     );
     drop(link);

@@ -28,6 +28,8 @@
 //!   }
 //!   chain input { type filter hook input priority filter - 10; iifname "br-lan" jump gate_in }
 //!   chain gate_in {
+//!     tcp dport 4790 reject with tcp reset               # closed ports (the mesh's sync on a
+//!     udp dport 4790 drop                                #   captive interface), even to guests in
 //!     ether saddr @allowed return
 //!     udp dport { 53, 67, 547 } return; tcp dport { 53, 8080, 80 } return
 //!     meta l4proto { icmp, ipv6-icmp } return           # ping, neighbour discovery, RS
@@ -68,6 +70,9 @@ pub struct Layout {
     pub admin_port: u16,
     /// Destinations reachable before authorisation: address and prefix length.
     pub walled_garden: Vec<ipnet::IpNet>,
+    /// This router's ports no device on a captive interface reaches, with access or not (the
+    /// mesh's sync when the mesh interface is a captive one).
+    pub closed: Vec<u16>,
 }
 
 /// One authorised device: its MAC address and how long it may stay (`None`: permanent).
@@ -141,6 +146,14 @@ pub fn install(layout: &Layout, allowed: &[Allowed]) -> io::Result<()> {
         batch.add_rule(c"gate", &rule);
     }
     // gate_in
+    for port in &layout.closed {
+        let mut tcp = port_match(libc::IPPROTO_TCP, *port);
+        tcp.push(Expr::Reject(Reject::TcpReset));
+        batch.add_rule(c"gate_in", &tcp);
+        let mut udp = port_match(libc::IPPROTO_UDP, *port);
+        udp.push(Expr::Verdict(Verdict::Drop));
+        batch.add_rule(c"gate_in", &udp);
+    }
     batch.add_rule(c"gate_in", &allowed_returns());
     for (proto, port) in [
         (libc::IPPROTO_UDP, 53),
@@ -486,6 +499,7 @@ mod kernel_tests {
                 "10.9.0.0/16".parse().unwrap(),
                 "fd00:1::/32".parse().unwrap(),
             ],
+            closed: vec![4790],
         }
     }
 

@@ -119,6 +119,9 @@ pub struct Portal {
     /// The neighbour table as last read, for pages and captive checks (a guest's phone asks
     /// several times a second); redeeming always reads it afresh.
     neighbours: Mutex<(Option<Instant>, HashMap<IpAddr, String>)>,
+    /// Services of this router that listen on an interface and port of their own (the mesh's
+    /// sync): closed to devices when that interface is a captive one.
+    closed: Vec<(String, u16)>,
 }
 
 /// Every this many ticks (5 s) the watch loop checks that the table is still there.
@@ -140,7 +143,7 @@ impl Portal {
     ) -> Portal {
         let ports = (listen.port(), admin_port);
         let settings = Settings::default();
-        let layout = Self::layout_for(&settings, ports);
+        let layout = Self::layout_for(&settings, ports, &[]);
         Portal {
             pages,
             vouchers,
@@ -157,11 +160,29 @@ impl Portal {
             gate,
             known: Mutex::default(),
             neighbours: Mutex::default(),
+            closed: Vec::new(),
         }
     }
 
-    fn layout_for(settings: &Settings, (portal_port, admin_port): (u16, u16)) -> Layout {
+    /// The portal with a service that listens on `interface` and `port` (closed to devices
+    /// when that interface is captive).
+    #[must_use]
+    pub fn closing(mut self, interface: &str, port: u16) -> Portal {
+        self.closed.push((interface.to_owned(), port));
+        self
+    }
+
+    fn layout_for(
+        settings: &Settings,
+        (portal_port, admin_port): (u16, u16),
+        closed: &[(String, u16)],
+    ) -> Layout {
         Layout {
+            closed: closed
+                .iter()
+                .filter(|(interface, _)| settings.interfaces.contains(interface))
+                .map(|(_, port)| *port)
+                .collect(),
             interfaces: settings.interfaces.clone(),
             portal_port,
             admin_port,
@@ -218,7 +239,7 @@ impl Portal {
         } else {
             self.listen.port()
         };
-        let layout = Self::layout_for(&settings, (port, self.admin_port));
+        let layout = Self::layout_for(&settings, (port, self.admin_port), &self.closed);
         let enabled = settings.enabled;
         {
             let mut config = self
@@ -710,4 +731,25 @@ fn allowed_list(known: &HashMap<String, Option<i64>>, now_ms: i64) -> Vec<Allowe
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_service_port_is_closed_only_when_its_interface_is_captive() {
+        let settings = Settings {
+            interfaces: vec!["br-lan".into()],
+            ..Settings::default()
+        };
+        let closed =
+            |on: &str| Portal::layout_for(&settings, (8080, 80), &[(on.to_owned(), 4790)]).closed;
+        assert_eq!(
+            closed("bat0"),
+            Vec::<u16>::new(),
+            "the mesh on its own interface"
+        );
+        assert_eq!(closed("br-lan"), [4790], "the mesh chosen on the LAN");
+    }
 }
