@@ -180,3 +180,126 @@ fn a_voucher_from_one_node_works_on_another_and_an_invalidation_cuts_everywhere(
     );
     drop(link);
 }
+
+/// A node of the benchmark's chain: its namespace (cabled to the link's bridge by `bat0`,
+/// address `fd6d::N`), its root and its `serve`.
+struct ChainNode {
+    ns: Scratch,
+    root: tempfile::TempDir,
+    _server: Option<Server>,
+}
+
+fn chain(n: usize, link: &Scratch) -> Vec<ChainNode> {
+    let mut nodes: Vec<ChainNode> = Vec::new();
+    let mut code: Option<String> = None;
+    for i in 1..=n {
+        let ns = Scratch::new().expect("node namespace");
+        let port = format!("n{i}");
+        ip(&ns.name, &["link", "add", "bat0", "type", "veth", "peer", "name", &port, "netns", &link.name]);
+        ip(&ns.name, &["addr", "add", &format!("fd6d::{i}/64"), "dev", "bat0", "nodad"]);
+        ip(&ns.name, &["link", "set", "bat0", "up"]);
+        ip(&link.name, &["link", "set", &port, "master", "meshbr", "up"]);
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("etc/config")).unwrap();
+        // A chain: each node knows only its neighbours, so a change crosses every hop.
+        let mut config = "config mesh 'mesh'\n\toption announce '0'\n".to_owned();
+        for peer in [i - 1, i + 1] {
+            if (1..=n).contains(&peer) {
+                config.push_str(&format!("\tlist peer '[fd6d::{peer}]:4790'\n"));
+            }
+        }
+        std::fs::write(root.path().join("etc/config/portico"), config).unwrap();
+        code = Some(match code.take() {
+            None => cli(root.path(), &["mesh", "create", "bench"])
+                .split_whitespace()
+                .find(|w| w.starts_with("portico-mesh:"))
+                .unwrap()
+                .to_owned(),
+            Some(code) => {
+                cli(root.path(), &["mesh", "join", &code]);
+                code
+            }
+        });
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_portico")])
+            .args(["serve", "--listen", "127.0.0.1:0", "--portal-listen", "127.0.0.1:0", "--root"])
+            .arg(root.path())
+            .env("RUST_LOG", "warn");
+        let server = common::start(cmd);
+        nodes.push(ChainNode {
+            ns,
+            root,
+            _server: Some(server),
+        });
+    }
+    nodes
+}
+
+fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn peer_bytes(root: &std::path::Path) -> i64 {
+    let status: serde_json::Value =
+        serde_json::from_str(&cli(root, &["mesh", "status", "--json"])).unwrap();
+    status["peers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["bytes_sent"].as_i64().unwrap() + p["bytes_received"].as_i64().unwrap())
+        .sum()
+}
+
+/// `bench/mesh.sh`: time from creating or invalidating a voucher on the first node of a chain
+/// of 3 and of 10 nodes (namespaces) to the last node holding it, and sync bytes per voucher.
+#[test]
+#[ignore = "a benchmark: bench/mesh.sh"]
+fn mesh_propagation_bench() {
+    netlab::lab::sweep_stale_test_labs();
+    for n in [3, 10] {
+        let link = Scratch::new().expect("mesh link namespace");
+        ip(&link.name, &["link", "add", "meshbr", "type", "bridge"]);
+        ip(&link.name, &["link", "set", "meshbr", "up"]);
+        let nodes = chain(n, &link);
+        let (first, last) = (nodes[0].root.path(), nodes[n - 1].root.path());
+        let (mut made, mut cut) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            let started = Instant::now();
+            let (id, code) = common::voucher(first, "1h");
+            wait_for("the last node holds it", || voucher(last, &code));
+            made.push(started.elapsed());
+            let started = Instant::now();
+            cli(first, &["vouchers", "invalidate", &id.to_string()]);
+            wait_for("the last node has it invalidated", || {
+                (voucher(last, &code)?["state"] == "invalidated").then_some(())
+            });
+            cut.push(started.elapsed());
+        }
+        println!(
+            "{n} nodes in a chain ({} hops): created → on the last node {:?}, invalidated → on the last node {:?} (median of 5)",
+            n - 1,
+            median(made),
+            median(cut)
+        );
+        if n == 3 {
+            let second = nodes[1].root.path();
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let before = peer_bytes(first);
+            cli(first, &["vouchers", "create", "--qty", "1000", "--duration", "1h"]);
+            wait_for("1000 vouchers on the second node", || {
+                let list: Vec<serde_json::Value> =
+                    serde_json::from_str(&cli(second, &["vouchers", "list", "--json"])).unwrap();
+                (list.len() >= 1005).then_some(())
+            });
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let bytes = peer_bytes(first) - before;
+            println!(
+                "1000 new vouchers from node 1 to its peers: {bytes} bytes on node 1's links, {} bytes per voucher",
+                bytes / 1000
+            );
+        }
+        drop(nodes);
+        drop(link);
+    }
+}
