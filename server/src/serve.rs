@@ -115,9 +115,11 @@ pub fn run(options: Options) -> anyhow::Result<ExitCode> {
             AppState::new(platform, auth, applier, lan_side, &main.connection_test_url)?;
         // Vouchers from other nodes of the community: the portal follows each merge at once.
         let follower = Arc::clone(&portal);
+        let hostname = hostname(&state.platform);
         let _mesh = crate::mesh::service::Mesh::start(
             &db,
             mesh_settings,
+            hostname,
             Arc::new(move || follower.refresh()),
         )?;
         state.portal = Some(portal);
@@ -164,6 +166,19 @@ pub fn run(options: Options) -> anyhow::Result<ExitCode> {
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// The router's host name (UCI `system`), as the mesh's other nodes see it.
+fn hostname(platform: &Arc<dyn crate::platform::Platform>) -> String {
+    platform
+        .package("system")
+        .ok()
+        .and_then(|p| {
+            p.sections_of("system")
+                .next()
+                .and_then(|s| uci::views::System(s).hostname())
+        })
+        .unwrap_or_else(|| "OpenWrt".into())
 }
 
 /// Restarts this process in two seconds (the page that waits for it loads first): the same

@@ -53,7 +53,7 @@ fn node(
     name: &str,
     port: u16,
     peers: &[u16],
-    join: Result<&str, &str>,
+    join: Option<Result<&str, &str>>,
 ) -> (Node, String) {
     let root = dir.join(name);
     std::fs::create_dir_all(root.join("etc/config")).unwrap();
@@ -65,11 +65,12 @@ fn node(
     }
     std::fs::write(root.join("etc/config/portico"), config).unwrap();
     let code = match join {
-        Ok(code) => {
+        None => String::new(),
+        Some(Ok(code)) => {
             cli(&root, &["mesh", "join", code]);
             code.to_owned()
         }
-        Err(community) => {
+        Some(Err(community)) => {
             let out = cli(&root, &["mesh", "create", community]);
             out.split_whitespace()
                 .find(|w| w.starts_with("portico-mesh:"))
@@ -192,8 +193,8 @@ fn vouchers_travel_the_mesh_survive_a_partition_and_stay_among_members() {
     let (p1, p2, p3, p4) = (free_port(), free_port(), free_port(), free_port());
     // 1 ⇄ 2 through relays (recorded, cuttable); 2 ⇄ 3 directly.
     let (to2, to1) = (relay(p2), relay(p1));
-    let (n1, code) = node(dir.path(), "one", p1, &[to2.port], Err("kiez"));
-    let (n2, _) = node(dir.path(), "two", p2, &[to1.port, p3], Ok(&code));
+    let (n1, code) = node(dir.path(), "one", p1, &[to2.port], Some(Err("kiez")));
+    let (n2, _) = node(dir.path(), "two", p2, &[to1.port, p3], Some(Ok(&code)));
 
     let made = n1.create(3);
     wait_until("node 2 holds node 1's vouchers", || {
@@ -203,8 +204,10 @@ fn vouchers_travel_the_mesh_survive_a_partition_and_stay_among_members() {
     assert_eq!(on2["node"], n1.status()["node"], "where it was made");
     assert_eq!(on2["duration"], 3600);
 
-    // A node that joins later catches up completely.
-    let (n3, _) = node(dir.path(), "three", p3, &[p2], Ok(&code));
+    // A node that joins later, while it runs, catches up completely.
+    let (n3, _) = node(dir.path(), "three", p3, &[p2], None);
+    assert_eq!(n3.status()["community"], serde_json::Value::Null);
+    cli(&n3.root, &["mesh", "join", &code]);
     wait_until("node 3 catches up", || {
         made.iter().all(|c| n3.voucher(c).is_some())
     });
@@ -262,8 +265,24 @@ fn vouchers_travel_the_mesh_survive_a_partition_and_stay_among_members() {
         (Some(true), n2.status()["node"].clone())
     );
 
+    assert!(
+        peer["name"].as_str().is_some_and(|n| !n.is_empty()),
+        "{peer}"
+    );
+
+    // Node 3 leaves, while it runs: node 2's next voucher stays away from it.
+    cli(&n3.root, &["mesh", "leave"]);
+    std::thread::sleep(Duration::from_secs(1));
+    let after = n2.create(1);
+    wait_until("node 1 hears of it", || n1.voucher(&after[0]).is_some());
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(
+        n3.voucher(&after[0]).is_none(),
+        "a node that left hears nothing"
+    );
+
     // Another community's node, told about node 1: nothing crosses either way.
-    let (n4, _) = node(dir.path(), "stranger", p4, &[p1], Err("elsewhere"));
+    let (n4, _) = node(dir.path(), "stranger", p4, &[p1], Some(Err("elsewhere")));
     let theirs = n4.create(1);
     wait_until("the stranger's round is refused", || {
         n4.status()["peers"][0]["last_error"]

@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::fmt::Write as _;
 use std::process::Command;
 use std::time::Instant;
 
@@ -184,7 +185,7 @@ fn a_voucher_from_one_node_works_on_another_and_an_invalidation_cuts_everywhere(
 /// A node of the benchmark's chain: its namespace (cabled to the link's bridge by `bat0`,
 /// address `fd6d::N`), its root and its `serve`.
 struct ChainNode {
-    ns: Scratch,
+    _ns: Scratch,
     root: tempfile::TempDir,
     _server: Option<Server>,
 }
@@ -195,17 +196,35 @@ fn chain(n: usize, link: &Scratch) -> Vec<ChainNode> {
     for i in 1..=n {
         let ns = Scratch::new().expect("node namespace");
         let port = format!("n{i}");
-        ip(&ns.name, &["link", "add", "bat0", "type", "veth", "peer", "name", &port, "netns", &link.name]);
-        ip(&ns.name, &["addr", "add", &format!("fd6d::{i}/64"), "dev", "bat0", "nodad"]);
+        ip(
+            &ns.name,
+            &[
+                "link", "add", "bat0", "type", "veth", "peer", "name", &port, "netns", &link.name,
+            ],
+        );
+        ip(
+            &ns.name,
+            &[
+                "addr",
+                "add",
+                &format!("fd6d::{i}/64"),
+                "dev",
+                "bat0",
+                "nodad",
+            ],
+        );
         ip(&ns.name, &["link", "set", "bat0", "up"]);
-        ip(&link.name, &["link", "set", &port, "master", "meshbr", "up"]);
+        ip(
+            &link.name,
+            &["link", "set", &port, "master", "meshbr", "up"],
+        );
         let root = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(root.path().join("etc/config")).unwrap();
         // A chain: each node knows only its neighbours, so a change crosses every hop.
         let mut config = "config mesh 'mesh'\n\toption announce '0'\n".to_owned();
         for peer in [i - 1, i + 1] {
             if (1..=n).contains(&peer) {
-                config.push_str(&format!("\tlist peer '[fd6d::{peer}]:4790'\n"));
+                let _ = writeln!(config, "\tlist peer '[fd6d::{peer}]:4790'");
             }
         }
         std::fs::write(root.path().join("etc/config/portico"), config).unwrap();
@@ -222,12 +241,19 @@ fn chain(n: usize, link: &Scratch) -> Vec<ChainNode> {
         });
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_portico")])
-            .args(["serve", "--listen", "127.0.0.1:0", "--portal-listen", "127.0.0.1:0", "--root"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--portal-listen",
+                "127.0.0.1:0",
+                "--root",
+            ])
             .arg(root.path())
             .env("RUST_LOG", "warn");
         let server = common::start(cmd);
         nodes.push(ChainNode {
-            ns,
+            _ns: ns,
             root,
             _server: Some(server),
         });
@@ -286,11 +312,14 @@ fn mesh_propagation_bench() {
             let second = nodes[1].root.path();
             std::thread::sleep(std::time::Duration::from_secs(2));
             let before = peer_bytes(first);
-            cli(first, &["vouchers", "create", "--qty", "1000", "--duration", "1h"]);
+            cli(
+                first,
+                &["vouchers", "create", "--qty", "1000", "--duration", "1h"],
+            );
             wait_for("1000 vouchers on the second node", || {
-                let list: Vec<serde_json::Value> =
+                let held: Vec<serde_json::Value> =
                     serde_json::from_str(&cli(second, &["vouchers", "list", "--json"])).unwrap();
-                (list.len() >= 1005).then_some(())
+                (held.len() >= 1005).then_some(())
             });
             std::thread::sleep(std::time::Duration::from_secs(2));
             let bytes = peer_bytes(first) - before;

@@ -4,13 +4,11 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use super::{Membership, Status};
+use crate::portal::vouchers;
+use crate::state::StateDb;
 use anyhow::Context as _;
 use clap::Subcommand;
-use serde::Serialize;
-
-use super::Membership;
-use crate::portal::vouchers::{self, Vouchers};
-use crate::state::StateDb;
 
 #[derive(Debug, Subcommand)]
 pub enum MeshCommand {
@@ -30,50 +28,6 @@ pub enum MeshCommand {
         #[arg(long)]
         json: bool,
     },
-}
-
-#[derive(Serialize)]
-struct PeerStatus {
-    address: String,
-    node: Option<String>,
-    last_sync: Option<i64>,
-    in_sync: bool,
-    skew_ms: Option<i64>,
-    last_error: Option<String>,
-    bytes_sent: i64,
-    bytes_received: i64,
-}
-
-#[derive(Serialize)]
-struct Status {
-    community: Option<String>,
-    node: String,
-    vouchers: usize,
-    digest: String,
-    peers: Vec<PeerStatus>,
-}
-
-fn peers(db: &StateDb) -> rusqlite::Result<Vec<PeerStatus>> {
-    db.with(|c| {
-        c.execute_batch(super::SCHEMA)?;
-        let mut stmt = c.prepare(
-            "SELECT address, node, last_sync, in_sync, skew_ms, last_error, sent, received
-             FROM mesh_peers ORDER BY address",
-        )?;
-        stmt.query_map([], |r| {
-            Ok(PeerStatus {
-                address: r.get(0)?,
-                node: r.get::<_, Option<Vec<u8>>>(1)?.map(hex::encode),
-                last_sync: r.get(2)?,
-                in_sync: r.get(3)?,
-                skew_ms: r.get(4)?,
-                last_error: r.get(5)?,
-                bytes_sent: r.get(6)?,
-                bytes_received: r.get(7)?,
-            })
-        })?
-        .collect()
-    })
 }
 
 /// Runs a `portico mesh` command on the state at `root`.
@@ -117,15 +71,7 @@ pub fn run(root: &Path, command: MeshCommand) -> anyhow::Result<ExitCode> {
             }
         }
         MeshCommand::Status { json } => {
-            let store = Vouchers::open(db.clone())?;
-            let digests = store.digests()?;
-            let status = Status {
-                community: Membership::load(&db)?.map(|m| m.community),
-                node: hex::encode(db.node()?.id()),
-                vouchers: digests.len(),
-                digest: hex::encode(&vouchers::root(&digests)[..8]),
-                peers: peers(&db)?,
-            };
+            let status = super::status(&db)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {
@@ -156,7 +102,7 @@ fn print_status(s: &Status) {
         println!(
             "{:<28} {:<16} {:>10} {:>8} {:>9}  {}",
             p.address,
-            p.node.as_deref().unwrap_or("–"),
+            p.name.as_deref().or(p.node.as_deref()).unwrap_or("–"),
             p.last_sync
                 .map_or_else(|| "never".into(), |t| format!("{}s ago", (now - t).max(0))),
             if p.in_sync { "yes" } else { "no" },

@@ -152,6 +152,76 @@ impl Membership {
     }
 }
 
+/// One peer as the running node last knew it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PeerStatus {
+    /// Where this node reaches it.
+    pub address: String,
+    /// Its node id (16 hex digits), once a round went through.
+    pub node: Option<String>,
+    /// Its host name, as it says.
+    pub name: Option<String>,
+    /// Unix seconds of the last round that went through.
+    pub last_sync: Option<i64>,
+    /// The last round went through (both held the same after it).
+    pub in_sync: bool,
+    /// Its wall clock minus this node's, at the last round (milliseconds).
+    pub skew_ms: Option<i64>,
+    /// Why the last round failed.
+    pub last_error: Option<String>,
+    pub bytes_sent: i64,
+    pub bytes_received: i64,
+}
+
+/// The membership, this node's store and its peers (`portico mesh status`, the admin page).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Status {
+    pub community: Option<String>,
+    /// This node's id (16 hex digits).
+    pub node: String,
+    pub vouchers: usize,
+    /// The first 8 bytes of the store's digest: equal on every node that holds the same.
+    pub digest: String,
+    pub peers: Vec<PeerStatus>,
+}
+
+/// The mesh's status from the state database.
+///
+/// # Errors
+/// A database error.
+pub fn status(db: &StateDb) -> anyhow::Result<Status> {
+    let store = crate::portal::vouchers::Vouchers::open(db.clone())?;
+    let digests = store.digests()?;
+    let peers = db.with(|c| {
+        c.execute_batch(SCHEMA)?;
+        let mut stmt = c.prepare(
+            "SELECT address, node, name, last_sync, in_sync, skew_ms, last_error, sent, received
+             FROM mesh_peers ORDER BY address",
+        )?;
+        stmt.query_map([], |r| {
+            Ok(PeerStatus {
+                address: r.get(0)?,
+                node: r.get::<_, Option<Vec<u8>>>(1)?.map(hex::encode),
+                name: r.get(2)?,
+                last_sync: r.get(3)?,
+                in_sync: r.get(4)?,
+                skew_ms: r.get(5)?,
+                last_error: r.get(6)?,
+                bytes_sent: r.get(7)?,
+                bytes_received: r.get(8)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()
+    })?;
+    Ok(Status {
+        community: Membership::load(db)?.map(|m| m.community),
+        node: hex::encode(db.node()?.id()),
+        vouchers: digests.len(),
+        digest: hex::encode(&crate::portal::vouchers::root(&digests)[..8]),
+        peers,
+    })
+}
+
 /// The membership and what the running node last knew of each peer (for `portico mesh
 /// status` and the admin page, which run in other processes or threads).
 const SCHEMA: &str = "
@@ -163,6 +233,7 @@ CREATE TABLE IF NOT EXISTS mesh (
 CREATE TABLE IF NOT EXISTS mesh_peers (
     address TEXT PRIMARY KEY,
     node BLOB,
+    name TEXT,
     last_sync INTEGER,
     in_sync INTEGER NOT NULL DEFAULT 0,
     skew_ms INTEGER,

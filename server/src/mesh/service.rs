@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV6};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -44,7 +44,11 @@ pub struct Mesh {
     store: Vouchers,
     db: StateDb,
     node: Node,
-    membership: Membership,
+    /// This router's name for the others (its host name).
+    name: String,
+    /// The membership as the state database has it (read again every [`LOOK`]: `portico mesh
+    /// join` and the admin page take effect without a restart).
+    membership: RwLock<Option<Membership>>,
     settings: Settings,
     /// Called after a merge changed this node's vouchers (the portal rebuilds its set).
     on_change: Arc<dyn Fn() + Send + Sync>,
@@ -56,19 +60,18 @@ pub struct Mesh {
 }
 
 impl Mesh {
-    /// Starts the mesh when this node is a member (`None` otherwise): listener, announcements
-    /// and rounds, as tasks of the current runtime.
+    /// Starts the mesh: listener, announcements and rounds, as tasks of the current runtime.
+    /// They do nothing while this node is in no community.
     ///
     /// # Errors
     /// The state database could not be read.
     pub fn start(
         db: &StateDb,
         settings: Settings,
+        name: String,
         on_change: Arc<dyn Fn() + Send + Sync>,
-    ) -> anyhow::Result<Option<Arc<Mesh>>> {
-        let Some(membership) = Membership::load(db)? else {
-            return Ok(None);
-        };
+    ) -> anyhow::Result<Arc<Mesh>> {
+        let membership = Membership::load(db)?;
         let store = Vouchers::open(db.clone())?;
         let peers = settings
             .peers
@@ -87,7 +90,8 @@ impl Mesh {
             store,
             db: db.clone(),
             node: db.node()?,
-            membership,
+            name,
+            membership: RwLock::new(membership),
             settings,
             on_change,
             peers: Mutex::new(peers),
@@ -95,19 +99,66 @@ impl Mesh {
             wake: tokio::sync::Notify::new(),
             sessions: Arc::new(tokio::sync::Semaphore::new(MAX_SESSIONS)),
         });
-        tracing::info!(
-            community = %mesh.membership.community,
-            node = %hex::encode(mesh.node.id()),
-            interface = %mesh.settings.interface,
-            port = mesh.settings.port,
-            "mesh: member"
-        );
+        mesh.announce_membership();
         tokio::spawn(Arc::clone(&mesh).listen());
         if mesh.settings.announce {
             tokio::spawn(Arc::clone(&mesh).announce());
         }
         tokio::spawn(Arc::clone(&mesh).rounds());
-        Ok(Some(mesh))
+        Ok(mesh)
+    }
+
+    /// The community key, while this node is a member.
+    fn key(&self) -> Option<super::Key> {
+        self.membership
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .map(|m| m.key)
+    }
+
+    fn announce_membership(&self) {
+        let membership = self
+            .membership
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(m) = &*membership {
+            tracing::info!(
+                community = %m.community,
+                node = %hex::encode(self.node.id()),
+                interface = %self.settings.interface,
+                port = self.settings.port,
+                "mesh: member"
+            );
+        } else {
+            tracing::info!("mesh: in no community");
+        }
+    }
+
+    /// Reads the membership again; a new one (joined, left, another community) starts afresh
+    /// with the configured peers only.
+    fn reload(&self) {
+        let Ok(now) = Membership::load(&self.db) else {
+            return;
+        };
+        {
+            let mut current = self
+                .membership
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if *current == now {
+                return;
+            }
+            *current = now;
+        }
+        self.peers().retain(|_, p| p.configured);
+        for peer in self.peers().values_mut() {
+            *peer = Peer {
+                configured: true,
+                ..Peer::default()
+            };
+        }
+        self.announce_membership();
     }
 
     fn peers(&self) -> std::sync::MutexGuard<'_, BTreeMap<SocketAddr, Peer>> {
@@ -200,8 +251,10 @@ impl Mesh {
     }
 
     async fn serve_round(&self, stream: TcpStream) -> Result<sync::Outcome, sync::Error> {
-        let mut ch = Channel::accept(stream, &self.node, &self.membership.key).await?;
-        let outcome = sync::respond(&mut ch, &self.store).await?;
+        // In no community: the connection is closed unanswered.
+        let key = self.key().ok_or(wire::Error::NotMember)?;
+        let mut ch = Channel::accept(stream, &self.node, &key).await?;
+        let outcome = sync::respond(&mut ch, &self.store, &self.name).await?;
         self.changed(&outcome).await;
         Ok(outcome)
     }
@@ -251,13 +304,16 @@ impl Mesh {
         loop {
             tokio::select! {
                 _ = tick.tick() => {
+                    if self.key().is_none() {
+                        continue;
+                    }
                     if let Err(err) = socket.send_to(&message, to).await && !warned {
                         tracing::info!(%err, "mesh: cannot announce on the mesh interface");
                         warned = true;
                     }
                 }
                 Ok((n, from)) = socket.recv_from(&mut buf) => {
-                    if let Some(port) = heard(&buf[..n], self.node.id()) {
+                    if let Some(port) = heard(&buf[..n], self.node.id()).filter(|_| self.key().is_some()) {
                         self.discovered(with_port(from, port));
                     }
                 }
@@ -272,6 +328,10 @@ impl Mesh {
             tokio::select! {
                 () = self.wake.notified() => {}
                 () = tokio::time::sleep(LOOK) => {}
+            }
+            self.reload();
+            if self.key().is_none() {
+                continue;
             }
             let generation = self.generation();
             let now = Instant::now();
@@ -311,12 +371,13 @@ impl Mesh {
     }
 
     async fn round(&self, addr: SocketAddr) -> Result<sync::Outcome, sync::Error> {
+        let key = self.key().ok_or(wire::Error::NotMember)?;
         let stream = tokio::time::timeout(wire::DEADLINE, TcpStream::connect(addr))
             .await
             .map_err(|_| wire::Error::Timeout)?
             .map_err(wire::Error::Io)?;
-        let mut ch = Channel::connect(stream, &self.node, &self.membership.key).await?;
-        sync::initiate(&mut ch, &self.store).await
+        let mut ch = Channel::connect(stream, &self.node, &key).await?;
+        sync::initiate(&mut ch, &self.store, &self.name).await
     }
 
     /// Remembers a round's result, in memory (for scheduling) and in the state database (for
@@ -345,12 +406,12 @@ impl Mesh {
         let wall = vouchers::now();
         let written = self.db.with(|c| match result {
             Ok(o) => c.execute(
-                "INSERT INTO mesh_peers (address, node, last_sync, in_sync, skew_ms, last_error, sent, received)
-                 VALUES (?1, ?2, ?3, 1, ?4, NULL, ?5, ?6)
-                 ON CONFLICT (address) DO UPDATE SET node = excluded.node, last_sync = excluded.last_sync,
-                     in_sync = 1, skew_ms = excluded.skew_ms, last_error = NULL,
-                     sent = sent + excluded.sent, received = received + excluded.received",
-                rusqlite::params![addr.to_string(), &o.peer[..], wall, o.skew_ms,
+                "INSERT INTO mesh_peers (address, node, name, last_sync, in_sync, skew_ms, last_error, sent, received)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, NULL, ?6, ?7)
+                 ON CONFLICT (address) DO UPDATE SET node = excluded.node, name = excluded.name,
+                     last_sync = excluded.last_sync, in_sync = 1, skew_ms = excluded.skew_ms,
+                     last_error = NULL, sent = sent + excluded.sent, received = received + excluded.received",
+                rusqlite::params![addr.to_string(), &o.peer[..], o.name, wall, o.skew_ms,
                     i64::try_from(o.sent).unwrap_or(i64::MAX), i64::try_from(o.received).unwrap_or(i64::MAX)],
             ),
             Err(err) => c.execute(

@@ -22,6 +22,8 @@ const VERSION: u8 = 1;
 #[derive(Debug, Serialize, Deserialize)]
 struct Hello {
     version: u8,
+    /// The node's name for people (its host name).
+    name: String,
     now_ms: u64,
     root: [u8; 32],
     vouchers: u32,
@@ -47,6 +49,8 @@ pub enum Error {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
     pub peer: NodeId,
+    /// The peer's name (its host name, as it says; at most 64 characters kept).
+    pub name: String,
     /// Both stores were the same at the hello.
     pub already_in_sync: bool,
     /// Codes whose state changed here.
@@ -69,9 +73,10 @@ fn now_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-fn hello(digests: &BTreeMap<String, Digest>) -> Hello {
+fn hello(digests: &BTreeMap<String, Digest>, name: &str) -> Hello {
     Hello {
         version: VERSION,
+        name: name.to_owned(),
         now_ms: now_ms(),
         root: vouchers::root(digests),
         vouchers: u32::try_from(digests.len()).unwrap_or(u32::MAX),
@@ -86,6 +91,12 @@ fn compare(ch: &Channel, ours: &Hello, theirs: &Hello) -> Result<Outcome, Error>
     let skew = i128::from(theirs.now_ms) - i128::from(now_ms());
     Ok(Outcome {
         peer: ch.peer,
+        name: theirs
+            .name
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(64)
+            .collect(),
         already_in_sync: ours.root == theirs.root,
         skew_ms: i64::try_from(skew).unwrap_or(i64::MAX),
         ..Outcome::default()
@@ -102,9 +113,9 @@ fn finish(ch: &Channel, mut outcome: Outcome) -> Outcome {
 ///
 /// # Errors
 /// The channel failed, the peer speaks another version, or the store failed.
-pub async fn initiate(ch: &mut Channel, store: &Vouchers) -> Result<Outcome, Error> {
+pub async fn initiate(ch: &mut Channel, store: &Vouchers, name: &str) -> Result<Outcome, Error> {
     let digests = store.digests()?;
-    let ours = hello(&digests);
+    let ours = hello(&digests, name);
     ch.send(&ours).await?;
     let theirs: Hello = ch.recv().await?;
     let mut outcome = compare(ch, &ours, &theirs)?;
@@ -125,10 +136,10 @@ pub async fn initiate(ch: &mut Channel, store: &Vouchers) -> Result<Outcome, Err
 ///
 /// # Errors
 /// The channel failed, the peer speaks another version, or the store failed.
-pub async fn respond(ch: &mut Channel, store: &Vouchers) -> Result<Outcome, Error> {
+pub async fn respond(ch: &mut Channel, store: &Vouchers, name: &str) -> Result<Outcome, Error> {
     let theirs: Hello = ch.recv().await?;
     let digests = store.digests()?;
-    let ours = hello(&digests);
+    let ours = hello(&digests, name);
     ch.send(&ours).await?;
     let mut outcome = compare(ch, &ours, &theirs)?;
     if outcome.already_in_sync {
