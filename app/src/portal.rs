@@ -71,6 +71,42 @@ pub struct VoucherRow {
     /// The devices using it, oldest first.
     pub devices: Vec<String>,
     pub max_devices: u32,
+    /// The mesh node that made it, when another one did (its name, or its id).
+    pub made_on: Option<String>,
+    /// The mesh node where it was first used, when another one (its name, or its id).
+    pub used_on: Option<String>,
+}
+
+/// Another node of the community mesh as this router last knew it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeshPeerRow {
+    /// Its host name (or its address before a round went through).
+    pub name: String,
+    pub address: String,
+    /// Seconds since the last round that went through.
+    pub synced_ago: Option<i64>,
+    /// The last round went through: both held the same vouchers after it.
+    pub in_sync: bool,
+    /// Its clock minus this router's, in seconds (shown when it matters).
+    pub skew_s: Option<i64>,
+    /// Why the last round failed: `member`, `unreachable`, `timeout`, `version`, `other`.
+    pub error: Option<String>,
+}
+
+/// The community mesh part of the page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MeshView {
+    /// The community this router is in.
+    pub community: Option<String>,
+    /// This router's id in the mesh (16 hex digits).
+    pub node: String,
+    /// The join code and its QR code (a `data:` URL), while in a community.
+    pub join_code: Option<String>,
+    pub join_qr: Option<String>,
+    /// The sync's interface and port.
+    pub interface: String,
+    pub port: u16,
+    pub peers: Vec<MeshPeerRow>,
 }
 
 /// The portal's settings as the form shows them.
@@ -101,6 +137,7 @@ pub struct VoucherAdminView {
     pub notice: Option<String>,
     /// Why the last action failed (already in the page's language).
     pub error: Option<String>,
+    pub mesh: MeshView,
 }
 
 impl VoucherAdminView {
@@ -197,6 +234,7 @@ fn Vouchers(view: VoucherAdminView) -> impl IntoView {
         {view.error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <CreateForm />
         <SettingsForm settings=view.settings.clone() has_logo=view.has_logo />
+        <Mesh mesh=view.mesh.clone() />
         <section aria-labelledby="list-heading">
             <h2 id="list-heading">{t("vouchers-list")}</h2>
             <FilterForm filter=view.filter.clone() />
@@ -326,6 +364,100 @@ fn FilterForm(filter: VoucherFilter) -> impl IntoView {
     }
 }
 
+/// The community mesh: create or join one, or the join code and the other members.
+#[component]
+fn Mesh(mesh: MeshView) -> impl IntoView {
+    let lang = lang();
+    let query = leptos_router::hooks::use_query_map();
+    let typed = query.with_untracked(|q| q.get("m.community").unwrap_or_default());
+    let body = match mesh.community.clone() {
+        None => view! {
+            <p>{t("mesh-intro")}</p>
+            <form method="post" action="/portal/mesh" class="grid">
+                <input type="hidden" name="action" value="create" />
+                <label for="m-community">{t("mesh-community")}</label>
+                <input id="m-community" name="community" type="text" required maxlength="64"
+                    pattern="[A-Za-z0-9._\\-]{1,64}" value=typed aria-describedby="m-community-hint" />
+                <p class="hint" id="m-community-hint">{t("mesh-community-hint")}</p>
+                <button type="submit" class="primary">{t("mesh-create")}</button>
+            </form>
+            <form method="post" action="/portal/mesh" class="grid">
+                <input type="hidden" name="action" value="join" />
+                <label for="m-code">{t("mesh-code")}</label>
+                // The code is a secret: the browser checks its shape before it is sent, and a
+                // refused one is not sent back in the address.
+                <input id="m-code" name="code" type="text" required autocomplete="off" spellcheck="false"
+                    pattern="portico-mesh:[A-Za-z0-9._\\-]{1,64}:[A-Za-z0-9_\\-]{43}" aria-describedby="m-code-hint" />
+                <p class="hint" id="m-code-hint">{t("mesh-code-hint")}</p>
+                <button type="submit">{t("mesh-join")}</button>
+            </form>
+        }
+        .into_any(),
+        Some(community) => {
+            let peers = mesh.peers.clone();
+            view! {
+                <p>{lang.tr_args("mesh-member", &[("community", community.into()), ("interface", mesh.interface.clone().into()), ("port", mesh.port.into())])}</p>
+                <details class="join-code">
+                    <summary>{t("mesh-show-code")}</summary>
+                    <p class="hint">{t("mesh-code-secret")}</p>
+                    {mesh.join_qr.clone().filter(|q| !q.is_empty()).map(|q| view! {
+                        <img src=q alt=t("mesh-qr-alt") width="200" height="200" />
+                    })}
+                    <p><code class="join" data-testid="join-code">{mesh.join_code.clone()}</code></p>
+                </details>
+                <h3>{t("mesh-members")}</h3>
+                {if peers.is_empty() {
+                    view! { <p>{t("mesh-no-members")}</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="peers" data-testid="mesh-peers">
+                            {peers.into_iter().map(|p| view! { <Peer peer=p /> }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+                <p class="hint">{lang.tr_args("mesh-node", &[("node", mesh.node.clone().into())])}</p>
+                <form method="post" action="/portal/mesh">
+                    <input type="hidden" name="action" value="leave" />
+                    <button type="submit" class="danger">{t("mesh-leave")}</button>
+                </form>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <section class="card wide" aria-labelledby="mesh-heading">
+            <h2 id="mesh-heading">{t("mesh-title")}</h2>
+            {body}
+        </section>
+    }
+}
+
+/// One other member: its name, when it was last in touch and whether both hold the same.
+#[component]
+fn Peer(peer: MeshPeerRow) -> impl IntoView {
+    let lang = lang();
+    let when = peer.synced_ago.map_or_else(
+        || t("mesh-never"),
+        |s| lang.tr_args("mesh-synced-ago", &[("time", duration_text(s).into())]),
+    );
+    let state = match (&peer.error, peer.in_sync) {
+        (Some(e), _) => t(&format!("mesh-error-{e}")),
+        (None, true) => t("mesh-in-sync"),
+        (None, false) => t("mesh-waiting"),
+    };
+    // A clock more than a minute off is worth saying: activations are stamped with it.
+    let skew = peer
+        .skew_s
+        .filter(|s| s.abs() >= 60)
+        .map(|s| lang.tr_args("mesh-skew", &[("seconds", s.into())]));
+    view! {
+        <li class=if peer.error.is_some() { "peer failing" } else { "peer" }>
+            <strong>{peer.name}</strong> " " <span class="hint">{peer.address}</span>
+            <p class="meta">{when} " · " {state} {skew.map(|s| view! { " · " {s} })}</p>
+        </li>
+    }
+}
+
 #[component]
 fn Row(row: VoucherRow, back: String) -> impl IntoView {
     let lang = lang();
@@ -363,6 +495,13 @@ fn Row(row: VoucherRow, back: String) -> impl IntoView {
                 {row.deadline.clone().map(|d| view! { " · " {lang.tr_args("vouchers-deadline-on", &[("date", d.into())])} })}
             </p>
             <p class="meta">{devices}</p>
+            {(row.made_on.is_some() || row.used_on.is_some()).then(|| view! {
+                <p class="meta">
+                    {row.made_on.clone().map(|n| lang.tr_args("vouchers-made-on", &[("node", n.into())]))}
+                    {(row.made_on.is_some() && row.used_on.is_some()).then_some(" · ")}
+                    {row.used_on.clone().map(|n| lang.tr_args("vouchers-used-on", &[("node", n.into())]))}
+                </p>
+            })}
             <details>
                 <summary>{t("vouchers-manage")}</summary>
                 <form method="post" action=action("rename") class="row-form">

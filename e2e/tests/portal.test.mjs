@@ -4,7 +4,7 @@
 // captive again, a batch, the printable A4 sheet). Screenshots: target/e2e/portal-*.png.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, firstBoot, adminPage as loggedIn } from './lab.mjs';
+import { startLab, waitFor, ROUTER, SHOTS, PASSWORD, sizes, a11y, firstBoot, adminPage as loggedIn, assertFits } from './lab.mjs';
 
 const checkA11y = a11y('portal');
 const PORTAL = 'http://192.168.1.1:8080/';
@@ -149,4 +149,42 @@ test('the admin sees the voucher in use and invalidates it; the guest is captive
 
 test('a guest phone with JavaScript gets online with another voucher', async () => {
   await guest(true, codes[1], 'phone-js');
+});
+
+test('the admin makes a community on a phone, sees its join code, leaves and joins again', async () => {
+  const { context, page } = await adminPage(sizes.phone);
+  await page.goto(`${ROUTER}/portal`);
+  const mesh = page.locator('section[aria-labelledby=mesh-heading]');
+  await mesh.getByRole('heading', { name: 'Community mesh' }).waitFor();
+  // A name the browser refuses stays in its field.
+  await page.fill('#m-community', 'ff kiez');
+  await mesh.getByRole('button', { name: 'Create a community' }).click();
+  assert.equal(await page.locator('#m-community:invalid').count(), 1);
+  assert.equal(await page.inputValue('#m-community'), 'ff kiez');
+  await page.fill('#m-community', 'ff-kiez');
+  await mesh.getByRole('button', { name: 'Create a community' }).click();
+  await page.getByText('Community created.').waitFor();
+  await mesh.getByText('This router is in the community ff-kiez').waitFor();
+  await mesh.getByText('Show the join code').click();
+  const code = (await page.getByTestId('join-code').innerText()).trim();
+  assert.match(code, /^portico-mesh:ff-kiez:[A-Za-z0-9_-]{43}$/);
+  await mesh.getByRole('img', { name: 'QR code of the join code' }).waitFor();
+  await assertFits(page, 'portal mesh (phone)');
+  await checkA11y(page, 'portal mesh (phone)');
+  await page.screenshot({ path: `${SHOTS}/portal-admin-mesh-phone.png`, fullPage: true });
+  // The command line sees the same.
+  assert.equal(JSON.parse(lab.cli('mesh', 'status', '--json')).community, 'ff-kiez');
+
+  await mesh.getByRole('button', { name: 'Leave the community' }).click();
+  await page.getByText('This router left the community.').waitFor();
+  // A damaged code is refused by the browser and kept for correcting.
+  await page.fill('#m-code', code.slice(0, -2));
+  await mesh.getByRole('button', { name: 'Join' }).click();
+  assert.equal(await page.locator('#m-code:invalid').count(), 1);
+  assert.equal(await page.inputValue('#m-code'), code.slice(0, -2));
+  await page.fill('#m-code', code);
+  await mesh.getByRole('button', { name: 'Join' }).click();
+  await page.getByText('This router joined the community').waitFor();
+  await assertFits(page, 'portal mesh joined (phone)');
+  await context.close();
 });

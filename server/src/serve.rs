@@ -116,6 +116,7 @@ pub fn run(options: Options) -> anyhow::Result<ExitCode> {
         // Vouchers from other nodes of the community: the portal follows each merge at once.
         let follower = Arc::clone(&portal);
         let hostname = hostname(&state.platform);
+        state.mesh = mesh_settings.clone();
         let _mesh = crate::mesh::service::Mesh::start(
             &db,
             mesh_settings,

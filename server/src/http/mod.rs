@@ -17,6 +17,7 @@ mod firmware;
 mod forms;
 mod gate;
 mod log;
+mod mesh;
 mod offload;
 mod ports;
 mod sources;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub portal: Option<Arc<crate::portal::service::Portal>>,
     /// The portal's port, for the links printed on vouchers.
     pub portal_port: u16,
+    /// The mesh's settings (its interface and port, for the page).
+    pub mesh: crate::mesh::Settings,
     /// The qaul Bluetooth LE link, when this Portico runs one.
     pub ble: Option<Arc<crate::ble::Ble>>,
     /// The firewall offload (running, or why not).
@@ -128,6 +131,7 @@ impl AppState {
                 tracing::info!("a restart was asked for; this Portico cannot restart itself");
             }),
             portal_port: crate::config::Main::default().portal_listen.port(),
+            mesh: crate::mesh::Settings::default(),
         })
     }
 }
@@ -172,6 +176,7 @@ pub fn app(state: AppState) -> Router {
         .route("/portal/vouchers/{id}/{action}", post(vouchers::change))
         .route("/portal/vouchers.csv", get(vouchers::csv))
         .route("/portal/print", get(vouchers::print))
+        .route("/portal/mesh", post(mesh::post))
         .route("/lang", post(web::lang::set_language))
         .route("/bluetooth/send", post(ble::send_form))
         .route("/api/v1/ble/peers", get(ble::peers))

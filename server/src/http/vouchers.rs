@@ -75,8 +75,18 @@ fn date(unix: i64) -> String {
         .unwrap_or_default()
 }
 
-fn row(v: &Voucher, now: i64) -> VoucherRow {
+/// A mesh node as the page names it: its host name when known, else its id.
+fn node_name(node: [u8; 8], here: [u8; 8], names: &HashMap<String, String>) -> Option<String> {
+    (node != here && node != [0; 8]).then(|| {
+        let id = hex::encode(node);
+        names.get(&id).cloned().unwrap_or(id)
+    })
+}
+
+fn row(v: &Voucher, now: i64, here: [u8; 8], names: &HashMap<String, String>) -> VoucherRow {
     VoucherRow {
+        made_on: node_name(v.node, here, names),
+        used_on: v.activated_on.and_then(|n| node_name(n, here, names)),
         id: v.id,
         code: v.code.clone(),
         name: v.name.clone(),
@@ -98,6 +108,8 @@ pub fn admin_view(
     lang: Lang,
 ) -> VoucherAdminView {
     let filter = filter_from(query);
+    let (mesh, names) = super::mesh::view(state);
+    let here = state.vouchers.node();
     let (rows, matching, error) = match select(state, &filter) {
         Ok(list) => {
             let now = vouchers::now();
@@ -107,7 +119,7 @@ pub fn admin_view(
                 .iter()
                 .rev()
                 .take(VoucherAdminView::SHOWN)
-                .map(|v| row(v, now))
+                .map(|v| row(v, now, here, &names))
                 .collect();
             (rows, matching, None)
         }
@@ -117,6 +129,7 @@ pub fn admin_view(
         }
     };
     let notice = query.get("done").map(|done| match done.as_str() {
+        mesh if mesh.starts_with("mesh-") => super::mesh::message(mesh, lang).unwrap_or_default(),
         "created" => lang.tr_args(
             "vouchers-created",
             &[(
@@ -135,6 +148,9 @@ pub fn admin_view(
     });
     let error = error.or_else(|| {
         query.get("error").map(|key| match key.as_str() {
+            mesh if mesh.starts_with("mesh-") => {
+                super::mesh::message(mesh, lang).unwrap_or_else(|| lang.tr("error-internal"))
+            }
             "quantity" | "duration" | "deadline" | "devices" | "not-found" | "permanent"
             | "invalidated" | "garden" | "tries" | "logo" => {
                 lang.tr(&format!("vouchers-error-{key}"))
@@ -170,6 +186,7 @@ pub fn admin_view(
         matching,
         notice,
         error,
+        mesh,
     }
 }
 

@@ -167,8 +167,10 @@ pub struct PeerStatus {
     pub in_sync: bool,
     /// Its wall clock minus this node's, at the last round (milliseconds).
     pub skew_ms: Option<i64>,
-    /// Why the last round failed.
+    /// Why the last round failed (English, for the log and the command line).
     pub last_error: Option<String>,
+    /// The kind of failure (`member`, `unreachable`, `timeout`, `version`, `other`).
+    pub error_code: Option<String>,
     pub bytes_sent: i64,
     pub bytes_received: i64,
 }
@@ -195,7 +197,7 @@ pub fn status(db: &StateDb) -> anyhow::Result<Status> {
     let peers = db.with(|c| {
         c.execute_batch(SCHEMA)?;
         let mut stmt = c.prepare(
-            "SELECT address, node, name, last_sync, in_sync, skew_ms, last_error, sent, received
+            "SELECT address, node, name, last_sync, in_sync, skew_ms, last_error, error_code, sent, received
              FROM mesh_peers ORDER BY address",
         )?;
         stmt.query_map([], |r| {
@@ -207,8 +209,9 @@ pub fn status(db: &StateDb) -> anyhow::Result<Status> {
                 in_sync: r.get(4)?,
                 skew_ms: r.get(5)?,
                 last_error: r.get(6)?,
-                bytes_sent: r.get(7)?,
-                bytes_received: r.get(8)?,
+                error_code: r.get(7)?,
+                bytes_sent: r.get(8)?,
+                bytes_received: r.get(9)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()
@@ -238,6 +241,7 @@ CREATE TABLE IF NOT EXISTS mesh_peers (
     in_sync INTEGER NOT NULL DEFAULT 0,
     skew_ms INTEGER,
     last_error TEXT,
+    error_code TEXT,
     sent INTEGER NOT NULL DEFAULT 0,
     received INTEGER NOT NULL DEFAULT 0
 );

@@ -410,14 +410,15 @@ impl Mesh {
                  VALUES (?1, ?2, ?3, ?4, 1, ?5, NULL, ?6, ?7)
                  ON CONFLICT (address) DO UPDATE SET node = excluded.node, name = excluded.name,
                      last_sync = excluded.last_sync, in_sync = 1, skew_ms = excluded.skew_ms,
-                     last_error = NULL, sent = sent + excluded.sent, received = received + excluded.received",
+                     last_error = NULL, error_code = NULL, sent = sent + excluded.sent, received = received + excluded.received",
                 rusqlite::params![addr.to_string(), &o.peer[..], o.name, wall, o.skew_ms,
                     i64::try_from(o.sent).unwrap_or(i64::MAX), i64::try_from(o.received).unwrap_or(i64::MAX)],
             ),
             Err(err) => c.execute(
-                "INSERT INTO mesh_peers (address, in_sync, last_error) VALUES (?1, 0, ?2)
-                 ON CONFLICT (address) DO UPDATE SET in_sync = 0, last_error = excluded.last_error",
-                rusqlite::params![addr.to_string(), err.to_string()],
+                "INSERT INTO mesh_peers (address, in_sync, last_error, error_code) VALUES (?1, 0, ?2, ?3)
+                 ON CONFLICT (address) DO UPDATE SET in_sync = 0, last_error = excluded.last_error,
+                     error_code = excluded.error_code",
+                rusqlite::params![addr.to_string(), err.to_string(), err.code()],
             ),
         });
         if let Err(err) = written {

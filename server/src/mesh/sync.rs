@@ -45,6 +45,21 @@ pub enum Error {
     Version(u8),
 }
 
+impl Error {
+    /// What kind of failure, for the admin page (`member`, `unreachable`, `timeout`,
+    /// `version`, `other`).
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Wire(wire::Error::NotMember) => "member",
+            Error::Wire(wire::Error::Io(_)) => "unreachable",
+            Error::Wire(wire::Error::Timeout) => "timeout",
+            Error::Version(_) => "version",
+            _ => "other",
+        }
+    }
+}
+
 /// What a round did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {

@@ -383,3 +383,98 @@ async fn refused_forms_keep_what_was_typed() {
         "nothing was saved"
     );
 }
+
+/// The community mesh on the portal page: create (a bad name refused and kept), the join code
+/// and its QR code, no second community, leave, a join code refused (and not sent back), a
+/// good one taken; vouchers say where they were made.
+#[tokio::test]
+async fn the_mesh_form_creates_shows_the_join_code_leaves_and_joins() {
+    let f = fixture(true);
+    let cookie = set_up(&f).await;
+    let page = |path: &str| authed_get(path, &cookie);
+    let post = |body: &str| authed_form("/portal/mesh", &cookie, body);
+
+    let html = body(send(&f, page("/portal")).await).await;
+    assert!(html.contains("Create a community"), "{html}");
+    let resp = send(&f, post("action=create&community=ff+kiez")).await;
+    let to = location(&resp).to_owned();
+    assert!(
+        to.contains("error=mesh-error-name&m.community=ff%20kiez"),
+        "{to}"
+    );
+    let html = body(send(&f, page(&to)).await).await;
+    assert!(html.contains("may hold 1 to 64 letters") && html.contains(r#"value="ff kiez""#));
+
+    let resp = send(&f, post("action=create&community=ff-kiez")).await;
+    let html = body(send(&f, page(location(&resp))).await).await;
+    assert!(html.contains("Community created."), "{html}");
+    assert!(
+        html.contains("This router is in the community ff-kiez"),
+        "{html}"
+    );
+    let code = crate::mesh::Membership::load(f.state.auth.db())
+        .unwrap()
+        .unwrap()
+        .join_code();
+    assert!(html.contains(&code) && html.contains("data:image/svg+xml;base64,"));
+    assert!(html.contains("No other member has been in touch yet"));
+    let resp = send(&f, post("action=create&community=other")).await;
+    assert!(location(&resp).contains("error=mesh-error-already"));
+
+    let resp = send(&f, post("action=leave")).await;
+    let html = body(send(&f, page(location(&resp))).await).await;
+    assert!(html.contains("This router left the community"), "{html}");
+    let damaged = &code[..code.len() - 3];
+    let resp = send(
+        &f,
+        post(&format!(
+            "action=join&code={}",
+            app::portal::encode(damaged)
+        )),
+    )
+    .await;
+    let to = location(&resp).to_owned();
+    assert!(
+        to.contains("error=mesh-error-code") && !to.contains("portico-mesh"),
+        "{to}"
+    );
+    let resp = send(
+        &f,
+        post(&format!("action=join&code={}", app::portal::encode(&code))),
+    )
+    .await;
+    let html = body(send(&f, page(location(&resp))).await).await;
+    assert!(html.contains("This router joined the community"), "{html}");
+
+    // A voucher from another node of the mesh says where it was made and used.
+    let other =
+        crate::portal::vouchers::Vouchers::open(crate::state::StateDb::in_memory().unwrap())
+            .unwrap();
+    let made = other
+        .create(
+            &crate::portal::vouchers::NewVouchers {
+                quantity: 1,
+                duration: Some(3600),
+                max_devices: 1,
+                ..Default::default()
+            },
+            |_| {},
+        )
+        .unwrap();
+    other
+        .redeem(
+            &made[0].code,
+            "02:00:00:00:00:01",
+            crate::portal::vouchers::now(),
+            true,
+        )
+        .unwrap()
+        .unwrap();
+    f.state.vouchers.merge(&other.replicas().unwrap()).unwrap();
+    let html = body(send(&f, page("/portal")).await).await;
+    let id = hex::encode(other.node());
+    assert!(
+        html.contains(&format!("made on {id}")) && html.contains(&format!("in use on {id}")),
+        "{html}"
+    );
+}

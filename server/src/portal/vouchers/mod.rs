@@ -68,6 +68,17 @@ pub struct Voucher {
     /// The mesh node that created it (16 hex digits in JSON).
     #[serde(serialize_with = "hex_id")]
     pub node: replica::NodeId,
+    /// The mesh node where it was first used.
+    #[serde(serialize_with = "hex_opt")]
+    pub activated_on: Option<replica::NodeId>,
+}
+
+#[expect(clippy::ref_option, reason = "serde's serialize_with signature")]
+fn hex_opt<S: serde::Serializer>(id: &Option<replica::NodeId>, s: S) -> Result<S::Ok, S::Error> {
+    match id {
+        Some(id) => s.serialize_str(&hex::encode(id)),
+        None => s.serialize_none(),
+    }
 }
 
 #[expect(
@@ -243,6 +254,7 @@ fn row_to_voucher(row: &rusqlite::Row<'_>) -> rusqlite::Result<Voucher> {
         macs: Vec::new(),
         state: State::Unused,
         node: row.get("created_node")?,
+        activated_on: row.get("activated_node")?,
     })
 }
 
@@ -332,6 +344,7 @@ impl Vouchers {
                             macs: Vec::new(),
                             state: State::Unused,
                             node: self.node,
+                            activated_on: None,
                         });
                     }
                 }
