@@ -526,26 +526,7 @@ fn bad_parameters_are_named(addr: std::net::SocketAddr) {
 /// A loopback HTTP server answering `/live.json` with `body` (the test's stand-in for the
 /// live API; nothing leaves the machine).
 fn file_server(body: Vec<u8>) -> String {
-    use std::io::{BufRead as _, BufReader, Write as _};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let mut stream = stream.unwrap();
-            for line in BufReader::new(&stream).lines() {
-                if line.map_or(true, |l| l.is_empty()) {
-                    break;
-                }
-            }
-            let head = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
-        }
-    });
-    format!("http://{addr}/live.json")
+    common::json_server(200, body, "/live.json")
 }
 
 /// Issue 22, item 11: `communities fetch` imports the live file once; `serve --fetch-url`

@@ -208,3 +208,68 @@ fn without_a_root_nothing_is_created_in_the_current_directory() {
         "nothing created"
     );
 }
+
+/// Issue 23, item 6: a live Pirania node's shared-state table over HTTP (a loopback server
+/// answers with `tests/data/pirania-shared-state.json`, constructed in the format LibreMesh's
+/// shared-state CGI serves: `{key: {bleachTTL, author, data}}`, a voucher changed on a node
+/// present under two keys): each voucher once, in its newest version; bad entries reported;
+/// idempotent; a node that does not answer JSON is a clear error.
+#[test]
+fn pirania_import_reads_a_live_nodes_shared_state_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/pirania-shared-state.json"),
+    )
+    .unwrap();
+    let url = common::json_server(200, table, "/cgi-bin/shared-state/pirania-vouchers");
+    let out = run(dir.path(), &["import-pirania", "--from", &url]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "bad entries make exit 1: {said}{errors}"
+    );
+    assert!(said.contains("imported 3 new voucher(s) of 3"), "{said}");
+    assert!(
+        errors.contains("entry e3b0c442") && errors.contains("entry 0cc175b9"),
+        "{errors}"
+    );
+    let vouchers = list(dir.path());
+    let kiosk = vouchers.iter().find(|v| v["name"] == "kiosk").unwrap();
+    assert_eq!(
+        kiosk["state"], "expired",
+        "the newer version: activated in 2026 for a day"
+    );
+    assert_eq!(kiosk["macs"][0], "aa:bb:cc:00:11:22");
+    let withdrawn = vouchers.iter().find(|v| v["name"] == "withdrawn").unwrap();
+    assert_eq!(withdrawn["state"], "invalidated");
+    let again = run(dir.path(), &["import-pirania", "--from", &url]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("imported 0 new"));
+    assert_eq!(list(dir.path()).len(), 3);
+
+    let html = common::json_server(
+        200,
+        b"<html>uhttpd</html>".to_vec(),
+        "/cgi-bin/shared-state/pirania-vouchers",
+    );
+    let out = run(dir.path(), &["import-pirania", "--from", &html]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not JSON"));
+    let missing = common::json_server(
+        404,
+        b"{}".to_vec(),
+        "/cgi-bin/shared-state/pirania-vouchers",
+    );
+    let out = run(dir.path(), &["import-pirania", "--from", &missing]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the node answered 404"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        dir.path(),
+        &["import-pirania", "--from", "https://node/cgi-bin/x"],
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only plain http://"));
+}

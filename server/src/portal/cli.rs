@@ -7,6 +7,7 @@ use clap::Subcommand;
 
 use super::vouchers::{
     NewVouchers, State, Voucher, Vouchers, format_duration, now, parse_duration, parse_pirania,
+    parse_shared_state,
 };
 
 #[derive(Debug, Subcommand)]
@@ -48,9 +49,17 @@ pub enum VoucherCommand {
         #[arg(value_parser = duration)]
         duration: i64,
     },
-    /// Import LibreMesh Pirania's voucher files (`/etc/pirania/vouchers`): good files are
-    /// imported in one transaction, bad ones reported by name and reason.
-    ImportPirania { dir: std::path::PathBuf },
+    /// Import LibreMesh Pirania's vouchers — its voucher files (`/etc/pirania/vouchers`), or a
+    /// live node's shared-state table (`--from http://NODE/cgi-bin/shared-state/pirania-vouchers`,
+    /// read without changing it): good ones are imported in one transaction, bad ones reported
+    /// by name and reason.
+    ImportPirania {
+        #[arg(required_unless_present = "from")]
+        dir: Option<std::path::PathBuf>,
+        /// The shared-state address of a live Pirania node (plain HTTP, as LibreMesh serves it).
+        #[arg(long, conflicts_with = "dir")]
+        from: Option<String>,
+    },
 }
 
 fn duration(text: &str) -> Result<i64, String> {
@@ -171,7 +180,10 @@ pub fn run(root: &Path, command: VoucherCommand) -> anyhow::Result<ExitCode> {
                     .unwrap_or_default()
             );
         }
-        VoucherCommand::ImportPirania { dir } => return import(&store, &dir),
+        VoucherCommand::ImportPirania { dir: Some(dir), .. } => return import(&store, &dir),
+        VoucherCommand::ImportPirania { from, .. } => {
+            return import_live(&store, from.as_deref().unwrap_or_default());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -224,6 +236,84 @@ fn import(store: &Vouchers, dir: &Path) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Largest shared-state table read from a node.
+const MAX_TABLE: usize = 16 << 20;
+
+/// `import-pirania --from URL`: a live node's shared-state table, imported like the files.
+fn import_live(store: &Vouchers, url: &str) -> anyhow::Result<ExitCode> {
+    let text = fetch_table(url)?;
+    let (good, bad) = parse_shared_state(&text).map_err(|e| anyhow::anyhow!("{url}: {e}"))?;
+    let new = store.import_pirania(&good)?;
+    println!(
+        "imported {new} new voucher(s) of {} in the node's table",
+        good.len()
+    );
+    for (key, reason) in &bad {
+        eprintln!("entry {key}: {reason}");
+    }
+    Ok(if bad.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The node's table: an empty table POSTed to its shared-state CGI, which merges it (nothing)
+/// and answers with its own. Plain HTTP, 10 s, at most [`MAX_TABLE`] bytes.
+fn fetch_table(url: &str) -> anyhow::Result<String> {
+    use http_body_util::BodyExt as _;
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{url:?} is not an address such as http://10.13.0.1/cgi-bin/shared-state/pirania-vouchers"))?;
+    anyhow::ensure!(
+        uri.scheme_str() == Some("http"),
+        "{url}: only plain http:// (LibreMesh's shared-state is served without TLS)"
+    );
+    let authority = uri
+        .authority()
+        .ok_or_else(|| anyhow::anyhow!("{url}: no host"))?
+        .clone();
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = authority.port_u16().unwrap_or(80);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime
+        .block_on(async move {
+            let fetch = async {
+                let stream = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+                let (mut sender, connection) =
+                    hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                        .await?;
+                tokio::spawn(connection);
+                let request = http::Request::post(uri.path_and_query().map_or("/", |p| p.as_str()))
+                    .header(http::header::HOST, authority.as_str())
+                    .header(http::header::CONTENT_TYPE, "application/json")
+                    .body(http_body_util::Full::new(&b"{}"[..]))?;
+                let response = sender.send_request(request).await?;
+                anyhow::ensure!(
+                    response.status().is_success(),
+                    "the node answered {}",
+                    response.status()
+                );
+                let body = http_body_util::Limited::new(response.into_body(), MAX_TABLE)
+                    .collect()
+                    .await
+                    .map_err(|_| anyhow::anyhow!("the table is larger than {MAX_TABLE} bytes"))?
+                    .to_bytes();
+                Ok(String::from_utf8_lossy(&body).into_owned())
+            };
+            tokio::time::timeout(std::time::Duration::from_secs(10), fetch)
+                .await
+                .map_err(|_| anyhow::anyhow!("the node did not answer within 10 s"))?
+        })
+        .map_err(|e: anyhow::Error| anyhow::anyhow!("{url}: {e}"))
 }
 
 /// The node that makes vouchers (Pirania's `author_node`): this router's host name.

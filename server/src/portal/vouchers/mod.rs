@@ -19,7 +19,7 @@ pub mod replica;
 mod replicate;
 
 pub use code::{CODE_LEN, group, new_code, normalise};
-pub use pirania::{PiraniaVoucher, parse_pirania};
+pub use pirania::{PiraniaVoucher, parse_pirania, parse_shared_state};
 pub use redeem::{Grant, MOVE_AFTER, Refusal, normalise_mac};
 pub use replicate::{Digest, root};
 

@@ -1,4 +1,5 @@
-//! Pirania's vouchers (LibreMesh): its voucher files read as its loader reads them, and
+//! Pirania's vouchers (LibreMesh): its voucher files read as its loader reads them, or its
+//! shared-state table (`pirania-vouchers`, as a live node's shared-state CGI answers), and
 //! imported once each (by Pirania id) with the MAC they were bound to.
 
 use rusqlite::params;
@@ -19,6 +20,8 @@ pub struct PiraniaVoucher {
     pub activation_date: Option<i64>,
     pub activation_deadline: Option<i64>,
     pub invalidation_date: Option<i64>,
+    /// Pirania's version of the voucher (each change adds one; default 1).
+    pub mod_counter: i64,
 }
 
 /// Reads one Pirania voucher file; the reason when Pirania would reject it.
@@ -28,6 +31,14 @@ pub struct PiraniaVoucher {
 pub fn parse_pirania(text: &str) -> Result<PiraniaVoucher, String> {
     let value: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    pirania_from_value(&value)
+}
+
+/// One Pirania voucher from its JSON, checked as Pirania's loader checks it.
+///
+/// # Errors
+/// Why it is not a valid voucher.
+pub fn pirania_from_value(value: &serde_json::Value) -> Result<PiraniaVoucher, String> {
     let object = value.as_object().ok_or("not a JSON object")?;
     let string = |key: &str| -> Result<Option<String>, String> {
         match object.get(key) {
@@ -76,7 +87,47 @@ pub fn parse_pirania(text: &str) -> Result<PiraniaVoucher, String> {
         activation_date: number("activation_date")?,
         activation_deadline: number("activation_deadline")?,
         invalidation_date: number("invalidation_date")?,
+        mod_counter: number("mod_counter")?.unwrap_or(1),
     })
+}
+
+/// An entry Pirania would reject: its key (or file name) and why.
+pub type Rejected = (String, String);
+
+/// Pirania's shared-state table as a node's `/cgi-bin/shared-state/pirania-vouchers` answers
+/// (`{key: {bleachTTL, author, data: voucher}}`; a voucher changed on some node is there under
+/// several keys until the old ones are bleached): per voucher id the entry with the highest
+/// `mod_counter`; the entries Pirania would reject, by key and reason.
+///
+/// # Errors
+/// The text is not a JSON object.
+pub fn parse_shared_state(text: &str) -> Result<(Vec<PiraniaVoucher>, Vec<Rejected>), String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let table = value
+        .as_object()
+        .ok_or("not a shared-state table (a JSON object)")?;
+    let mut newest: std::collections::BTreeMap<String, PiraniaVoucher> =
+        std::collections::BTreeMap::new();
+    let mut bad = Vec::new();
+    for (key, entry) in table {
+        match entry
+            .get("data")
+            .ok_or_else(|| "no `data`".to_owned())
+            .and_then(pirania_from_value)
+        {
+            Ok(v) => {
+                if newest
+                    .get(&v.id)
+                    .is_none_or(|old| v.mod_counter > old.mod_counter)
+                {
+                    newest.insert(v.id.clone(), v);
+                }
+            }
+            Err(reason) => bad.push((key.clone(), reason)),
+        }
+    }
+    Ok((newest.into_values().collect(), bad))
 }
 
 impl Vouchers {
