@@ -118,6 +118,12 @@ pub struct PortalSettingsView {
     /// One destination per line.
     pub walled_garden: String,
     pub tries_per_minute: u32,
+    /// Guests get access by reading and accepting, not with a voucher.
+    pub accept: bool,
+    /// Minutes of access after accepting.
+    pub accept_minutes: u32,
+    /// Seconds left of the admin's "open for everyone" time, while it runs.
+    pub open_left: Option<i64>,
 }
 
 /// Everything the page shows, from the server.
@@ -234,6 +240,7 @@ fn Vouchers(view: VoucherAdminView) -> impl IntoView {
         {view.error.map(|e| view! { <p class="error" role="alert">{e}</p> })}
         <CreateForm />
         <SettingsForm settings=view.settings.clone() has_logo=view.has_logo />
+        {view.enabled.then(|| view! { <OpenForm left=view.settings.open_left /> })}
         <Mesh mesh=view.mesh.clone() />
         <section aria-labelledby="list-heading">
             <h2 id="list-heading">{t("vouchers-list")}</h2>
@@ -287,8 +294,9 @@ fn CreateForm() -> impl IntoView {
 fn SettingsForm(settings: PortalSettingsView, has_logo: bool) -> impl IntoView {
     // After a refusal the server sends the values back as `s.*`: the form shows what was typed.
     let query = leptos_router::hooks::use_query_map();
+    let refused = query.with_untracked(|q| q.get("s.tries_per_minute").is_some());
     let settings = query.with_untracked(|q| {
-        if q.get("s.tries_per_minute").is_none() {
+        if !refused {
             return settings;
         }
         let text = |name: &str| q.get(&format!("s.{name}")).unwrap_or_default();
@@ -297,14 +305,18 @@ fn SettingsForm(settings: PortalSettingsView, has_logo: bool) -> impl IntoView {
             title: text("title"),
             text: text("text"),
             walled_garden: text("walled_garden"),
-            tries_per_minute: settings.tries_per_minute,
+            accept: text("mode") == "accept",
+            ..settings
         }
     });
     let tries = query
         .with_untracked(|q| q.get("s.tries_per_minute"))
         .unwrap_or_else(|| settings.tries_per_minute.to_string());
+    let minutes = query
+        .with_untracked(|q| q.get("s.accept_minutes"))
+        .unwrap_or_else(|| settings.accept_minutes.to_string());
     view! {
-        <details class="card wide" open=!settings.enabled>
+        <details class="card wide" open=!settings.enabled || refused>
             <summary><h2 class="inline">{t("portal-settings")}</h2></summary>
             <form method="post" action="/portal/settings" class="grid">
                 <label class="check">
@@ -319,6 +331,14 @@ fn SettingsForm(settings: PortalSettingsView, has_logo: bool) -> impl IntoView {
                 <label for="p-garden">{t("portal-settings-garden")}</label>
                 <textarea id="p-garden" name="walled_garden" rows="3" aria-describedby="p-garden-hint">{settings.walled_garden}</textarea>
                 <p class="hint" id="p-garden-hint">{t("portal-settings-garden-hint")}</p>
+                <fieldset class="modes">
+                    <legend>{t("portal-settings-mode")}</legend>
+                    <label class="check"><input type="radio" name="mode" value="voucher" checked=!settings.accept />" " {t("portal-settings-mode-voucher")}</label>
+                    <label class="check"><input type="radio" name="mode" value="accept" checked=settings.accept />" " {t("portal-settings-mode-accept")}</label>
+                </fieldset>
+                <label for="p-minutes">{t("portal-settings-accept-minutes")}</label>
+                <input id="p-minutes" name="accept_minutes" type="number" min="1" max="10080" value=minutes required aria-describedby="p-minutes-hint" />
+                <p class="hint" id="p-minutes-hint">{t("portal-settings-accept-minutes-hint")}</p>
                 <label for="p-tries">{t("portal-settings-tries")}</label>
                 <input id="p-tries" name="tries_per_minute" type="number" min="1" max="60" value=tries required />
                 <button type="submit" class="primary">{t("portal-settings-save")}</button>
@@ -361,6 +381,37 @@ fn FilterForm(filter: VoucherFilter) -> impl IntoView {
             </select>
             <button type="submit">{t("vouchers-filter")}</button>
         </form>
+    }
+}
+
+/// The emergency switch: everyone through for a time that ends by itself, or ended now.
+#[component]
+fn OpenForm(left: Option<i64>) -> impl IntoView {
+    let lang = lang();
+    let query = leptos_router::hooks::use_query_map();
+    let typed = query.with_untracked(|q| q.get("o.duration").unwrap_or_else(|| "2h".into()));
+    view! {
+        <section class="card wide" aria-labelledby="open-heading">
+            <h2 id="open-heading">{t("open-title")}</h2>
+            {match left {
+                Some(left) => view! {
+                    <p class="notice" role="status">{lang.tr_args("open-running", &[("time", duration_text(left).into())])}</p>
+                    <form method="post" action="/portal/open">
+                        <input type="hidden" name="end" value="1" />
+                        <button type="submit" class="danger">{t("open-end")}</button>
+                    </form>
+                }.into_any(),
+                None => view! {
+                    <p>{t("open-intro")}</p>
+                    <form method="post" action="/portal/open" class="grid">
+                        <label for="o-duration">{t("open-duration")}</label>
+                        <input id="o-duration" name="duration" type="text" required value=typed aria-describedby="o-duration-hint" />
+                        <p class="hint" id="o-duration-hint">{t("open-duration-hint")}</p>
+                        <button type="submit">{t("open-button")}</button>
+                    </form>
+                }.into_any(),
+            }}
+        </section>
     }
 }
 

@@ -45,8 +45,10 @@ async function guest(javaScriptEnabled, code, name) {
   // be restarting (the settings add DHCP option 114): a phone tries again, so does the test.
   await waitFor('the guest\'s browser to land on the portal', async () => {
     await page.goto(ELSEWHERE);
-    return page.url() === PORTAL;
+    return page.url().startsWith(PORTAL);
   });
+  // The portal keeps the page the guest asked for, to send them back there.
+  assert.equal(new URL(page.url()).searchParams.get('to'), ELSEWHERE);
   await page.getByRole('heading', { name: 'Lab Café Wi-Fi' }).waitFor();
   await page.getByText('Ask at the counter').waitFor();
   if (javaScriptEnabled) await checkA11y(page, `portal (${name})`);
@@ -58,13 +60,17 @@ async function guest(javaScriptEnabled, code, name) {
   await page.fill('#code', code.toLowerCase().replaceAll('-', ' '));
   await page.getByRole('button', { name: 'Connect' }).click();
   await page.getByText('You are online.').waitFor();
+  await page.getByRole('link', { name: 'Continue to news.example' }).waitFor();
+  // Then on to the page first asked for, by itself (a meta refresh: no script needed).
+  await page.waitForURL(ELSEWHERE, { timeout: 30_000 });
+  await page.getByText('the lab internet').waitFor();
+  await waitFor('the internet to answer the guest', async () => (await checkStatus()) === 204);
+  // The portal says how long the access lasts.
+  await page.goto(PORTAL);
+  await page.getByText('You are online.').waitFor();
   await page.getByText(/Time left: (1 h|59 min)\./).waitFor();
   if (javaScriptEnabled) await checkA11y(page, `portal online (${name})`);
   await page.screenshot({ path: `${SHOTS}/portal-${name}-online.png`, fullPage: true });
-  await waitFor('the internet to answer the guest', async () => (await checkStatus()) === 204);
-  await page.goto(ELSEWHERE);
-  assert.equal(page.url(), ELSEWHERE);
-  await page.getByText('the lab internet').waitFor();
   await context.close();
 }
 
@@ -187,4 +193,74 @@ test('the admin makes a community on a phone, sees its join code, leaves and joi
   await page.getByText('This router joined the community').waitFor();
   await assertFits(page, 'portal mesh joined (phone)');
   await context.close();
+});
+
+test('the admin opens the portal for everyone for a while, then ends it', async () => {
+  // The guest's voucher is withdrawn: it is captive again.
+  const vouchers = JSON.parse(lab.cli('vouchers', 'list', '--json'));
+  const used = vouchers.find((v) => v.code === codes[1]);
+  lab.cli('vouchers', 'invalidate', String(used.id));
+  await waitFor('the guest to be captive again', async () => (await checkStatus()) === 302);
+  const { context, page } = await adminPage(sizes.phone);
+  await page.goto(`${ROUTER}/portal`);
+  const open = page.locator('section[aria-labelledby=open-heading]');
+  await page.fill('#o-duration', 'soon');
+  await open.getByRole('button', { name: 'Open for everyone' }).click();
+  await page.getByText('The time is not understood').waitFor();
+  assert.equal(await page.inputValue('#o-duration'), 'soon', 'what was typed stays');
+  await page.fill('#o-duration', '1h');
+  await open.getByRole('button', { name: 'Open for everyone' }).click();
+  await page.getByText('The portal is open for everyone; it ends by itself.').waitFor();
+  await open.getByText(/open for everyone for another (1 h|59 min)/).waitFor();
+  await waitFor('the guest to reach the internet without a voucher', async () => (await checkStatus()) === 204);
+  await assertFits(page, 'portal open for everyone (phone)');
+  await checkA11y(page, 'portal open for everyone (phone)');
+  await page.screenshot({ path: `${SHOTS}/portal-admin-open-phone.png`, fullPage: true });
+  await open.getByRole('button', { name: 'End now' }).click();
+  await page.getByText('The portal asks for vouchers again.').waitFor();
+  await waitFor('the guest to be captive again', async () => (await checkStatus()) === 302);
+  await context.close();
+});
+
+test('read and accept: the admin switches the mode, a phone without JavaScript accepts and goes online', async () => {
+  await waitFor('the guest to be captive', async () => (await checkStatus()) === 302);
+  const admin = await adminPage(sizes.phone);
+  await admin.page.goto(`${ROUTER}/portal`);
+  await admin.page.locator('details.card', { hasText: 'Portal settings' }).locator('summary').click();
+  // A refused number of minutes keeps what was typed, the mode too.
+  await admin.page.getByLabel('by reading the text above and accepting it').check();
+  await admin.page.fill('#p-minutes', '0');
+  await admin.page.evaluate(() => document.querySelector('#p-minutes').removeAttribute('min'));
+  await admin.page.getByRole('button', { name: 'Save' }).click();
+  await admin.page.getByText('The minutes after accepting must be a number from 1 to 10080.').waitFor();
+  assert.equal(await admin.page.inputValue('#p-minutes'), '0');
+  assert.ok(await admin.page.getByLabel('by reading the text above and accepting it').isChecked());
+  await admin.page.fill('#p-minutes', '30');
+  await admin.page.getByRole('button', { name: 'Save' }).click();
+  await admin.page.getByText('Portal settings saved.').waitFor();
+  await assertFits(admin.page, 'portal settings, accept mode (phone)');
+
+  const context = await lab.browser.newContext({ viewport: sizes.phone, locale: 'de-DE', javaScriptEnabled: false, isMobile: true });
+  const page = await context.newPage();
+  await waitFor('the guest\'s browser to land on the portal', async () => {
+    await page.goto(ELSEWHERE);
+    return page.url().startsWith(PORTAL);
+  });
+  await page.getByText('Ask at the counter').waitFor();
+  assert.equal(await page.locator('#code').count(), 0, 'no code field in this mode');
+  await assertFits(page, 'portal accept (phone, no JavaScript)');
+  await page.screenshot({ path: `${SHOTS}/portal-accept-phone-nojs.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Annehmen und online gehen' }).click();
+  await page.getByText(/Verbleibende Zeit: (30|29) min/).waitFor();
+  await page.waitForURL(ELSEWHERE, { timeout: 30_000 });
+  await waitFor('the internet to answer the guest', async () => (await checkStatus()) === 204);
+  await context.close();
+
+  // Back to vouchers for whatever runs after.
+  await admin.page.goto(`${ROUTER}/portal`);
+  await admin.page.locator('details.card', { hasText: 'Portal settings' }).locator('summary').click();
+  await admin.page.getByLabel('with a voucher\'s code').check();
+  await admin.page.getByRole('button', { name: 'Save' }).click();
+  await admin.page.getByText('Portal settings saved.').waitFor();
+  await admin.context.close();
 });

@@ -177,6 +177,7 @@ pub fn app(state: AppState) -> Router {
         .route("/portal/vouchers.csv", get(vouchers::csv))
         .route("/portal/print", get(vouchers::print))
         .route("/portal/mesh", post(mesh::post))
+        .route("/portal/open", post(vouchers::open))
         .route("/lang", post(web::lang::set_language))
         .route("/bluetooth/send", post(ble::send_form))
         .route("/api/v1/ble/peers", get(ble::peers))

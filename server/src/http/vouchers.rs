@@ -143,6 +143,8 @@ pub fn admin_view(
         ),
         "renamed" => lang.tr("vouchers-renamed"),
         "settings" => lang.tr("vouchers-settings-saved"),
+        "opened" => lang.tr("vouchers-opened"),
+        "closed" => lang.tr("vouchers-closed"),
         "extended" => lang.tr("vouchers-extended"),
         _ => lang.tr("vouchers-invalidated"),
     });
@@ -152,7 +154,7 @@ pub fn admin_view(
                 super::mesh::message(mesh, lang).unwrap_or_else(|| lang.tr("error-internal"))
             }
             "quantity" | "duration" | "deadline" | "devices" | "not-found" | "permanent"
-            | "invalidated" | "garden" | "tries" | "logo" => {
+            | "invalidated" | "garden" | "tries" | "logo" | "open" | "minutes" => {
                 lang.tr(&format!("vouchers-error-{key}"))
             }
             "apply" => lang.tr_args(
@@ -180,6 +182,12 @@ pub fn admin_view(
             text: settings.text,
             walled_garden: settings.walled_garden.join("\n"),
             tries_per_minute: settings.tries_per_minute,
+            accept: settings.mode == settings::Mode::Accept,
+            accept_minutes: settings.accept_minutes,
+            open_left: settings
+                .open_until
+                .map(|until| until - vouchers::now())
+                .filter(|left| *left > 0),
         },
         filter,
         rows,
@@ -451,6 +459,14 @@ pub struct SettingsForm {
     #[serde(default)]
     walled_garden: String,
     tries_per_minute: String,
+    #[serde(default)]
+    mode: String,
+    #[serde(default = "sixty")]
+    accept_minutes: String,
+}
+
+fn sixty() -> String {
+    "60".into()
 }
 
 /// `POST /portal/settings`: applied like any configuration change (files written atomically,
@@ -462,6 +478,8 @@ pub async fn settings(State(state): State<AppState>, Form(form): Form<SettingsFo
         text: &form.text,
         walled_garden: &form.walled_garden,
         tries_per_minute: &form.tries_per_minute,
+        mode: &form.mode,
+        accept_minutes: &form.accept_minutes,
     };
     let read = state
         .platform
@@ -479,15 +497,50 @@ pub async fn settings(State(state): State<AppState>, Form(form): Form<SettingsFo
             ("text", change.text),
             ("walled_garden", change.walled_garden),
             ("tries_per_minute", change.tries_per_minute),
+            ("mode", change.mode),
+            ("accept_minutes", change.accept_minutes),
         ],
     );
     let edits = match settings::edits(&change, &network, &dhcp, state.portal_port) {
         Ok(edits) => edits,
         Err(settings::Refused::Tries) => return back_to("", &format!("error=tries{typed}")),
         Err(settings::Refused::Garden) => return back_to("", &format!("error=garden{typed}")),
+        Err(settings::Refused::Minutes) => {
+            return back_to("", &format!("error=minutes{typed}"));
+        }
     };
     tracing::info!(enabled = change.enabled, "applying portal settings");
-    apply_portal_edits(&state, edits).await
+    apply_portal_edits(&state, edits, "settings").await
+}
+
+/// Longest "open for everyone" time: a week.
+const OPEN_MAX: i64 = 7 * 86_400;
+
+#[derive(Deserialize)]
+pub struct OpenForm {
+    #[serde(default)]
+    duration: String,
+    #[serde(default)]
+    end: Option<String>,
+}
+
+/// `POST /portal/open`: the admin's emergency switch — everyone through for a time (at most a
+/// week), ending by itself; or ended now.
+pub async fn open(State(state): State<AppState>, Form(form): Form<OpenForm>) -> Response {
+    let until = if form.end.is_some() {
+        None
+    } else {
+        match vouchers::parse_duration(&form.duration) {
+            Some(d) if d <= OPEN_MAX => Some(vouchers::now() + d),
+            _ => {
+                let typed = kept("o", &[("duration", form.duration.as_str())]);
+                return back_to("", &format!("error=open{typed}"));
+            }
+        }
+    };
+    tracing::info!(?until, "portal opened for everyone (none: closed again)");
+    let done = if until.is_some() { "opened" } else { "closed" };
+    apply_portal_edits(&state, settings::open_edits(until), done).await
 }
 
 /// `POST /portal/logo` (multipart, field `logo`; an empty field or `remove` takes it away):
@@ -528,7 +581,7 @@ pub async fn logo(State(state): State<AppState>, mut form: axum::extract::Multip
         (_, true) => settings::logo_edits(""),
         (None, false) => return back_to("", "error=logo"),
     };
-    apply_portal_edits(&state, edits).await
+    apply_portal_edits(&state, edits, "settings").await
 }
 
 /// A change that could not be applied: the page says why.
@@ -541,7 +594,7 @@ fn refused_apply(err: &dyn std::fmt::Display) -> Response {
 /// Applies portal edits like any configuration change (files written atomically, services
 /// reloaded, rolled back on failure), then puts the settings now in `/etc/config/portico` in
 /// force without a restart; answers with the page and what happened.
-async fn apply_portal_edits(state: &AppState, edits: Vec<uci::Edit>) -> Response {
+async fn apply_portal_edits(state: &AppState, edits: Vec<uci::Edit>, done: &str) -> Response {
     let applier = state.applier.clone();
     let failed = match tokio::task::spawn_blocking(move || applier.apply(&edits, false)).await {
         Ok(Ok(_) | Err(crate::apply::Error::Empty)) => None,
@@ -567,7 +620,7 @@ async fn apply_portal_edits(state: &AppState, edits: Vec<uci::Edit>) -> Response
         }
     };
     match failed {
-        None => back_to("", "done=settings"),
+        None => back_to("", &format!("done={done}")),
         Some(err) => refused_apply(&err),
     }
 }

@@ -62,6 +62,9 @@ struct Config {
     layout: Layout,
     /// Wrong codes counted per device (MAC), as the settings say.
     limiter: crate::auth::LoginLimiter<String>,
+    /// Whether the table was built captive (switched on and not open for everyone) when the
+    /// settings were put in force: the watch rebuilds it when the open time ends.
+    captive: bool,
 }
 
 /// The captive portal service. It runs whether or not the portal is switched on, so the
@@ -155,6 +158,7 @@ impl Portal {
                 limiter: crate::auth::LoginLimiter::per_minute(settings.tries_per_minute),
                 settings,
                 layout,
+                captive: false,
             }),
             enforcing,
             gate,
@@ -215,9 +219,9 @@ impl Portal {
         settings
     }
 
-    /// Whether guests must show a voucher.
+    /// Whether guests must show a voucher now (switched on, and not opened for everyone).
     pub fn enabled(&self) -> bool {
-        self.config().settings.enabled
+        self.config().settings.captive_at(vouchers::now())
     }
 
     /// Whether the firewall is programmed (false: web pages only).
@@ -240,7 +244,11 @@ impl Portal {
             self.listen.port()
         };
         let layout = Self::layout_for(&settings, (port, self.admin_port), &self.closed);
-        let enabled = settings.enabled;
+        // Opened for everyone: no table until the time is up (the watch puts it back).
+        let enabled = settings.captive_at(vouchers::now());
+        if settings.open_at(vouchers::now()) {
+            tracing::info!(until = settings.open_until, "portal open for everyone");
+        }
         {
             let mut config = self
                 .config
@@ -249,6 +257,7 @@ impl Portal {
             config.limiter = crate::auth::LoginLimiter::per_minute(settings.tries_per_minute);
             config.settings = settings;
             config.layout = layout.clone();
+            config.captive = enabled;
         }
         if enabled {
             let (allowed, since) = self.allowed_now()?;
@@ -580,6 +589,48 @@ impl Portal {
         Ok(grant)
     }
 
+    /// A device accepts the page's text (the "read and accept" mode): access for the
+    /// settings' minutes. Pressing again while the time runs changes nothing and counts
+    /// against the per-minute limit, like a wrong code.
+    ///
+    /// # Errors
+    /// Not in this mode or the store failed ([`Denied::Unavailable`]), the device has no MAC
+    /// address, or it pressed too often.
+    pub fn accept(&self, ip: IpAddr) -> Result<vouchers::Accepted, Denied> {
+        let now_mono = Instant::now();
+        let settings = self.settings();
+        if !self.enabled() || settings.mode != crate::portal::settings::Mode::Accept {
+            return Err(Denied::Unavailable);
+        }
+        let limiter = self.config().limiter.clone();
+        let mac = Self::mac_of(ip).ok_or(Denied::UnknownDevice)?;
+        limiter.check(&mac, now_mono).map_err(Denied::Wait)?;
+        let seconds = i64::from(settings.accept_minutes) * 60;
+        let accepted = match self.vouchers.accept(&mac, vouchers::now(), seconds) {
+            Ok(Some(accepted)) => accepted,
+            Ok(None) => return Err(Denied::UnknownDevice),
+            Err(err) => {
+                tracing::error!(%err, "portal store");
+                return Err(Denied::Unavailable);
+            }
+        };
+        if accepted.again {
+            limiter.fail(&mac, now_mono);
+            return Ok(accepted);
+        }
+        limiter.succeed(&mac);
+        if let Err(err) = self.sync() {
+            tracing::error!(%err, "portal firewall update");
+            return Err(Denied::Unavailable);
+        }
+        self.flush(std::slice::from_ref(&mac), Some(ip));
+        tracing::info!(
+            minutes = settings.accept_minutes,
+            "device accepted the portal's text"
+        );
+        Ok(accepted)
+    }
+
     /// What the device behind a connection's address has of the internet.
     pub fn access_of(&self, ip: IpAddr) -> Access {
         if !self.enabled() {
@@ -638,6 +689,7 @@ impl Portal {
                 if check_table {
                     portal.restore_table();
                 }
+                portal.follow_open_time();
                 portal.step(m, w, v)
             })
             .await;
@@ -662,6 +714,19 @@ impl Portal {
                 }
             }
             Err(err) => tracing::warn!(%err, "cannot look at the portal's nftables table"),
+        }
+    }
+
+    /// The admin's "open for everyone" time began or ended since the settings were put in
+    /// force: put them in force again (the table goes, or comes back and cuts what was opened
+    /// without access).
+    fn follow_open_time(self: &Arc<Self>) {
+        if self.enabled() == self.config().captive {
+            return;
+        }
+        tracing::info!(captive = self.enabled(), "portal open time changed");
+        if let Err(err) = self.configure(self.settings_as_configured()) {
+            tracing::error!(%err, "portal firewall after the open time");
         }
     }
 

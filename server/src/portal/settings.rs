@@ -21,6 +21,34 @@ pub struct Settings {
     pub walled_garden: Vec<String>,
     /// `option tries_per_minute` — code guesses a client may make per minute (default 5).
     pub tries_per_minute: u32,
+    /// `option open_until` — Unix seconds until which the portal lets everyone through (the
+    /// admin's "open for everyone" switch; it ends by itself). `0` or absent: not open.
+    pub open_until: Option<i64>,
+    /// `option mode` — `voucher` (default): a code gives access; `accept`: reading the page
+    /// and pressing its button gives [`Settings::accept_minutes`] of access, no code.
+    pub mode: Mode,
+    /// `option accept_minutes` — access after accepting (1 to 10080, default 60).
+    pub accept_minutes: u32,
+}
+
+/// How a guest gets access.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// With a voucher's code.
+    #[default]
+    Voucher,
+    /// By reading the page and accepting (Pirania's "read for access").
+    Accept,
+}
+
+impl Mode {
+    /// The UCI value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Voucher => "voucher",
+            Mode::Accept => "accept",
+        }
+    }
 }
 
 impl Default for Settings {
@@ -33,12 +61,18 @@ impl Default for Settings {
             logo: None,
             walled_garden: Vec::new(),
             tries_per_minute: 5,
+            open_until: None,
+            mode: Mode::Voucher,
+            accept_minutes: 60,
         }
     }
 }
 
 /// Every key `config portal 'portal'` may hold.
-pub const KEYS: [&str; 7] = [
+pub const KEYS: [&str; 10] = [
+    "open_until",
+    "mode",
+    "accept_minutes",
     "enabled",
     "interface",
     "title",
@@ -49,6 +83,16 @@ pub const KEYS: [&str; 7] = [
 ];
 
 impl Settings {
+    /// Whether the admin opened the portal for everyone and that time has not ended at `now`.
+    pub fn open_at(&self, now: i64) -> bool {
+        self.open_until.is_some_and(|until| now < until)
+    }
+
+    /// Whether guests must show a voucher at `now`: switched on and not opened for everyone.
+    pub fn captive_at(&self, now: i64) -> bool {
+        self.enabled && !self.open_at(now)
+    }
+
     /// The portal's section of `<root>/etc/config/portico` as it is now (after a change was
     /// applied; at start `config::Settings::load` reads every section at once).
     ///
@@ -99,6 +143,21 @@ impl Settings {
                         portal.tries_per_minute = n;
                     }
                 }
+                "mode" => match o.value() {
+                    "voucher" => portal.mode = Mode::Voucher,
+                    "accept" => portal.mode = Mode::Accept,
+                    _ => o.bad("not voucher or accept"),
+                },
+                "accept_minutes" => {
+                    if let Some(m) = o.number(1..=10_080) {
+                        portal.accept_minutes = m;
+                    }
+                }
+                "open_until" => {
+                    if let Some(t) = o.number(0..=i64::MAX) {
+                        portal.open_until = (t > 0).then_some(t);
+                    }
+                }
                 _ => o.unknown(&KEYS),
             },
         );
@@ -112,6 +171,29 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modes_accept_minutes_and_the_open_time() {
+        let text = "config portal 'portal'\n\toption enabled '1'\n\toption mode 'accept'\n\
+                    \toption accept_minutes '30'\n\toption open_until '2000'\n";
+        let (portal, warnings) =
+            Settings::from_package(&uci::parse("portico", text.as_bytes()).unwrap());
+        assert_eq!(warnings, []);
+        assert_eq!((portal.mode, portal.accept_minutes), (Mode::Accept, 30));
+        assert!(portal.open_at(1999) && !portal.captive_at(1999));
+        assert!(
+            !portal.open_at(2000) && portal.captive_at(2000),
+            "it ends by itself"
+        );
+        let text = "config portal 'portal'\n\toption mode 'free'\n\toption accept_minutes '0'\n\toption open_until '0'\n";
+        let (portal, warnings) =
+            Settings::from_package(&uci::parse("portico", text.as_bytes()).unwrap());
+        assert_eq!(
+            (portal.mode, portal.accept_minutes, portal.open_until),
+            (Mode::Voucher, 60, None)
+        );
+        assert_eq!(warnings.len(), 2, "{warnings:?}");
+    }
 
     #[test]
     fn portal_section_values_and_warnings() {
@@ -152,6 +234,9 @@ pub struct Change<'a> {
     /// One address or network per line.
     pub walled_garden: &'a str,
     pub tries_per_minute: &'a str,
+    /// `voucher` or `accept`.
+    pub mode: &'a str,
+    pub accept_minutes: &'a str,
 }
 
 /// Why a settings change was refused.
@@ -163,6 +248,9 @@ pub enum Refused {
     /// A walled-garden line is not an address or network.
     #[error("the walled garden holds something that is not an address or network")]
     Garden,
+    /// `accept_minutes` is not a number from 1 to 10080 (a week).
+    #[error("the access after accepting must be 1 to 10080 minutes")]
+    Minutes,
 }
 
 /// The UCI edits for a settings change: `config portal 'portal'` in `portico`, and DHCP
@@ -177,13 +265,14 @@ pub fn edits(
     dhcp: &uci::Package,
     portal_port: u16,
 ) -> Result<Vec<uci::Edit>, Refused> {
-    let tries: u32 = change
-        .tries_per_minute
-        .trim()
-        .parse()
-        .ok()
-        .filter(|n| (1..=60).contains(n))
-        .ok_or(Refused::Tries)?;
+    let number = |text: &str, range: std::ops::RangeInclusive<u32>, refused: Refused| {
+        text.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| range.contains(n))
+            .ok_or(refused)
+    };
+    let tries = number(change.tries_per_minute, 1..=60, Refused::Tries)?;
     let garden: Vec<&str> = change
         .walled_garden
         .lines()
@@ -193,6 +282,12 @@ pub fn edits(
     if garden.iter().any(|g| parse_network(g).is_none()) {
         return Err(Refused::Garden);
     }
+    let minutes = number(change.accept_minutes, 1..=10_080, Refused::Minutes)?;
+    let mode = if change.mode == "accept" {
+        Mode::Accept
+    } else {
+        Mode::Voucher
+    };
     let set = |path: &str, value: &str| uci::Edit::Set {
         path: path.to_owned(),
         value: value.as_bytes().to_vec(),
@@ -206,6 +301,8 @@ pub fn edits(
         set("portico.portal.title", change.title.trim()),
         set("portico.portal.text", change.text.trim()),
         set("portico.portal.tries_per_minute", &tries.to_string()),
+        set("portico.portal.mode", mode.name()),
+        set("portico.portal.accept_minutes", &minutes.to_string()),
     ];
     edits.push(if garden.is_empty() {
         set("portico.portal.walled_garden", "")
@@ -332,6 +429,21 @@ pub fn store_logo(root: &std::path::Path, bytes: &[u8]) -> Result<Vec<uci::Edit>
 }
 
 /// The edits that set (or with an empty path, remove) the portal's logo.
+/// The edits that open the portal for everyone until `until` (Unix seconds), or end that now
+/// (`None`).
+pub fn open_edits(until: Option<i64>) -> Vec<uci::Edit> {
+    vec![
+        uci::Edit::Set {
+            path: "portico.portal".into(),
+            value: b"portal".to_vec(),
+        },
+        uci::Edit::Set {
+            path: "portico.portal.open_until".into(),
+            value: until.unwrap_or(0).to_string().into_bytes(),
+        },
+    ]
+}
+
 pub fn logo_edits(path: &str) -> Vec<uci::Edit> {
     vec![
         uci::Edit::Set {

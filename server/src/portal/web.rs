@@ -112,18 +112,57 @@ struct PortalPage {
     code_label: String,
     code_hint: String,
     submit: String,
+    /// The page the guest first asked for (plain HTTP), kept through the form.
+    to: Option<String>,
+    /// "Read and accept" mode: a button instead of the code field.
+    accept: bool,
+    accept_button: String,
+    accept_hint: String,
+    /// "Continue to news.example" once online.
+    continue_to: String,
 }
 
 #[derive(Deserialize)]
 struct PageQuery {
     code: Option<String>,
     lang: Option<String>,
+    to: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct CodeForm {
+    #[serde(default)]
     code: String,
+    /// The "read and accept" button.
+    accept: Option<String>,
     lang: Option<String>,
+    to: Option<String>,
+}
+
+/// Longest original address the portal keeps.
+const MAX_TO: usize = 2048;
+
+/// The page a guest first asked for, when it is one to send them back to: a plain `http://`
+/// address of another host than the portal (never the portal itself, nothing else).
+fn original(to: Option<&str>, ends: Ends) -> Option<String> {
+    let to = to?.trim();
+    let uri: axum::http::Uri = to.parse().ok()?;
+    let host = uri.host()?;
+    let portal = ends.portal_url();
+    (to.len() <= MAX_TO
+        && uri.scheme_str() == Some("http")
+        && !to.chars().any(char::is_control)
+        && !portal.contains(&format!("//{host}:"))
+        && !portal.contains(&format!("//[{host}]:")))
+    .then(|| to.to_owned())
+}
+
+/// The host of an address, for "Continue to news.example".
+fn host_of(to: &str) -> String {
+    to.parse::<axum::http::Uri>()
+        .ok()
+        .and_then(|u| u.host().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 fn language(headers: &HeaderMap, chosen: Option<&str>) -> Lang {
@@ -157,9 +196,12 @@ fn render(
     lang: Lang,
     access: Access,
     error: Option<String>,
-    code: String,
+    (code, to): (String, Option<String>),
 ) -> Response {
     let settings = portal.settings();
+    let continue_to = to.as_deref().map_or_else(String::new, |to| {
+        lang.tr_args("portal-continue", &[("host", host_of(to).into())])
+    });
     let page = PortalPage {
         lang: lang.code(),
         title: if settings.title.is_empty() {
@@ -176,6 +218,11 @@ fn render(
         code_label: lang.tr("portal-code-label"),
         code_hint: lang.tr("portal-code-hint"),
         submit: lang.tr("portal-submit"),
+        to,
+        continue_to,
+        accept: settings.mode == super::settings::Mode::Accept,
+        accept_button: lang.tr("portal-accept"),
+        accept_hint: lang.tr("portal-accept-hint"),
     };
     match page.render() {
         Ok(html) => (
@@ -220,7 +267,8 @@ async fn page(
     let lang = language(&headers, q.lang.as_deref());
     let access = access(&portal, ends).await;
     let code = q.code.unwrap_or_default().chars().take(40).collect();
-    render(&portal, lang, access, None, code)
+    let to = original(q.to.as_deref(), ends);
+    render(&portal, lang, access, None, (code, to))
 }
 
 fn refusal_key(denied: Denied) -> &'static str {
@@ -244,17 +292,26 @@ async fn submit(
 ) -> Response {
     let lang = language(&headers, form.lang.as_deref());
     let code: String = form.code.chars().take(40).collect();
+    let to = original(form.to.as_deref(), ends);
     let typed = code.clone();
     let p = Arc::clone(&portal);
-    let result = tokio::task::spawn_blocking(move || p.redeem(&typed, ends.client()))
-        .await
-        .unwrap_or(Err(Denied::Unavailable));
+    let accepting = form.accept.is_some();
+    let result = tokio::task::spawn_blocking(move || {
+        if accepting {
+            p.accept(ends.client()).map(|a| Some(a.until))
+        } else {
+            p.redeem(&typed, ends.client())
+                .map(|Grant { expires, .. }| expires)
+        }
+    })
+    .await
+    .unwrap_or(Err(Denied::Unavailable));
     match result {
-        Ok(Grant { expires, .. }) => {
+        Ok(expires) => {
             let access = expires.map_or(Access::Unlimited, |e| {
                 Access::Left(e - super::vouchers::now())
             });
-            render(&portal, lang, access, None, String::new())
+            render(&portal, lang, access, None, (String::new(), to))
         }
         Err(denied) => {
             let message = match denied {
@@ -269,16 +326,21 @@ async fn submit(
                 Denied::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
                 _ => StatusCode::FORBIDDEN,
             };
-            let mut response = render(&portal, lang, Access::Captive, Some(message), code);
+            let mut response = render(&portal, lang, Access::Captive, Some(message), (code, to));
             *response.status_mut() = status;
             response
         }
     }
 }
 
-/// Before access: a redirect to the portal (what every OS's check takes as "captive").
-fn to_portal(ends: Ends) -> Response {
-    let mut response = Redirect::to(&ends.portal_url()).into_response();
+/// Before access: a redirect to the portal (what every OS's check takes as "captive"), with
+/// the page the guest asked for when there is one to come back to.
+fn to_portal(ends: Ends, asked: Option<String>) -> Response {
+    let url = match asked {
+        Some(to) => format!("{}?to={}", ends.portal_url(), app::portal::encode(&to)),
+        None => ends.portal_url(),
+    };
+    let mut response = Redirect::to(&url).into_response();
     // 302 is what captive assistants know best; Redirect::to gives 303.
     *response.status_mut() = StatusCode::FOUND;
     response
@@ -295,7 +357,7 @@ async fn os_check(
     uri: axum::http::Uri,
 ) -> Response {
     if access(&portal, ends).await == Access::Captive {
-        return to_portal(ends);
+        return to_portal(ends, None);
     }
     let (status, content_type, body) = netlab::sink::answer(uri.path());
     (
@@ -306,9 +368,23 @@ async fn os_check(
         .into_response()
 }
 
-/// Any other page a captive client asked for (its port-80 request was redirected here).
-async fn elsewhere(ConnectInfo(ends): ConnectInfo<Ends>) -> Response {
-    to_portal(ends)
+/// Any other page a captive client asked for (its port-80 request was redirected here, with
+/// its own `Host`): the portal, which sends the guest back there once online.
+async fn elsewhere(
+    ConnectInfo(ends): ConnectInfo<Ends>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> Response {
+    let asked = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(|host| {
+            format!(
+                "http://{host}{}",
+                uri.path_and_query().map_or("/", |p| p.as_str())
+            )
+        });
+    to_portal(ends, original(asked.as_deref(), ends))
 }
 
 /// RFC 8908's API: whether this client is captive and for how long it is not.
@@ -368,5 +444,37 @@ async fn logo(State(portal): State<Arc<Portal>>) -> Response {
                 .into_response()
         }
         _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plain_http_page_elsewhere_is_kept_to_return_to() {
+        let ends = Ends {
+            local: "192.168.1.1:8080".parse().unwrap(),
+            remote: "192.168.1.20:50000".parse().unwrap(),
+        };
+        let kept = |to: &str| original(Some(to), ends);
+        assert_eq!(
+            kept("http://news.example/today?x=1").as_deref(),
+            Some("http://news.example/today?x=1")
+        );
+        assert_eq!(kept("https://news.example/"), None, "not plain HTTP");
+        assert_eq!(
+            kept("http://192.168.1.1:8080/?to=x"),
+            None,
+            "the portal itself"
+        );
+        assert_eq!(kept("javascript:alert(1)"), None);
+        assert_eq!(kept("/relative"), None);
+        assert_eq!(
+            kept(&format!("http://a.example/{}", "x".repeat(MAX_TO))),
+            None
+        );
+        assert_eq!(original(None, ends), None);
+        assert_eq!(host_of("http://news.example:81/a"), "news.example");
     }
 }

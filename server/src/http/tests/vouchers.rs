@@ -478,3 +478,46 @@ async fn the_mesh_form_creates_shows_the_join_code_leaves_and_joins() {
         "{html}"
     );
 }
+
+/// The admin's "open for everyone" switch: everyone through at once (the portal says so to
+/// guests), a bad time refused and kept, ended by hand; the time written to UCI ends it by
+/// itself.
+#[tokio::test]
+async fn open_for_everyone_starts_ends_and_refuses_a_bad_time() {
+    let mut f = fixture(true);
+    let portal = with_portal(&mut f);
+    let cookie = set_up(&f).await;
+    let read = || std::fs::read_to_string(f.root.join("etc/config/portico")).unwrap();
+    let resp = send(
+        &f,
+        authed_form("/portal/settings", &cookie, "enabled=1&tries_per_minute=5"),
+    )
+    .await;
+    assert_eq!(location(&resp), "/portal?done=settings");
+    assert!(portal.enabled());
+    let html = body(send(&f, authed_get("/portal", &cookie)).await).await;
+    assert!(html.contains("Open for everyone"), "{html}");
+
+    let resp = send(&f, authed_form("/portal/open", &cookie, "duration=2y")).await;
+    let to = location(&resp).to_owned();
+    assert!(to.contains("error=open&o.duration=2y"), "{to}");
+    let html = body(send(&f, authed_get(&to, &cookie)).await).await;
+    assert!(
+        html.contains("up to a week") && html.contains(r#"value="2y""#),
+        "{html}"
+    );
+    let resp = send(&f, authed_form("/portal/open", &cookie, "duration=8d")).await;
+    assert!(location(&resp).contains("error=open"), "more than a week");
+
+    let resp = send(&f, authed_form("/portal/open", &cookie, "duration=2h")).await;
+    assert_eq!(location(&resp), "/portal?done=opened");
+    assert!(read().contains("option open_until '"), "{}", read());
+    assert!(!portal.enabled(), "nobody is captive while it is open");
+    let html = body(send(&f, authed_get("/portal?done=opened", &cookie)).await).await;
+    assert!(html.contains("open for everyone for another 2 h"), "{html}");
+
+    let resp = send(&f, authed_form("/portal/open", &cookie, "end=1")).await;
+    assert_eq!(location(&resp), "/portal?done=closed");
+    assert!(read().contains("option open_until '0'"));
+    assert!(portal.enabled(), "captive again");
+}

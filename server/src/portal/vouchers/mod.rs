@@ -12,12 +12,14 @@
 //! This file is the store (create, list, change, look up); `code` the code format, `redeem`
 //! the redemption rules, `pirania` the import of Pirania's voucher files.
 
+mod accept;
 mod code;
 mod pirania;
 mod redeem;
 pub mod replica;
 mod replicate;
 
+pub use accept::Accepted;
 pub use code::{CODE_LEN, group, new_code, normalise};
 pub use pirania::{PiraniaVoucher, parse_pirania, parse_shared_state};
 pub use redeem::{Grant, MOVE_AFTER, Refusal, normalise_mac};

@@ -199,6 +199,8 @@ impl Vouchers {
                 .filter_map(|(id, macs)| valid.get(&id).map(|e| (macs, *e)))
                 .flat_map(|(macs, expires)| macs.into_iter().map(move |m| (m, expires)))
                 .collect();
+            // Devices that accepted the page (the portal's "read and accept" mode).
+            list.extend(Vouchers::accepted_at(c, now)?);
             // One device on two vouchers: the later end.
             list.sort();
             list.dedup_by(|later, earlier| {
