@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Server, portico, start, wait_for};
+use common::{Server, cli, create_community, portico, start, wait_for};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -23,22 +23,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// Runs a `portico` command on a node's root; its stdout.
-fn cli(root: &Path, args: &[&str]) -> String {
-    let out = portico()
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "portico {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A node: its root with the mesh section (loopback, its port, its peers), joined with `code`
@@ -70,13 +54,7 @@ fn node(
             cli(&root, &["mesh", "join", code]);
             code.to_owned()
         }
-        Some(Err(community)) => {
-            let out = cli(&root, &["mesh", "create", community]);
-            out.split_whitespace()
-                .find(|w| w.starts_with("portico-mesh:"))
-                .expect("a join code")
-                .to_owned()
-        }
+        Some(Err(community)) => create_community(&root, community),
     };
     let mut cmd = portico();
     cmd.args([

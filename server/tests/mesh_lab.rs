@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::process::Command;
 use std::time::Instant;
 
-use common::{LabGuard, Server, serve_router, wait_for};
+use common::{LabGuard, Server, cli, create_community, serve_router, wait_for};
 use netlab::{Lab, NodeRole, Scratch};
 
 fn ip(ns: &str, args: &[&str]) {
@@ -43,21 +43,6 @@ fn curl(lab: &Lab, args: &[&str]) -> (i32, u16, String) {
         code.trim().parse().unwrap_or(0),
         body.to_owned(),
     )
-}
-
-fn cli(root: &std::path::Path, args: &[&str]) -> String {
-    let out = common::portico()
-        .arg("--root")
-        .arg(root)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "portico {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 fn voucher(root: &std::path::Path, code: &str) -> Option<serde_json::Value> {
@@ -100,11 +85,7 @@ fn router(n: u32, link: &Scratch, join: Option<&str>) -> (Router, String) {
             cli(root.path(), &["mesh", "join", code]);
             code.to_owned()
         }
-        None => cli(root.path(), &["mesh", "create", "kiez"])
-            .split_whitespace()
-            .find(|w| w.starts_with("portico-mesh:"))
-            .expect("a join code")
-            .to_owned(),
+        None => create_community(root.path(), "kiez"),
     };
     (Router { lab, root }, code)
 }
@@ -286,11 +267,7 @@ fn chain(n: usize, link: &Scratch) -> Vec<ChainNode> {
         }
         std::fs::write(root.path().join("etc/config/portico"), config).unwrap();
         code = Some(match code.take() {
-            None => cli(root.path(), &["mesh", "create", "bench"])
-                .split_whitespace()
-                .find(|w| w.starts_with("portico-mesh:"))
-                .unwrap()
-                .to_owned(),
+            None => create_community(root.path(), "bench"),
             Some(code) => {
                 cli(root.path(), &["mesh", "join", &code]);
                 code

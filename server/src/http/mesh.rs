@@ -15,7 +15,7 @@ use crate::portal::vouchers;
 /// "made on" and "in use on").
 pub fn view(state: &AppState) -> (MeshView, std::collections::HashMap<String, String>) {
     let db = state.auth.db();
-    let status = match mesh::status(db) {
+    let status = match mesh::status(db, &state.vouchers) {
         Ok(status) => status,
         Err(err) => {
             tracing::error!(%err, "mesh status");

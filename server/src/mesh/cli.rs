@@ -71,7 +71,8 @@ pub fn run(root: &Path, command: MeshCommand) -> anyhow::Result<ExitCode> {
             }
         }
         MeshCommand::Status { json } => {
-            let status = super::status(&db)?;
+            let store = vouchers::Vouchers::open(db.clone())?;
+            let status = super::status(&db, &store)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {

@@ -191,8 +191,7 @@ pub struct Status {
 ///
 /// # Errors
 /// A database error.
-pub fn status(db: &StateDb) -> anyhow::Result<Status> {
-    let store = crate::portal::vouchers::Vouchers::open(db.clone())?;
+pub fn status(db: &StateDb, store: &crate::portal::vouchers::Vouchers) -> anyhow::Result<Status> {
     let digests = store.digests()?;
     let peers = db.with(|c| {
         c.execute_batch(SCHEMA)?;

@@ -339,3 +339,28 @@ pub fn json_server(status: u16, body: Vec<u8>, path: &str) -> String {
     });
     format!("http://{addr}{path}")
 }
+
+/// Runs `portico --root ROOT ARGS…` and returns its stdout (the test fails with its stderr).
+pub fn cli(root: &std::path::Path, args: &[&str]) -> String {
+    let out = portico()
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "portico {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Makes a community on the router at `root` (`portico mesh create`); its join code.
+pub fn create_community(root: &std::path::Path, name: &str) -> String {
+    cli(root, &["mesh", "create", name])
+        .split_whitespace()
+        .find(|w| w.starts_with("portico-mesh:"))
+        .expect("a join code")
+        .to_owned()
+}
