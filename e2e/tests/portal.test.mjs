@@ -222,12 +222,19 @@ test('the admin opens the portal for everyone for a while, then ends it', async 
   await context.close();
 });
 
-test('read and accept: the admin switches the mode, a phone without JavaScript accepts and goes online', async () => {
+test('read and accept: the admin switches the mode; phones with and without JavaScript accept, go online, and the time ends', async () => {
   await waitFor('the guest to be captive', async () => (await checkStatus()) === 302);
   const admin = await adminPage(sizes.phone);
+  const saveMinutes = async (minutes) => {
+    await admin.page.goto(`${ROUTER}/portal`);
+    await admin.page.locator('details.card', { hasText: 'Portal settings' }).locator('summary').click();
+    await admin.page.getByLabel('by reading the text above and accepting it').check();
+    await admin.page.fill('#p-minutes', minutes);
+    await admin.page.getByRole('button', { name: 'Save' }).click();
+  };
+  // A refused number of minutes keeps what was typed, the mode too.
   await admin.page.goto(`${ROUTER}/portal`);
   await admin.page.locator('details.card', { hasText: 'Portal settings' }).locator('summary').click();
-  // A refused number of minutes keeps what was typed, the mode too.
   await admin.page.getByLabel('by reading the text above and accepting it').check();
   await admin.page.fill('#p-minutes', '0');
   await admin.page.evaluate(() => document.querySelector('#p-minutes').removeAttribute('min'));
@@ -235,17 +242,38 @@ test('read and accept: the admin switches the mode, a phone without JavaScript a
   await admin.page.getByText('The minutes after accepting must be a number from 1 to 10080.').waitFor();
   assert.equal(await admin.page.inputValue('#p-minutes'), '0');
   assert.ok(await admin.page.getByLabel('by reading the text above and accepting it').isChecked());
-  await admin.page.fill('#p-minutes', '30');
-  await admin.page.getByRole('button', { name: 'Save' }).click();
+  await assertFits(admin.page, 'portal settings, accept mode refused (phone)');
+  // One minute, so that the end of the time is seen too.
+  await saveMinutes('1');
   await admin.page.getByText('Portal settings saved.').waitFor();
-  await assertFits(admin.page, 'portal settings, accept mode (phone)');
 
-  const context = await lab.browser.newContext({ viewport: sizes.phone, locale: 'de-DE', javaScriptEnabled: false, isMobile: true });
-  const page = await context.newPage();
-  await waitFor('the guest\'s browser to land on the portal', async () => {
+  const landOnPortal = async (page) => waitFor('the guest\'s browser to land on the portal', async () => {
     await page.goto(ELSEWHERE);
     return page.url().startsWith(PORTAL);
   });
+  // A phone with JavaScript, in English.
+  let context = await lab.browser.newContext({ viewport: sizes.phone, locale: 'en-US', isMobile: true });
+  let page = await context.newPage();
+  await landOnPortal(page);
+  assert.equal(await page.locator('#code').count(), 0, 'no code field in this mode');
+  await assertFits(page, 'portal accept (phone, JavaScript)');
+  await checkA11y(page, 'portal accept (phone, JavaScript)');
+  await page.screenshot({ path: `${SHOTS}/portal-accept-phone-js.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Accept and go online' }).click();
+  await page.getByText(/Time left: (1 min|\d+ s)/).waitFor();
+  await page.waitForURL(ELSEWHERE, { timeout: 30_000 });
+  await waitFor('the internet to answer the guest', async () => (await checkStatus()) === 204);
+  // The minute runs out: captive again, without anyone doing anything.
+  await waitFor('the accepted time to end', async () => (await checkStatus()) === 302, 150_000);
+  await context.close();
+
+  await saveMinutes('30');
+  await admin.page.getByText('Portal settings saved.').waitFor();
+  await assertFits(admin.page, 'portal settings, accept mode (phone)');
+  // A German phone without JavaScript.
+  context = await lab.browser.newContext({ viewport: sizes.phone, locale: 'de-DE', javaScriptEnabled: false, isMobile: true });
+  page = await context.newPage();
+  await landOnPortal(page);
   await page.getByText('Ask at the counter').waitFor();
   assert.equal(await page.locator('#code').count(), 0, 'no code field in this mode');
   await assertFits(page, 'portal accept (phone, no JavaScript)');

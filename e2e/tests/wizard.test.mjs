@@ -159,6 +159,17 @@ for (const [size, viewport] of Object.entries(sizes)) {
       await page.locator('#f-wireguard-enabled').check();
       await page.fill('#f-wireguard-endpoint', 'gartenhaus.example.org');
       await page.fill('#f-wireguard-peers', 'phone');
+      // The community mesh: the name field shows once chosen; a name the browser's check
+      // refuses, then a good one.
+      assert.equal(await page.locator('#f-community-name').isVisible(), false);
+      await page.getByLabel('Create a community (the first router)').check();
+      await page.fill('#f-community-name', 'Kiez Mitte');
+      await page.locator('#f-community-name').press('Tab');
+      await waitFor('inline community name error', async () =>
+        /1 to 64 letters/.test(await page.locator('#f-community-name-error').innerText()));
+      await page.fill('#f-community-name', 'ff-kiez');
+      await page.locator('#f-community-name').press('Tab');
+      await waitFor('community error gone', async () => (await page.locator('#f-community-name-error').innerText()) === '');
       await checkA11y(page, `wizard services (${size})`);
       await shot(page, size, 'services');
       await next(page);
@@ -168,6 +179,7 @@ for (const [size, viewport] of Object.entries(sizes)) {
       await page.getByText('Wi-Fi on radio0: network “Gartenhaus”').waitFor();
       await page.getByText('Mesh “ff-mesh”').waitFor();
       await page.getByText('WireGuard server on port 51820').waitFor();
+      await page.getByText('Create the community ff-kiez and share vouchers in it.').waitFor();
       await page.getByRole('img', { name: 'QR code to join the Wi-Fi network Gartenhaus' }).waitFor();
       await page.locator('details.diff summary').click();
       if (await page.getByTestId('diff').count() === 0) assert.fail(await page.locator('main').innerText());
@@ -193,6 +205,7 @@ for (const [size, viewport] of Object.entries(sizes)) {
       assert.match(checks, /Gateway answers: 100\.64\.0\.1/);
       assert.match(checks, /Test address answers: .*HTTP 204/);
       await page.getByText('The internet connection works.').waitFor();
+      await page.getByTestId('community-applied').getByText('This router shares its vouchers with the community ff-kiez.').waitFor();
       await page.getByRole('img', { name: 'QR code of the WireGuard configuration for phone' }).waitFor();
       assert.match(await page.locator('figure.client pre').innerText(), /\[Interface\]\nPrivateKey = /);
       await checkA11y(page, `wizard applied (${size})`);
@@ -201,6 +214,7 @@ for (const [size, viewport] of Object.entries(sizes)) {
       await page.waitForURL(`${ROUTER}/`);
       // The overview's last connection test is the one that ran at Apply.
       await page.getByTestId('conntest').getByText('The last connection test passed.').waitFor();
+      assert.equal(JSON.parse(lab.cli('mesh', 'status', '--json')).community, 'ff-kiez');
       assert.match(await page.locator('section[aria-labelledby=home-internet] ul.checks').innerText(), /Gateway answers: 100\.64\.0\.1/);
       await context.close();
 
@@ -214,6 +228,7 @@ for (const [size, viewport] of Object.entries(sizes)) {
         mesh: { radio: 'radio0', mesh_id: 'ff-mesh', key: 'mesh-mesh-mesh' },
         dhcp: { enabled: true },
         wireguard: { address: '10.99.0.1/24', endpoint: 'gartenhaus.example.org', peers: [{ name: 'phone' }] },
+        community: { action: 'create', name: 'ff-kiez' },
       });
     });
 

@@ -88,7 +88,7 @@ impl Auth {
     pub fn set_password(&self, password: &str) -> Result<(), Error> {
         let phc = hash_password(password)?;
         self.db.with(|c| {
-            let tx = c.unchecked_transaction()?;
+            let tx = crate::state::write_transaction(c)?;
             tx.execute(
                 "INSERT INTO admin (id, password_phc, changed_at) VALUES (1, ?1, ?2)
                  ON CONFLICT(id) DO UPDATE SET password_phc = excluded.password_phc, changed_at = excluded.changed_at",
@@ -322,7 +322,7 @@ impl Auth {
     /// A database error (then nothing changed).
     pub fn forget_password(&self) -> Result<(), Error> {
         self.db.with(|c| {
-            let tx = c.unchecked_transaction()?;
+            let tx = crate::state::write_transaction(c)?;
             tx.execute("DELETE FROM admin", [])?;
             tx.execute("DELETE FROM sessions", [])?;
             tx.commit()

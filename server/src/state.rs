@@ -101,6 +101,17 @@ impl StateDb {
     }
 }
 
+/// A transaction that takes the write lock when it begins (waiting for it up to the busy
+/// timeout). A deferred one that reads first cannot take it later once another process wrote
+/// in between (`SQLITE_BUSY_SNAPSHOT`, no waiting): `portico vouchers create` while `serve`
+/// merges a mesh round failed that way.
+///
+/// # Errors
+/// The lock was not free within the busy timeout, or a database error.
+pub fn write_transaction(c: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)
+}
+
 /// This router's identity in a community mesh: an x25519 key pair made once, on first use, and
 /// kept in the state database (its private half never leaves it but for the mesh's handshakes).
 #[derive(Clone)]

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Server, cli, create_community, portico, start, wait_for};
+use common::{Server, become_member, cli, portico, serve_on_loopback, wait_for};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -48,26 +48,10 @@ fn node(
         let _ = writeln!(config, "\tlist peer '127.0.0.1:{p}'");
     }
     std::fs::write(root.join("etc/config/portico"), config).unwrap();
-    let code = match join {
-        None => String::new(),
-        Some(Ok(code)) => {
-            cli(&root, &["mesh", "join", code]);
-            code.to_owned()
-        }
-        Some(Err(community)) => create_community(&root, community),
-    };
+    let code = join.map(|m| become_member(&root, m)).unwrap_or_default();
     let mut cmd = portico();
-    cmd.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--portal-listen",
-        "127.0.0.1:0",
-        "--root",
-    ])
-    .arg(&root)
-    .env("PORTICO_LAN_DEVICE", "lo");
-    let server = start(cmd);
+    cmd.env("PORTICO_LAN_DEVICE", "lo");
+    let server = serve_on_loopback(cmd, &root);
     (
         Node {
             root,

@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use std::process::Command;
 use std::time::Instant;
 
-use common::{LabGuard, Server, cli, create_community, serve_router, wait_for};
+use common::{LabGuard, Server, become_member, cli, serve_router, wait_for};
 use netlab::{Lab, NodeRole, Scratch};
 
 fn ip(ns: &str, args: &[&str]) {
@@ -59,6 +59,11 @@ struct Router {
 }
 
 fn router(n: u32, link: &Scratch, join: Option<&str>) -> (Router, String) {
+    router_with(n, link, join, "")
+}
+
+/// As [`router`], with `mesh` (a `config mesh` section, or nothing for the defaults).
+fn router_with(n: u32, link: &Scratch, join: Option<&str>, mesh: &str) -> (Router, String) {
     let lab = LabGuard(Lab::up(common::spec_with_internet(n)).expect("lab up"));
     common::fw4_nat_and_ipv6(&lab.0);
     let ns = lab.0.ns(NodeRole::Router);
@@ -79,14 +84,9 @@ fn router(n: u32, link: &Scratch, join: Option<&str>) -> (Router, String) {
     let config = root.path().join("etc/config/portico");
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str("\nconfig portal 'portal'\n\toption enabled '1'\n\tlist interface 'br-lan'\n");
+    text.push_str(mesh);
     std::fs::write(&config, text).unwrap();
-    let code = match join {
-        Some(code) => {
-            cli(root.path(), &["mesh", "join", code]);
-            code.to_owned()
-        }
-        None => create_community(root.path(), "kiez"),
-    };
+    let code = become_member(root.path(), join.ok_or("kiez"));
     (Router { lab, root }, code)
 }
 
@@ -220,79 +220,275 @@ fn a_voucher_from_one_node_works_on_another_and_an_invalidation_cuts_everywhere(
     drop(link);
 }
 
-/// A node of the benchmark's chain: its namespace (cabled to the link's bridge by `bat0`,
-/// address `fd6d::N`), its root and its `serve`.
-struct ChainNode {
-    _ns: Scratch,
-    root: tempfile::TempDir,
-    _server: Option<Server>,
+/// Starts `tcpdump` on every port of the mesh link (run in its namespace): a non-member with
+/// a cable in the link sees what it carries. Stopped (and its file complete) on drop.
+struct Capture {
+    child: std::process::Child,
+    file: std::path::PathBuf,
 }
 
-fn chain(n: usize, link: &Scratch) -> Vec<ChainNode> {
-    let mut nodes: Vec<ChainNode> = Vec::new();
-    let mut code: Option<String> = None;
-    for i in 1..=n {
-        let ns = Scratch::new().expect("node namespace");
-        let port = format!("n{i}");
-        ip(
-            &ns.name,
-            &[
-                "link", "add", "bat0", "type", "veth", "peer", "name", &port, "netns", &link.name,
-            ],
-        );
-        ip(
-            &ns.name,
-            &[
-                "addr",
-                "add",
-                &format!("fd6d::{i}/64"),
-                "dev",
-                "bat0",
-                "nodad",
-            ],
-        );
-        ip(&ns.name, &["link", "set", "bat0", "up"]);
-        ip(
-            &link.name,
-            &["link", "set", &port, "master", "meshbr", "up"],
-        );
-        let root = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(root.path().join("etc/config")).unwrap();
-        // A chain: each node knows only its neighbours, so a change crosses every hop.
-        let mut config = "config mesh 'mesh'\n\toption announce '0'\n".to_owned();
-        for peer in [i - 1, i + 1] {
-            if (1..=n).contains(&peer) {
-                let _ = writeln!(config, "\tlist peer '[fd6d::{peer}]:4790'");
-            }
-        }
-        std::fs::write(root.path().join("etc/config/portico"), config).unwrap();
-        code = Some(match code.take() {
-            None => create_community(root.path(), "bench"),
-            Some(code) => {
-                cli(root.path(), &["mesh", "join", &code]);
-                code
-            }
-        });
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_portico")])
+impl Capture {
+    fn start(link: &Scratch, dir: &std::path::Path) -> Capture {
+        let file = dir.join("mesh.pcap");
+        let child = Command::new("ip")
             .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--portal-listen",
-                "127.0.0.1:0",
-                "--root",
+                "netns", "exec", &link.name, "tcpdump", "-i", "any", "-s", "0", "-U", "-w",
             ])
-            .arg(root.path())
-            .env("RUST_LOG", "warn");
-        let server = common::start(cmd);
-        nodes.push(ChainNode {
-            _ns: ns,
-            root,
-            _server: Some(server),
+            .arg(&file)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("tcpdump (xtask/dev.sh setup installs it)");
+        wait_for("tcpdump listening", || file.exists().then_some(()));
+        Capture { child, file }
+    }
+
+    /// Stops the capture and returns what it holds.
+    fn stop(mut self) -> Vec<u8> {
+        // SIGINT: tcpdump writes out what it buffered and exits.
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        std::fs::read(&self.file).unwrap()
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Vouchers whose `pick` field differs between two routers' views, by code.
+fn states(root: &std::path::Path) -> std::collections::BTreeMap<String, (String, i64)> {
+    let list: Vec<serde_json::Value> =
+        serde_json::from_str(&cli(root, &["vouchers", "list", "--json"])).unwrap();
+    list.into_iter()
+        .map(|v| {
+            (
+                v["code"].as_str().unwrap().to_owned(),
+                (
+                    v["state"].as_str().unwrap().to_owned(),
+                    v["duration"].as_i64().unwrap_or(0),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn digest(root: &std::path::Path) -> serde_json::Value {
+    let status: serde_json::Value =
+        serde_json::from_str(&cli(root, &["mesh", "status", "--json"])).unwrap();
+    status["digest"].clone()
+}
+
+#[test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one story on one mesh link: partitioned, healed, watched, joined late"
+)]
+fn a_partition_heals_by_the_rules_a_stranger_on_the_link_learns_nothing_and_a_late_node_catches_up()
+{
+    netlab::lab::sweep_stale_test_labs();
+    let link = Scratch::new().expect("mesh link namespace");
+    ip(&link.name, &["link", "add", "meshbr", "type", "bridge"]);
+    ip(&link.name, &["link", "set", "meshbr", "up"]);
+    let dir = tempfile::tempdir().unwrap();
+    let capture = Capture::start(&link, dir.path());
+    let (r1, code) = router(34, &link, None);
+    let (r2, _) = router(35, &link, Some(&code));
+    let (r3, _) = router(36, &link, Some(&code));
+    let _servers: Vec<Server> = [&r1, &r2, &r3]
+        .iter()
+        .map(|r| serve_router(&r.lab.0, r.root.path()))
+        .collect();
+    // A stranger with a cable in the mesh link: a Portico of another community, announcing
+    // itself and answering like a member would.
+    let (stranger, _) = bare_node(&link, 9, None, "", Err("elsewhere"));
+    let (one, two) = (r1.root.path(), r2.root.path());
+
+    let made: Vec<String> = (0..3).map(|_| common::voucher(one, "1h").1).collect();
+    wait_for("router 3 holds router 1's vouchers", || {
+        made.iter()
+            .all(|c| voucher(r3.root.path(), c).is_some())
+            .then_some(())
+    });
+    let id = |root: &std::path::Path, code: &str| voucher(root, code).unwrap()["id"].to_string();
+
+    // Router 1's cable out: conflicting changes on both sides.
+    ip(&link.name, &["link", "set", "m34", "down"]);
+    cli(one, &["vouchers", "extend", &id(one, &made[0]), "1h"]);
+    cli(two, &["vouchers", "extend", &id(two, &made[0]), "2h"]);
+    cli(one, &["vouchers", "invalidate", &id(one, &made[1])]);
+    cli(two, &["vouchers", "extend", &id(two, &made[1]), "30m"]);
+    cli(one, &["vouchers", "rename", &id(one, &made[2]), "from one"]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    cli(two, &["vouchers", "rename", &id(two, &made[2]), "from two"]);
+    let only1 = common::voucher(one, "1h").1;
+    let only2 = common::voucher(two, "1h").1;
+    // Each side keeps working: router 3 follows router 2, router 1 is alone.
+    wait_for("router 3 hears its side", || {
+        voucher(r3.root.path(), &only2)
+    });
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(voucher(two, &only1).is_none(), "the partition holds");
+    assert_eq!(states(one)[&made[0]], ("unused".into(), 7200));
+
+    // The cable back in: every router ends where the merge rules say.
+    ip(&link.name, &["link", "set", "m34", "up"]);
+    for (name, r) in [("1", &r1), ("2", &r2), ("3", &r3)] {
+        wait_for(&format!("router {name} converges"), || {
+            let s = states(r.root.path());
+            (s.get(&made[0]) == Some(&("unused".into(), 3600 + 7200)) // the largest extension
+                && s.get(&made[1]).is_some_and(|(state, _)| state == "invalidated") // wins
+                && s.contains_key(&only1)
+                && s.contains_key(&only2))
+            .then_some(())
         });
     }
-    nodes
+    wait_for("one state digest on the three routers", || {
+        let d = digest(one);
+        (digest(two) == d && digest(r3.root.path()) == d).then_some(())
+    });
+    assert_eq!(
+        voucher(one, &made[2]).unwrap()["name"],
+        "from two",
+        "the later name"
+    );
+
+    // A router added later, after all that, catches up completely.
+    let (late, _) = bare_node(&link, 10, None, "config mesh 'mesh'\n", Ok(&code));
+    wait_for("the late router holds everything", || {
+        (digest(late.root.path()) == digest(one)).then_some(())
+    });
+    assert_eq!(states(late.root.path()), states(one));
+
+    // The stranger heard the members and was refused both ways: nothing crossed.
+    let theirs = common::voucher(stranger.root.path(), "1h").1;
+    wait_for("the stranger's rounds are refused", || {
+        let status: serde_json::Value =
+            serde_json::from_str(&cli(stranger.root.path(), &["mesh", "status", "--json"]))
+                .unwrap();
+        status["peers"]
+            .as_array()?
+            .iter()
+            .any(|p| p["error_code"] == "member")
+            .then_some(())
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        states(stranger.root.path()).len(),
+        1,
+        "only its own voucher"
+    );
+    for r in [&r1, &r2, &r3] {
+        assert!(
+            voucher(r.root.path(), &theirs).is_none(),
+            "nothing injected"
+        );
+    }
+
+    // What the link carried: the sync's rounds, and not one voucher code in clear.
+    let captured = capture.stop();
+    let listed = Command::new("tcpdump")
+        .args(["-nn", "-r"])
+        .arg(dir.path().join("mesh.pcap"))
+        .arg("tcp port 4790")
+        .stderr(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).lines().count() > 50,
+        "the capture holds the sync's traffic"
+    );
+    for code in made.iter().chain([&only1, &only2, &theirs]) {
+        let plain = code.replace('-', "");
+        for needle in [code.as_bytes(), plain.as_bytes()] {
+            assert!(
+                !captured.windows(needle.len()).any(|w| w == needle),
+                "{code} in clear on the mesh link"
+            );
+        }
+    }
+    drop(link);
+}
+
+/// A router without lab around it (no client, no isp): its namespace, cabled to the mesh
+/// link's bridge by `bat0`, its root with `config` (a `mesh` section) and its `serve`.
+struct BareNode {
+    _ns: Scratch,
+    root: tempfile::TempDir,
+    _server: Server,
+}
+
+/// Bare node `i` (bridge port `n{i}`, `address` on `bat0` beside its link-local one), joining
+/// with `Ok(code)` or creating community `Err(name)`; returns it and the join code.
+fn bare_node(
+    link: &Scratch,
+    i: usize,
+    address: Option<&str>,
+    config: &str,
+    membership: Result<&str, &str>,
+) -> (BareNode, String) {
+    let ns = Scratch::new().expect("node namespace");
+    let port = format!("n{i}");
+    ip(
+        &ns.name,
+        &[
+            "link", "add", "bat0", "type", "veth", "peer", "name", &port, "netns", &link.name,
+        ],
+    );
+    if let Some(address) = address {
+        ip(&ns.name, &["addr", "add", address, "dev", "bat0", "nodad"]);
+    }
+    ip(&ns.name, &["link", "set", "bat0", "up"]);
+    ip(
+        &link.name,
+        &["link", "set", &port, "master", "meshbr", "up"],
+    );
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("etc/config")).unwrap();
+    std::fs::write(root.path().join("etc/config/portico"), config).unwrap();
+    let code = become_member(root.path(), membership);
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_portico")])
+        .env("RUST_LOG", "warn");
+    let server = common::serve_on_loopback(cmd, root.path());
+    (
+        BareNode {
+            _ns: ns,
+            root,
+            _server: server,
+        },
+        code,
+    )
+}
+
+/// The chain's mesh section for node `i` of `len` (addresses `fd6d::N`): it knows only its
+/// neighbours and announces nothing, so a change crosses every hop.
+fn chain_config(i: usize, len: usize) -> String {
+    let mut config = "config mesh 'mesh'\n\toption announce '0'\n".to_owned();
+    for peer in [i - 1, i + 1] {
+        if (1..=len).contains(&peer) {
+            let _ = writeln!(config, "\tlist peer '[fd6d::{peer}]:4790'");
+        }
+    }
+    config
+}
+
+/// The first `len - 1` nodes of the benchmark's chain of `len`, bare; and the join code.
+fn chain(len: usize, link: &Scratch) -> (Vec<BareNode>, String) {
+    let mut nodes: Vec<BareNode> = Vec::new();
+    let mut code: Option<String> = None;
+    for i in 1..len {
+        let membership = code.as_deref().ok_or("bench");
+        let address = format!("fd6d::{i}/64");
+        let (node, joined) = bare_node(link, i, Some(&address), &chain_config(i, len), membership);
+        code = Some(joined);
+        nodes.push(node);
+    }
+    (nodes, code.unwrap_or_default())
 }
 
 fn median(mut v: Vec<std::time::Duration>) -> std::time::Duration {
@@ -311,38 +507,78 @@ fn peer_bytes(root: &std::path::Path) -> i64 {
         .sum()
 }
 
-/// `bench/mesh.sh`: time from creating or invalidating a voucher on the first node of a chain
-/// of 3 and of 10 nodes (namespaces) to the last node holding it, and sync bytes per voucher.
+/// `bench/mesh.sh`: chains of 3 and of 10 nodes (namespaces), the last one a router lab with
+/// its portal enforcing for its client. Time from creating a voucher on the first node to the
+/// last router holding it (the portal reads the store when the code is typed, so it lets the
+/// client in from then on), and from invalidating it on the first node to the last router's
+/// firewall dropping the client (its set in the kernel); and sync bytes per voucher.
 #[test]
 #[ignore = "a benchmark: bench/mesh.sh"]
+#[allow(clippy::too_many_lines, reason = "one benchmark, its two chains")]
 fn mesh_propagation_bench() {
     netlab::lab::sweep_stale_test_labs();
-    for n in [3, 10] {
+    for len in [3, 10] {
         let link = Scratch::new().expect("mesh link namespace");
         ip(&link.name, &["link", "add", "meshbr", "type", "bridge"]);
         ip(&link.name, &["link", "set", "meshbr", "up"]);
-        let nodes = chain(n, &link);
-        let (first, last) = (nodes[0].root.path(), nodes[n - 1].root.path());
+        let (nodes, code) = chain(len, &link);
+        let (last, _) = router_with(37, &link, Some(&code), &chain_config(len, len));
+        let lab = &last.lab.0;
+        ip(
+            &lab.ns(NodeRole::Router),
+            &[
+                "addr",
+                "add",
+                &format!("fd6d::{len}/64"),
+                "dev",
+                "bat0",
+                "nodad",
+            ],
+        );
+        let server = serve_router(lab, last.root.path());
+        let first = nodes[0].root.path();
+        let allowed = || {
+            common::sh(
+                lab,
+                NodeRole::Router,
+                "nft list set inet portico_portal allowed",
+            )
+            .contains("elements")
+        };
         let (mut made, mut cut) = (Vec::new(), Vec::new());
         for _ in 0..5 {
             let started = Instant::now();
             let (id, code) = common::voucher(first, "1h");
-            wait_for("the last node holds it", || voucher(last, &code));
+            wait_for("the last router holds it", || {
+                voucher(last.root.path(), &code)
+            });
             made.push(started.elapsed());
+            let (_, status, page) = curl(
+                lab,
+                &[
+                    "--data-urlencode",
+                    &format!("code={code}"),
+                    "http://192.168.1.1:8080/",
+                ],
+            );
+            assert!(status == 200 && page.contains("You are online"), "{page}");
+            wait_for("the client in the last router's set", || {
+                allowed().then_some(())
+            });
             let started = Instant::now();
             cli(first, &["vouchers", "invalidate", &id.to_string()]);
-            wait_for("the last node has it invalidated", || {
-                (voucher(last, &code)?["state"] == "invalidated").then_some(())
+            wait_for("the last router's firewall drops the client", || {
+                (!allowed()).then_some(())
             });
             cut.push(started.elapsed());
         }
         println!(
-            "{n} nodes in a chain ({} hops): created → on the last node {:?}, invalidated → on the last node {:?} (median of 5)",
-            n - 1,
+            "{len} nodes in a chain ({} hops): created → usable on the last router {:?}, invalidated → the last router's firewall drops the client {:?} (median of 5)",
+            len - 1,
             median(made),
             median(cut)
         );
-        if n == 3 {
+        if len == 3 {
             let second = nodes[1].root.path();
             std::thread::sleep(std::time::Duration::from_secs(2));
             let before = peer_bytes(first);
@@ -362,7 +598,9 @@ fn mesh_propagation_bench() {
                 bytes / 1000
             );
         }
+        drop(server);
         drop(nodes);
+        drop(last);
         drop(link);
     }
 }

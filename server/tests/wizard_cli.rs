@@ -22,7 +22,8 @@ const GOOD: &str = r#"{
   "internet": {"type": "static", "ipaddr": "100.64.0.9", "netmask": "24", "gateway": "100.64.0.1", "dns": ["100.64.0.1"]},
   "wifi": [{"radio": "radio0", "ssid": "Garten", "key": "correct horse", "encryption": "sae-mixed"}],
   "dhcp": {"enabled": true, "start": 50, "limit": 100},
-  "wireguard": {"address": "10.99.0.1/24", "endpoint": "router.example.invalid", "peers": [{"name": "phone"}]}
+  "wireguard": {"address": "10.99.0.1/24", "endpoint": "router.example.invalid", "peers": [{"name": "phone"}]},
+  "community": {"action": "create", "name": "ff-kiez"}
 }"#;
 
 #[test]
@@ -35,7 +36,14 @@ fn schema_describes_the_answers() {
     assert!(out.status.success());
     let schema: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     for field in [
-        "system", "password", "internet", "lan", "wifi", "mesh", "dhcp",
+        "system",
+        "password",
+        "internet",
+        "lan",
+        "wifi",
+        "mesh",
+        "dhcp",
+        "community",
     ] {
         assert!(
             schema["properties"][field].is_object(),
@@ -53,7 +61,8 @@ fn invalid_answers_are_refused_in_their_language_and_change_nothing() {
     let file = answers(
         dir.path(),
         r#"{"language": "de", "system": {"hostname": "-x", "zonename": "Europe/Berlin"},
-        "internet": {"type": "static", "ipaddr": "192.168.1.7", "netmask": "24", "gateway": "10.0.0.1"}}"#,
+        "internet": {"type": "static", "ipaddr": "192.168.1.7", "netmask": "24", "gateway": "10.0.0.1"},
+        "community": {"action": "join", "code": "portico-mesh:kiez:kurz"}}"#,
     );
     let out = portico(&root)
         .args(["wizard", "apply", "--unchecked", "--answers"])
@@ -71,6 +80,10 @@ fn invalid_answers_are_refused_in_their_language_and_change_nothing() {
         "{stderr}"
     );
     assert!(stderr.contains("internet.ipaddr: Das Internet-Subnetz überschneidet sich mit dem lokalen Netz (192.168.1.0/24)"), "{stderr}");
+    assert!(
+        stderr.contains("community.code: Das ist kein Beitrittscode."),
+        "{stderr}"
+    );
     assert_eq!(
         std::fs::read(root.join("etc/config/network")).unwrap(),
         before
@@ -126,6 +139,15 @@ fn unchecked_apply_writes_uci_and_the_passwords() {
         shadow.starts_with("root:$6$"),
         "root's password is set: {shadow}"
     );
+    // The community: made, its join code printed for the other routers.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("portico-mesh:ff-kiez:"), "{stdout}");
+    let status = portico(&root)
+        .args(["mesh", "status", "--json"])
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["community"], "ff-kiez");
 }
 
 #[test]

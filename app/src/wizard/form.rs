@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Answers, DhcpServer, FieldError, Internet, Lan, Mesh, OpenVpn, SystemAnswers, Wifi, WireGuard,
-    WireGuardPeer,
+    Answers, Community, DhcpServer, FieldError, Internet, Lan, Mesh, OpenVpn, SystemAnswers, Wifi,
+    WireGuard, WireGuardPeer,
 };
 
 /// The wizard's steps, in order.
@@ -129,7 +129,7 @@ impl Step {
             "system" | "password" | "password_repeat" | "password_current" => Step::System,
             "internet" => Step::Internet,
             "wifi" | "mesh" => Step::Wifi,
-            "lan" | "dhcp" | "wireguard" | "openvpn" => Step::Services,
+            "lan" | "dhcp" | "wireguard" | "openvpn" | "community" => Step::Services,
             _ => Step::Summary,
         }
     }
@@ -149,6 +149,9 @@ pub fn input_for(field: &str) -> &str {
 /// What the browser sees in place of a secret the server holds (passwords and keys are never
 /// sent back). It satisfies every rule, so the browser's checks accept a kept secret.
 pub const KEPT: &str = "Kept-Secret-0";
+
+/// The key part of a join code the server holds, in its place (43 characters, like a key).
+pub const KEPT_KEY: &str = "KeptSecretKeptSecretKeptSecretKeptSecretKey";
 
 /// One radio of the router (a `wifi-device` section).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -281,6 +284,10 @@ pub struct WizardView {
     /// set them up again (which would give every device new keys).
     #[serde(default)]
     pub vpn: VpnSetUp,
+    /// The community mesh this router is in already: the step links to the Portal page, where
+    /// it is managed, instead of offering another.
+    #[serde(default)]
+    pub community: Option<String>,
 }
 
 /// Which VPN servers are set up on the router.
@@ -319,6 +326,7 @@ pub fn merged(answers: &Answers, defaults: &Answers) -> Answers {
         dhcp: answers.dhcp.clone().or(defaults.dhcp.clone()),
         wireguard: answers.wireguard.clone(),
         openvpn: answers.openvpn.clone(),
+        community: answers.community.clone(),
     }
 }
 
@@ -342,6 +350,13 @@ pub fn without_secrets(answers: &Answers) -> Answers {
     if let Some(mesh) = &mut out.mesh {
         mesh.key = kept(&mesh.key);
     }
+    if let Some(Community::Join { code }) = &mut out.community {
+        // The community's name stays readable (the summary says which one is joined).
+        *code = match super::join_code_community(code) {
+            Some(name) => format!("{}{name}:{KEPT_KEY}", super::JOIN_CODE_PREFIX),
+            None => kept(code),
+        };
+    }
     out
 }
 
@@ -357,6 +372,9 @@ pub fn secrets_removed(answers: &Answers) -> Answers {
     }
     if let Some(mesh) = &mut out.mesh {
         mesh.key.clear();
+    }
+    if let Some(Community::Join { code }) = &mut out.community {
+        code.clear();
     }
     out
 }
@@ -580,6 +598,19 @@ fn read_services(form: &Form<'_>, answers: &mut Answers, errors: &mut Vec<FieldE
         subnet: form.text("openvpn.subnet"),
         endpoint: form.text("openvpn.endpoint"),
     });
+    let kept_code = match &answers.community {
+        Some(Community::Join { code }) => Some(code),
+        _ => None,
+    };
+    answers.community = match form.get("community.action") {
+        Some("create") => Some(Community::Create {
+            name: form.text("community.name"),
+        }),
+        Some("join") => Some(Community::Join {
+            code: secret(form, "community.code", kept_code).trim().to_owned(),
+        }),
+        _ => None,
+    };
 }
 
 /// The form values that show `answers` on step `step` (secret fields stay empty): the inverse
@@ -707,6 +738,14 @@ fn services_fields(answers: &Answers, put: &mut impl FnMut(&str, &str)) {
         put("openvpn.subnet", &o.subnet);
         put("openvpn.endpoint", &o.endpoint);
     }
+    match &answers.community {
+        Some(Community::Create { name }) => {
+            put("community.action", "create");
+            put("community.name", name);
+        }
+        Some(Community::Join { .. }) => put("community.action", "join"),
+        None => put("community.action", ""),
+    }
 }
 
 #[cfg(test)]
@@ -808,19 +847,106 @@ mod tests {
                 subnet: "10.8.0.0/24".into(),
                 endpoint: "garten.example.org".into(),
             }),
+            community: Some(Community::Join {
+                code: format!("portico-mesh:ff-kiez:{}", "A".repeat(43)),
+            }),
         };
         // Secrets are not in the form: they are kept from the answers already held.
         let mut read = answers.clone();
         for step in Step::ALL {
             let form = fields(step, &answers, &radios);
-            assert!(
-                form.iter()
-                    .all(|(k, _)| !k.contains("key") && !k.contains("password"))
-            );
+            assert!(form.iter().all(|(k, _)| !k.contains("key")
+                && !k.contains("password")
+                && k != "community.code"));
             let errors = read_step(step, &form, &mut read, true, LAN);
             assert_eq!(errors, [], "{step:?}");
         }
         assert_eq!(read, answers);
+    }
+
+    /// Issue 23: the community answer. A new community needs a good name, a join code its
+    /// shape (the key's bytes are the server's to check); what goes to a browser names the
+    /// community and holds no key, and still passes the checks.
+    #[test]
+    fn a_community_is_created_with_a_good_name_or_joined_with_a_code_of_the_right_shape() {
+        let read = |pairs_: &[(&str, &str)]| {
+            let mut answers = Answers::default();
+            let errors = read_step(Step::Services, &pairs(pairs_), &mut answers, false, LAN);
+            let fields: Vec<String> = errors
+                .into_iter()
+                .map(|e| e.field)
+                .filter(|f| f.starts_with("community"))
+                .collect();
+            (answers.community, fields)
+        };
+        assert_eq!(
+            read(&[
+                ("community.action", "create"),
+                ("community.name", "ff-kiez.1")
+            ]),
+            (
+                Some(Community::Create {
+                    name: "ff-kiez.1".into()
+                }),
+                vec![]
+            )
+        );
+        for bad in ["", "Kiez Mitte", &"k".repeat(65)] {
+            let (_, errors) = read(&[("community.action", "create"), ("community.name", bad)]);
+            assert_eq!(errors, ["community.name"], "{bad:?}");
+        }
+        let key = "abcdefghijklmnopqrstuvwxyz_ABCDEFGHIJKLMN-0";
+        let code = format!("portico-mesh:kiez:{key}");
+        let (joined, errors) = read(&[
+            ("community.action", "join"),
+            ("community.code", &format!("  {code} ")),
+        ]);
+        assert_eq!(
+            (joined.clone(), errors),
+            (Some(Community::Join { code: code.clone() }), vec![])
+        );
+        for bad in [
+            "kiez",
+            "portico-mesh:kiez",
+            "portico-mesh::abc",
+            &format!("portico-mesh:kiez:{}", &key[1..]),
+            &format!("portico-mesh:kiez:{}+", &key[1..]),
+            &format!("portico-mesh:kiez mitte:{key}"),
+        ] {
+            let (_, errors) = read(&[("community.action", "join"), ("community.code", bad)]);
+            assert_eq!(errors, ["community.code"], "{bad:?}");
+        }
+        assert_eq!(read(&[("community.action", "")]), (None, vec![]));
+        // What a browser holds: the community's name, no key; it passes the checks and an
+        // empty field keeps the code the server holds.
+        let held = Answers {
+            community: joined,
+            ..Answers::default()
+        };
+        let shown = without_secrets(&held);
+        let Some(Community::Join { code: masked }) = &shown.community else {
+            panic!("still a join")
+        };
+        assert!(!masked.contains(key) && masked.ends_with(KEPT_KEY));
+        assert_eq!(super::super::join_code_community(masked), Some("kiez"));
+        let mut browser = shown.clone();
+        let form = pairs(&[("community.action", "join"), ("community.code", "")]);
+        assert_eq!(
+            read_step(Step::Services, &form, &mut browser, false, LAN)
+                .iter()
+                .filter(|e| e.field.starts_with("community"))
+                .count(),
+            0
+        );
+        let mut server = held.clone();
+        read_step(Step::Services, &form, &mut server, false, LAN);
+        assert_eq!(server.community, held.community);
+        assert_eq!(
+            secrets_removed(&held).community,
+            Some(Community::Join {
+                code: String::new()
+            })
+        );
     }
 
     /// Issue 20: one name and password for every band (the default) reads back as one network

@@ -46,6 +46,48 @@ pub struct Answers {
     pub wireguard: Option<WireGuard>,
     #[serde(default)]
     pub openvpn: Option<OpenVpn>,
+    /// Vouchers shared with the other routers of a community mesh.
+    #[serde(default)]
+    pub community: Option<Community>,
+}
+
+/// The community mesh this router shares vouchers with (its portal's vouchers work on every
+/// router of the community): a new one, or one joined with another router's join code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(tag = "action", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Community {
+    /// A new community: 1 to 64 letters, digits, dots, dashes or underscores.
+    Create { name: String },
+    /// The join code another router of the community shows (`portico mesh code`, or its
+    /// Portal page): `portico-mesh:NAME:KEY`. A secret.
+    Join { code: String },
+}
+
+/// What a join code starts with.
+pub const JOIN_CODE_PREFIX: &str = "portico-mesh:";
+
+/// A community name: 1 to 64 of `[A-Za-z0-9._-]`.
+pub fn valid_community_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// The community's name in a join code of the right shape (`portico-mesh:NAME:` and 43
+/// characters of base64url, the 32-byte key); whether the key decodes is the server's to say.
+pub fn join_code_community(code: &str) -> Option<&str> {
+    let (community, key) = code
+        .trim()
+        .strip_prefix(JOIN_CODE_PREFIX)?
+        .rsplit_once(':')?;
+    (valid_community_name(community)
+        && key.len() == 43
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then_some(community)
 }
 
 /// A basic OpenVPN server (`openvpn.portico`): routed `tun`, certificates made on the router.
@@ -556,6 +598,18 @@ fn check_radios(answers: &Answers, errors: &mut Vec<FieldError>) {
         if wifi.country.as_deref().is_some_and(|c| !valid_country(c)) {
             push(errors, field(wifi, "country"), "wizard-error-country");
         }
+    }
+    match &answers.community {
+        Some(Community::Create { name }) if !valid_community_name(name) => {
+            errors.push(FieldError::new(
+                "community.name",
+                "wizard-error-community-name",
+            ));
+        }
+        Some(Community::Join { code }) if join_code_community(code).is_none() => {
+            errors.push(FieldError::new("community.code", "wizard-error-join-code"));
+        }
+        _ => {}
     }
     if let Some(mesh) = &answers.mesh {
         if mesh.mesh_id.is_empty() || mesh.mesh_id.len() > 32 {

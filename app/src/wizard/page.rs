@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 
 use super::form::{self, AppliedView, ClientView, Detection, KEPT, Radio, Step, WizardView};
-use super::{Answers, Internet};
+use super::{Answers, Community, Internet};
 use crate::i18n::Lang;
 use crate::{PageContext, PageHeading, lang, t};
 
@@ -258,7 +258,9 @@ pub fn WizardPage(#[prop(optional)] settings: bool) -> impl IntoView {
 #[component]
 fn Wizard(view: WizardView) -> impl IntoView {
     if view.step == Step::Applied {
-        return view! { <Applied view=view.applied.clone().unwrap_or_default() settings=view.settings /> }.into_any();
+        // The community joined or created by this change (the router's membership now).
+        let community = view.answers.community.as_ref().and(view.community.clone());
+        return view! { <Applied view=view.applied.clone().unwrap_or_default() settings=view.settings community /> }.into_any();
     }
     let step = view.step;
     let settings = view.settings;
@@ -311,7 +313,7 @@ fn StepForm(view: WizardView) -> impl IntoView {
         Step::System => view! { <SystemStep view=view.clone() shown /> }.into_any(),
         Step::Internet => view! { <InternetStep view=view.clone() shown /> }.into_any(),
         Step::Wifi => view! { <WifiStep view=view.clone() shown /> }.into_any(),
-        Step::Services => view! { <ServicesStep shown vpn=view.vpn /> }.into_any(),
+        Step::Services => view! { <ServicesStep view=view.clone() shown /> }.into_any(),
         Step::Summary => view! { <SummaryStep view=view.clone() /> }.into_any(),
         Step::Applied => ().into_any(),
     };
@@ -909,8 +911,14 @@ fn WifiStep(view: WizardView, shown: Answers) -> impl IntoView {
 }
 
 #[component]
-fn ServicesStep(shown: Answers, vpn: form::VpnSetUp) -> impl IntoView {
-    let values = form::fields(Step::Services, &shown, &[]);
+fn ServicesStep(view: WizardView, shown: Answers) -> impl IntoView {
+    let vpn = view.vpn;
+    // A step the server refused shows what was typed.
+    let mut values = form::fields(Step::Services, &shown, &[]);
+    for (k, v) in &view.posted {
+        values.retain(|(name, _)| name != k);
+        values.push((k.clone(), v.clone()));
+    }
     let value = |name: &str| {
         values
             .iter()
@@ -970,6 +978,58 @@ fn ServicesStep(shown: Answers, vpn: form::VpnSetUp) -> impl IntoView {
                 <Field name="openvpn.endpoint" label=t("wizard-endpoint") value=value("openvpn.endpoint") hint=t("wizard-endpoint-hint") />
             </div>
             </div>
+        </fieldset>
+        <CommunityFields member=view.community.clone() action=value("community.action") name=value("community.name")
+            code_kept=matches!(&view.answers.community, Some(Community::Join { code }) if code.ends_with(form::KEPT_KEY)) />
+    }
+}
+
+/// The community mesh this router shares vouchers with: none, a new one, or one joined with
+/// another router's join code; a router already in one links to the Portal page instead.
+#[component]
+fn CommunityFields(
+    member: Option<String>,
+    action: String,
+    name: String,
+    code_kept: bool,
+) -> impl IntoView {
+    let lang = lang();
+    let choices = [
+        ("", "wizard-community-none"),
+        ("create", "wizard-community-create"),
+        ("join", "wizard-community-join"),
+    ];
+    view! {
+        <fieldset class="community">
+            <legend>{t("wizard-community")}</legend>
+            <p class="hint">{t("wizard-community-hint")}</p>
+            {match member {
+                Some(community) => view! {
+                    <p>{lang.tr_args("wizard-community-member", &[("community", community.into())])}" "
+                        <a rel="external" href="/portal">{t("nav-portal")}</a></p>
+                }.into_any(),
+                None => view! {
+                    {choices
+                        .into_iter()
+                        .map(|(v, key)| {
+                            let id = format!("f-community-action-{}", if v.is_empty() { "none" } else { v });
+                            view! {
+                                <div class="check">
+                                    <input type="radio" id=id.clone() name="community.action" value=v checked=action == v />
+                                    <label for=id>{t(key)}</label>
+                                </div>
+                            }
+                        })
+                        .collect_view()}
+                    <div class="when-create">
+                        <Field name="community.name" label=t("mesh-community") value=name hint=t("mesh-community-hint") />
+                    </div>
+                    <div class="when-join">
+                        <Field name="community.code" label=t("mesh-code") hint=t("mesh-code-hint") autocomplete="off"
+                            placeholder=if code_kept { t("wizard-secret-kept") } else { String::new() } />
+                    </div>
+                }.into_any(),
+            }}
         </fieldset>
     }
 }
@@ -1130,6 +1190,17 @@ fn services_in_words(answers: &Answers, lang: Lang, out: &mut Vec<(Step, String)
             ),
         ));
     }
+    let community = match &answers.community {
+        Some(Community::Create { name }) => Some(("wizard-say-community-create", name.as_str())),
+        Some(Community::Join { code }) => Some((
+            "wizard-say-community-join",
+            super::join_code_community(code).unwrap_or_default(),
+        )),
+        None => None,
+    };
+    if let Some((key, name)) = community {
+        out.push((Step::Services, tr(key, &[("community", name.to_owned())])));
+    }
 }
 
 #[component]
@@ -1176,7 +1247,7 @@ fn SummaryStep(view: WizardView) -> impl IntoView {
 /// After Apply: the connection test, then the confirmation (at the new address when the LAN
 /// address moved), and the WireGuard client configurations.
 #[component]
-fn Applied(view: AppliedView, settings: bool) -> impl IntoView {
+fn Applied(view: AppliedView, settings: bool, community: Option<String>) -> impl IntoView {
     let lang = lang();
     let page = use_context::<PageContext>().unwrap_or_default();
     let seconds = page.apply.as_ref().map_or(0, |a| a.seconds_left);
@@ -1228,6 +1299,12 @@ fn Applied(view: AppliedView, settings: bool) -> impl IntoView {
             (false, _) => view! { <p role="status">{t("apply-banner-confirmed")}</p> }.into_any(),
         }}
         {view.note.map(|n| view! { <p class="notice">{n}</p> })}
+        {community.map(|c| view! {
+            <p class="notice" data-testid="community-applied">
+                {lang.tr_args("wizard-community-applied", &[("community", c.into())])}" "
+                <a rel="external" href="/portal">{t("nav-portal")}</a>
+            </p>
+        })}
         // Keeping needs this browser to reach the router: on Wi-Fi, over the new network.
         {(view.wifi_changed && view.pending).then(|| view! {
             <p class="notice" role="note" data-testid="wifi-reconnect">{t("wizard-wifi-reconnect")}</p>

@@ -334,10 +334,7 @@ pub async fn change(
 ) -> Response {
     let store = state.vouchers.clone();
     let outcome = match action.as_str() {
-        "rename" => {
-            let name: String = form.name.trim().chars().take(100).collect();
-            tokio::task::spawn_blocking(move || store.rename(id, &name)).await
-        }
+        "rename" => tokio::task::spawn_blocking(move || store.rename(id, &form.name)).await,
         "extend" => {
             let Some(seconds) = vouchers::parse_duration(&form.duration) else {
                 return back_to(&form.back, "error=duration");

@@ -143,6 +143,10 @@ fn view(state: &AppState, wizard: &Wizard, step: Step, lang: Lang) -> Result<Wiz
                 .package("openvpn")
                 .is_ok_and(|o| crate::tasks::vpn::openvpn(&o).is_some()),
         },
+        community: crate::mesh::Membership::load(state.auth.db())
+            .ok()
+            .flatten()
+            .map(|m| m.community),
     })
 }
 

@@ -23,6 +23,7 @@ pub mod settings;
 mod sync;
 mod wire;
 
+use app::wizard::{JOIN_CODE_PREFIX as PREFIX, valid_community_name as valid_name};
 use base64::Engine as _;
 use rusqlite::OptionalExtension as _;
 
@@ -49,16 +50,6 @@ pub enum CodeError {
     Name,
     #[error("the key in the join code is damaged (43 characters of base64url)")]
     Key,
-}
-
-const PREFIX: &str = "portico-mesh:";
-
-/// A community name: 1 to 64 of `[A-Za-z0-9._-]`.
-pub fn valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
 }
 
 impl Membership {

@@ -140,7 +140,7 @@ pub async fn initiate(ch: &mut Channel, store: &Vouchers, name: &str) -> Result<
     let list: Vec<(&String, &Digest)> = digests.iter().collect();
     ch.send(&list).await?;
     let reply: Reply = ch.recv().await?;
-    (outcome.changed, outcome.skipped) = store.merge(&reply.entries)?;
+    (outcome.changed, outcome.skipped) = store.merge(&reply.entries, vouchers::now())?;
     let wanted = store.replicas_of(reply.want.iter().filter(|c| digests.contains_key(*c)))?;
     outcome.sent_entries = wanted.0.len();
     ch.send(&wanted).await?;
@@ -180,6 +180,6 @@ pub async fn respond(ch: &mut Channel, store: &Vouchers, name: &str) -> Result<O
     outcome.sent_entries = entries.0.len();
     ch.send(&Reply { entries, want }).await?;
     let received: Replicas = ch.recv().await?;
-    (outcome.changed, outcome.skipped) = store.merge(&received)?;
+    (outcome.changed, outcome.skipped) = store.merge(&received, vouchers::now())?;
     Ok(finish(ch, outcome))
 }

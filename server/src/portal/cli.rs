@@ -49,6 +49,8 @@ pub enum VoucherCommand {
         #[arg(value_parser = duration)]
         duration: i64,
     },
+    /// Give a voucher a new name (on a community mesh, the last name given anywhere wins).
+    Rename { id: i64, name: String },
     /// Import LibreMesh Pirania's vouchers — its voucher files (`/etc/pirania/vouchers`), or a
     /// live node's shared-state table (`--from http://NODE/cgi-bin/shared-state/pirania-vouchers`,
     /// read without changing it): good ones are imported in one transaction, bad ones reported
@@ -165,6 +167,10 @@ pub fn run(root: &Path, command: VoucherCommand) -> anyhow::Result<ExitCode> {
         VoucherCommand::Invalidate { id } => {
             let v = store.invalidate(id)?;
             println!("voucher {} ({}) invalidated", v.id, v.code);
+        }
+        VoucherCommand::Rename { id, name } => {
+            let v = store.rename(id, &name)?;
+            println!("voucher {} ({}) is now called {:?}", v.id, v.code, v.name);
         }
         VoucherCommand::Extend { id, duration } => {
             let v = store.extend(id, duration)?;

@@ -26,9 +26,6 @@ use crate::portal::vouchers::{self, Grant, Refusal, Vouchers};
 const TICK: Duration = Duration::from_millis(500);
 /// A wall-clock difference from the monotonic clock above this is a jump (seconds).
 const JUMP: i64 = 5;
-/// The day this version was released (Unix seconds, 2026-11-27): a wall clock before it is
-/// wrong (a router without a battery-backed clock boots in 1970), so deadlines wait.
-pub const RELEASE_DATE: i64 = 1_795_737_600;
 
 /// Why the portal could not give access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -558,7 +555,7 @@ impl Portal {
         let mac = Self::mac_of(ip).ok_or(Denied::UnknownDevice)?;
         limiter.check(&mac, now_mono).map_err(Denied::Wait)?;
         let now = vouchers::now();
-        let trusted = now >= RELEASE_DATE;
+        let trusted = now >= vouchers::RELEASE_DATE;
         let grant = match self.vouchers.redeem(code, &mac, now, trusted) {
             Ok(Ok(grant)) => grant,
             Ok(Err(refusal)) => {

@@ -101,6 +101,7 @@ pub fn apply(
             Err(crate::apply::Error::Empty) => {
                 println!("nothing to change");
                 set_password(&answers, &platform, &db, times.session_idle)?;
+                set_community(&answers, &db)?;
                 return Ok(ExitCode::SUCCESS);
             }
             Err(e) => return Err(anyhow::anyhow!("{e}")),
@@ -138,6 +139,7 @@ pub fn apply(
             println!("kept");
         }
         set_password(&answers, &platform, &db, times.session_idle)?;
+        set_community(&answers, &db)?;
         for client in &plan.clients {
             println!(
                 "\nWireGuard client `{}` (shown once; its private key is not kept):\n{}\n{}",
@@ -162,5 +164,24 @@ fn set_password(
     };
     crate::auth::Auth::new(db.clone(), idle)?.set_password(password)?;
     platform.set_root_password(password)?;
+    Ok(())
+}
+
+/// The community mesh the answers join or create; a new community's join code is printed (the
+/// other routers join with it).
+fn set_community(answers: &Answers, db: &crate::state::StateDb) -> anyhow::Result<()> {
+    let Some(community) = &answers.community else {
+        return Ok(());
+    };
+    let membership = super::session::membership(community)
+        .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message(Lang::default())))?;
+    membership.save(db)?;
+    println!("community mesh: {}", membership.community);
+    if matches!(community, app::wizard::Community::Create { .. }) {
+        println!(
+            "its join code (a secret: whoever has it is a member): {}",
+            membership.join_code()
+        );
+    }
     Ok(())
 }

@@ -75,7 +75,8 @@ pub fn check(answers: &Answers, network: &Package, wireless: &Package) -> Vec<Fi
 }
 
 /// The rules only the router can check (the browser runs the others itself): the radios
-/// exist, and the password estimator (for a password that passed the plain rules in `found`).
+/// exist, the password estimator (for a password that passed the plain rules in `found`), and
+/// a join code's key.
 pub fn router_checks(
     answers: &Answers,
     wireless: &Package,
@@ -107,6 +108,13 @@ pub fn router_checks(
         && !radios.contains(&mesh.radio.as_str())
     {
         errors.push(radio_error("mesh.radio".into(), &mesh.radio));
+    }
+    // A join code of the right shape whose key does not decode (a character changed).
+    if let Some(app::wizard::Community::Join { code }) = &answers.community
+        && !found.iter().any(|e| e.field == "community.code")
+        && crate::mesh::Membership::from_code(code).is_err()
+    {
+        errors.push(FieldError::new("community.code", "wizard-error-join-code"));
     }
     errors
 }

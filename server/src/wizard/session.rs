@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use app::i18n::Lang;
 use app::wizard::form::{self, Check, ClientView, Detection, Radio, Step};
-use app::wizard::{Answers, DhcpServer, FieldError, Internet, Lan, SystemAnswers, Wifi};
+use app::wizard::{Answers, Community, DhcpServer, FieldError, Internet, Lan, SystemAnswers, Wifi};
 use sha2::Digest as _;
 
 use super::{KeyPool, Plan};
@@ -56,6 +56,9 @@ pub enum Error {
     /// A worker thread failed.
     #[error("{0}")]
     Task(#[from] tokio::task::JoinError),
+    /// The community membership could not be stored.
+    #[error("storing the community membership: {0}")]
+    Community(#[from] rusqlite::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -419,6 +422,7 @@ impl Wizards {
                         wizard.answers.dhcp = None;
                         wizard.answers.wireguard = None;
                         wizard.answers.openvpn = None;
+                        wizard.answers.community = None;
                     }
                     _ => {}
                 }
@@ -585,6 +589,11 @@ impl Wizards {
         let Ok(plan) = self.plan(&mut wizard)? else {
             return refused(wizard, Vec::new());
         };
+        let membership = match wizard.answers.community.as_ref().map(membership) {
+            Some(Err(error)) => return refused(wizard, vec![error]),
+            Some(Ok(m)) => Some(m),
+            None => None,
+        };
         // The certificates first: the services read them when they reload.
         plan.write_files(self.platform.root())?;
         let manager = self.applier.clone();
@@ -607,8 +616,12 @@ impl Wizards {
         let first_boot = self.password_required();
         let shadow = std::fs::read(self.platform.root().join("etc/shadow")).ok();
         let session = self.set_password(wizard.answers.password.clone()).await?;
-        if first_boot && applied.as_ref().is_some_and(|a| a.token.is_some()) {
+        let checked = applied.as_ref().is_some_and(|a| a.token.is_some());
+        if first_boot && checked {
             self.undo_first_boot_password_on_rollback(shadow);
+        }
+        if let Some(membership) = membership {
+            self.join_community(&membership, checked)?;
         }
         let new_address = applied
             .as_ref()
@@ -656,8 +669,25 @@ impl Wizards {
     /// kept in time, or reverted on request) the router is at first boot again — no admin
     /// password, root's password as it was.
     fn undo_first_boot_password_on_rollback(&self, shadow: Option<Vec<u8>>) {
-        let mut updates = self.applier.subscribe();
         let (auth, root) = (self.auth.clone(), self.platform.root().to_owned());
+        self.when_rolled_back(move || {
+            if let Err(err) = auth.forget_password() {
+                tracing::error!(%err, "the first boot's admin password stays");
+            }
+            if let Some(old) = &shadow
+                && let Err(err) =
+                    crate::state::write_atomically(&root.join("etc/shadow"), old, 0o600)
+            {
+                tracing::error!(%err, "root's password stays as the first boot set it");
+            }
+            tracing::info!("first boot undone: no admin password until the setup is applied again");
+        });
+    }
+
+    /// Runs `undo` once the pending change ends rolled back (not kept in time, or reverted on
+    /// request); nothing when it is kept.
+    fn when_rolled_back(&self, undo: impl FnOnce() + Send + 'static) {
+        let mut updates = self.applier.subscribe();
         tokio::spawn(async move {
             loop {
                 if updates.changed().await.is_err() {
@@ -671,22 +701,34 @@ impl Wizards {
                     status.last,
                     Some(apply::Outcome::RolledBack | apply::Outcome::Reverted)
                 ) {
-                    if let Err(err) = auth.forget_password() {
-                        tracing::error!(%err, "the first boot's admin password stays");
-                    }
-                    if let Some(old) = &shadow
-                        && let Err(err) =
-                            crate::state::write_atomically(&root.join("etc/shadow"), old, 0o600)
-                    {
-                        tracing::error!(%err, "root's password stays as the first boot set it");
-                    }
-                    tracing::info!(
-                        "first boot undone: no admin password until the setup is applied again"
-                    );
+                    undo();
                 }
                 return;
             }
         });
+    }
+
+    /// Makes `membership` this router's community (the running mesh picks it up by itself).
+    /// With `checked` it belongs to the pending change: a rollback puts the previous
+    /// membership (or none) back.
+    fn join_community(&self, membership: &crate::mesh::Membership, checked: bool) -> Result<()> {
+        let previous = crate::mesh::Membership::load(&self.db)?;
+        membership.save(&self.db)?;
+        tracing::info!(community = %membership.community, "community mesh set by the setup wizard");
+        if checked {
+            let db = self.db.clone();
+            self.when_rolled_back(move || {
+                let restored = match &previous {
+                    Some(old) => old.save(&db),
+                    None => crate::mesh::Membership::leave(&db).map(|_| ()),
+                };
+                match restored {
+                    Ok(()) => tracing::info!("community membership as it was before the setup"),
+                    Err(err) => tracing::error!(%err, "the setup's community membership stays"),
+                }
+            });
+        }
+        Ok(())
     }
 
     /// Sets the admin and root password (when the answers have one) and, at first boot,
@@ -792,7 +834,20 @@ async fn connection_test(
 
 /// Fields never echoed back into a page.
 fn is_secret(name: &str) -> bool {
-    name.contains("password") || name.rsplit('.').next() == Some("key")
+    name.contains("password") || name.rsplit('.').next() == Some("key") || name == "community.code"
+}
+
+/// The membership a community answer makes (a new key for a new community).
+///
+/// # Errors
+/// The join code does not decode (the answers' checks refuse it first).
+pub fn membership(community: &Community) -> Result<crate::mesh::Membership, FieldError> {
+    match community {
+        Community::Create { name } => crate::mesh::Membership::create(name)
+            .map_err(|_| FieldError::new("community.name", "wizard-error-community-name")),
+        Community::Join { code } => crate::mesh::Membership::from_code(code)
+            .map_err(|_| FieldError::new("community.code", "wizard-error-join-code")),
+    }
 }
 
 /// The password (and other secrets) that passed their own rules stay, even when another field
@@ -801,6 +856,9 @@ fn keep_valid_secrets(kept: &mut Answers, typed: &Answers, errors: &[FieldError]
     let refused = |field: &str| errors.iter().any(|e| e.field == field);
     if !refused("password") && !refused("password_repeat") && typed.password.is_some() {
         kept.password.clone_from(&typed.password);
+    }
+    if !refused("community.code") && matches!(typed.community, Some(Community::Join { .. })) {
+        kept.community.clone_from(&typed.community);
     }
 }
 
@@ -879,6 +937,7 @@ fn defaults(
         }),
         wireguard: None,
         openvpn: None,
+        community: None,
     }
 }
 

@@ -364,3 +364,30 @@ pub fn create_community(root: &std::path::Path, name: &str) -> String {
         .expect("a join code")
         .to_owned()
 }
+
+/// Puts the router at `root` in a community: joins with `Ok(code)`, or creates community
+/// `Err(name)`; the join code either way.
+pub fn become_member(root: &std::path::Path, membership: Result<&str, &str>) -> String {
+    match membership {
+        Ok(code) => {
+            cli(root, &["mesh", "join", code]);
+            code.to_owned()
+        }
+        Err(name) => create_community(root, name),
+    }
+}
+
+/// `serve` for `root` on loopback ports the kernel picks (admin page and portal), once it
+/// answers; `cmd` is what runs the binary (`portico()`, or `ip netns exec NS …`).
+pub fn serve_on_loopback(mut cmd: Command, root: &std::path::Path) -> Server {
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--portal-listen",
+        "127.0.0.1:0",
+        "--root",
+    ])
+    .arg(root);
+    start(cmd)
+}

@@ -170,8 +170,8 @@ async fn set_up(f: &Fixture) -> String {
     set_up_with_wizard(f).await.0
 }
 
-/// As [`set_up`]; also the cookie of the wizard that did it.
-async fn set_up_with_wizard(f: &Fixture) -> (String, String) {
+/// A first-boot wizard through its first steps: English, name and password; its cookie.
+async fn wizard_past_the_password(f: &Fixture) -> String {
     let wizard = start_wizard(f).await;
     assert_eq!(
         post_step(f, &wizard, "language", "language=en&action=next").await,
@@ -187,6 +187,12 @@ async fn set_up_with_wizard(f: &Fixture) -> (String, String) {
         .await,
         "/setup/internet"
     );
+    wizard
+}
+
+/// As [`set_up`]; also the cookie of the wizard that did it.
+async fn set_up_with_wizard(f: &Fixture) -> (String, String) {
+    let wizard = wizard_past_the_password(f).await;
     let resp = send(f, wizard_form("/setup/summary", &wizard, "action=apply")).await;
     assert_eq!(location(&resp), "/setup/applied");
     let session = session_cookie(&resp);

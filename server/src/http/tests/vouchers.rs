@@ -470,7 +470,10 @@ async fn the_mesh_form_creates_shows_the_join_code_leaves_and_joins() {
         )
         .unwrap()
         .unwrap();
-    f.state.vouchers.merge(&other.replicas().unwrap()).unwrap();
+    f.state
+        .vouchers
+        .merge(&other.replicas().unwrap(), crate::portal::vouchers::now())
+        .unwrap();
     let html = body(send(&f, page("/portal")).await).await;
     let id = hex::encode(other.node());
     assert!(

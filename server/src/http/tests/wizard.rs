@@ -309,15 +309,7 @@ async fn the_header_language_and_the_wizards_first_step_agree() {
 async fn reverting_the_first_boot_reverts_its_password_too() {
     let f = fixture(true);
     let shadow_before = std::fs::read(f.root.join("etc/shadow")).unwrap();
-    let wizard = start_wizard(&f).await;
-    post_step(&f, &wizard, "language", "language=en&action=next").await;
-    post_step(
-        &f,
-        &wizard,
-        "system",
-        &format!("system.hostname=gartenhaus&system.zonename=UTC&password={PASSWORD_FORM}&password_repeat={PASSWORD_FORM}&action=next"),
-    )
-    .await;
+    let wizard = wizard_past_the_password(&f).await;
     let resp = send(&f, wizard_form("/setup/summary", &wizard, "action=apply")).await;
     assert_eq!(location(&resp), "/setup/applied");
     let session = session_cookie(&resp);
@@ -345,4 +337,91 @@ async fn reverting_the_first_boot_reverts_its_password_too() {
     )
     .await;
     assert_eq!(location(&resp), "/setup", "first boot again");
+}
+
+/// Issue 23: the community mesh in the wizard. A bad name or code is refused with the typed
+/// name kept (the code, a secret, is not sent back); a join code joins; the summary says which
+/// community; Apply makes it the router's membership; a rollback takes it back.
+#[tokio::test]
+async fn a_community_joined_in_the_wizard_is_the_routers_and_goes_with_a_rollback() {
+    let f = fixture(true);
+    let wizard = wizard_past_the_password(&f).await;
+    let services = "lan.ipaddr=192.168.1.1&lan.netmask=255.255.255.0&dhcp.enabled=on&dhcp.start=100&dhcp.limit=150&dhcp.leasetime=12h";
+    assert_eq!(
+        post_step(
+            &f,
+            &wizard,
+            "services",
+            &format!("{services}&community.action=create&community.name=Kiez+Mitte&action=next"),
+        )
+        .await,
+        "/setup/services"
+    );
+    let html = wizard_page(&f, &wizard, "services").await;
+    assert!(html.contains("The community name holds 1 to 64"), "{html}");
+    assert!(
+        html.contains("value=\"Kiez Mitte\""),
+        "the typed name is kept"
+    );
+    let typo = "portico-mesh:kiez:not-a-key";
+    post_step(
+        &f,
+        &wizard,
+        "services",
+        &format!("{services}&community.action=join&community.code={typo}&action=next"),
+    )
+    .await;
+    let html = wizard_page(&f, &wizard, "services").await;
+    assert!(html.contains("This is not a join code"), "{html}");
+    assert!(!html.contains(typo), "a code is not sent back");
+
+    let theirs = crate::mesh::Membership::create("kiez").unwrap();
+    let code = theirs.join_code();
+    assert_eq!(
+        post_step(
+            &f,
+            &wizard,
+            "services",
+            &format!(
+                "{services}&community.action=join&community.code={}&action=next",
+                code.replace(':', "%3A")
+            ),
+        )
+        .await,
+        "/setup/summary"
+    );
+    let html = wizard_page(&f, &wizard, "summary").await;
+    assert!(
+        html.contains("Join the community kiez and share its vouchers."),
+        "{html}"
+    );
+    assert!(!html.contains(&code), "the summary holds no key");
+    let resp = send(&f, wizard_form("/setup/summary", &wizard, "action=apply")).await;
+    assert_eq!(location(&resp), "/setup/applied");
+    let session = session_cookie(&resp);
+    let db = f.state.auth.db();
+    let joined = crate::mesh::Membership::load(db)
+        .unwrap()
+        .expect("a member");
+    assert_eq!(
+        (joined.community.as_str(), joined.key),
+        ("kiez", theirs.key)
+    );
+    let html = wizard_page(&f, &format!("{wizard}; {session}"), "applied").await;
+    assert!(
+        html.contains("This router shares its vouchers with the community kiez."),
+        "{html}"
+    );
+
+    // Reverted: not a member any more.
+    let resp = send(&f, authed_form("/apply/rollback", &session, "back=%2F")).await;
+    assert_eq!(location(&resp), "/?applied=reverted");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while crate::mesh::Membership::load(db).unwrap().is_some() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the membership was not reverted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }

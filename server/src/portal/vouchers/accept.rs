@@ -36,7 +36,7 @@ impl Vouchers {
         };
         Ok(self.db.with(|c| {
             c.execute_batch(SCHEMA)?;
-            let tx = c.unchecked_transaction()?;
+            let tx = crate::state::write_transaction(c)?;
             let running: Option<i64> = tx
                 .query_row(
                     "SELECT until FROM portal_accepted WHERE mac = ?1 AND until > ?2",

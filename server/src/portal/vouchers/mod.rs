@@ -23,6 +23,7 @@ pub use accept::Accepted;
 pub use code::{CODE_LEN, group, new_code, normalise};
 pub use pirania::{PiraniaVoucher, parse_pirania, parse_shared_state};
 pub use redeem::{Grant, MOVE_AFTER, Refusal, normalise_mac};
+pub use replica::RELEASE_DATE;
 pub use replicate::{Digest, root};
 
 use std::fmt::Write as _;
@@ -164,7 +165,7 @@ const MESH_COLUMNS: &[(&str, &str, &str)] = &[
 /// Adds the columns an older store lacks (in a write transaction: `serve` and a CLI command
 /// may open an older store at the same moment).
 fn migrate(c: &rusqlite::Connection) -> rusqlite::Result<()> {
-    let tx = rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)?;
+    let tx = crate::state::write_transaction(c)?;
     for (table, column, kind) in MESH_COLUMNS {
         let has: bool = tx.query_row(
             &format!("SELECT COUNT(*) FROM pragma_table_info('{table}') WHERE name = ?1"),
@@ -316,7 +317,7 @@ impl Vouchers {
         while left > 0 {
             let n = left.min(CHUNK);
             let chunk = self.db.with(|c| {
-                let tx = c.unchecked_transaction()?;
+                let tx = crate::state::write_transaction(c)?;
                 let mut chunk = Vec::new();
                 let created_at = now();
                 let stamp = Self::next_stamp(&tx, self.node)?;
@@ -415,11 +416,12 @@ impl Vouchers {
         self.get(id)
     }
 
-    /// Gives a voucher a new name or note.
+    /// Gives a voucher a new name or note (trimmed, at most 100 characters).
     ///
     /// # Errors
     /// Not found, or a database error.
     pub fn rename(&self, id: i64, name: &str) -> Result<Voucher, Error> {
+        let name: String = name.trim().chars().take(100).collect();
         let changed = self.db.with(|c| {
             let stamp = Self::next_stamp(c, self.node)?;
             c.execute(

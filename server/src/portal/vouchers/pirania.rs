@@ -138,7 +138,7 @@ impl Vouchers {
     /// A database error: then nothing was imported.
     pub fn import_pirania(&self, vouchers: &[PiraniaVoucher]) -> Result<usize, Error> {
         Ok(self.db.with(|c| {
-            let tx = c.unchecked_transaction()?;
+            let tx = crate::state::write_transaction(c)?;
             let mut new = 0;
             for v in vouchers {
                 let code = normalise(&v.code).unwrap_or_else(|| v.code.clone());

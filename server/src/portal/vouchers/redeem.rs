@@ -64,7 +64,7 @@ impl Vouchers {
         };
         self.db
             .with(|c| {
-                let tx = c.unchecked_transaction()?;
+                let tx = crate::state::write_transaction(c)?;
                 let Some(mut voucher) = tx
                     .query_row(
                         "SELECT * FROM vouchers WHERE code = ?1",
@@ -78,8 +78,15 @@ impl Vouchers {
                 if voucher.invalidated.is_some() {
                     return Ok(Err(Refusal::Invalidated));
                 }
-                if voucher.activated.is_none() {
-                    if wall_clock_trusted && voucher.deadline.is_some_and(|d| now > d) {
+                // Activated while a clock was wrong (1970, before NTP), here or on another
+                // node, and heard of here with a right clock: it counts from now.
+                let wrong_clock = wall_clock_trusted
+                    && voucher.activated.is_some_and(|a| a < super::RELEASE_DATE);
+                if voucher.activated.is_none() || wrong_clock {
+                    if !wrong_clock
+                        && wall_clock_trusted
+                        && voucher.deadline.is_some_and(|d| now > d)
+                    {
                         return Ok(Err(Refusal::DeadlinePassed));
                     }
                     voucher.activated = Some(now);
@@ -147,7 +154,7 @@ impl Vouchers {
     /// A database error.
     pub fn shift_clock(&self, delta: i64, now: i64) -> Result<usize, Error> {
         Ok(self.db.with(|c| {
-            let tx = c.unchecked_transaction()?;
+            let tx = crate::state::write_transaction(c)?;
             let active =
                 "SELECT id FROM vouchers WHERE activated IS NOT NULL AND invalidated IS NULL
                           AND (expires IS NULL OR expires > ?1 - ?2)";

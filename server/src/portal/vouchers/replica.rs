@@ -10,7 +10,7 @@
 //! | the voucher itself (code, duration, deadline, device cap) | grow-only set: once created anywhere, it exists everywhere; two creations of one code (a 50-bit collision) keep the earlier (`at`, then node id) |
 //! | invalidation | wins: once invalidated anywhere, invalid everywhere; the earliest invalidation is kept |
 //! | duration extension | the largest extension wins |
-//! | activation | the first activation (earliest `at`, then node id) |
+//! | activation | the first activation (earliest `at`, then node id), an activation stamped by a right clock before any stamped by a wrong one (earlier than [`RELEASE_DATE`]: a router without a battery-backed clock boots in 1970) |
 //! | device bindings | per device its latest binding and its latest release (a slot moved to another device releases it); a device is bound while its binding is later than its release; the voucher admits its first `max_devices` bound devices in (bound at, node id, MAC) order, so two nodes binding concurrently beyond the cap agree which devices are in |
 //! | name | last writer wins by hybrid logical clock (`millis`, `counter`, node id) |
 //!
@@ -19,6 +19,11 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+/// The day this version was released (Unix seconds, 2026-11-27): a wall clock before it is
+/// wrong (a router without a battery-backed clock boots in 1970 and keeps such a time until
+/// NTP answers).
+pub const RELEASE_DATE: i64 = 1_795_737_600;
 
 /// A node of the mesh (8 bytes of its public key's hash).
 pub type NodeId = [u8; 8];
@@ -83,6 +88,13 @@ pub struct Event {
     pub node: NodeId,
 }
 
+impl Event {
+    /// Stamped by a clock that was right (not before [`RELEASE_DATE`]).
+    pub fn trusted(&self) -> bool {
+        self.at >= RELEASE_DATE
+    }
+}
+
 /// A voucher's creation: the facts that never change.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Created {
@@ -137,6 +149,15 @@ fn earliest(a: Option<Event>, b: Option<Event>) -> Option<Event> {
     }
 }
 
+/// The first of two activations: one stamped by a right clock before one stamped by a wrong
+/// clock, then the earlier.
+fn first_activation(a: Option<Event>, b: Option<Event>) -> Option<Event> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(std::cmp::min_by_key(a, b, |e| (!e.trusted(), *e))),
+        (a, b) => a.or(b),
+    }
+}
+
 impl Replica {
     /// A voucher created at `event`.
     pub fn new(created: Created, name: Lww<String>) -> Replica {
@@ -155,7 +176,7 @@ impl Replica {
         }
         self.invalidated = earliest(self.invalidated, other.invalidated);
         self.extension = self.extension.max(other.extension);
-        self.activated = earliest(self.activated, other.activated);
+        self.activated = first_activation(self.activated, other.activated);
         for (mac, binding) in &other.devices {
             self.devices
                 .entry(mac.clone())
@@ -244,7 +265,12 @@ mod tests {
     }
 
     fn event() -> impl Strategy<Value = Event> {
-        (0i64..5, node()).prop_map(|(at, node)| Event { at, node })
+        // Times from wrong clocks (1970) and from right ones.
+        (
+            prop_oneof![0i64..3, RELEASE_DATE - 1..RELEASE_DATE + 2],
+            node(),
+        )
+            .prop_map(|(at, node)| Event { at, node })
     }
 
     fn hlc() -> impl Strategy<Value = Hlc> {
@@ -337,9 +363,10 @@ mod tests {
             m.merge(&b);
             // Invalidation wins.
             prop_assert_eq!(m.invalidated.is_some(), a.invalidated.is_some() || b.invalidated.is_some());
-            // The largest extension, the first activation.
+            // The largest extension; the first activation by a right clock, or else the first.
             prop_assert_eq!(m.extension, a.extension.max(b.extension));
-            prop_assert_eq!(m.activated, earliest(a.activated, b.activated));
+            let by_right_clocks = [a.activated, b.activated].into_iter().flatten().filter(Event::trusted).min();
+            prop_assert_eq!(m.activated, by_right_clocks.or(earliest(a.activated, b.activated)));
             // Every device either side bound is known; the cap is never exceeded.
             prop_assert!(a.devices.keys().chain(b.devices.keys()).all(|d| m.devices.contains_key(d)));
             prop_assert!(m.admitted().len() <= usize::try_from(m.created.max_devices).unwrap());

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use rusqlite::params;
 use sha2::Digest as _;
 
-use super::replica::{Binding, Created, Event, Hlc, Lww, NodeId, Replica, Replicas};
+use super::replica::{Binding, Created, Event, Hlc, Lww, NodeId, RELEASE_DATE, Replica, Replicas};
 use super::{Error, Vouchers, normalise_mac};
 
 /// A voucher's state in 8 bytes (SHA-256 of its encoding), for comparing two nodes' stores
@@ -268,13 +268,16 @@ impl Vouchers {
 
     /// Merges another node's replicas into the store (one transaction; each field by its
     /// rule). Replicas this store cannot hold (`sane`) are skipped. Returns the codes whose
-    /// state changed here, and how many were skipped.
+    /// state changed here, and how many were skipped. `now` is this node's wall clock: when it
+    /// is right, an activation that arrives stamped by a wrong clock (a node that activated
+    /// before NTP answered) counts from now — an activation by this node, which then wins on
+    /// every node by the activation rule.
     ///
     /// # Errors
     /// A database error: then nothing was merged.
-    pub fn merge(&self, incoming: &Replicas) -> Result<(Vec<String>, usize), Error> {
+    pub fn merge(&self, incoming: &Replicas, now: i64) -> Result<(Vec<String>, usize), Error> {
         Ok(self.db.with(|c| {
-            let tx = c.unchecked_transaction()?;
+            let tx = crate::state::write_transaction(c)?;
             let mut changed = Vec::new();
             let mut skipped = 0;
             for (code, theirs) in &incoming.0 {
@@ -285,6 +288,12 @@ impl Vouchers {
                 let mine = load(&tx, Some(code))?.remove(code).map(|(_, r)| r);
                 let mut merged = mine.clone().unwrap_or_else(|| theirs.clone());
                 merged.merge(theirs);
+                if now >= RELEASE_DATE && merged.activated.is_some_and(|a| !a.trusted()) {
+                    merged.activated = Some(Event {
+                        at: now,
+                        node: self.node,
+                    });
+                }
                 if mine.as_ref() != Some(&merged) {
                     store(&tx, code, &merged)?;
                     changed.push(code.clone());
@@ -308,8 +317,10 @@ mod tests {
 
     /// Both ways, as one sync round does.
     fn sync(a: &Vouchers, b: &Vouchers) {
-        b.merge(&a.replicas().unwrap()).unwrap();
-        a.merge(&b.replicas().unwrap()).unwrap();
+        b.merge(&a.replicas().unwrap(), super::super::now())
+            .unwrap();
+        a.merge(&b.replicas().unwrap(), super::super::now())
+            .unwrap();
     }
 
     #[test]
@@ -383,6 +394,73 @@ mod tests {
     }
 
     #[test]
+    fn an_activation_made_with_a_wrong_clock_counts_from_when_a_right_clock_hears_of_it() {
+        let (a, b, c) = (node(), node(), node());
+        let voucher = a
+            .create(
+                &NewVouchers {
+                    quantity: 1,
+                    duration: Some(3600),
+                    max_devices: 2,
+                    ..NewVouchers::default()
+                },
+                |_| {},
+            )
+            .unwrap()
+            .remove(0);
+        b.merge(&a.replicas().unwrap(), RELEASE_DATE + 10).unwrap();
+        // Router A booted without NTP: it is 1970 there when a guest uses the voucher.
+        a.redeem(&voucher.code, "02:00:00:00:00:0a", 1_000, false)
+            .unwrap()
+            .unwrap();
+        // B's clock is right: for B the voucher was activated when B heard of it.
+        let now = RELEASE_DATE + 100;
+        b.merge(&a.replicas().unwrap(), now).unwrap();
+        let on_b = b.by_code(&voucher.code).unwrap().unwrap();
+        assert_eq!(
+            (on_b.activated, on_b.expires),
+            (Some(now), Some(now + 3600))
+        );
+        assert_eq!(on_b.activated_on, Some(b.node()));
+        // B's stamp wins on A (still in 1970) and on C (heard later, clock right).
+        a.merge(&b.replicas().unwrap(), 1_100).unwrap();
+        c.merge(&a.replicas().unwrap(), now + 500).unwrap();
+        for store in [&a, &c] {
+            let held = store.by_code(&voucher.code).unwrap().unwrap();
+            assert_eq!(held.expires, Some(now + 3600));
+        }
+        assert_eq!(a.digests().unwrap(), c.digests().unwrap());
+        assert_eq!(
+            c.authorised(now + 600).unwrap(),
+            [("02:00:00:00:00:0a".to_owned(), Some(now + 3600))]
+        );
+        // A router that activated with a wrong clock and was never told otherwise: once its
+        // clock is right, the next use counts from then.
+        let lonely = node();
+        let alone = lonely
+            .create(
+                &NewVouchers {
+                    quantity: 1,
+                    duration: Some(60),
+                    max_devices: 1,
+                    ..NewVouchers::default()
+                },
+                |_| {},
+            )
+            .unwrap()
+            .remove(0);
+        lonely
+            .redeem(&alone.code, "02:00:00:00:00:0d", 2_000, false)
+            .unwrap()
+            .unwrap();
+        let grant = lonely
+            .redeem(&alone.code, "02:00:00:00:00:0d", now, true)
+            .unwrap()
+            .unwrap();
+        assert_eq!(grant.expires, Some(now + 60));
+    }
+
+    #[test]
     fn two_devices_bound_on_two_nodes_beyond_the_cap_end_with_one_and_the_loser_can_move_in() {
         let (a, b) = (node(), node());
         let v = a
@@ -447,7 +525,7 @@ mod tests {
             .devices
             .insert("02-00-00-00-00-01".into(), Binding::default());
         bad.0.insert("ODDMAC".into(), odd_mac);
-        let (changed, skipped) = b.merge(&bad).unwrap();
+        let (changed, skipped) = b.merge(&bad, super::super::now()).unwrap();
         assert_eq!((changed.len(), skipped), (1, 3));
     }
 
