@@ -24,7 +24,17 @@ fn marked(d: &TimeData, i: usize) -> bool {
 /// Chart width and height in SVG units; the SVG scales to its container's width.
 pub const WIDTH: f64 = 480.0;
 pub const HEIGHT: f64 = 260.0;
-const LEFT: f64 = 50.0;
+/// Room for the value labels left of the plot: six characters of the narrow charts' text.
+const LEFT: f64 = 66.0;
+/// Chart text keeps about 13 px on every screen, although the SVG scales with its column:
+/// the stylesheet sets it in SVG units by the chart's width (container queries on
+/// `figure.chart`, `style/portico.css`) — 13 units in the standalone SVGs, up to
+/// [`FONT_NARROW`] where a chart is drawn under 460 px wide (phones), at most [`FONT_WIDE`]
+/// from there on. What depends on the text's size (ticks, margins, truncation) plans for
+/// these.
+const FONT: f64 = 13.0;
+const FONT_NARROW: f64 = 17.5;
+const FONT_WIDE: f64 = 12.0;
 const RIGHT: f64 = 12.0;
 /// Room above the plot for the unit of its values.
 const TOP: f64 = 26.0;
@@ -37,7 +47,7 @@ pub const SVG_STYLE: &str = ".grid{stroke:#d9d9d9;stroke-width:1}.axis{stroke:#5
 .area{fill-opacity:.85;stroke-width:.5}.stale-mark{fill:#b00}\
 .country{fill:#eee;stroke:#999;stroke-width:.5;vector-effect:non-scaling-stroke}\
 .site{fill-opacity:.55;stroke:#fff;stroke-width:1}.site.stale{fill-opacity:.15;stroke:#b00;stroke-dasharray:2 2}\
-.bar.noted{fill-opacity:.45}";
+.bar.noted{fill-opacity:.45}.x-tick.narrow{display:none}";
 
 /// A legend drawn inside an SVG (for the `.svg` embeds), four entries a row, starting at `top`.
 /// Returns the elements and the height they take.
@@ -253,7 +263,7 @@ const STEPS: [Step; 19] = [
 /// font), with room between neighbours.
 #[allow(clippy::cast_precision_loss, reason = "a short label")]
 fn label_width(label: &str) -> f64 {
-    label.chars().count() as f64 * 13.0 * 0.56 + 12.0
+    label.chars().count() as f64 * FONT * 0.56 + 12.0
 }
 
 /// The calendar boundaries of `step` in `[first, last]` (UTC; weeks start on Monday).
@@ -571,10 +581,10 @@ fn line_path(values: &[Option<f64>], x: &impl Fn(usize) -> f64, y: &impl Fn(f64)
 
 /// Where a time label hangs from its tick: centred, unless that would run past an edge of the
 /// chart, then from its start (left edge) or its end (right edge). The width is estimated at
-/// 0.56 em per character of the 13 px tick font.
-fn tick_anchor(px: f64, label: &str) -> &'static str {
+/// 0.56 em per character of the tick text (`font` units).
+fn tick_anchor(px: f64, label: &str, font: f64) -> &'static str {
     #[allow(clippy::cast_precision_loss, reason = "a short label")]
-    let half = label.chars().count() as f64 * 13.0 * 0.56 / 2.0;
+    let half = label.chars().count() as f64 * font * 0.56 / 2.0;
     if px - half < 0.0 {
         "start"
     } else if px + half > WIDTH {
@@ -615,17 +625,31 @@ pub fn plot(d: &TimeData, cursor: Option<usize>, unit: &str) -> impl IntoView + 
         d.t.last().copied().unwrap_or(0),
     );
     let plot_width = WIDTH - LEFT - RIGHT;
-    let x_ticks = time_ticks(first, last, plot_width, d.time_format)
+    // The labels at the narrow charts' text size, and at the wide ones': one set when they
+    // agree, else both (the stylesheet shows the one for the chart's width).
+    let sized = |font: f64| time_ticks(first, last, plot_width * FONT / font, d.time_format);
+    let (narrow, wide) = (sized(FONT_NARROW), sized(FONT_WIDE));
+    let sets = if narrow == wide {
+        vec![(narrow, "tick x-tick", FONT_NARROW)]
+    } else {
+        vec![
+            (narrow, "tick x-tick narrow", FONT_NARROW),
+            (wide, "tick x-tick wide", FONT_WIDE),
+        ]
+    };
+    let x_ticks = sets
         .into_iter()
-        .map(|(t, label)| {
-            #[allow(clippy::cast_precision_loss, reason = "Unix seconds map to pixels")]
-            let px = if last > first {
-                LEFT + (t - first) as f64 / (last - first) as f64 * plot_width
-            } else {
-                LEFT + plot_width / 2.0
-            };
-            let anchor = tick_anchor(px, &label);
-            view! { <text class="tick x-tick" x=px y=HEIGHT - 8.0 text-anchor=anchor>{label}</text> }
+        .flat_map(|(ticks, class, font)| {
+            ticks.into_iter().map(move |(t, label)| {
+                #[allow(clippy::cast_precision_loss, reason = "Unix seconds map to pixels")]
+                let px = if last > first {
+                    LEFT + (t - first) as f64 / (last - first) as f64 * plot_width
+                } else {
+                    LEFT + plot_width / 2.0
+                };
+                let anchor = tick_anchor(px, &label, font);
+                view! { <text class=class x=px y=HEIGHT - 8.0 text-anchor=anchor>{label}</text> }
+            })
         })
         .collect_view();
     let shapes = tops
@@ -759,31 +783,55 @@ pub fn hbars(bars: &[Bar], label: &str) -> impl IntoView + use<> {
         .map(|b| b.value)
         .fold(0.0_f64, f64::max)
         .max(1.0);
-    let row = 28.0;
+    // Each bar under its name: a name has the chart's whole width, whatever the text size.
+    let row = 50.0;
     #[allow(clippy::cast_precision_loss, reason = "a few bars")]
-    let height = row * bars.len() as f64 + 8.0;
-    let label_width = 150.0;
+    let height = row * bars.len() as f64 + 4.0;
+    let value_of = |b: &Bar| {
+        format!(
+            "{}{}",
+            format_number(b.value),
+            b.note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        )
+    };
+    // The longest value written after its bar, at the narrow charts' text size, stays inside.
+    #[allow(clippy::cast_precision_loss, reason = "a short label")]
+    let value_room = bars
+        .iter()
+        .map(|b| value_of(b).chars().count() as f64 * FONT_NARROW * 0.56 + 10.0)
+        .fold(60.0, f64::max);
+    // As many characters of a name as fit the width at that size (the whole name is in the
+    // bar's title and the table).
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a small count"
+    )]
+    let name_chars = (WIDTH / (FONT_NARROW * 0.56)) as usize;
     let items = bars
         .iter()
         .enumerate()
         .map(|(i, b)| {
             #[allow(clippy::cast_precision_loss, reason = "a few bars")]
             let top = 4.0 + row * i as f64;
-            let width = (b.value / max) * (WIDTH - label_width - 80.0);
-            let value = format!("{}{}", format_number(b.value), b.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default());
+            let width = (b.value / max) * (WIDTH - value_room).max(40.0);
+            let value = value_of(b);
             let title = format!("{}: {value}", b.label);
-            let label = truncate(&b.label, 22);
+            let label = truncate(&b.label, name_chars);
             let text = match &b.href {
-                Some(href) => view! { <a href=href.clone()><text class="bar-label" x=label_width - 6.0 y=top + 18.0 text-anchor="end">{label}</text></a> }.into_any(),
-                None => view! { <text class="bar-label" x=label_width - 6.0 y=top + 18.0 text-anchor="end">{label}</text> }.into_any(),
+                Some(href) => view! { <a href=href.clone()><text class="bar-label" x="0" y=top + 18.0>{label}</text></a> }.into_any(),
+                None => view! { <text class="bar-label" x="0" y=top + 18.0>{label}</text> }.into_any(),
             };
             let class = if b.note.is_some() { "bar noted" } else { "bar" };
             view! {
                 <g>
                     <title>{title}</title>
                     {text}
-                    <rect class=class x=label_width y=top + 4.0 width=width.max(1.0) height=row - 8.0 fill=b.color.clone() />
-                    <text class="bar-value" x=label_width + width.max(1.0) + 6.0 y=top + 18.0>{value}</text>
+                    <rect class=class x="0" y=top + 25.0 width=width.max(1.0) height="18" fill=b.color.clone() />
+                    <text class="bar-value" x=width.max(1.0) + 6.0 y=top + 40.0>{value}</text>
                 </g>
             }
         })
@@ -945,10 +993,11 @@ mod tests {
 
     #[test]
     fn time_labels_at_the_edges_stay_inside_the_chart() {
-        assert_eq!(tick_anchor(LEFT, "2016-03-10 10:00"), "start");
-        assert_eq!(tick_anchor(WIDTH / 2.0, "2016-03-10 10:00"), "middle");
-        assert_eq!(tick_anchor(WIDTH - RIGHT, "2016-03-13 10:00"), "end");
-        assert_eq!(tick_anchor(WIDTH - RIGHT, "Mar"), "middle");
+        assert_eq!(tick_anchor(LEFT, "2016-03-10 10:00", FONT_NARROW), "start");
+        assert_eq!(tick_anchor(LEFT, "2016-03-10 10:00", FONT), "middle");
+        assert_eq!(tick_anchor(WIDTH / 2.0, "2016-03-10 10:00", FONT), "middle");
+        assert_eq!(tick_anchor(WIDTH - RIGHT, "2016-03-13 10:00", FONT), "end");
+        assert_eq!(tick_anchor(WIDTH - RIGHT, "Mar", FONT), "middle");
     }
 
     /// The ticks over `[first, last]` never overlap (centred labels, estimated widths) and sit

@@ -538,8 +538,10 @@ fn top_chart(top: Option<&Top>) -> impl IntoView + use<> {
         Some(top) if !top.communities.is_empty() => {
             let bars = top_bars(top);
             view! {
-                {charts::hbars(&bars, &t("communities-top"))}
-                {charts::bar_table(&bars, &t("communities-community"), &t("communities-metric-nodes"))}
+                <figure class="chart">
+                    {charts::hbars(&bars, &t("communities-top"))}
+                    {charts::bar_table(&bars, &t("communities-community"), &t("communities-metric-nodes"))}
+                </figure>
             }
             .into_any()
         }
