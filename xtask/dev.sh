@@ -19,7 +19,7 @@ export PORTICO_SHARED="${PORTICO_SHARED:-$(cd "$ROOT/.." && pwd)/shared}"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 setup() {
-  local debs=(chromium dnsmasq-base nftables clang libbpf-dev libclang-dev busybox iproute2 conntrack ethtool iputils-ping pkg-config procps curl libdbus-1-dev qemu-user-static shellcheck xz-utils ieee-data babeld lldpd radvd tcpdump)
+  local debs=(chromium dnsmasq-base nftables clang libbpf-dev libclang-dev busybox iproute2 conntrack ethtool iputils-ping pkg-config procps curl libdbus-1-dev qemu-user-static shellcheck xz-utils ieee-data babeld lldpd radvd tcpdump python3)
   local missing=()
   for p in "${debs[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 && continue

@@ -47,7 +47,7 @@ pub const SVG_STYLE: &str = ".grid{stroke:#d9d9d9;stroke-width:1}.axis{stroke:#5
 .area{fill-opacity:.85;stroke-width:.5}.stale-mark{fill:#b00}\
 .country{fill:#eee;stroke:#999;stroke-width:.5;vector-effect:non-scaling-stroke}\
 .site{fill-opacity:.55;stroke:#fff;stroke-width:1}.site.stale{fill-opacity:.15;stroke:#b00;stroke-dasharray:2 2}\
-.bar.noted{fill-opacity:.45}.x-tick.narrow{display:none}";
+.bar.noted{fill-opacity:.45}.x-tick.narrow{display:none}.tap{fill:transparent}.site-label{display:none}";
 
 /// A legend drawn inside an SVG (for the `.svg` embeds), four entries a row, starting at `top`.
 /// Returns the elements and the height they take.

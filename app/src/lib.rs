@@ -195,6 +195,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         .bundles
         .get(bundle)
         .map(|stem| hydration_script(&options.site_pkg_dir, stem, page.lang));
+    #[cfg(feature = "communities")]
+    let script = embed_script(&page, script);
     let css = format!("/pkg/{}", assets.css);
     let icon = format!("/pkg/{}", assets.icon);
     view! {
@@ -270,6 +272,23 @@ fn hydration_script(pkg: &str, app: &str, lang: Lang) -> String {
              {{ m[el.dataset.component](el); el.dataset.hydrated = ''; }} }}));"
         )
     }
+}
+
+/// An embed page's script: it tells the page framing it its height; only an interactive
+/// chart hydrates (the others load no WASM). Other pages keep `hydration`.
+#[cfg(all(feature = "ssr", feature = "communities"))]
+fn embed_script(page: &PageContext, hydration: Option<String>) -> Option<String> {
+    let Some(communities::SiteView {
+        page: communities::SitePage::Embed(embed),
+        ..
+    }) = &page.communities
+    else {
+        return hydration;
+    };
+    let hydrate = hydration
+        .filter(|_| embed.interactive())
+        .unwrap_or_default();
+    Some(format!("{}\n{hydrate}", communities::EMBED_HEIGHT_SCRIPT))
 }
 
 /// The Content-Security-Policy of a rendered page: scripts only from this origin or with

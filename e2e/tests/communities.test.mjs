@@ -147,8 +147,23 @@ test('overview at phone size: top-10, legend, stable colours, keyboard and zoom'
   await page.getByText(/Snapshot of 2015-01-15/).waitFor();
   assert.notEqual(await bars.first().textContent(), 'Freifunk Muensterland');
 
-  // The map shows the communities, each a link to its page.
-  assert.ok(await page.locator('#map-h ~ svg a circle').count() > 250);
+  // The map shows the communities, each a link to its page (issue 22, item 6): a tap area of
+  // at least 22 px across on a phone however small the circle, the name while it has the
+  // focus, and a legend of the circles' sizes.
+  const map = page.locator('#map-h ~ figure svg');
+  assert.ok(await map.locator('a circle.site').count() > 250);
+  const smallest = await map.locator('circle.tap').evaluateAll((cs) => Math.min(...cs.map((c) => c.getBoundingClientRect().width)));
+  assert.ok(smallest >= 21.5, `the smallest tap area is ${smallest} px across`);
+  const sizes_ = await map.locator('.size-legend text').allTextContents();
+  assert.ok(sizes_.length >= 2 && sizes_.every((t) => /^[\d\u202f]+ nodes$/.test(t)), JSON.stringify(sizes_));
+  const site = map.locator('a[aria-label]').first();
+  const label = site.locator('.site-label');
+  assert.equal(await label.evaluate((t) => getComputedStyle(t).display), 'none');
+  await site.focus();
+  assert.notEqual(await label.evaluate((t) => getComputedStyle(t).display), 'none');
+  const [mapBox, labelBox] = [await map.boundingBox(), await label.boundingBox()];
+  assert.ok(labelBox.x >= mapBox.x && labelBox.x + labelBox.width <= mapBox.x + mapBox.width + 0.5, 'the name inside the map');
+  await map.screenshot({ path: `${SHOTS}/communities-phone-map.png` });
   const embed = page.locator('#routing-h ~ details.embed-code');
   await embed.locator('summary').click();
   const code = await embed.locator('textarea').inputValue();
@@ -368,5 +383,47 @@ test('embeds: a minimal page for an iframe and a standalone SVG', async () => {
   await waitFor('the SVG image', async () => page.locator('#chart').evaluate((img) => img.complete && img.naturalWidth > 0));
   await page.goto(`${SITE}/embed/map.svg`);
   await page.screenshot({ path: `${SHOTS}/communities-embed-map-svg.png` });
+
+  // Issue 22, item 8: the embed code on another page — each iframe takes the height its page
+  // reports, so nothing is cut off (the routing legend, the whole map); the interactive chart
+  // hydrates, the map (a picture with links) loads no WASM.
+  await page.goto(`${SITE}/`);
+  const snippet = async (chart) => {
+    const details = page.locator(`#${chart}-h ~ details.embed-code`);
+    await details.locator('summary').click();
+    return details.locator('textarea').inputValue();
+  };
+  const code = (await snippet('routing')) + (await snippet('map'));
+  assert.match(code, /data-portico-embed/);
+  // Another site's page with the code in it: another origin, on loopback in the namespace
+  // (Chromium lets no public page frame a local address).
+  const other = join(dir, 'embedder');
+  mkdirSync(other);
+  writeFileSync(join(other, 'index.html'), `<!DOCTYPE html><html><body>${code}</body></html>`);
+  const embedder = spawn('ip', ['netns', 'exec', NS, 'python3', '-m', 'http.server', '8097', '--bind', '127.0.0.1', '--directory', other],
+    { stdio: 'ignore' });
+  try {
+    await waitFor('the other site', async () => (await page.goto('http://127.0.0.1:8097/').catch(() => null))?.ok());
+    const frames = page.locator('iframe[data-portico-embed]');
+    assert.equal(await frames.count(), 2);
+    for (const [i, chart] of [[0, 'routing'], [1, 'map']]) {
+      await frames.nth(i).scrollIntoViewIfNeeded();
+      const frame = await waitFor(`the ${chart} iframe`, async () => (await frames.nth(i).elementHandle()).contentFrame());
+      await frame.waitForLoadState('load');
+      await waitFor(`the ${chart} iframe to fit its page`, async () => {
+        const inner = await frame.evaluate(() => Math.ceil(document.documentElement.getBoundingClientRect().height));
+        const outer = Number(await frames.nth(i).getAttribute('height'));
+        return Math.abs(inner - outer) <= 1;
+      });
+      const wasm = () => frame.evaluate(() => performance.getEntriesByType('resource').some((e) => e.name.endsWith('.wasm')));
+      if (chart === 'routing') await waitFor('the routing chart to hydrate', wasm);
+      else assert.equal(await wasm(), false, 'the map embed loads no WASM');
+    }
+    await page.setViewportSize({ width: 660, height: 1400 });
+    await page.evaluate(() => scrollTo(0, 0));
+    await page.screenshot({ path: `${SHOTS}/communities-embedded.png` });
+  } finally {
+    embedder.kill();
+  }
   await page.close();
 });

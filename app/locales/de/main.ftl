@@ -490,6 +490,7 @@ communities-growth = Wachstum des Netzes
 communities-routing = Routing-Protokolle
 communities-routing-note = Communities je Protokoll, gestapelt (nur aktuelle Daten). Eine Community mit zwei Protokollen zählt bei jedem einmal, daher kann der Stapel höher sein als die Zahl der Communities.
 communities-map = Wo die Communities sind
+communities-map-sizes = Kreisgrößen
 communities-hours = Knoten nach Tageszeit
 communities-hours-caption = Jede Stunde (UTC) gegen den Mittelwert ihres Tages, gemittelt über { $days } Tage mit mindestens { $hours } Stunden Daten, { $from } bis { $to }. Ein Strich: weniger als { $min } dieser Tage haben diese Stunde.
 communities-weekdays-caption = Jeder Tag gegen den Mittelwert seiner Woche (Montag bis Sonntag, UTC), gemittelt über { $weeks } ganze Wochen solcher Tage, { $from } bis { $to }. Ein Strich: weniger als { $min } Wochen.

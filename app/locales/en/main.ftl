@@ -490,6 +490,7 @@ communities-growth = Network growth
 communities-routing = Routing protocols
 communities-routing-note = Communities using each protocol, stacked (fresh data only). A community that names two protocols counts once for each, so the top of the stack can exceed the number of communities.
 communities-map = Where the communities are
+communities-map-sizes = Circle sizes
 communities-hours = Nodes by hour of day
 communities-hours-caption = Each hour (UTC) against the mean of its day, averaged over { $days } days with at least { $hours } hours of data, { $from } to { $to }. A dash: fewer than { $min } of those days have that hour.
 communities-weekdays-caption = Each day against the mean of its week (Monday to Sunday, UTC), averaged over { $weeks } whole weeks of such days, { $from } to { $to }. A dash: fewer than { $min } weeks.

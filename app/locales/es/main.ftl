@@ -490,6 +490,7 @@ communities-growth = Crecimiento de la red
 communities-routing = Protocolos de enrutamiento
 communities-routing-note = Comunidades por protocolo, apiladas (solo datos actuales). Una comunidad que nombra dos protocolos cuenta una vez en cada uno, así que la pila puede superar el número de comunidades.
 communities-map = Dónde están las comunidades
+communities-map-sizes = Tamaños de los círculos
 communities-hours = Nodos por hora del día
 communities-hours-caption = Cada hora (UTC) frente a la media de su día, promediada sobre { $days } días con al menos { $hours } horas de datos, del { $from } al { $to }. Un guion: menos de { $min } de esos días tienen esa hora.
 communities-weekdays-caption = Cada día frente a la media de su semana (de lunes a domingo, UTC), promediado sobre { $weeks } semanas completas de esos días, del { $from } al { $to }. Un guion: menos de { $min } semanas.

@@ -490,6 +490,7 @@ communities-growth = Croissance du réseau
 communities-routing = Protocoles de routage
 communities-routing-note = Communautés par protocole, empilées (données fraîches uniquement). Une communauté qui cite deux protocoles compte une fois pour chacun : le haut de la pile peut dépasser le nombre de communautés.
 communities-map = Où sont les communautés
+communities-map-sizes = Tailles des cercles
 communities-hours = Nœuds par heure de la journée
 communities-hours-caption = Chaque heure (UTC) rapportée à la moyenne de sa journée, moyennée sur { $days } jours ayant au moins { $hours } heures de données, du { $from } au { $to }. Un tiret : moins de { $min } de ces jours ont cette heure.
 communities-weekdays-caption = Chaque jour rapporté à la moyenne de sa semaine (du lundi au dimanche, UTC), moyenné sur { $weeks } semaines complètes de tels jours, du { $from } au { $to }. Un tiret : moins de { $min } semaines.

@@ -490,6 +490,7 @@ communities-growth = Crescita della rete
 communities-routing = Protocolli di instradamento
 communities-routing-note = Comunità per protocollo, impilate (solo dati aggiornati). Una comunità che indica due protocolli conta una volta per ciascuno, quindi la pila può superare il numero di comunità.
 communities-map = Dove sono le comunità
+communities-map-sizes = Dimensioni dei cerchi
 communities-hours = Nodi per ora del giorno
 communities-hours-caption = Ogni ora (UTC) rispetto alla media del suo giorno, in media su { $days } giorni con almeno { $hours } ore di dati, dal { $from } al { $to }. Un trattino: meno di { $min } di quei giorni hanno quell'ora.
 communities-weekdays-caption = Ogni giorno rispetto alla media della sua settimana (da lunedì a domenica, UTC), in media su { $weeks } settimane intere di tali giorni, dal { $from } al { $to }. Un trattino: meno di { $min } settimane.

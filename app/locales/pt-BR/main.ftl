@@ -490,6 +490,7 @@ communities-growth = Crescimento da rede
 communities-routing = Protocolos de roteamento
 communities-routing-note = Comunidades por protocolo, empilhadas (apenas dados atuais). Uma comunidade que cita dois protocolos conta uma vez em cada um, então o topo da pilha pode passar do número de comunidades.
 communities-map = Onde estão as comunidades
+communities-map-sizes = Tamanhos dos círculos
 communities-hours = Nós por hora do dia
 communities-hours-caption = Cada hora (UTC) em relação à média do seu dia, na média de { $days } dias com pelo menos { $hours } horas de dados, de { $from } a { $to }. Um traço: menos de { $min } desses dias têm essa hora.
 communities-weekdays-caption = Cada dia em relação à média da sua semana (de segunda a domingo, UTC), na média de { $weeks } semanas inteiras desses dias, de { $from } a { $to }. Um traço: menos de { $min } semanas.

@@ -82,7 +82,46 @@ impl Bounds {
     }
 }
 
-/// The map as SVG content; `href` makes each community's page link.
+/// A circle's radius for `nodes` of a largest `max` (its area grows with the count).
+fn radius(nodes: i64, max: i64) -> f64 {
+    #[allow(clippy::cast_precision_loss, reason = "node counts are small")]
+    let share = nodes as f64 / max.max(1) as f64;
+    2.5 + 18.0 * share.sqrt()
+}
+
+/// The smallest tap area around a community, across, in map units: 22 px where the map is
+/// drawn on a phone (about half a pixel a unit), however small its circle.
+const TAP: f64 = 44.0;
+
+/// Room under the map for the size legend.
+const LEGEND: f64 = 56.0;
+
+/// Round counts for the size legend: the largest, about a tenth and a hundredth of it (1, 2 or
+/// 5 times a power of ten), the ones a circle can still tell apart.
+fn legend_counts(max: i64) -> Vec<i64> {
+    let nice = |v: i64| {
+        if v < 1 {
+            return 0;
+        }
+        let mut p = 1;
+        while p * 10 <= v {
+            p *= 10;
+        }
+        [5, 2, 1]
+            .into_iter()
+            .map(|m| m * p)
+            .find(|n| *n <= v)
+            .unwrap_or(1)
+    };
+    let mut out = vec![nice(max), nice(max / 10), nice(max / 100)];
+    out.retain(|v| *v >= 1);
+    out.dedup();
+    out
+}
+
+/// The map as SVG content; `href` makes each community's page link. Each community is a
+/// circle sized by its nodes in a link (with a tap area of at least [`TAP`] under all circles,
+/// and its name shown while it has the focus); the size legend is under the map.
 pub fn map(
     points: &[CommunitySummary],
     color: &str,
@@ -117,12 +156,28 @@ pub fn map(
         .collect();
     // Large circles first, so small ones stay visible (and clickable) on top.
     located.sort_by(|a, b| b.nodes.cmp(&a.nodes).then_with(|| a.key.cmp(&b.key)));
-    let circles = located
-        .into_iter()
+    let place = |c: &CommunitySummary| {
+        let (x, y) = bounds.project(c.lat.unwrap_or_default(), c.lon.unwrap_or_default());
+        (x, y, radius(c.nodes.unwrap_or(0), max))
+    };
+    // The tap areas, under every circle: a finger near a small circle reaches it, one on a
+    // circle reaches that one. The same links again, out of the tab order and hidden from
+    // screen readers (the circles' links are the ones they meet).
+    let taps = located
+        .iter()
         .map(|c| {
-            let (x, y) = bounds.project(c.lat.unwrap_or_default(), c.lon.unwrap_or_default());
-            #[allow(clippy::cast_precision_loss, reason = "node counts are small")]
-            let r = 2.5 + 18.0 * (c.nodes.unwrap_or(0) as f64 / max as f64).sqrt();
+            let (x, y, r) = place(c);
+            view! {
+                <a href=href(&c.key) tabindex="-1" aria-hidden="true">
+                    <circle class="tap" cx=format!("{x:.1}") cy=format!("{y:.1}") r=format!("{:.1}", r.max(TAP / 2.0)) />
+                </a>
+            }
+        })
+        .collect_view();
+    let circles = located
+        .iter()
+        .map(|c| {
+            let (x, y, r) = place(c);
             let title = format!(
                 "{}: {}{}",
                 c.name,
@@ -131,19 +186,41 @@ pub fn map(
             );
             let class = if c.stale { "site stale" } else { "site" };
             let label = title.clone();
+            // The name beside the circle, on the side with room.
+            let (lx, anchor) = if x < WIDTH * 0.6 { (x + r + 4.0, "start") } else { (x - r - 4.0, "end") };
             view! {
                 <a href=href(&c.key) aria-label=label>
                     <circle class=class cx=format!("{x:.1}") cy=format!("{y:.1}") r=format!("{r:.1}") fill=color.to_owned()>
                         <title>{title}</title>
                     </circle>
+                    <text class="site-label" x=format!("{lx:.1}") y=format!("{:.1}", y + 5.0) text-anchor=anchor>{c.name.clone()}</text>
                 </a>
             }
         })
         .collect_view();
+    // The size legend: reference circles on one line under the map, each with its count.
+    let mut left = 8.0;
+    let legend = legend_counts(max)
+        .into_iter()
+        .map(|n| {
+            let r = radius(n, max);
+            let cx = left + r;
+            let text = format!("{} {}", format_count(n), crate::t("communities-nodes"));
+            #[allow(clippy::cast_precision_loss, reason = "a short label")]
+            let width = text.chars().count() as f64 * 13.0;
+            left = cx + r + 8.0 + width + 16.0;
+            view! {
+                <circle class="site" cx=format!("{cx:.1}") cy=format!("{:.1}", height + LEGEND / 2.0) r=format!("{r:.1}") fill=color.to_owned() />
+                <text class="legend-label" x=format!("{:.1}", cx + r + 8.0) y=format!("{:.1}", height + LEGEND / 2.0 + 6.0)>{text}</text>
+            }
+        })
+        .collect_view();
     view! {
-        <svg class="plot map" viewBox=format!("0 0 {WIDTH} {height:.0}") role="group" aria-label=crate::t("communities-map")>
+        <svg class="plot map" viewBox=format!("0 0 {WIDTH} {:.0}", height + LEGEND) role="group" aria-label=crate::t("communities-map")>
             <g class="outline" transform=transform>{countries}</g>
+            <g class="taps">{taps}</g>
             {circles}
+            <g class="size-legend" role="group" aria-label=crate::t("communities-map-sizes")>{legend}</g>
         </svg>
     }
 }
@@ -151,6 +228,18 @@ pub fn map(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_size_legend_shows_round_counts_and_small_circles_get_a_larger_tap_area() {
+        assert_eq!(legend_counts(3953), [2000, 200, 20]);
+        assert_eq!(legend_counts(12), [10, 1]);
+        assert_eq!(legend_counts(1), [1]);
+        assert!((radius(3953, 3953) - 20.5).abs() < 1e-9);
+        assert!(
+            radius(1, 3953) < TAP / 2.0,
+            "a small circle's tap area is larger"
+        );
+    }
 
     #[test]
     fn the_outline_ships_germany_and_projects_berlin_inside_the_map() {

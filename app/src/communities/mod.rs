@@ -189,7 +189,22 @@ impl EmbedView {
             EmbedView::Community { .. } => "community",
         }
     }
+
+    /// The chart answers the pointer and the keyboard (a cursor with values): its embed page
+    /// hydrates. The others are pictures with links and load no WASM.
+    pub fn interactive(&self) -> bool {
+        matches!(
+            self,
+            EmbedView::Growth { .. } | EmbedView::Routing { .. } | EmbedView::Community { .. }
+        )
+    }
 }
+
+/// The script an embed page sends to the page that frames it: its height whenever it changes
+/// (`{portico: "height", height}`), so the embed code's iframe fits it (see [`EmbedCode`]).
+pub const EMBED_HEIGHT_SCRIPT: &str = "const tell = () => parent.postMessage({portico: 'height', \
+height: Math.ceil(document.documentElement.getBoundingClientRect().height)}, '*'); \
+new ResizeObserver(tell).observe(document.documentElement); tell();";
 
 /// Where the server gets data for the server functions (hydrated pages refetching). Every
 /// method fails with the store's error as text.
@@ -479,7 +494,7 @@ pub fn EmbedApp() -> impl IntoView {
         }
         EmbedView::Top { top } => top_chart(top.as_ref()).into_any(),
         EmbedView::Map { communities } => {
-            map::map(&communities, colors::PRIMARY, |k| format!("/community/{k}")).into_any()
+            view! { <figure class="chart">{map::map(&communities, colors::PRIMARY, |k| format!("/community/{k}"))}</figure> }.into_any()
         }
         EmbedView::Hours { profile } => profile_figure(&profile).into_any(),
         EmbedView::Community {
@@ -549,6 +564,17 @@ fn top_chart(top: Option<&Top>) -> impl IntoView + use<> {
     }
 }
 
+/// An embed's height in a 640 px wide iframe before it tells its own (about what it takes).
+fn embed_height(chart: &str) -> u32 {
+    match chart {
+        "routing" => 620,
+        "map" => 760,
+        "top" => 860,
+        "hours" => 560,
+        _ => 520,
+    }
+}
+
 /// The "embed this chart" disclosure: the iframe code, selectable, and a copy button.
 #[component]
 fn EmbedCode(
@@ -565,8 +591,13 @@ fn EmbedCode(
         } else {
             format!("?{query}")
         };
+        // The embed page tells its height; the script sizes the iframe that sent it.
         format!(
-            "<iframe src=\"{origin}/embed/{chart}{q}\" width=\"640\" height=\"420\" style=\"border:0\" loading=\"lazy\" title=\"{chart}\"></iframe>\n<!-- {} <img src=\"{origin}/embed/{chart}.svg{q}\"> -->",
+            "<iframe src=\"{origin}/embed/{chart}{q}\" width=\"640\" height=\"{}\" style=\"border:0;max-width:100%\" loading=\"lazy\" title=\"{chart}\" data-portico-embed></iframe>\n\
+             <script>addEventListener('message', (e) => {{ if (e.origin !== '{origin}' || e.data?.portico !== 'height') return; \
+             for (const f of document.querySelectorAll('iframe[data-portico-embed]')) if (f.contentWindow === e.source) f.height = e.data.height; }});</script>\n\
+             <!-- {} <img src=\"{origin}/embed/{chart}.svg{q}\"> -->",
+            embed_height(chart),
             t("communities-embed-svg")
         )
     });
@@ -815,7 +846,7 @@ fn OverviewPage() -> impl IntoView {
         </section>
         <section aria-labelledby="map-h" class="card">
             <h2 id="map-h">{t("communities-map")}</h2>
-            {map::map(&communities, colors::PRIMARY, |k| format!("/community/{k}"))}
+            <figure class="chart">{map::map(&communities, colors::PRIMARY, |k| format!("/community/{k}"))}</figure>
             <EmbedCode chart="map" query=Signal::stored(String::new()) />
         </section>
         <section aria-labelledby="hours-h" class="card">
